@@ -1,0 +1,28 @@
+/**
+ * Reads the credential a request presents. Pure: no I/O, no clock.
+ *
+ * A header that mentions the Bearer scheme anywhere decides alone: it must be exactly
+ * `Bearer <token>` with a well-formed token, or it is malformed. The cookie is then never
+ * consulted, so a bad token cannot fall back to a browser session. Two `Authorization`
+ * headers arrive joined by a comma and so are malformed too. Other schemes (Basic, …) are
+ * not fusion-auth's and leave the cookie to decide.
+ */
+import * as ApiToken from "./ApiToken.ts"
+
+export type Presented =
+  | { readonly _tag: "Cookie" }
+  | { readonly _tag: "Bearer"; readonly token: ApiToken.ApiToken }
+  | { readonly _tag: "Malformed" }
+
+const cookie: Presented = { _tag: "Cookie" }
+const malformed: Presented = { _tag: "Malformed" }
+const MENTIONS_BEARER = /(?:^|,)[ \t]*bearer(?:[ \t]|,|$)/i
+const EXACT = /^bearer[ \t]+([^ \t,]+)[ \t]*$/i
+
+export const presented = (headers: Headers): Presented => {
+  const raw = headers.get("authorization")
+  if (raw === null || !MENTIONS_BEARER.test(raw)) return cookie
+  const match = raw.length <= ApiToken.LENGTH + 64 ? EXACT.exec(raw.trim()) : null
+  const token = match === null ? undefined : ApiToken.parse(match[1]!)
+  return token === undefined ? malformed : { _tag: "Bearer", token }
+}

@@ -1,0 +1,60 @@
+/**
+ * The cookie path: Better Auth's own `auth.api.getSession`, and whether its answer may be
+ * stale (cookie cache or secondary storage on), in which case the resolver asks the
+ * database afresh about the user.
+ */
+import { Context, Effect, Layer, Option } from "effect"
+import { PLUGIN_ID } from "./plugin.ts"
+import type { SessionRow, User } from "./Session.ts"
+
+/** The part of a Better Auth instance fusion-auth uses. `typeof auth` satisfies it. */
+export interface BetterAuthLike {
+  readonly api: {
+    getSession(context: { headers: Headers }): Promise<{ user: object; session: object } | null>
+  }
+  readonly options: {
+    readonly session?: { readonly cookieCache?: { readonly enabled?: boolean | undefined } | undefined } | undefined
+    readonly secondaryStorage?: unknown
+    readonly plugins?: ReadonlyArray<{ readonly id: string }> | undefined
+  }
+}
+
+export class CookieSource extends Context.Service<CookieSource, {
+  /** Better Auth's session for these headers; `None` when there is none. Throwing is a defect. */
+  get(headers: Headers): Effect.Effect<Option.Option<{ readonly user: User; readonly session: SessionRow }>>
+  /** True when `get` may answer from a cache and so cannot be trusted about deactivation. */
+  readonly mayBeStale: boolean
+}>()("fusion-auth/CookieSource") {
+  static readonly layer = (auth: BetterAuthLike): Layer.Layer<CookieSource> =>
+    Layer.sync(CookieSource, () => {
+      assertPlugin(auth)
+      return CookieSource.of({
+        get: (headers) =>
+          Effect.tryPromise({
+            try: () => auth.api.getSession({ headers }),
+            catch: (cause) => new BetterAuthFailure({ cause })
+          }).pipe(
+            Effect.map((found) => Option.fromNullishOr(found as { user: User; session: SessionRow } | null)),
+            Effect.orDie,
+            Effect.withSpan("CookieSource.get")
+          ),
+        mayBeStale: auth.options.session?.cookieCache?.enabled === true || auth.options.secondaryStorage != null
+      })
+    })
+}
+
+/** Better Auth threw: an infrastructure failure, surfaced as a defect that fails the request. */
+export class BetterAuthFailure extends Error {
+  override readonly name = "BetterAuthFailure"
+  constructor(options: { readonly cause: unknown }) {
+    super("Better Auth failed while reading the session", options)
+  }
+}
+
+export const assertPlugin = (auth: BetterAuthLike) => {
+  if (!auth.options.plugins?.some((plugin) => plugin.id === PLUGIN_ID)) {
+    throw new Error(
+      `fusion-auth: add fusionAuth() to the plugins of betterAuth({...}); without it Better Auth does not read "deactivatedAt" and deactivated users would keep their cookies`
+    )
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Where the database is: `DATABASE_URL` when set, otherwise an embedded PGlite served on
+ * loopback by `@electric-sql/pglite-socket`, so the same wire driver runs in development,
+ * tests and production with no server to install.
+ *
+ * The embedded server is started once per process and data folder, and shared by
+ * fusion-auth's `PgClient` and Better Auth's pool (`betterAuthDatabase`), so both see the
+ * same tables.
+ */
+import { PgClient } from "@effect/sql-pg"
+import { Config, Effect, Layer, Option, Redacted } from "effect"
+import type { SqlClient } from "effect/sql"
+import type { SqlError } from "effect/sql/SqlError"
+import { PostgresDialect } from "kysely"
+export interface DatabaseOptions {
+  /** A connection URL; overrides `DATABASE_URL`. */
+  readonly url?: string | Redacted.Redacted<string> | undefined
+  /** Folder the embedded PGlite keeps its data in; in memory when absent. */
+  readonly dataDir?: string | undefined
+}
+
+interface Embedded {
+  readonly url: string
+  readonly close: () => Promise<void>
+}
+
+const embedded = new Map<string, Promise<Embedded>>()
+
+const startEmbedded = async (dataDir: string | undefined): Promise<Embedded> => {
+  const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([
+    import("@electric-sql/pglite"),
+    import("@electric-sql/pglite-socket")
+  ])
+  const db = await PGlite.create(dataDir === undefined ? {} : { dataDir })
+  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 64 })
+  await server.start()
+  return {
+    url: `postgres://postgres@${server.getServerConn()}/postgres`,
+    close: async () => {
+      await server.stop()
+      await db.close()
+    }
+  }
+}
+
+/** The embedded server for this data folder, started on first use. */
+export const embeddedUrl = (dataDir?: string): Promise<string> => {
+  const key = dataDir ?? ":memory:"
+  let started = embedded.get(key)
+  if (started === undefined) {
+    started = startEmbedded(dataDir)
+    started.catch(() => embedded.delete(key))
+    embedded.set(key, started)
+  }
+  return started.then((e) => e.url)
+}
+
+/** Stops every embedded server this process started (for tests and graceful shutdown). */
+export const closeEmbedded = async (): Promise<void> => {
+  const all = [...embedded.values()]
+  embedded.clear()
+  await Promise.all(all.map(async (e) => (await e).close()))
+}
+
+/** The connection URL: the explicit one, else `DATABASE_URL`, else the embedded server. */
+export const connectionUrl = (options: DatabaseOptions = {}): Effect.Effect<Redacted.Redacted<string>, Config.ConfigError> =>
+  Effect.gen(function*() {
+    if (options.url !== undefined) {
+      return Redacted.isRedacted(options.url) ? options.url : Redacted.make(options.url)
+    }
+    const fromEnv = yield* Config.option(Config.Redacted("DATABASE_URL"))
+    if (Option.isSome(fromEnv) && Redacted.value(fromEnv.value) !== "") return fromEnv.value
+    const url = yield* Effect.promise(() => embeddedUrl(options.dataDir))
+    return Redacted.make(url)
+  })
+
+/** fusion-auth's `SqlClient` on that database. */
+export const layer = (
+  options: DatabaseOptions = {}
+): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, Config.ConfigError | SqlError> =>
+  Layer.unwrap(Effect.map(connectionUrl(options), (url) => PgClient.layer({ url, maxConnections: 16 })))
+
+/**
+ * Better Auth's `database` option on the same database. The pool is made on first use, so
+ * it works before the embedded server has started:
+ *
+ *   betterAuth({ database: betterAuthDatabase(), plugins: [fusionAuth()], … })
+ */
+export const betterAuthDatabase = (options: DatabaseOptions = {}) => {
+  const pool = async () => {
+    const [{ default: pg }, url] = await Promise.all([import("pg"), Effect.runPromise(connectionUrl(options))])
+    return new pg.Pool({ connectionString: Redacted.value(url), max: 16 })
+  }
+  return { dialect: new PostgresDialect({ pool }), type: "postgres" as const }
+}

@@ -1,0 +1,72 @@
+/**
+ * Every failure fusion-auth names. The first three are the only ways session resolution
+ * refuses a caller; the rest belong to the token and user operations. Fields are safe to
+ * log (a reason, an id, a field name): never a token, a digest or a cookie value.
+ * Infrastructure failures (database down, Better Auth throwing) are defects, never these.
+ */
+import { Schema } from "effect"
+
+/** Which credential a request presented. */
+export type Credential = "cookie" | "token"
+
+/** No credential, or a cookie that names no live session. */
+export class Anonymous extends Schema.TaggedError<Anonymous>()("Anonymous", {}) {
+  override get message() {
+    return "No signed-in session"
+  }
+}
+
+/** A live credential whose user an admin has deactivated. Reactivation lets it back in. */
+export class Deactivated extends Schema.TaggedError<Deactivated>()("Deactivated", {
+  userId: Schema.String,
+  credential: Schema.Literals(["cookie", "token"])
+}) {
+  override get message() {
+    return `User ${this.userId} is deactivated`
+  }
+}
+
+/** Why a Bearer credential was refused. `malformed` is decided with no I/O. */
+export const InvalidTokenReason = Schema.Literals(["malformed", "unknown", "revoked", "expired"])
+export type InvalidTokenReason = typeof InvalidTokenReason.Type
+
+/** A Bearer credential that is not a live token. Carries the token id once one is known. */
+export class InvalidToken extends Schema.TaggedError<InvalidToken>()("InvalidToken", {
+  reason: InvalidTokenReason,
+  tokenId: Schema.optional(Schema.String)
+}) {
+  override get message() {
+    return `Invalid API token (${this.reason})${this.tokenId === undefined ? "" : ` ${this.tokenId}`}`
+  }
+}
+
+/** The only failures of session resolution. Infrastructure failures are defects, never these. */
+export type AuthError = Anonymous | Deactivated | InvalidToken
+
+/** The user an operation names does not exist. */
+export class UserNotFound extends Schema.TaggedError<UserNotFound>()("UserNotFound", {
+  userId: Schema.String
+}) {
+  override get message() {
+    return `No user ${this.userId}`
+  }
+}
+
+/** No token with this id belongs to this user (another user's token is not found either). */
+export class TokenNotFound extends Schema.TaggedError<TokenNotFound>()("TokenNotFound", {
+  tokenId: Schema.String
+}) {
+  override get message() {
+    return `No token ${this.tokenId}`
+  }
+}
+
+/** A token operation was given a value it refuses; `field` names which one. */
+export class InvalidTokenInput extends Schema.TaggedError<InvalidTokenInput>()("InvalidTokenInput", {
+  field: Schema.String,
+  problem: Schema.String
+}) {
+  override get message() {
+    return `Invalid ${this.field}: ${this.problem}`
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Authentication errors as HTTP, in one place.
+ *
+ * A caller that presented a Bearer credential is a program: it gets 401 with an RFC 6750
+ * `WWW-Authenticate` challenge, never an HTML login page. A browser (cookie or nothing)
+ * is sent to the login page with a same-origin `redirect` back to where it was going.
+ */
+import type { AuthError } from "./Errors.ts"
+
+/** True when the error came from the token path, i.e. the caller presented `Bearer …`. */
+export const presentedToken = (error: AuthError): boolean =>
+  error._tag === "InvalidToken" || (error._tag === "Deactivated" && error.credential === "token")
+
+/** The `WWW-Authenticate` challenge for a refused caller (RFC 6750 §3). */
+export const challenge = (error: AuthError): string =>
+  presentedToken(error) ? `Bearer error="invalid_token"` : `Bearer`
+
+/** A 401 JSON response for API routes; the body names the error and nothing secret. */
+export const unauthorized = (error: AuthError): Response =>
+  Response.json(
+    { error: presentedToken(error) ? "invalid_token" : "unauthorized", reason: error._tag },
+    { status: 401, headers: { "WWW-Authenticate": challenge(error), "Cache-Control": "no-store" } }
+  )
+
+const ORIGIN = "http://fusion-auth.invalid"
+
+/**
+ * A path that stays on this origin, or `/`. Refuses absolute and scheme-relative URLs
+ * (`https:…`, `//evil.com`, `/\evil.com`), control characters and anything a browser
+ * would resolve elsewhere; keeps the path, query and fragment of a local one.
+ */
+export const safeRedirectPath = (candidate: string | null | undefined): string => {
+  if (typeof candidate !== "string" || candidate.length === 0 || candidate.length > 2048) return "/"
+  // Browsers drop tabs and newlines inside URLs and treat `\` as `/`: judge what they would see.
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(candidate)) return "/"
+  if (!candidate.startsWith("/") || candidate.startsWith("//") || candidate.startsWith("/\\")) return "/"
+  let url: URL
+  try {
+    url = new URL(candidate, ORIGIN)
+  } catch {
+    return "/"
+  }
+  if (url.origin !== ORIGIN) return "/"
+  const local = url.pathname + url.search + url.hash
+  return local.startsWith("//") || local.startsWith("/\\") ? "/" : local
+}
+
+/** Where to send a browser that must sign in: `loginPath?redirect=<own path and query>`. */
+export const loginLocation = (request: { readonly url: string }, loginPath = "/login"): string => {
+  let back = "/"
+  try {
+    const url = new URL(request.url)
+    back = safeRedirectPath(url.pathname + url.search)
+  } catch {
+    // A request whose URL does not parse goes back to the root.
+  }
+  return `${safeRedirectPath(loginPath)}?redirect=${encodeURIComponent(back)}`
+}

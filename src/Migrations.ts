@@ -1,0 +1,34 @@
+/**
+ * fusion-auth's schema, through `PgMigrator`: the `apiToken` table and the `deactivatedAt`
+ * column on Better Auth's `user` table (which must exist first: see `migrate` in
+ * `createAuthSession`, which runs Better Auth's migrations before these).
+ */
+import * as PgMigrator from "@effect/sql-pg/PgMigrator"
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
+
+/** Recorded in its own table, so an app's own Effect migrations never collide with these. */
+export const TABLE = "fusionAuthMigrations"
+
+export const migrations = {
+  "0001_api_tokens": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`alter table "user" add column if not exists "deactivatedAt" timestamptz`
+    yield* sql`create table "apiToken" (
+      "id" text primary key,
+      "userId" text not null references "user" ("id") on delete cascade,
+      "name" text not null,
+      "digest" text not null,
+      "hint" text not null,
+      "createdAt" timestamptz not null,
+      "expiresAt" timestamptz,
+      "lastUsedAt" timestamptz,
+      "revokedAt" timestamptz
+    )`
+    yield* sql`create unique index "apiToken_digest_key" on "apiToken" ("digest")`
+    yield* sql`create index "apiToken_userId_idx" on "apiToken" ("userId")`
+  })
+}
+
+/** Runs what has not run yet; safe to call on every start. pg_dump schema files are not written. */
+export const run = PgMigrator.make({})({ loader: PgMigrator.fromRecord(migrations), table: TABLE })

@@ -1,0 +1,36 @@
+/**
+ * The resolved shape. Both credentials resolve to `Session`; the only tell is `.session`:
+ * Better Auth's session row for a cookie, `null` for an API token.
+ */
+
+/** Better Auth's `user` row, with the column fusion-auth adds. Apps' own fields come along. */
+export interface User {
+  readonly id: string
+  readonly email: string
+  readonly name: string
+  readonly emailVerified: boolean
+  readonly image?: string | null | undefined
+  readonly createdAt: Date
+  readonly updatedAt: Date
+  readonly deactivatedAt?: Date | null | undefined
+  readonly [field: string]: unknown
+}
+
+/** Better Auth's `session` row. */
+export interface SessionRow {
+  readonly id: string
+  readonly userId: string
+  readonly expiresAt: Date
+  readonly token: string
+  readonly createdAt: Date
+  readonly updatedAt: Date
+  readonly ipAddress?: string | null | undefined
+  readonly userAgent?: string | null | undefined
+  readonly [field: string]: unknown
+}
+
+/** Who is calling. `session` is `null` exactly when the caller used an API token. */
+export interface Session<U = User, S = SessionRow> {
+  readonly user: U
+  readonly session: S | null
+}

@@ -1,0 +1,67 @@
+/**
+ * The choke point: headers in, `Session` out, or exactly one of three errors.
+ *
+ * A Bearer credential decides alone (malformed → `InvalidToken` with no I/O; otherwise one
+ * statement). Without one, Better Auth's cookie decides. Deactivation is checked here and
+ * nowhere else, fresh even when Better Auth answered from its cookie cache.
+ */
+import { Context, Effect, Layer, Option } from "effect"
+import { presented } from "./Authorization.ts"
+import { CookieSource } from "./CookieSource.ts"
+import { Anonymous, type AuthError, Deactivated, InvalidToken } from "./Errors.ts"
+import type { Session } from "./Session.ts"
+import { TokenStore } from "./TokenStore.ts"
+import { Users } from "./Users.ts"
+
+export class SessionResolver extends Context.Service<SessionResolver, {
+  resolve(headers: Headers): Effect.Effect<Session, AuthError>
+}>()("fusion-auth/SessionResolver") {
+  static readonly layer: Layer.Layer<SessionResolver, never, TokenStore | Users | CookieSource> = Layer.effect(
+    SessionResolver,
+    Effect.gen(function*() {
+      const tokens = yield* TokenStore
+      const users = yield* Users
+      const cookies = yield* CookieSource
+
+      const fromCookie = Effect.fn("SessionResolver.fromCookie")(function*(headers: Headers) {
+        const found = yield* cookies.get(headers)
+        if (Option.isNone(found)) return yield* new Anonymous()
+        const { user, session } = found.value
+        const status = cookies.mayBeStale
+          ? yield* users.status(user.id)
+          : user.deactivatedAt == null ? "active" : "deactivated"
+        if (status === "missing") return yield* new Anonymous()
+        if (status === "deactivated") return yield* new Deactivated({ userId: user.id, credential: "cookie" })
+        return { user, session } satisfies Session
+      })
+
+      return SessionResolver.of({
+        resolve: Effect.fn("SessionResolver.resolve")(function*(headers: Headers) {
+          const credential = presented(headers)
+          switch (credential._tag) {
+            case "Malformed":
+              return yield* new InvalidToken({ reason: "malformed" })
+            case "Bearer": {
+              const { user } = yield* tokens.verify(credential.token)
+              return { user, session: null } satisfies Session
+            }
+            case "Cookie":
+              return yield* fromCookie(headers)
+          }
+        })
+      })
+    })
+  )
+
+  /** Every request resolves to this session, or fails with this error: for app tests. */
+  static readonly layerTest = (result: Session | AuthError): Layer.Layer<SessionResolver> =>
+    Layer.succeed(
+      SessionResolver,
+      SessionResolver.of({
+        resolve: () =>
+          result instanceof Anonymous || result instanceof Deactivated || result instanceof InvalidToken
+            ? Effect.fail(result)
+            : Effect.succeed(result)
+      })
+    )
+}

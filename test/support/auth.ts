@@ -1,0 +1,49 @@
+/**
+ * Real Better Auth on a test database: email and password, the fusion-auth plugin, and the
+ * cookie cache on or off. `signUp` goes through `auth.handler` like a browser would.
+ */
+import { betterAuth } from "better-auth"
+import pg from "pg"
+import { fusionAuth, migrate } from "../../src/index.ts"
+
+export const makeAuth = (url: string, options: { readonly cookieCache?: boolean } = {}) => {
+  const pool = new pg.Pool({ connectionString: url, max: 4 })
+  const auth = betterAuth({
+    database: pool,
+    secret: "test-secret-test-secret-test-secret-0123",
+    baseURL: "http://localhost:3000",
+    telemetry: { enabled: false },
+    emailAndPassword: { enabled: true },
+    session: { cookieCache: { enabled: options.cookieCache ?? false, maxAge: 300 } },
+    plugins: [fusionAuth()]
+  })
+  return { auth, pool }
+}
+
+export type TestAuth = ReturnType<typeof makeAuth>["auth"]
+
+/** Signs up through the HTTP handler; returns the user id and the browser's `Cookie` header. */
+export const signUp = async (auth: TestAuth, email: string) => {
+  const response = await auth.handler(
+    new Request("http://localhost:3000/api/auth/sign-up/email", {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: "http://localhost:3000" },
+      body: JSON.stringify({ email, password: "correct horse battery", name: email.split("@")[0] })
+    })
+  )
+  if (response.status !== 200) throw new Error(`sign-up failed: ${response.status} ${await response.text()}`)
+  const body = (await response.json()) as { user: { id: string } }
+  const cookie = response.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ")
+  return { userId: body.user.id, cookie }
+}
+
+/** Signs in through `auth.api` (a second, independent session for the same user). */
+export const signIn = async (auth: TestAuth, email: string) => {
+  const { headers } = await auth.api.signInEmail({
+    body: { email, password: "correct horse battery" },
+    returnHeaders: true
+  })
+  return headers.getSetCookie().map((c) => c.split(";")[0]).join("; ")
+}
+
+export { migrate }

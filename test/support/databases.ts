@@ -1,0 +1,61 @@
+/**
+ * The databases the suites run on: an embedded PGlite (always) and a fresh database on the
+ * server `DATABASE_URL` names (when it is set). Each call makes a new, empty database.
+ */
+import { PGlite } from "@electric-sql/pglite"
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
+import pg from "pg"
+
+export interface TestDatabase {
+  readonly url: string
+  close(): Promise<void>
+}
+
+export interface Backend {
+  readonly name: "pglite" | "postgres"
+  make(): Promise<TestDatabase>
+}
+
+export const pglite: Backend = {
+  name: "pglite",
+  make: async () => {
+    const db = await PGlite.create()
+    const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 64 })
+    await server.start()
+    return {
+      url: `postgres://postgres@${server.getServerConn()}/postgres`,
+      close: async () => {
+        await server.stop()
+        await db.close()
+      }
+    }
+  }
+}
+
+const serverUrl = process.env.DATABASE_URL
+
+export const postgres: Backend = {
+  name: "postgres",
+  make: async () => {
+    if (!serverUrl) throw new Error("DATABASE_URL is not set")
+    const name = `fusion_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`
+    const admin = new pg.Client({ connectionString: serverUrl })
+    await admin.connect()
+    await admin.query(`create database "${name}"`)
+    await admin.end()
+    const url = new URL(serverUrl)
+    url.pathname = `/${name}`
+    return {
+      url: url.toString(),
+      close: async () => {
+        const admin = new pg.Client({ connectionString: serverUrl })
+        await admin.connect()
+        await admin.query(`drop database if exists "${name}" with (force)`)
+        await admin.end()
+      }
+    }
+  }
+}
+
+/** PGlite always; real Postgres too when `DATABASE_URL` is set. */
+export const sqlBackends: ReadonlyArray<Backend> = serverUrl ? [pglite, postgres] : [pglite]

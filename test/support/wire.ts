@@ -1,0 +1,100 @@
+/**
+ * A loopback proxy in front of a Postgres server that counts the statements clients execute,
+ * read off the wire protocol itself: every simple `Query`, and every extended-protocol
+ * `Execute` (which a cached prepared statement still needs). Exact for any client, any server.
+ */
+import net from "node:net"
+
+export interface Statement {
+  readonly text: string
+  readonly write: boolean
+}
+
+export interface WireCounter {
+  /** The same URL, pointed at the proxy. */
+  readonly url: string
+  /** Statements executed since the last `reset`. */
+  statements(): ReadonlyArray<Statement>
+  reset(): void
+  close(): Promise<void>
+}
+
+const WRITE = /^\s*(?:insert|update|delete|merge|create|alter|drop|truncate)\b|\b(?:insert\s+into|update\s+"?\w+"?\s+set|delete\s+from)\b/i
+const cstring = (buf: Buffer, at: number): [string, number] => {
+  const end = buf.indexOf(0, at)
+  return [buf.toString("utf8", at, end), end + 1]
+}
+
+export const countStatements = async (targetUrl: string): Promise<WireCounter> => {
+  const target = new URL(targetUrl)
+  let seen: Array<Statement> = []
+  const sockets = new Set<net.Socket>()
+
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port || 5432), target.hostname)
+    sockets.add(client).add(upstream)
+    const parsed = new Map<string, string>()
+    const portals = new Map<string, string>()
+    let startup = true
+    let pending = Buffer.alloc(0)
+
+    const record = (text: string) => seen.push({ text, write: WRITE.test(text) })
+
+    client.on("data", (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk])
+      for (;;) {
+        if (startup) {
+          if (pending.length < 8) break
+          const length = pending.readInt32BE(0)
+          if (pending.length < length) break
+          if (pending.readInt32BE(4) === 196608) startup = false
+          pending = pending.subarray(length)
+          continue
+        }
+        if (pending.length < 5) break
+        const type = String.fromCharCode(pending[0]!)
+        const length = pending.readInt32BE(1)
+        if (pending.length < length + 1) break
+        const body = pending.subarray(5, length + 1)
+        if (type === "Q") record(cstring(body, 0)[0])
+        else if (type === "P") {
+          const [name, next] = cstring(body, 0)
+          parsed.set(name, cstring(body, next)[0])
+        } else if (type === "B") {
+          const [portal, next] = cstring(body, 0)
+          portals.set(portal, parsed.get(cstring(body, next)[0]) ?? "")
+        } else if (type === "E") record(portals.get(cstring(body, 0)[0]) ?? "")
+        pending = pending.subarray(length + 1)
+      }
+      upstream.write(chunk)
+    })
+    upstream.on("data", (chunk) => client.write(chunk))
+    const end = () => {
+      client.destroy()
+      upstream.destroy()
+      sockets.delete(client)
+      sockets.delete(upstream)
+    }
+    client.on("close", end).on("error", end)
+    upstream.on("close", end).on("error", end)
+  })
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const { port } = server.address() as net.AddressInfo
+  const url = new URL(targetUrl)
+  url.hostname = "127.0.0.1"
+  url.port = String(port)
+
+  return {
+    url: url.toString(),
+    statements: () => seen,
+    reset: () => {
+      seen = []
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resolve())
+      })
+  }
+}
