@@ -58,11 +58,11 @@ export class TokenStore extends Context.Service<TokenStore, {
         create: Effect.fn("TokenStore.create")(function*(input) {
           const { record, token } = yield* newRecord(input, secret)
           yield* sql`insert into "apiToken" ${sql.insert({ ...record })}`.pipe(
-            Effect.catchIf(
-              (error) => error.reason._tag === "ConstraintError",
-              () => Effect.fail(new UserNotFound({ userId: input.userId }))
-            ),
-            Effect.orDie
+            Effect.catch((error) =>
+              error.reason._tag === "ConstraintError"
+                ? Effect.fail(new UserNotFound({ userId: input.userId }))
+                : Effect.die(error)
+            )
           )
           return { token, info: info(record) }
         }),

@@ -50,13 +50,15 @@ const settle = <A, E>(exit: Exit.Exit<A, E>): A => {
 }
 
 const currentRequest = async (): Promise<Request> => {
-  let getRequest: () => Request
   try {
-    ;({ getRequest } = await import("@tanstack/react-start/server"))
-  } catch {
-    throw new Error("fusion-auth: outside TanStack Start, pass the Request or its Headers to getSession/requireSession")
+    const { getRequest } = await import("@tanstack/react-start/server")
+    return getRequest()
+  } catch (cause) {
+    throw new Error(
+      "fusion-auth: no current request. Outside a TanStack Start request, pass the Request or its Headers to getSession/requireSession",
+      { cause }
+    )
   }
-  return getRequest()
 }
 
 const redirectTo = async (href: string): Promise<Response> => {

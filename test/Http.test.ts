@@ -1,0 +1,61 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Anonymous, Deactivated, InvalidToken, loginLocation, safeRedirectPath, unauthorized } from "../src/index.ts"
+
+describe("safeRedirectPath", () => {
+  it("keeps local paths with their query and fragment", () => {
+    assert.strictEqual(safeRedirectPath("/settings"), "/settings")
+    assert.strictEqual(safeRedirectPath("/settings/tokens?tab=new&x=1#top"), "/settings/tokens?tab=new&x=1#top")
+    assert.strictEqual(safeRedirectPath("/%2F%2Fevil.com"), "/%2F%2Fevil.com")
+    assert.strictEqual(safeRedirectPath("/a/../b"), "/b")
+  })
+
+  it("sends everything that could leave the origin to /", () => {
+    const hostile = [
+      "//evil.com", "///evil.com", "/\\evil.com", "\\\\evil.com", "/\\/evil.com", "https://evil.com", "https:evil.com",
+      "http:/evil.com", "javascript:alert(1)", "evil.com", "", " /x", "/\t/evil.com", "/\n/evil.com", "/\r\n/evil.com",
+      "\u0000/x", "/x\u0000", "data:text/html,hi", "//evil.com/%2F..", "/" + "a".repeat(3000)
+    ]
+    for (const value of hostile) assert.strictEqual(safeRedirectPath(value), "/", JSON.stringify(value))
+    assert.strictEqual(safeRedirectPath(undefined), "/")
+    assert.strictEqual(safeRedirectPath(null), "/")
+  })
+})
+
+describe("loginLocation", () => {
+  it("sends the browser to the login page with its own path and query to come back to", () => {
+    assert.strictEqual(
+      loginLocation(new Request("http://app.test/settings/tokens?tab=1")),
+      "/login?redirect=%2Fsettings%2Ftokens%3Ftab%3D1"
+    )
+    assert.strictEqual(loginLocation(new Request("http://app.test/x"), "/sign-in"), "/sign-in?redirect=%2Fx")
+  })
+
+  it("a request path that would leave the origin comes back as /", () => {
+    assert.strictEqual(loginLocation({ url: "http://app.test//evil.com" }), "/login?redirect=%2F")
+    assert.strictEqual(loginLocation({ url: "http://app.test/\\evil.com" }), "/login?redirect=%2F")
+    assert.strictEqual(loginLocation({ url: "not a url" }), "/login?redirect=%2F")
+  })
+
+  it("a login path that is not local is refused", () => {
+    assert.strictEqual(loginLocation({ url: "http://app.test/x" }, "https://evil.com/login"), "/?redirect=%2Fx")
+  })
+})
+
+describe("unauthorized", () => {
+  it("answers a refused token with 401 and an RFC 6750 invalid_token challenge", async () => {
+    for (const error of [new InvalidToken({ reason: "revoked", tokenId: "t1" }), new Deactivated({ userId: "u", credential: "token" })]) {
+      const response = unauthorized(error)
+      assert.strictEqual(response.status, 401)
+      assert.strictEqual(response.headers.get("www-authenticate"), `Bearer error="invalid_token"`)
+      assert.strictEqual(((await response.json()) as { error: string }).error, "invalid_token")
+    }
+  })
+
+  it("answers a caller without a token with a bare Bearer challenge", () => {
+    for (const error of [new Anonymous(), new Deactivated({ userId: "u", credential: "cookie" })]) {
+      const response = unauthorized(error)
+      assert.strictEqual(response.status, 401)
+      assert.strictEqual(response.headers.get("www-authenticate"), "Bearer")
+    }
+  })
+})
