@@ -89,7 +89,10 @@ export const layer = (
 export const betterAuthDatabase = (options: DatabaseOptions = {}) => {
   const pool = async () => {
     const [{ default: pg }, url] = await Promise.all([import("pg"), Effect.runPromise(connectionUrl(options))])
-    return new pg.Pool({ connectionString: Redacted.value(url), max: 16 })
+    const pool = new pg.Pool({ connectionString: Redacted.value(url), max: 16 })
+    // An idle connection the server dropped is not fatal: the next query opens a new one.
+    pool.on("error", () => undefined)
+    return pool
   }
   return { dialect: new PostgresDialect({ pool }), type: "postgres" as const }
 }

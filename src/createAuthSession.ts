@@ -21,14 +21,14 @@ import { Users } from "./Users.ts"
 /** The services a runtime provides to the programs it runs. */
 export type Services = SessionResolver | TokenStore | Users
 
-export interface AuthSessionOptions {
+export interface AuthSessionOptions<R = never> {
   readonly database?: Database.DatabaseOptions | undefined
   /** Where `requireSession` sends a browser; default `/login`. */
   readonly loginPath?: string | undefined
   /** Server secret for HMAC token digests (see `TokenSecret`). */
   readonly tokenSecret?: string | Redacted.Redacted<string> | undefined
   /** Replaces the live services, e.g. with memory layers or `SessionResolver.layerTest`. */
-  readonly layer?: Layer.Layer<Services> | undefined
+  readonly layer?: Layer.Layer<Services | R> | undefined
 }
 
 /** The session type of a Better Auth instance: its own `user` and `session` types. */
@@ -78,7 +78,7 @@ export const migrate = async (auth: BetterAuthLike, database?: Database.Database
   await Effect.runPromise(Migrations.run.pipe(Effect.provide(Database.layer(database)), Effect.asVoid))
 }
 
-export const createAuthSession = <A extends BetterAuthLike>(auth: A, options: AuthSessionOptions = {}) => {
+export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, options: AuthSessionOptions<R> = {}) => {
   type S = SessionOf<A>
   const loginPath = options.loginPath ?? "/login"
   const secret = options.tokenSecret === undefined || Redacted.isRedacted(options.tokenSecret)
@@ -94,10 +94,11 @@ export const createAuthSession = <A extends BetterAuthLike>(auth: A, options: Au
       Layer.provide(Layer.succeed(TokenSecret, secret))
     )
   }
-  const runtime = ManagedRuntime.make(options.layer ?? live())
+  // R is inferred from `options.layer` alone, so the live layer (used when there is none) lacks nothing.
+  const runtime = ManagedRuntime.make(options.layer ?? (live() as Layer.Layer<Services | R, unknown>))
 
   /** Runs any program over the runtime's services; typed errors reject as themselves. */
-  const run = <X, E>(effect: Effect.Effect<X, E, Services>): Promise<X> => runtime.runPromiseExit(effect).then(settle)
+  const run = <X, E>(effect: Effect.Effect<X, E, Services | R>): Promise<X> => runtime.runPromiseExit(effect).then(settle)
 
   const resolve = async (input: RequestLike | undefined) => {
     const request = input ?? (await currentRequest())
@@ -130,7 +131,7 @@ export const createAuthSession = <A extends BetterAuthLike>(auth: A, options: Au
 
   /** Runs a program that reads `CurrentSession`, after `requireSession` for this request. */
   const withSession = async <X, E>(
-    effect: Effect.Effect<X, E, CurrentSession | Services>,
+    effect: Effect.Effect<X, E, CurrentSession | Services | R>,
     request?: RequestLike
   ): Promise<X> => {
     const session = await requireSession(request)
