@@ -14,7 +14,7 @@ export {
   type SessionOf
 } from "./createAuthSession.ts"
 export * as Database from "./Database.ts"
-export { betterAuthDatabase } from "./Database.ts"
+export { betterAuthDatabase, closeEmbedded } from "./Database.ts"
 export {
   Anonymous,
   type AuthError,
