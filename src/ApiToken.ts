@@ -73,3 +73,16 @@ export const digest = (token: ApiToken, secret?: Redacted.Redacted<string>): str
 
 /** What a person sees to recognise a token in a list: `sk_live_…` and its last 4 characters. */
 export const hint = (token: ApiToken): string => `${PREFIX}…${Redacted.value(token).slice(-4)}`
+
+const CANDIDATE = new RegExp(`${PREFIX}[0-9A-Za-z]{${RANDOM_LENGTH + CHECKSUM_LENGTH}}(?![0-9A-Za-z])`, "g")
+
+/**
+ * Finds fusion-auth tokens in any text (a log, a commit, a paste), for leak response. Only
+ * values whose checksum holds are returned, so look-alikes are never reported.
+ */
+export const find = (text: string): ReadonlyArray<{ readonly token: ApiToken; readonly index: number }> =>
+  [...text.matchAll(CANDIDATE)].flatMap((match) => {
+    const before = match.index === 0 ? "" : text[match.index - 1]!
+    const token = /[0-9A-Za-z_]/.test(before) ? undefined : parse(match[0])
+    return token === undefined ? [] : [{ token, index: match.index }]
+  })

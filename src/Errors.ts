@@ -43,6 +43,19 @@ export class InvalidToken extends Schema.TaggedError<InvalidToken>()("InvalidTok
 /** The only failures of session resolution. Infrastructure failures are defects, never these. */
 export type AuthError = Anonymous | Deactivated | InvalidToken
 
+/**
+ * A signed-in caller without the right an operation needs: a token lacking the scope, or a
+ * user who may not grant it. Authorization, not authentication: a 403, never a login page.
+ */
+export class InsufficientScope extends Schema.TaggedError<InsufficientScope>()("InsufficientScope", {
+  scope: Schema.String,
+  credential: Schema.Literals(["cookie", "token"])
+}) {
+  override get message() {
+    return `Missing scope ${this.scope}`
+  }
+}
+
 /** The user an operation names does not exist. */
 export class UserNotFound extends Schema.TaggedError<UserNotFound>()("UserNotFound", {
   userId: Schema.String

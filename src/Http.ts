@@ -5,7 +5,7 @@
  * `WWW-Authenticate` challenge, never an HTML login page. A browser (cookie or nothing)
  * is sent to the login page with a same-origin `redirect` back to where it was going.
  */
-import type { AuthError } from "./Errors.ts"
+import type { AuthError, InsufficientScope } from "./Errors.ts"
 
 /** True when the error came from the token path, i.e. the caller presented `Bearer …`. */
 export const presentedToken = (error: AuthError): boolean =>
@@ -57,3 +57,21 @@ export const loginLocation = (request: { readonly url: string }, loginPath = "/l
   }
   return `${safeRedirectPath(loginPath)}?redirect=${encodeURIComponent(back)}`
 }
+
+/**
+ * A 403 for a caller without a scope. A token gets the RFC 6750 `insufficient_scope`
+ * challenge naming the scope it lacks; a browser session gets a plain 403.
+ */
+export const forbidden = (error: InsufficientScope): Response =>
+  Response.json(
+    { error: "insufficient_scope", scope: error.scope },
+    {
+      status: 403,
+      headers: {
+        "Cache-Control": "no-store",
+        ...(error.credential === "token"
+          ? { "WWW-Authenticate": `Bearer error="insufficient_scope", scope="${error.scope}"` }
+          : {})
+      }
+    }
+  )

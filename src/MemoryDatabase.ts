@@ -3,6 +3,7 @@
  * tests and fast unit tests. Tests put users in with `MemoryDatabase.addUser`.
  */
 import { Context, Effect, Layer } from "effect"
+import type { AuditEvent } from "./AuditLog.ts"
 import type { User } from "./Session.ts"
 
 /** A token row as the SQL table holds it (digest, never the plaintext). */
@@ -16,13 +17,17 @@ export interface TokenRecord {
   readonly expiresAt: Date | null
   readonly lastUsedAt: Date | null
   readonly revokedAt: Date | null
+  readonly scopes: ReadonlyArray<string>
+  /** The token this one was rotated to; set once, never cleared. */
+  readonly replacedBy: string | null
 }
 
 export class MemoryDatabase extends Context.Service<MemoryDatabase, {
   readonly users: Map<string, User>
   readonly tokens: Map<string, TokenRecord>
+  readonly audit: Array<AuditEvent>
 }>()("fusion-auth/MemoryDatabase") {
-  static readonly layer = Layer.sync(MemoryDatabase, () => MemoryDatabase.of({ users: new Map(), tokens: new Map() }))
+  static readonly layer = Layer.sync(MemoryDatabase, () => MemoryDatabase.of({ users: new Map(), tokens: new Map(), audit: [] }))
 
   /** Adds (or replaces) a user, as Better Auth's sign-up would. */
   static readonly addUser = (user: User): Effect.Effect<User, never, MemoryDatabase> =>

@@ -1,6 +1,6 @@
 /**
- * fusion-auth's schema, through `PgMigrator`: the `apiToken` table and the `deactivatedAt`
- * column on Better Auth's `user` table (which must exist first: see `migrate` in
+ * fusion-auth's schema, through `PgMigrator`: the `apiToken` and `fusionAuditEvent` tables
+ * and the `deactivatedAt` column on Better Auth's `user` table (which must exist first: see `migrate` in
  * `createAuthSession`, which runs Better Auth's migrations before these).
  */
 import * as PgMigrator from "@effect/sql-pg/PgMigrator"
@@ -27,6 +27,22 @@ export const migrations = {
     )`
     yield* sql`create unique index "apiToken_digest_key" on "apiToken" ("digest")`
     yield* sql`create index "apiToken_userId_idx" on "apiToken" ("userId")`
+  }),
+  "0002_token_product": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`alter table "apiToken" add column "scopes" text[] not null default '{}'`
+    yield* sql`alter table "apiToken" add column "replacedBy" text`
+    yield* sql`create table "fusionAuditEvent" (
+      "seq" bigint generated always as identity,
+      "id" text primary key,
+      "at" timestamptz not null,
+      "action" text not null,
+      "actorId" text,
+      "userId" text,
+      "tokenId" text,
+      "detail" text
+    )`
+    yield* sql`create index "fusionAuditEvent_userId_idx" on "fusionAuditEvent" ("userId", "at")`
   })
 }
 

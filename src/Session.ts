@@ -29,8 +29,13 @@ export interface SessionRow {
   readonly [field: string]: unknown
 }
 
-/** Who is calling. `session` is `null` exactly when the caller used an API token. */
+/**
+ * Who is calling. `session` is `null` exactly when the caller used an API token.
+ * `scopes` are the caller's rights now: all the user may grant for a cookie, the token's own
+ * scopes within that for a token (see `TokenPolicy`).
+ */
 export interface Session<U = User, S = SessionRow> {
   readonly user: U
   readonly session: S | null
+  readonly scopes: ReadonlyArray<string>
 }

@@ -10,6 +10,7 @@ import { presented } from "./Authorization.ts"
 import { CookieSource } from "./CookieSource.ts"
 import { Anonymous, type AuthError, Deactivated, InvalidToken } from "./Errors.ts"
 import type { Session } from "./Session.ts"
+import { CurrentTokenPolicy, effectiveScopes } from "./TokenPolicy.ts"
 import { TokenStore } from "./TokenStore.ts"
 import { Users } from "./Users.ts"
 
@@ -22,6 +23,7 @@ export class SessionResolver extends Context.Service<SessionResolver, {
       const tokens = yield* TokenStore
       const users = yield* Users
       const cookies = yield* CookieSource
+      const policy = yield* CurrentTokenPolicy
 
       const fromCookie = Effect.fn("SessionResolver.fromCookie")(function*(headers: Headers) {
         const found = yield* cookies.get(headers)
@@ -32,7 +34,7 @@ export class SessionResolver extends Context.Service<SessionResolver, {
           : user.deactivatedAt == null ? "active" : "deactivated"
         if (status === "missing") return yield* new Anonymous()
         if (status === "deactivated") return yield* new Deactivated({ userId: user.id, credential: "cookie" })
-        return { user, session } satisfies Session
+        return { user, session, scopes: effectiveScopes(policy, user) } satisfies Session
       })
 
       return SessionResolver.of({
@@ -42,8 +44,8 @@ export class SessionResolver extends Context.Service<SessionResolver, {
             case "Malformed":
               return yield* new InvalidToken({ reason: "malformed" })
             case "Bearer": {
-              const { user } = yield* tokens.verify(credential.token)
-              return { user, session: null } satisfies Session
+              const { user, scopes } = yield* tokens.verify(credential.token)
+              return { user, session: null, scopes } satisfies Session
             }
             case "Cookie":
               return yield* fromCookie(headers)

@@ -10,16 +10,21 @@ import { Cause, Effect, Exit, Layer, ManagedRuntime, Option, Redacted } from "ef
 import { assertPlugin, type BetterAuthLike, CookieSource } from "./CookieSource.ts"
 import { CurrentSession } from "./CurrentSession.ts"
 import * as Database from "./Database.ts"
-import { Anonymous, type AuthError, Deactivated, InvalidToken } from "./Errors.ts"
-import { loginLocation, presentedToken, unauthorized } from "./Http.ts"
+import * as ApiToken from "./ApiToken.ts"
+import { type AuditFilter, AuditLog } from "./AuditLog.ts"
+import { Anonymous, type AuthError, Deactivated, InvalidToken, InvalidTokenInput } from "./Errors.ts"
+import { forbidden, loginLocation, presentedToken, unauthorized } from "./Http.ts"
 import * as Migrations from "./Migrations.ts"
+import * as Scopes from "./Scopes.ts"
 import type { Session } from "./Session.ts"
 import { SessionResolver } from "./SessionResolver.ts"
-import { type CreateTokenInput, TokenSecret, TokenStore } from "./TokenStore.ts"
-import { Users } from "./Users.ts"
+import * as Stores from "./Stores.ts"
+import * as TokenPolicy from "./TokenPolicy.ts"
+import { type CreateTokenInput, type RotateTokenInput, TokenSecret, TokenStore } from "./TokenStore.ts"
+import { type UserFilter, Users } from "./Users.ts"
 
 /** The services a runtime provides to the programs it runs. */
-export type Services = SessionResolver | TokenStore | Users
+export type Services = SessionResolver | Stores.Stores
 
 export interface AuthSessionOptions<R = never> {
   readonly database?: Database.DatabaseOptions | undefined
@@ -27,6 +32,8 @@ export interface AuthSessionOptions<R = never> {
   readonly loginPath?: string | undefined
   /** Server secret for HMAC token digests (see `TokenSecret`). */
   readonly tokenSecret?: string | Redacted.Redacted<string> | undefined
+  /** Scopes, who may grant them, maximum lifetime, per-user limit (see `TokenPolicy`). */
+  readonly tokens?: TokenPolicy.TokenPolicyOptions | undefined
   /** Replaces the live services, e.g. with memory layers or `SessionResolver.layerTest`. */
   readonly layer?: Layer.Layer<Services | R> | undefined
 }
@@ -41,6 +48,13 @@ export type RequestLike = Request | Headers
 
 const isAuthError = (error: unknown): error is AuthError =>
   error instanceof Anonymous || error instanceof Deactivated || error instanceof InvalidToken
+
+/** The typed error of a failed Exit (or its defect, thrown). */
+const settleError = <E>(exit: Exit.Failure<unknown, E>): E => {
+  const error = Cause.findErrorOption(exit.cause)
+  if (Option.isSome(error)) return error.value
+  throw Cause.squash(exit.cause)
+}
 
 /** Settles an Exit as a promise: the value, or the typed error itself, or the defect. */
 const settle = <A, E>(exit: Exit.Exit<A, E>): A => {
@@ -85,13 +99,16 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
     ? options.tokenSecret
     : Redacted.make(options.tokenSecret)
 
+  const policy = TokenPolicy.make(options.tokens)
+
   const live = (): Layer.Layer<Services, unknown> => {
     assertPlugin(auth)
     return SessionResolver.layer.pipe(
-      Layer.provideMerge(Layer.mergeAll(TokenStore.layer, Users.layer)),
+      Layer.provideMerge(Stores.layer),
       Layer.provide(CookieSource.layer(auth)),
       Layer.provide(Database.layer(options.database)),
-      Layer.provide(Layer.succeed(TokenSecret, secret))
+      Layer.provide(Layer.succeed(TokenSecret, secret)),
+      Layer.provide(Layer.succeed(TokenPolicy.CurrentTokenPolicy, policy))
     )
   }
   // R is inferred from `options.layer` alone, so the live layer (used when there is none) lacks nothing.
@@ -129,6 +146,17 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
     throw await refusal(result.request, result.error)
   }
 
+  /**
+   * The caller's session if it holds `scope`; otherwise throws what `requireSession` throws,
+   * or a 403 (`insufficient_scope` for a token).
+   */
+  const requireScope = async (scope: string, request?: RequestLike): Promise<S> => {
+    const session = await requireSession(request)
+    const exit = Effect.runSyncExit(Scopes.check(session as unknown as Session, scope))
+    if (Exit.isFailure(exit)) throw forbidden(settleError(exit))
+    return session
+  }
+
   /** Runs a program that reads `CurrentSession`, after `requireSession` for this request. */
   const withSession = async <X, E>(
     effect: Effect.Effect<X, E, CurrentSession | Services | R>,
@@ -144,14 +172,30 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
     withSession,
     run,
     runtime,
+    requireScope,
     tokens: {
       create: (input: CreateTokenInput) => run(TokenStore.use((store) => store.create(input))),
       list: (userId: string) => run(TokenStore.use((store) => store.list(userId))),
-      revoke: (userId: string, tokenId: string) => run(TokenStore.use((store) => store.revoke(userId, tokenId)))
+      revoke: (userId: string, tokenId: string, actorId?: string) =>
+        run(TokenStore.use((store) => store.revoke(userId, tokenId, actorId))),
+      revokeById: (tokenId: string, actorId?: string) => run(TokenStore.use((store) => store.revokeById(tokenId, actorId))),
+      rotate: (input: RotateTokenInput) => run(TokenStore.use((store) => store.rotate(input))),
+      /** Revokes a leaked plaintext token; a value that is not a token is `InvalidTokenInput`. */
+      revokeLeaked: (token: string | Redacted.Redacted<string>, actorId?: string) => {
+        const parsed = ApiToken.parse(Redacted.isRedacted(token) ? Redacted.value(token) : token)
+        return parsed === undefined
+          ? Promise.reject(new InvalidTokenInput({ field: "token", problem: "is not a well-formed fusion-auth token" }))
+          : run(TokenStore.use((store) => store.revokeLeaked(parsed, actorId)))
+      }
     },
     users: {
-      deactivate: (userId: string) => run(Users.use((users) => users.deactivate(userId))),
-      reactivate: (userId: string) => run(Users.use((users) => users.reactivate(userId)))
+      deactivate: (userId: string, actorId?: string) => run(Users.use((users) => users.deactivate(userId, actorId))),
+      reactivate: (userId: string, actorId?: string) => run(Users.use((users) => users.reactivate(userId, actorId))),
+      findByEmail: (email: string) => run(Users.use((users) => users.findByEmail(email))),
+      list: (filter?: UserFilter) => run(Users.use((users) => users.list(filter)))
+    },
+    audit: {
+      list: (filter?: AuditFilter) => run(AuditLog.use((log) => log.list(filter)))
     },
     migrate: () => migrate(auth, options.database),
     dispose: () => runtime.dispose()

@@ -56,7 +56,7 @@ const contract = (name: string, stores: StoreLayer, sqlBacked: boolean) =>
           assert.notInclude(String(token), Redacted.value(token))
         }
         assert.deepStrictEqual(Object.keys(listed[0]!).sort(), [
-          "createdAt", "expiresAt", "hint", "id", "lastUsedAt", "name", "revokedAt", "userId"
+          "createdAt", "expiresAt", "hint", "id", "lastUsedAt", "name", "replacedBy", "revokedAt", "scopes", "userId"
         ])
       }))
 

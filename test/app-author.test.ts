@@ -14,8 +14,7 @@ import {
   MemoryDatabase,
   type Session,
   SessionResolver,
-  TokenStore,
-  Users
+  Stores
 } from "../src/index.ts"
 
 // ---- the app's code -----------------------------------------------------------------------
@@ -51,9 +50,10 @@ const whoAmI = (headers: Headers) =>
 const now = new Date(0)
 const ada: Session = {
   user: { id: "u1", email: "ada@example.com", name: "Ada", emailVerified: true, createdAt: now, updatedAt: now, role: "admin" },
-  session: { id: "s1", userId: "u1", token: "t", expiresAt: now, createdAt: now, updatedAt: now }
+  session: { id: "s1", userId: "u1", token: "t", expiresAt: now, createdAt: now, updatedAt: now },
+  scopes: ["read", "write"]
 }
-const viaToken: Session = { user: { ...ada.user, role: "member" }, session: null }
+const viaToken: Session = { user: { ...ada.user, role: "member" }, session: null, scopes: ["read"] }
 
 describe("an app's own code, tested with swapped layers", () => {
   it.effect("reads the current session from a fixed one", () =>
@@ -96,9 +96,7 @@ describe("an app's own code, tested with swapped layers", () => {
   it("server functions over createAuthSession run on memory layers, with no database", async () => {
     // The app's src/lib/auth.ts, with Better Auth in its stateless mode and the layers swapped.
     const auth = betterAuth({ secret: "app-test-secret-app-test-secret-0123", telemetry: { enabled: false }, plugins: [fusionAuth()] })
-    const testLayer = Layer.mergeAll(SessionResolver.layerTest(ada), TokenStore.layerMemory, Users.layerMemory).pipe(
-      Layer.provideMerge(MemoryDatabase.layer)
-    )
+    const testLayer = Layer.mergeAll(SessionResolver.layerTest(ada), Stores.layerMemory)
     const { getSession, requireSession, withSession, tokens, run, dispose } = createAuthSession(auth, { layer: testLayer })
     try {
       await run(MemoryDatabase.addUser(ada.user))

@@ -5,7 +5,7 @@
 import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
-import { MemoryDatabase, TokenStore, Users, type User } from "../../src/index.ts"
+import { MemoryDatabase, Stores, TokenPolicy, type User } from "../../src/index.ts"
 import { makeAuth, migrate } from "./auth.ts"
 import type { Backend } from "./databases.ts"
 import { countStatements, type Statement } from "./wire.ts"
@@ -13,12 +13,14 @@ import { countStatements, type Statement } from "./wire.ts"
 export class Fixture extends Context.Service<Fixture, {
   /** A new user with a unique email, as sign-up would leave it. */
   readonly createUser: Effect.Effect<User>
+  /** The same, with the app's `role` column set to `admin`. */
+  readonly createAdmin: Effect.Effect<User>
   /** Statements executed on the database since the last call (memory: always empty). */
   readonly statements: Effect.Effect<ReadonlyArray<Statement>>
 }>()("test/Fixture") {}
 
 let counter = 0
-const newUser = (): User => {
+const newUser = (role = "member"): User => {
   const n = ++counter
   const now = new Date()
   return {
@@ -29,30 +31,37 @@ const newUser = (): User => {
     image: null,
     createdAt: now,
     updatedAt: now,
-    deactivatedAt: null
+    deactivatedAt: null,
+    role
   }
 }
 
-export type StoreLayer = Layer.Layer<TokenStore | Users | Fixture>
+export type StoreLayer = Layer.Layer<Stores.Stores | Fixture>
+
+/** The policy the contract runs under: three scopes, admins may grant all of them. */
+export const policy = TokenPolicy.make({
+  scopes: ["read", "write", "admin:users"],
+  grantable: (user) => (user.role === "admin" ? ["read", "write", "admin:users"] : ["read", "write"]),
+  maxLifetime: "30 days",
+  maxLiveTokensPerUser: 5,
+  lastUsedInterval: "1 minute"
+})
+const withPolicy = Layer.succeed(TokenPolicy.CurrentTokenPolicy, policy)
 
 export const memoryStores: StoreLayer = Layer.mergeAll(
-  TokenStore.layerMemory,
-  Users.layerMemory,
+  Stores.layerMemory,
   Layer.effect(
     Fixture,
     Effect.gen(function*() {
       const db = yield* MemoryDatabase
       return Fixture.of({
-        createUser: Effect.sync(() => {
-          const user = newUser()
-          db.users.set(user.id, user)
-          return user
-        }),
+        createUser: Effect.suspend(() => MemoryDatabase.addUser(newUser())).pipe(Effect.provideService(MemoryDatabase, db)),
+        createAdmin: Effect.suspend(() => MemoryDatabase.addUser(newUser("admin"))).pipe(Effect.provideService(MemoryDatabase, db)),
         statements: Effect.succeed([])
       })
     })
-  )
-).pipe(Layer.provide(MemoryDatabase.layer))
+  ).pipe(Layer.provide(MemoryDatabase.layer))
+).pipe(Layer.provide(withPolicy))
 
 /** A fresh database on the backend, migrated by the real Better Auth and fusion-auth, behind a statement counter. */
 export const sqlStores = (backend: Backend): StoreLayer =>
@@ -63,18 +72,21 @@ export const sqlStores = (backend: Backend): StoreLayer =>
       yield* Effect.promise(async () => {
         const { auth, pool } = makeAuth(db.url)
         await migrate(auth, { url: db.url })
+        await pool.query(`alter table "user" add column "role" text not null default 'member'`) // an app's own field
         await pool.end()
       })
       const fixture = Layer.effect(
         Fixture,
         Effect.gen(function*() {
           const sql = yield* SqlClient.SqlClient
+          const create = (role: string) =>
+            Effect.suspend(() => sql<User>`insert into "user" ${sql.insert({ ...newUser(role) })} returning *`).pipe(
+              Effect.map((rows) => rows[0]!),
+              Effect.orDie
+            )
           return Fixture.of({
-            createUser: Effect.gen(function*() {
-              const user = newUser()
-              const rows = yield* sql<User>`insert into "user" ${sql.insert({ ...user })} returning *`
-              return rows[0]!
-            }).pipe(Effect.orDie),
+            createUser: create("member"),
+            createAdmin: create("admin"),
             statements: Effect.sync(() => {
               const seen = wire.statements()
               wire.reset()
@@ -83,7 +95,8 @@ export const sqlStores = (backend: Backend): StoreLayer =>
           })
         })
       )
-      return Layer.mergeAll(TokenStore.layer, Users.layer, fixture).pipe(
+      return Layer.mergeAll(Stores.layer, fixture).pipe(
+        Layer.provide(withPolicy),
         Layer.provide(PgClient.layer({ url: Redacted.make(wire.url), maxConnections: 4 }))
       )
     })

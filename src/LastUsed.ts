@@ -1,0 +1,85 @@
+/**
+ * `lastUsedAt`, written off the request path: a verified token is only noted in memory, and
+ * a background fiber writes the notes in one statement per interval.
+ *
+ * A token is noted only when the `lastUsedAt` its own lookup just read is older than the
+ * interval, so a busy token costs one write per interval per process however many requests
+ * it serves, and an idle one costs none. The write only ever moves `lastUsedAt` forward.
+ * Pending notes are flushed when the layer closes, and kept for the next try if a flush fails.
+ */
+import { Clock, Context, Duration, Effect, Layer, Schedule } from "effect"
+import { SqlClient } from "effect/sql"
+import { MemoryDatabase } from "./MemoryDatabase.ts"
+import { CurrentTokenPolicy } from "./TokenPolicy.ts"
+
+/** Past this many distinct tokens waiting, a flush is started early, so memory stays flat. */
+const MAX_PENDING = 10_000
+
+export class LastUsed extends Context.Service<LastUsed, {
+  /** Notes a use at the current time, given the `lastUsedAt` the lookup read. No I/O. */
+  touch(tokenId: string, lastUsedAt: Date | null): Effect.Effect<void>
+  /** Writes what is pending now (tests and shutdown). */
+  readonly flush: Effect.Effect<void>
+}>()("fusion-auth/LastUsed") {
+  static readonly layer: Layer.Layer<LastUsed, never, SqlClient.SqlClient> = Layer.effect(
+    LastUsed,
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      return yield* make((ids, times) =>
+        sql`update "apiToken" as t set "lastUsedAt" = v."at"
+          from (select unnest(${ids}::text[]) as "id", unnest(${times}::timestamptz[]) as "at") as v
+          where t."id" = v."id" and (t."lastUsedAt" is null or t."lastUsedAt" < v."at")`.pipe(Effect.asVoid)
+      )
+    })
+  )
+
+  static readonly layerMemory: Layer.Layer<LastUsed, never, MemoryDatabase> = Layer.effect(
+    LastUsed,
+    Effect.gen(function*() {
+      const db = yield* MemoryDatabase
+      return yield* make((ids, times) =>
+        Effect.sync(() =>
+          ids.forEach((id, i) => {
+            const record = db.tokens.get(id)
+            const at = new Date(times[i]!)
+            if (record && (record.lastUsedAt === null || record.lastUsedAt < at)) db.tokens.set(id, { ...record, lastUsedAt: at })
+          })
+        )
+      )
+    })
+  )
+}
+
+const make = Effect.fn(function*(
+  write: (ids: ReadonlyArray<string>, times: ReadonlyArray<string>) => Effect.Effect<void, unknown>
+) {
+  const policy = yield* CurrentTokenPolicy
+  const interval = Duration.toMillis(policy.lastUsedInterval)
+  let pending = new Map<string, number>()
+
+  const flush = Effect.suspend(() => {
+    if (pending.size === 0) return Effect.void
+    const batch = pending
+    pending = new Map()
+    return write([...batch.keys()], [...batch.values()].map((ms) => new Date(ms).toISOString())).pipe(
+      Effect.catchCause(() =>
+        Effect.sync(() => {
+          for (const [id, at] of batch) if (!pending.has(id) && pending.size < MAX_PENDING) pending.set(id, at)
+        }).pipe(Effect.andThen(Effect.logWarning(`fusion-auth: lastUsedAt not written for ${batch.size} tokens; will retry`)))
+      )
+    )
+  })
+
+  yield* Effect.forkScoped(Effect.repeat(Effect.delay(flush, policy.lastUsedInterval), Schedule.forever))
+  yield* Effect.addFinalizer(() => flush)
+
+  return LastUsed.of({
+    touch: (tokenId, lastUsedAt) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        if (lastUsedAt !== null && now - lastUsedAt.getTime() < interval) return Effect.void
+        if (!pending.has(tokenId)) pending.set(tokenId, now)
+        return pending.size >= MAX_PENDING ? Effect.asVoid(Effect.forkDetach(flush)) : Effect.void
+      }),
+    flush
+  })
+})

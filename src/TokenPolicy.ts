@@ -1,0 +1,64 @@
+/**
+ * The app's rules for API tokens: which scopes exist, which a user may grant, how long a
+ * token may live, how many a user may hold, and how often `lastUsedAt` is written.
+ *
+ * Read by `TokenStore` when tokens are made and by `SessionResolver` on every request:
+ * a token's rights are always its own scopes ∩ what its owner may grant *now*, so demoting a
+ * user narrows their existing tokens on the next request.
+ */
+import { Context, Duration } from "effect"
+import type { User } from "./Session.ts"
+
+export interface TokenPolicy {
+  /** Every scope the app knows, e.g. `["read", "write", "admin:users"]`. */
+  readonly scopes: ReadonlyArray<string>
+  /** The scopes a user may put on a token, and so the rights of their cookie session. */
+  readonly grantable: (user: User) => ReadonlyArray<string>
+  /** The longest a token may live; a token asked for without an expiry gets this one. */
+  readonly maxLifetime: Duration.Duration | undefined
+  /** Unrevoked, unexpired tokens one user may hold. */
+  readonly maxLiveTokensPerUser: number
+  /** `lastUsedAt` is written at most once per this interval per token. */
+  readonly lastUsedInterval: Duration.Duration
+}
+
+export interface TokenPolicyOptions {
+  readonly scopes?: ReadonlyArray<string> | undefined
+  readonly grantable?: ((user: User) => ReadonlyArray<string>) | undefined
+  readonly maxLifetime?: Duration.Input | undefined
+  readonly maxLiveTokensPerUser?: number | undefined
+  readonly lastUsedInterval?: Duration.Input | undefined
+}
+
+/** Lower-case letters, digits and `:` `.` `_` `-`, starting with a letter; 64 at most. */
+export const SCOPE_PATTERN = /^[a-z][a-z0-9:._-]{0,63}$/
+
+/** Builds a policy; throws at start-up on a scope name that could never be valid. */
+export const make = (options: TokenPolicyOptions = {}): TokenPolicy => {
+  const scopes = [...new Set(options.scopes ?? [])]
+  for (const scope of scopes) {
+    if (!SCOPE_PATTERN.test(scope)) throw new Error(`fusion-auth: scope ${JSON.stringify(scope)} must match ${SCOPE_PATTERN}`)
+  }
+  return {
+    scopes,
+    grantable: options.grantable ?? (() => scopes),
+    maxLifetime: options.maxLifetime === undefined ? undefined : Duration.fromInputUnsafe(options.maxLifetime),
+    maxLiveTokensPerUser: options.maxLiveTokensPerUser ?? 50,
+    lastUsedInterval: Duration.fromInputUnsafe(options.lastUsedInterval ?? "1 minute")
+  }
+}
+
+/** The policy in force; the default declares no scopes and has no maximum lifetime. */
+export const CurrentTokenPolicy = Context.Reference<TokenPolicy>("fusion-auth/TokenPolicy", {
+  defaultValue: () => make()
+})
+
+/** The rights a user has now: for a cookie, all they may grant; for a token, its scopes within that. */
+export const effectiveScopes = (
+  policy: TokenPolicy,
+  user: User,
+  tokenScopes?: ReadonlyArray<string>
+): ReadonlyArray<string> => {
+  const grantable = policy.grantable(user).filter((scope) => policy.scopes.includes(scope))
+  return tokenScopes === undefined ? grantable : tokenScopes.filter((scope) => grantable.includes(scope))
+}
