@@ -27,15 +27,11 @@ interface Embedded {
 const embedded = new Map<string, Promise<Embedded>>()
 
 const startEmbedded = async (dataDir: string | undefined): Promise<Embedded> => {
-  const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([
-    import("@electric-sql/pglite"),
-    import("@electric-sql/pglite-socket")
-  ])
+  const [{ PGlite }, { serve }] = await Promise.all([import("@electric-sql/pglite"), import("./EmbeddedServer.ts")])
   const db = await PGlite.create(dataDir === undefined ? {} : { dataDir })
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 64 })
-  await server.start()
+  const server = await serve(db)
   return {
-    url: `postgres://postgres@${server.getServerConn()}/postgres`,
+    url: server.url,
     close: async () => {
       await server.stop()
       await db.close()

@@ -7,7 +7,7 @@
  * it serves, and an idle one costs none. The write only ever moves `lastUsedAt` forward.
  * Pending notes are flushed when the layer closes, and kept for the next try if a flush fails.
  */
-import { Clock, Context, Duration, Effect, Layer, Schedule } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Queue, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
 import { MemoryDatabase } from "./MemoryDatabase.ts"
 import { CurrentTokenPolicy } from "./TokenPolicy.ts"
@@ -56,8 +56,12 @@ const make = Effect.fn(function*(
   const policy = yield* CurrentTokenPolicy
   const interval = Duration.toMillis(policy.lastUsedInterval)
   let pending = new Map<string, number>()
+  /** Wakes the writer when the first note of an interval arrives; an idle process has no timer. */
+  const wake = yield* Queue.dropping<void>(1)
+  /** One flush at a time, so an explicit `flush` waits for one already writing. */
+  const writing = yield* Semaphore.make(1)
 
-  const flush = Effect.suspend(() => {
+  const flush = writing.withPermit(Effect.suspend(() => {
     if (pending.size === 0) return Effect.void
     const batch = pending
     pending = new Map()
@@ -68,16 +72,18 @@ const make = Effect.fn(function*(
         }).pipe(Effect.andThen(Effect.logWarning(`fusion-auth: lastUsedAt not written for ${batch.size} tokens; will retry`)))
       )
     )
-  })
+  }))
 
-  yield* Effect.forkScoped(Effect.repeat(Effect.delay(flush, policy.lastUsedInterval), Schedule.forever))
+  yield* Effect.forkScoped(Effect.forever(Queue.take(wake).pipe(Effect.andThen(Effect.delay(flush, policy.lastUsedInterval)))))
   yield* Effect.addFinalizer(() => flush)
 
   return LastUsed.of({
     touch: (tokenId, lastUsedAt) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         if (lastUsedAt !== null && now - lastUsedAt.getTime() < interval) return Effect.void
-        if (!pending.has(tokenId)) pending.set(tokenId, now)
+        if (pending.has(tokenId)) return Effect.void
+        pending.set(tokenId, now)
+        if (pending.size === 1) Queue.offerUnsafe(wake, undefined)
         return pending.size >= MAX_PENDING ? Effect.asVoid(Effect.forkDetach(flush)) : Effect.void
       }),
     flush

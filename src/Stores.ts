@@ -10,15 +10,15 @@ import { MemoryDatabase } from "./MemoryDatabase.ts"
 import { TokenStore } from "./TokenStore.ts"
 import { Users } from "./Users.ts"
 
-export type Stores = TokenStore | Users | AuditLog
+export type Stores = TokenStore | Users | AuditLog | LastUsed
 
 export const layer: Layer.Layer<Stores, never, SqlClient.SqlClient> = Layer.mergeAll(TokenStore.layer, Users.layer).pipe(
-  Layer.provide(LastUsed.layer),
+  Layer.provideMerge(LastUsed.layer),
   Layer.provideMerge(AuditLog.layer)
 )
 
 export const layerMemory: Layer.Layer<Stores | MemoryDatabase> = Layer.mergeAll(TokenStore.layerMemory, Users.layerMemory).pipe(
-  Layer.provide(LastUsed.layerMemory),
+  Layer.provideMerge(LastUsed.layerMemory),
   Layer.provideMerge(AuditLog.layerMemory),
   Layer.provideMerge(MemoryDatabase.layer)
 )

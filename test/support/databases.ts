@@ -3,8 +3,8 @@
  * server `DATABASE_URL` names (when it is set). Each call makes a new, empty database.
  */
 import { PGlite } from "@electric-sql/pglite"
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import pg from "pg"
+import { serve } from "../../src/EmbeddedServer.ts"
 
 export interface TestDatabase {
   readonly url: string
@@ -20,10 +20,9 @@ export const pglite: Backend = {
   name: "pglite",
   make: async () => {
     const db = await PGlite.create()
-    const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 64 })
-    await server.start()
+    const server = await serve(db)
     return {
-      url: `postgres://postgres@${server.getServerConn()}/postgres`,
+      url: server.url,
       close: async () => {
         await server.stop()
         await db.close()

@@ -15,6 +15,8 @@ export class Fixture extends Context.Service<Fixture, {
   readonly createUser: Effect.Effect<User>
   /** The same, with the app's `role` column set to `admin`. */
   readonly createAdmin: Effect.Effect<User>
+  /** Changes the app's `role` column, as the app's own admin screen would. */
+  setRole(userId: string, role: string): Effect.Effect<void>
   /** Statements executed on the database since the last call (memory: always empty). */
   readonly statements: Effect.Effect<ReadonlyArray<Statement>>
 }>()("test/Fixture") {}
@@ -57,6 +59,7 @@ export const memoryStores: StoreLayer = Layer.mergeAll(
       return Fixture.of({
         createUser: Effect.suspend(() => MemoryDatabase.addUser(newUser())).pipe(Effect.provideService(MemoryDatabase, db)),
         createAdmin: Effect.suspend(() => MemoryDatabase.addUser(newUser("admin"))).pipe(Effect.provideService(MemoryDatabase, db)),
+        setRole: (userId, role) => Effect.sync(() => void db.users.set(userId, { ...db.users.get(userId)!, role })),
         statements: Effect.succeed([])
       })
     })
@@ -87,6 +90,7 @@ export const sqlStores = (backend: Backend): StoreLayer =>
           return Fixture.of({
             createUser: create("member"),
             createAdmin: create("admin"),
+            setRole: (userId, role) => sql`update "user" set "role" = ${role} where "id" = ${userId}`.pipe(Effect.orDie, Effect.asVoid),
             statements: Effect.sync(() => {
               const seen = wire.statements()
               wire.reset()
