@@ -90,4 +90,22 @@ describe("ApiToken", () => {
       assert.notInclude(printed, value)
     }
   })
+
+  it("finds tokens in text for leak response, with the checksum verified and no look-alikes", () => {
+    const a = Redacted.value(ApiToken.generate())
+    const b = Redacted.value(ApiToken.generate())
+    const flipped = a.slice(0, 20) + (a[20] === "A" ? "B" : "A") + a.slice(21)
+    const text = [
+      `export API_TOKEN=${a}`,
+      `{"token":"${b}"}`,
+      `typo: ${flipped}`,
+      `glued: x${a}`,
+      `longer: ${b}Z`,
+      `another prefix: sk_test_${a.slice(8)}`
+    ].join("\n")
+    const found = ApiToken.find(text)
+    assert.deepStrictEqual(found.map((f) => Redacted.value(f.token)), [a, b])
+    assert.strictEqual(text.slice(found[0]!.index, found[0]!.index + ApiToken.LENGTH), a)
+    assert.deepStrictEqual(ApiToken.find("nothing here sk_live_"), [])
+  })
 })

@@ -28,7 +28,7 @@ for (const backend of sqlBackends) {
         wire = await countStatements(db.url)
         setup = makeAuth(wire.url, { cookieCache })
         await migrate(setup.auth, { url: wire.url })
-        app = createAuthSession(setup.auth, { database: { url: wire.url } })
+        app = createAuthSession(setup.auth, { database: { url: wire.url }, tokens: { scopes: ["read", "write"] } })
       })
       afterAll(async () => {
         await app.dispose()
@@ -156,6 +156,24 @@ for (const backend of sqlBackends) {
         for (const headers of [new Headers({ cookie }), new Headers({ cookie: secondCookie }), bearer(token)]) {
           assert.strictEqual((await app.getSession(headers))!.user.id, userId)
         }
+      })
+
+      it("requireScope is the same check for both credentials: a token only has its own scopes", async () => {
+        const { userId, cookie } = await signUp(setup.auth, email())
+        const { token } = await app.tokens.create({ userId, name: "read only", scopes: ["read"] })
+        const browser = (headers: HeadersInit) => new Request("http://localhost:3000/api/things", { headers })
+        assert.deepStrictEqual((await app.requireScope("write", browser({ cookie }))).scopes, ["read", "write"])
+        assert.deepStrictEqual((await app.requireScope("read", browser(bearer(token)))).scopes, ["read"])
+        const refused = await app.requireScope("write", browser(bearer(token))).catch((e) => e)
+        assert.instanceOf(refused, Response)
+        assert.strictEqual(refused.status, 403)
+        assert.strictEqual(refused.headers.get("www-authenticate"), `Bearer error="insufficient_scope", scope="write"`)
+        assert.deepStrictEqual(await refused.json(), { error: "insufficient_scope", scope: "write" })
+        const undeclared = await app.requireScope("admin:users", browser({ cookie })).catch((e) => e)
+        assert.strictEqual(undeclared.status, 403)
+        assert.isNull(undeclared.headers.get("www-authenticate"))
+        const anonymous = await app.requireScope("read", browser({})).catch((e) => e)
+        assert.strictEqual(anonymous.status, 302, "no session at all is still a login redirect, not a 403")
       })
 
       it("a revoked token fails on the next request and the user's cookie is untouched", async () => {
