@@ -24,7 +24,13 @@ interface Embedded {
   readonly close: () => Promise<void>
 }
 
-const embedded = new Map<string, Promise<Embedded>>()
+/**
+ * Per process, not per module instance: a dev server that re-evaluates this module (Vite's
+ * SSR reload) must find the server it already started rather than open the folder twice.
+ */
+const embedded: Map<string, Promise<Embedded>> = ((globalThis as Record<symbol, unknown>)[
+  Symbol.for("fusion-auth/embedded")
+] ??= new Map()) as Map<string, Promise<Embedded>>
 
 const startEmbedded = async (dataDir: string | undefined): Promise<Embedded> => {
   const [{ PGlite }, { serve }] = await Promise.all([import("@electric-sql/pglite"), import("./EmbeddedServer.ts")])

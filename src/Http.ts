@@ -46,16 +46,25 @@ export const safeRedirectPath = (candidate: string | null | undefined): string =
   return local.startsWith("//") || local.startsWith("/\\") ? "/" : local
 }
 
-/** Where to send a browser that must sign in: `loginPath?redirect=<own path and query>`. */
-export const loginLocation = (request: { readonly url: string }, loginPath = "/login"): string => {
-  let back = "/"
+/**
+ * Where to send a browser that must sign in: `loginPath?redirect=<own path and query>`.
+ * A TanStack server-function call (`x-tsr-serverfn`) is an RPC, not a page: it goes back to
+ * the page that made it (its same-origin `Referer`), never to the RPC endpoint.
+ */
+export const loginLocation = (
+  request: { readonly url: string; readonly headers?: Headers | undefined },
+  loginPath = "/login"
+): string => `${safeRedirectPath(loginPath)}?redirect=${encodeURIComponent(returnPath(request))}`
+
+const returnPath = (request: { readonly url: string; readonly headers?: Headers | undefined }): string => {
   try {
     const url = new URL(request.url)
-    back = safeRedirectPath(url.pathname + url.search)
+    if (request.headers?.get("x-tsr-serverfn") == null) return safeRedirectPath(url.pathname + url.search)
+    const referer = new URL(request.headers.get("referer") ?? "/", url)
+    return referer.origin === url.origin ? safeRedirectPath(referer.pathname + referer.search) : "/"
   } catch {
-    // A request whose URL does not parse goes back to the root.
+    return "/" // a URL that does not parse goes back to the root
   }
-  return `${safeRedirectPath(loginPath)}?redirect=${encodeURIComponent(back)}`
 }
 
 /**

@@ -117,7 +117,10 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
   /** Runs any program over the runtime's services; typed errors reject as themselves. */
   const run = <X, E>(effect: Effect.Effect<X, E, Services | R>): Promise<X> => runtime.runPromiseExit(effect).then(settle)
 
-  const resolve = async (input: RequestLike | undefined) => {
+  /** The request's session, or why there is none (`{ error }`); rejects only on failure. */
+  const resolve = async (
+    input?: RequestLike
+  ): Promise<{ readonly request: RequestLike; readonly session: S } | { readonly request: RequestLike; readonly error: AuthError }> => {
     const request = input ?? (await currentRequest())
     const headers = request instanceof Headers ? request : request.headers
     const exit = await runtime.runPromiseExit(SessionResolver.use((resolver) => resolver.resolve(headers)))
@@ -131,7 +134,7 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
   const refusal = (request: RequestLike, error: AuthError): Promise<Response> =>
     presentedToken(error)
       ? Promise.resolve(unauthorized(error))
-      : redirectTo(loginLocation(request instanceof Headers ? { url: "http://localhost/" } : request, loginPath))
+      : redirectTo(loginLocation(request instanceof Headers ? { url: "http://localhost/", headers: request } : request, loginPath))
 
   /** The caller's session, or `null` when anonymous, deactivated or holding a bad token. */
   const getSession = async (request?: RequestLike): Promise<S | null> => {
@@ -167,6 +170,7 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
   }
 
   return {
+    resolve,
     getSession,
     requireSession,
     withSession,

@@ -36,6 +36,18 @@ describe("loginLocation", () => {
     assert.strictEqual(loginLocation({ url: "not a url" }), "/login?redirect=%2F")
   })
 
+  it("a TanStack server-function call goes back to the page that made it, never to the RPC endpoint", () => {
+    const rpc = (referer?: string) =>
+      new Request("http://app.test/_serverFn/abc123?payload=x", {
+        method: "POST",
+        headers: { "x-tsr-serverfn": "true", ...(referer ? { referer } : {}) }
+      })
+    assert.strictEqual(loginLocation(rpc("http://app.test/settings/tokens?tab=2")), "/login?redirect=%2Fsettings%2Ftokens%3Ftab%3D2")
+    assert.strictEqual(loginLocation(rpc("https://evil.example/steal")), "/login?redirect=%2F")
+    assert.strictEqual(loginLocation(rpc("http://app.test//evil.example")), "/login?redirect=%2F")
+    assert.strictEqual(loginLocation(rpc()), "/login?redirect=%2F")
+  })
+
   it("a login path that is not local is refused", () => {
     assert.strictEqual(loginLocation({ url: "http://app.test/x" }, "https://evil.com/login"), "/?redirect=%2Fx")
   })

@@ -152,10 +152,17 @@ for (const backend of sqlBackends) {
         assert.strictEqual(script.status, 401)
         assert.strictEqual(script.headers.get("www-authenticate"), `Bearer error="invalid_token"`)
 
+        const signInRefused = await signIn(setup.auth, address).catch((e: Error) => e)
+        assert.instanceOf(signInRefused, Error, "a deactivated user cannot open a new session")
+        assert.match((signInRefused as Error).message, /deactivated/)
+        const why = await app.resolve(bearer(token))
+        assert.deepStrictEqual("error" in why ? why.error : undefined, new Deactivated({ userId, credential: "token" }))
+
         await app.users.reactivate(userId)
         for (const headers of [new Headers({ cookie }), new Headers({ cookie: secondCookie }), bearer(token)]) {
           assert.strictEqual((await app.getSession(headers))!.user.id, userId)
         }
+        assert.strictEqual((await app.getSession(new Headers({ cookie: await signIn(setup.auth, address) })))!.user.id, userId)
       })
 
       it("requireScope is the same check for both credentials: a token only has its own scopes", async () => {

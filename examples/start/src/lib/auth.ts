@@ -1,0 +1,43 @@
+/**
+ * The app's auth, wired as docs/sessions.md says: Better Auth with email and password, the
+ * fusion-auth plugin (then `tanstackStartCookies()`, which must come last), and
+ * `createAuthSession(auth)` for the helpers every server function uses.
+ *
+ * Two choices of this app, not of fusion-auth:
+ * - `role`: the first account to sign up becomes the site admin; every later one is a member.
+ * (A deactivated user cannot sign in again: `fusionAuth()` refuses to open their session.)
+ */
+import { betterAuth } from "better-auth"
+import { tanstackStartCookies } from "better-auth/tanstack-start"
+import { betterAuthDatabase, createAuthSession, fusionAuth } from "fusion-auth"
+import { authSecret, baseURL, databaseDir } from "./config.ts"
+
+/** One options object for both, so Better Auth and fusion-auth share one embedded server. */
+const database = { dataDir: databaseDir }
+
+export const auth = betterAuth({
+  database: betterAuthDatabase(database), // DATABASE_URL, or the embedded PGlite when it is unset
+  secret: authSecret(),
+  baseURL,
+  telemetry: { enabled: false },
+  emailAndPassword: { enabled: true },
+  user: {
+    additionalFields: {
+      role: { type: "string", required: false, input: false, defaultValue: "member" }
+    }
+  },
+  databaseHooks: {
+    user: {
+      create: {
+        before: async (user, context) => {
+          const users = await context?.context.adapter.count({ model: "user" })
+          return { data: { ...user, role: users === 0 ? "admin" : "member" } }
+        }
+      }
+    }
+  },
+  plugins: [fusionAuth(), tanstackStartCookies()]
+})
+
+export const { getSession, requireSession, withSession, run, runtime, tokens, users, migrate, dispose } =
+  createAuthSession(auth, { database })

@@ -1,0 +1,39 @@
+/**
+ * Where the example keeps its state, read once from the environment.
+ *
+ * - `DATABASE_URL`: a Postgres server; unset, an embedded PGlite under `DATA_DIR`.
+ * - `DATA_DIR`: default `.data/example-start` under the working directory (git-ignored).
+ * - `BETTER_AUTH_SECRET`: unset, a random one is made on first start and kept in `DATA_DIR`,
+ *   so sessions survive a restart without a secret to set up.
+ * - `BETTER_AUTH_URL`: the app's public address; unset, any port on localhost or 127.0.0.1.
+ */
+import { randomBytes } from "node:crypto"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join, resolve } from "node:path"
+
+export const dataDir = resolve(process.env.DATA_DIR ?? join(".data", "example-start"))
+
+/** The embedded PGlite's own folder, inside the data folder. */
+export const databaseDir = join(dataDir, "pglite")
+
+/** True when the app runs on the embedded database rather than `DATABASE_URL`. */
+export const embedded = (process.env.DATABASE_URL ?? "") === ""
+
+const readOrCreateSecret = (): string => {
+  const file = join(dataDir, "auth-secret")
+  try {
+    return readFileSync(file, "utf8").trim()
+  } catch {
+    mkdirSync(dataDir, { recursive: true })
+    const secret = randomBytes(32).toString("base64url")
+    writeFileSync(file, secret, { mode: 0o600, flag: "wx" })
+    return secret
+  }
+}
+
+export const authSecret = (): string => process.env.BETTER_AUTH_SECRET || readOrCreateSecret()
+
+export const baseURL = process.env.BETTER_AUTH_URL || {
+  allowedHosts: ["localhost:*", "127.0.0.1:*"],
+  protocol: "http" as const
+}

@@ -1,0 +1,34 @@
+/**
+ * Start-up and shutdown, shared by the dev server and the production server: migrations run
+ * once, before the first request is served; shutdown closes the runtime and the embedded
+ * database so its files are left consistent.
+ */
+import { closeEmbedded } from "fusion-auth"
+import { dispose, migrate } from "./auth.ts"
+import { databaseDir, embedded } from "./config.ts"
+
+let started: Promise<void> | undefined
+
+/** Runs the migrations (Better Auth's, then fusion-auth's) once per process. */
+export const ready = (): Promise<void> => {
+  started ??= migrate().then(() => {
+    console.log(
+      embedded
+        ? `fusion-auth example: database ready (embedded PGlite in ${databaseDir})`
+        : "fusion-auth example: database ready (DATABASE_URL)"
+    )
+  })
+  return started
+}
+
+let stopped: Promise<void> | undefined
+
+/** Closes the runtime and the embedded database (once). */
+export const shutdown = (): Promise<void> => {
+  stopped ??= dispose().then(() => closeEmbedded())
+  return stopped
+}
+
+// Dev server: a change to server code re-runs every module, which would open the embedded
+// database's folder a second time while the first instance still holds it. Close it first.
+import.meta.hot?.on("vite:beforeFullReload", () => shutdown())

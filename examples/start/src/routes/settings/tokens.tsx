@@ -1,0 +1,124 @@
+import { createFileRoute, useHydrated } from "@tanstack/react-router"
+import { createServerFn } from "@tanstack/react-start"
+import { Schema } from "effect"
+import { type FormEvent, useState } from "react"
+import { loginThenBackTo } from "#/lib/login"
+import { CreateTokenInput, EXPIRY_DAYS } from "#/lib/tokenForm"
+import { createMyToken, listMyTokens, revokeMyToken } from "#/server/tokens"
+import { Alert, Page, useAction, when } from "#/ui"
+
+const listTokensFn = createServerFn().handler(() => listMyTokens())
+
+const createTokenFn = createServerFn({ method: "POST" })
+  .validator(Schema.toStandardSchemaV1(CreateTokenInput))
+  .handler(({ data }) => createMyToken(data))
+
+const revokeTokenFn = createServerFn({ method: "POST" })
+  .validator((input: { tokenId: string }) => input)
+  .handler(({ data }) => revokeMyToken(data.tokenId))
+
+export const Route = createFileRoute("/settings/tokens")({
+  loader: ({ location }) => listTokensFn().catch(loginThenBackTo(location.href)),
+  component: Tokens
+})
+
+type Created = Awaited<ReturnType<typeof createTokenFn>>
+
+function Tokens() {
+  const tokens = Route.useLoaderData()
+  const { error, act } = useAction()
+  const [created, setCreated] = useState<Created | null>(null)
+  const hydrated = useHydrated()
+
+  const create = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault()
+    const form = event.currentTarget
+    const fields = new FormData(form)
+    const days = String(fields.get("expiresInDays") ?? "")
+    const data = { name: String(fields.get("name") ?? ""), expiresInDays: days === "" ? null : Number(days) } as CreateTokenInput
+    const result = await act(() => createTokenFn({ data }))
+    if (result) {
+      setCreated(result)
+      form.reset()
+    }
+  }
+
+  const revoke = (tokenId: string) => act(() => revokeTokenFn({ data: { tokenId } }))
+
+  return (
+    <Page title="API tokens">
+      <p className="muted">
+        A token works wherever your browser session does: send it as <code>Authorization: Bearer sk_live_…</code>.
+        Only a digest is stored, so a token is shown once, when it is created.
+      </p>
+      <form className="card row" method="post" onSubmit={create}>
+        <label>
+          Name
+          <input name="name" required maxLength={100} placeholder="e.g. CI deploy" />
+        </label>
+        <label>
+          Expires
+          <select name="expiresInDays" defaultValue="30">
+            {EXPIRY_DAYS.map((days) => <option key={days} value={days}>in {days} days</option>)}
+            <option value="">never</option>
+          </select>
+        </label>
+        <button type="submit" disabled={!hydrated}>Create token</button>
+      </form>
+      {error && <Alert>{error}</Alert>}
+      {created && <NewToken created={created} />}
+      <table>
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Token</th>
+            <th>Created</th>
+            <th>Last used</th>
+            <th>Expires</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {tokens.length === 0 && (
+            <tr>
+              <td colSpan={6} className="muted">No tokens yet.</td>
+            </tr>
+          )}
+          {tokens.map((token) => (
+            <tr key={token.id} data-token-id={token.id} className={token.revokedAt ? "revoked" : undefined}>
+              <td>{token.name}</td>
+              <td><code>{token.hint}</code></td>
+              <td className="when">{when(token.createdAt)}</td>
+              <td className="when">{when(token.lastUsedAt, "never")}</td>
+              <td className="when">{when(token.expiresAt, "never")}</td>
+              <td>
+                {token.revokedAt
+                  ? <><span className="badge">revoked</span> <small className="muted">{when(token.revokedAt)}</small></>
+                  : <button type="button" className="danger" onClick={() => revoke(token.id)}>Revoke</button>}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Page>
+  )
+}
+
+function NewToken({ created }: { readonly created: Created }) {
+  const [copied, setCopied] = useState(false)
+  const copy = async () => {
+    await navigator.clipboard.writeText(created.token)
+    setCopied(true)
+  }
+  return (
+    <div className="card new-token" role="status">
+      <p><strong>{created.info.name}</strong>: copy this token now. It will not be shown again.</p>
+      <div className="copy">
+        <input readOnly value={created.token} aria-label="New API token" onFocus={(e) => e.currentTarget.select()} />
+        <button type="button" onClick={copy}>{copied ? "Copied" : "Copy"}</button>
+      </div>
+      <p>Try it:</p>
+      {created.curl.map((line) => <pre key={line}><code>{line}</code></pre>)}
+    </div>
+  )
+}

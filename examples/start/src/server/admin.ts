@@ -1,0 +1,39 @@
+/**
+ * `/admin`: every user, and deactivation. Guarded by `requireSiteAdmin()`; the choke point
+ * then refuses a deactivated user's cookies and tokens on their very next request.
+ */
+import type { RequestLike } from "fusion-auth"
+import { requireSiteAdmin } from "#/lib/admin"
+import { users } from "#/lib/auth"
+
+export interface UserRow {
+  readonly id: string
+  readonly name: string
+  readonly email: string
+  readonly role: string
+  readonly createdAt: Date
+  readonly deactivatedAt: Date | null
+}
+
+export const listUsers = async (request?: RequestLike) => {
+  const admin = await requireSiteAdmin(request)
+  const all = await users.list()
+  return {
+    me: admin.user.id,
+    users: all.map((u): UserRow => ({
+      id: u.id,
+      name: u.name,
+      email: u.email,
+      role: typeof u.role === "string" ? u.role : "member",
+      createdAt: u.createdAt,
+      deactivatedAt: u.deactivatedAt ?? null
+    }))
+  }
+}
+
+/** Deactivates or reactivates a user; the admin is recorded as the actor in fusion-auth's audit log. */
+export const setActive = async (input: { readonly userId: string; readonly active: boolean }, request?: RequestLike) => {
+  const admin = await requireSiteAdmin(request)
+  if (input.userId === admin.user.id && !input.active) throw new Error("You cannot deactivate your own account.")
+  await (input.active ? users.reactivate(input.userId, admin.user.id) : users.deactivate(input.userId, admin.user.id))
+}
