@@ -8,6 +8,7 @@
  * same tables.
  */
 import { PgClient } from "@effect/sql-pg"
+import { mkdir } from "node:fs/promises"
 import { Config, Effect, Layer, Option, Redacted } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
@@ -34,6 +35,7 @@ const embedded: Map<string, Promise<Embedded>> = ((globalThis as Record<symbol, 
 
 const startEmbedded = async (dataDir: string | undefined): Promise<Embedded> => {
   const [{ PGlite }, { serve }] = await Promise.all([import("@electric-sql/pglite"), import("./EmbeddedServer.ts")])
+  if (dataDir !== undefined) await mkdir(dataDir, { recursive: true })
   const db = await PGlite.create(dataDir === undefined ? {} : { dataDir })
   const server = await serve(db)
   return {

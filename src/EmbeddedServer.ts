@@ -27,8 +27,11 @@ class SessionQueue {
   private queue: Array<Pending> = []
   private owner: number | null = null
   private running = false
+  private readonly db: PGlite
 
-  constructor(private readonly db: PGlite) {}
+  constructor(db: PGlite) {
+    this.db = db
+  }
 
   enqueue(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
     return new Promise((resolve, reject) => {

@@ -63,7 +63,7 @@ describe("npm pack", () => {
       assert.include(files, "dist/index.js")
       assert.include(files, "dist/index.d.ts")
       assert.notInclude(files.join("\n"), "test/")
-      const peers = ["effect", "better-auth", "@effect/sql-pg", "pg", "typescript", "@types/node", "node"]
+      const peers = ["effect", "better-auth", "@effect/sql-pg", "pg", "typescript", "@types/node", "node"] // and what the app itself uses
       writeFileSync(join(dir, "package.json"), JSON.stringify({
         name: "fresh-app",
         private: true,
@@ -82,6 +82,8 @@ describe("npm pack", () => {
       npm(["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], dir)
       execFileSync(join(dir, "node_modules/.bin/tsc"), ["-p", "."], { cwd: dir, env, encoding: "utf8" })
       const out = execFileSync(join(dir, "node_modules/.bin/node"), ["main.ts"], { cwd: dir, env, encoding: "utf8" })
+      const help = execFileSync(join(dir, "node_modules/.bin/fusion-auth"), ["tokens", "--help"], { cwd: dir, env, encoding: "utf8" })
+      assert.include(help, "fusion-auth tokens")
       const result = JSON.parse(out.trim().split("\n").at(-1)!)
       assert.deepStrictEqual(result, {
         cookie: "fresh@example.com",

@@ -1,0 +1,227 @@
+#!/usr/bin/env node
+/**
+ * `fusion-auth`: the operator's command line. Migrations, tokens and deactivation on the
+ * database in `DATABASE_URL`, or on the embedded PGlite in `--data-dir` when it is unset.
+ *
+ * Every failure is one line on stderr and a non-zero exit (1: refused or not found, 2: bad
+ * usage); a token is printed once, on stdout, and nowhere else.
+ */
+import { NodeServices } from "@effect/platform-node"
+import { betterAuth } from "better-auth"
+import { Cause, Console, Effect, Exit, Layer, Option, Redacted, Stdio, Stream } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import * as ApiToken from "./ApiToken.ts"
+import { migrate } from "./createAuthSession.ts"
+import * as Database from "./Database.ts"
+import { fusionAuth } from "./plugin.ts"
+import type { User } from "./Session.ts"
+import * as Stores from "./Stores.ts"
+import * as TokenPolicy from "./TokenPolicy.ts"
+import { type TokenInfo, TokenSecret, TokenStore } from "./TokenStore.ts"
+import { Users } from "./Users.ts"
+
+const ACTOR = "cli"
+
+/** A usage mistake the user can fix: exit code 2. */
+class Usage extends Error {}
+
+const root = Command.make("fusion-auth").pipe(
+  Command.withSharedFlags({
+    json: Flag.Boolean("json").pipe(Flag.withDescription("Print machine-readable JSON"), Flag.withDefault(false)),
+    dataDir: Flag.String("data-dir").pipe(
+      Flag.withDescription("Embedded database folder, used when DATABASE_URL is unset"),
+      Flag.withDefault(".data/fusion-auth")
+    )
+  }),
+  Command.withDescription("Administer fusion-auth: migrations, API tokens and deactivated users")
+)
+
+/** Prints JSON with `--json`, otherwise the human lines. */
+const output = (value: unknown, lines: () => ReadonlyArray<string>) =>
+  Effect.flatMap(root, ({ json }) => Console.log(json ? JSON.stringify(value, null, 2) : lines().join("\n")))
+
+const userFlag = Flag.String("user").pipe(Flag.withDescription("The user's email address"))
+
+/** `30d`, `12h`, `90m`, `2w` → milliseconds. */
+const parseDuration = (text: string): number => {
+  const match = /^(\d{1,6})([mhdw])$/.exec(text.trim())
+  if (match === null) throw new Usage(`bad duration "${text.slice(0, 40)}": use a number and m, h, d or w, e.g. 30d`)
+  return Number(match[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[match[2] as "m" | "h" | "d" | "w"]
+}
+
+const tokenLine = (t: TokenInfo) =>
+  [
+    t.id,
+    JSON.stringify(t.name),
+    t.hint,
+    t.scopes.length ? t.scopes.join(",") : "-",
+    `created ${t.createdAt.toISOString()}`,
+    `expires ${t.expiresAt?.toISOString() ?? "never"}`,
+    `last used ${t.lastUsedAt?.toISOString() ?? "never"}`,
+    t.revokedAt ? `REVOKED ${t.revokedAt.toISOString()}` : t.replacedBy ? `rotated to ${t.replacedBy}` : "live"
+  ].join("  ")
+
+const userLine = (u: User) => `${u.id}  ${u.email}  ${u.deactivatedAt ? `DEACTIVATED ${u.deactivatedAt.toISOString()}` : "active"}`
+
+const userJson = (u: User) => ({ id: u.id, email: u.email, name: u.name, deactivatedAt: u.deactivatedAt ?? null })
+
+const migrateCommand = Command.make("migrate", {}, () =>
+  Effect.gen(function*() {
+    const { dataDir } = yield* root
+    const database = { dataDir }
+    const auth = betterAuth({
+      database: Database.betterAuthDatabase(database),
+      secret: Redacted.value(Redacted.make(crypto.randomUUID() + crypto.randomUUID())),
+      telemetry: { enabled: false },
+      emailAndPassword: { enabled: true },
+      plugins: [fusionAuth()],
+      logger: { disabled: true }
+    })
+    yield* Effect.promise(() => migrate(auth, database))
+    yield* output({ migrated: true }, () => ["Migrated Better Auth's tables and fusion-auth's."])
+  })).pipe(Command.withDescription("Create or update Better Auth's core tables and fusion-auth's (idempotent)"))
+
+const tokensCreate = Command.make(
+  "create",
+  {
+    user: userFlag,
+    name: Flag.String("name").pipe(Flag.withDescription("A name to recognise the token by")),
+    scope: Flag.String("scope").pipe(Flag.withDescription("A scope to grant (repeatable)"), Flag.atLeast(0)),
+    expiresIn: Flag.String("expires-in").pipe(Flag.withDescription("Lifetime, e.g. 30d, 12h, 2w"), Flag.optional)
+  },
+  ({ user, name, scope, expiresIn }) =>
+    Effect.gen(function*() {
+      const lifetime = Option.map(expiresIn, parseDuration)
+      const owner = yield* Users.use((users) => users.findByEmail(user))
+      const expiresAt = Option.getOrUndefined(Option.map(lifetime, (ms) => new Date(Date.now() + ms)))
+      const { token, info } = yield* TokenStore.use((store) =>
+        store.create({ userId: owner.id, name, scopes: scope, expiresAt, actorId: ACTOR })
+      )
+      yield* output({ token: Redacted.value(token), ...info }, () => [Redacted.value(token)])
+      const { json } = yield* root
+      if (!json) yield* Console.error(`Created ${info.id} (${info.hint}) for ${owner.email}. Copy the token now: it is not shown again.`)
+    })
+).pipe(Command.withDescription("Create a token for a user and print it, once"))
+
+const tokensList = Command.make("list", { user: userFlag }, ({ user }) =>
+  Effect.gen(function*() {
+    const owner = yield* Users.use((users) => users.findByEmail(user))
+    const tokens = yield* TokenStore.use((store) => store.list(owner.id))
+    yield* output(tokens, () => (tokens.length ? tokens.map(tokenLine) : [`${owner.email} has no tokens.`]))
+  })).pipe(Command.withDescription("List a user's tokens (never the secrets)"))
+
+const readStdin = Stdio.Stdio.use((stdio) => Stream.mkString(Stream.decodeText(stdio.stdin)))
+
+const tokensRevoke = Command.make(
+  "revoke",
+  {
+    id: Argument.String("id").pipe(Argument.withDescription("The token's id"), Argument.optional),
+    leaked: Flag.Boolean("leaked").pipe(
+      Flag.withDescription("Read text from stdin and revoke every fusion-auth token found in it"),
+      Flag.withDefault(false)
+    )
+  },
+  ({ id, leaked }) =>
+    Effect.gen(function*() {
+      const store = yield* TokenStore
+      if (leaked === Option.isSome(id)) throw new Usage("give either a token id or --leaked (with the token on stdin)")
+      if (Option.isSome(id)) {
+        const info = yield* store.revokeById(id.value, ACTOR)
+        return yield* output(info, () => [`Revoked ${info.id} (${info.hint}) of user ${info.userId}.`])
+      }
+      const found = ApiToken.find(yield* readStdin)
+      if (found.length === 0) throw new RefusedError("no fusion-auth token found on stdin")
+      const revoked = yield* Effect.forEach(found, ({ token }) =>
+        store.revokeLeaked(token, ACTOR).pipe(Effect.map(Option.some), Effect.catchTag("TokenNotFound", () => Effect.succeedNone)))
+      const known = revoked.flatMap((r) => (Option.isSome(r) ? [r.value] : []))
+      yield* output({ found: found.length, revoked: known }, () => [
+        ...known.map((t) => `Revoked ${t.id} (${t.hint}) of user ${t.userId}.`),
+        ...(found.length > known.length ? [`${found.length - known.length} token(s) found are not in this database.`] : [])
+      ])
+      if (known.length === 0) throw new RefusedError("none of the tokens found is in this database")
+    })
+).pipe(Command.withDescription("Revoke a token by id, or a leaked token read from stdin"))
+
+/** A refusal that is not a typed domain error: exit code 1. */
+class RefusedError extends Error {}
+
+const tokens = Command.make("tokens").pipe(
+  Command.withDescription("Create, list and revoke API tokens"),
+  Command.withSubcommands([tokensCreate, tokensList, tokensRevoke])
+)
+
+const setActive = (deactivate: boolean) =>
+  Command.make(deactivate ? "deactivate" : "reactivate", { email: Argument.String("email") }, ({ email }) =>
+    Effect.gen(function*() {
+      const users = yield* Users
+      const user = yield* users.findByEmail(email)
+      const changed = yield* (deactivate ? users.deactivate(user.id, ACTOR) : users.reactivate(user.id, ACTOR))
+      yield* output(userJson(changed), () => [userLine(changed)])
+    })).pipe(
+      Command.withDescription(
+        deactivate
+          ? "Lock a user out of every session and token, on their next request"
+          : "Let a deactivated user's sessions and tokens back in"
+      )
+    )
+
+const usersList = Command.make(
+  "list",
+  { deactivated: Flag.Boolean("deactivated").pipe(Flag.withDescription("Only deactivated users"), Flag.withDefault(false)) },
+  ({ deactivated }) =>
+    Effect.gen(function*() {
+      const users = yield* Users.use((u) => u.list(deactivated ? { deactivated: true } : {}))
+      yield* output(users.map(userJson), () => (users.length ? users.map(userLine) : ["No users."]))
+    })
+).pipe(Command.withDescription("List users"))
+
+const users = Command.make("users").pipe(
+  Command.withDescription("Deactivate, reactivate and list users"),
+  Command.withSubcommands([setActive(true), setActive(false), usersList])
+)
+
+/** The stores on the chosen database; built when a command runs, never for `--help`. */
+const storesFor = (dataDir: string) => {
+  const scopes = (process.env.FUSION_AUTH_SCOPES ?? "").split(",").map((s) => s.trim()).filter(Boolean)
+  const secret = process.env.FUSION_AUTH_TOKEN_SECRET
+  return Stores.layer.pipe(
+    Layer.provide(Database.layer({ dataDir })),
+    Layer.provide(Layer.succeed(TokenPolicy.CurrentTokenPolicy, TokenPolicy.make({ scopes }))),
+    Layer.provide(Layer.succeed(TokenSecret, secret ? Redacted.make(secret) : undefined))
+  )
+}
+
+const CLI_ERRORS = new Set([
+  "UnrecognizedOption", "DuplicateOption", "MissingOption", "MissingArgument", "UnexpectedArgument",
+  "InvalidValue", "UnknownSubcommand", "ValidationError", "UserError"
+])
+
+/** One line for any failure: a typed error's message, a usage mistake, or an unreachable database. */
+const describeFailure = (cause: Cause.Cause<unknown>): { readonly line: string; readonly code: number } => {
+  const error = Cause.squash(cause) as { _tag?: string; message?: string; reason?: { _tag?: string } } | undefined
+  if (error instanceof Usage) return { line: error.message, code: 2 }
+  if (error?._tag === "SqlError" || /ECONNREFUSED|connect/i.test(String(error?.message))) {
+    return { line: "cannot reach the database (check DATABASE_URL, or that no other process holds --data-dir)", code: 1 }
+  }
+  if (error?._tag === "ShowHelp") {
+    const errors = (error as { errors?: ReadonlyArray<{ message?: string }> }).errors ?? []
+    return errors.length === 0 ? { line: "", code: 0 } : { line: errors.map((e) => e.message).join("; "), code: 2 }
+  }
+  if (CLI_ERRORS.has(error?._tag ?? "")) return { line: error?.message ?? "bad usage", code: 2 }
+  return { line: error?.message ?? String(error), code: 1 }
+}
+
+const cli = root.pipe(
+  Command.withSubcommands([migrateCommand, tokens, users]),
+  Command.provide(({ dataDir }) => storesFor(dataDir))
+)
+
+const program = Command.run(cli, { version: "0.1.0", renderErrors: false }).pipe(Effect.provide(NodeServices.layer))
+
+const exit = await Effect.runPromiseExit(program)
+await Database.closeEmbedded()
+if (Exit.isFailure(exit)) {
+  const { line, code } = describeFailure(exit.cause)
+  if (line !== "") process.stderr.write(`fusion-auth: ${line}\n`)
+  process.exitCode = code
+}

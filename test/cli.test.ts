@@ -1,0 +1,169 @@
+/**
+ * The `fusion-auth` bin, run for real in a subprocess against a real database: what an
+ * operator types, what they see, and the exit code a script gets.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { execFile } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll } from "vitest"
+import { ApiToken, createAuthSession } from "../src/index.ts"
+import { makeAuth, migrate, signUp } from "./support/auth.ts"
+import { sqlBackends, type TestDatabase } from "./support/databases.ts"
+
+const bin = join(import.meta.dirname, "../src/cli.ts")
+
+interface Run {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const fusionAuth = (args: ReadonlyArray<string>, options: { env?: Record<string, string>; stdin?: string; cwd?: string } = {}) =>
+  new Promise<Run>((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd: options.cwd, env: { ...process.env, DATABASE_URL: "", ...options.env }, timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr })
+    )
+    child.stdin?.end(options.stdin ?? "")
+  })
+
+/** One clear line, no stack trace. */
+const oneLine = (run: Run) => {
+  const lines = run.stderr.trim().split("\n")
+  assert.strictEqual(lines.length, 1, run.stderr)
+  assert.match(lines[0]!, /^fusion-auth: /)
+  assert.notMatch(run.stderr, /\n\s+at /)
+  return lines[0]!
+}
+
+describe("fusion-auth --help", () => {
+  const commands = ["", "migrate", "tokens", "tokens create", "tokens list", "tokens revoke", "users", "users deactivate", "users reactivate", "users list"]
+  it.each(commands)("fusion-auth %s --help describes the command", async (line) => {
+    const command = line === "" ? [] : line.split(" ")
+    const run = await fusionAuth([...command, "--help"])
+    assert.strictEqual(run.code, 0, run.stderr)
+    assert.include(run.stdout, "USAGE")
+    assert.include(run.stdout, `fusion-auth${command.length ? " " + command.join(" ") : ""}`)
+  })
+})
+
+describe("fusion-auth on the embedded database (--data-dir)", () => {
+  it("migrates idempotently and answers from the folder, which survives between runs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fusion-auth-cli-"))
+    try {
+      const dataDir = join(dir, "nested", "db")
+      for (let i = 0; i < 2; i++) assert.strictEqual((await fusionAuth(["--data-dir", dataDir, "migrate"])).code, 0)
+      const users = await fusionAuth(["--data-dir", dataDir, "--json", "users", "list"])
+      assert.strictEqual(users.code, 0, users.stderr)
+      assert.deepStrictEqual(JSON.parse(users.stdout), [])
+      const missing = await fusionAuth(["--data-dir", dataDir, "tokens", "list", "--user", "nobody@example.com"])
+      assert.strictEqual(missing.code, 1)
+      assert.strictEqual(oneLine(missing), "fusion-auth: No user nobody@example.com")
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+for (const backend of sqlBackends) {
+  describe(`fusion-auth on ${backend.name} (DATABASE_URL)`, () => {
+    let db: TestDatabase
+    let setup: ReturnType<typeof makeAuth>
+    let app: ReturnType<typeof createAuthSession<ReturnType<typeof makeAuth>["auth"]>>
+    const env = () => ({ DATABASE_URL: db.url, FUSION_AUTH_SCOPES: "read,write" })
+    const cli = (args: ReadonlyArray<string>, stdin?: string) => fusionAuth(args, { env: env(), ...(stdin ? { stdin } : {}) })
+
+    beforeAll(async () => {
+      db = await backend.make()
+      setup = makeAuth(db.url)
+      assert.strictEqual((await cli(["migrate"])).code, 0)
+      await migrate(setup.auth, { url: db.url })
+      app = createAuthSession(setup.auth, { database: { url: db.url }, tokens: { scopes: ["read", "write"] } })
+    })
+    afterAll(async () => {
+      await app.dispose()
+      await setup.pool.end()
+      await db.close()
+    })
+
+    it("creates a token printed once, lists it without the secret, revokes it by id and by leaked value", async () => {
+      const email = `ops.${backend.name}@example.com`
+      const { userId } = await signUp(setup.auth, email)
+      const created = await cli(["tokens", "create", "--user", email, "--name", "deploy", "--scope", "read", "--expires-in", "30d"])
+      assert.strictEqual(created.code, 0, created.stderr)
+      const token = created.stdout.trim()
+      assert.isDefined(ApiToken.parse(token), "stdout is exactly the token")
+      assert.notInclude(created.stderr, token)
+      const bearer = new Headers({ authorization: `Bearer ${token}` })
+      const session = await app.getSession(bearer)
+      assert.strictEqual(session!.user.id, userId)
+      assert.deepStrictEqual(session!.scopes, ["read"])
+
+      const listed = await cli(["--json", "tokens", "list", "--user", email])
+      const [info] = JSON.parse(listed.stdout) as Array<{ id: string; hint: string; scopes: Array<string>; expiresAt: string }>
+      assert.notInclude(listed.stdout, token)
+      assert.strictEqual(info!.hint, `sk_live_…${token.slice(-4)}`)
+      assert.deepStrictEqual(info!.scopes, ["read"])
+      assert.approximately(Date.parse(info!.expiresAt) - Date.now(), 30 * 86_400_000, 120_000)
+      const text = await cli(["tokens", "list", "--user", email])
+      assert.include(text.stdout, info!.id)
+      assert.include(text.stdout, "live")
+
+      const revoked = await cli(["tokens", "revoke", info!.id])
+      assert.strictEqual(revoked.code, 0, revoked.stderr)
+      assert.include(revoked.stdout, `Revoked ${info!.id}`)
+      assert.isNull(await app.getSession(bearer))
+
+      const leaked = (await cli(["tokens", "create", "--user", email, "--name", "leaky"])).stdout.trim()
+      const report = await cli(["--json", "tokens", "revoke", "--leaked"], `found in a public gist:\nTOKEN=${leaked}\n`)
+      assert.strictEqual(report.code, 0, report.stderr)
+      assert.strictEqual((JSON.parse(report.stdout) as { revoked: Array<{ userId: string }> }).revoked[0]!.userId, userId)
+      assert.isNull(await app.getSession(new Headers({ authorization: `Bearer ${leaked}` })))
+      const events = await app.audit.list({ userId })
+      assert.deepStrictEqual(events.slice(0, 2).map((e) => [e.action, e.actorId]), [["token.revoked_leaked", "cli"], ["token.created", "cli"]])
+    })
+
+    it("deactivates and reactivates by email, and lists the deactivated", async () => {
+      const email = `Someone.${backend.name}@Example.com`
+      const { cookie } = await signUp(setup.auth, email.toLowerCase())
+      assert.strictEqual((await cli(["users", "deactivate", email])).code, 0)
+      assert.isNull(await app.getSession(new Headers({ cookie })))
+      const listed = JSON.parse((await cli(["--json", "users", "list", "--deactivated"])).stdout) as Array<{ email: string }>
+      assert.include(listed.map((u) => u.email), email.toLowerCase())
+      const reactivated = await cli(["users", "reactivate", email])
+      assert.strictEqual(reactivated.code, 0)
+      assert.include(reactivated.stdout, "active")
+      assert.isNotNull(await app.getSession(new Headers({ cookie })))
+    })
+
+    it("refuses with one line and a non-zero exit: unknown user, unknown token, bad duration, nothing on stdin", async () => {
+      const unknownUser = await cli(["users", "deactivate", "ghost@example.com"])
+      assert.strictEqual(unknownUser.code, 1)
+      assert.strictEqual(oneLine(unknownUser), "fusion-auth: No user ghost@example.com")
+      const unknownToken = await cli(["tokens", "revoke", "no-such-id"])
+      assert.strictEqual(unknownToken.code, 1)
+      assert.strictEqual(oneLine(unknownToken), "fusion-auth: No token no-such-id")
+      const badDuration = await cli(["tokens", "create", "--user", "ghost@example.com", "--name", "x", "--expires-in", "soon"])
+      assert.strictEqual(badDuration.code, 2)
+      assert.match(oneLine(badDuration), /bad duration "soon"/)
+      const nothing = await cli(["tokens", "revoke", "--leaked"], "no secrets here, just sk_live_lookalike")
+      assert.strictEqual(nothing.code, 1)
+      assert.strictEqual(oneLine(nothing), "fusion-auth: no fusion-auth token found on stdin")
+      const unknownScope = await cli(["tokens", "create", "--user", `ops.${backend.name}@example.com`, "--name", "x", "--scope", "admin"])
+      assert.strictEqual(unknownScope.code, 1)
+      assert.match(oneLine(unknownScope), /Invalid scopes: unknown scope "admin"/)
+    })
+  })
+}
+
+describe("fusion-auth with the database down", () => {
+  it("says so in one line and exits 1", async () => {
+    const run = await fusionAuth(["users", "list"], { env: { DATABASE_URL: "postgres://postgres@127.0.0.1:9/none" } })
+    assert.strictEqual(run.code, 1)
+    assert.match(oneLine(run), /cannot reach the database/)
+  })
+})
