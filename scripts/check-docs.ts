@@ -6,7 +6,7 @@
  * `src/lib/auth.ts`); `fusion-auth` resolves to this repo's `src`. Others are checked alone.
  */
 import { execFileSync } from "node:child_process"
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 
 const root = join(import.meta.dirname, "..")
@@ -25,6 +25,7 @@ for (const page of pages) {
     writeFileSync(file, body!)
     count++
   }
+  if (!existsSync(project)) continue // a page without TypeScript samples
   writeFileSync(join(project, "tsconfig.json"), JSON.stringify({
     extends: "../../tsconfig.json",
     compilerOptions: { noEmit: true, module: "esnext", moduleResolution: "bundler", paths: { "fusion-auth": ["../../src/index.ts"], "#/*": ["./src/*"] } },
