@@ -49,8 +49,8 @@ export type RequestLike = Request | Headers
 const isAuthError = (error: unknown): error is AuthError =>
   error instanceof Anonymous || error instanceof Deactivated || error instanceof InvalidToken
 
-/** The typed error of a failed Exit (or its defect, thrown). */
-const settleError = <E>(exit: Exit.Failure<unknown, E>): E => {
+/** The typed error of a failed Exit; a defect (infrastructure failure) is thrown instead. */
+const errorOf = <E>(exit: Exit.Failure<unknown, E>): E => {
   const error = Cause.findErrorOption(exit.cause)
   if (Option.isSome(error)) return error.value
   throw Cause.squash(exit.cause)
@@ -59,8 +59,7 @@ const settleError = <E>(exit: Exit.Failure<unknown, E>): E => {
 /** Settles an Exit as a promise: the value, or the typed error itself, or the defect. */
 const settle = <A, E>(exit: Exit.Exit<A, E>): A => {
   if (Exit.isSuccess(exit)) return exit.value
-  const error = Cause.findErrorOption(exit.cause)
-  throw Option.isSome(error) ? error.value : Cause.squash(exit.cause)
+  throw errorOf(exit)
 }
 
 const currentRequest = async (): Promise<Request> => {
@@ -125,9 +124,9 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
     const headers = request instanceof Headers ? request : request.headers
     const exit = await runtime.runPromiseExit(SessionResolver.use((resolver) => resolver.resolve(headers)))
     if (Exit.isSuccess(exit)) return { request, session: exit.value as unknown as S }
-    const error = Cause.findErrorOption(exit.cause)
-    if (Option.isSome(error) && isAuthError(error.value)) return { request, error: error.value }
-    throw Cause.squash(exit.cause)
+    const error = errorOf(exit) // the runtime's own start-up failure is not an authentication answer
+    if (isAuthError(error)) return { request, error }
+    throw error
   }
 
   /** What `requireSession` throws for a refused caller. */
@@ -156,7 +155,7 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
   const requireScope = async (scope: string, request?: RequestLike): Promise<S> => {
     const session = await requireSession(request)
     const exit = Effect.runSyncExit(Scopes.check(session as unknown as Session, scope))
-    if (Exit.isFailure(exit)) throw forbidden(settleError(exit))
+    if (Exit.isFailure(exit)) throw forbidden(errorOf(exit))
     return session
   }
 

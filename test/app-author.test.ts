@@ -10,7 +10,9 @@ import {
   CurrentSession,
   Deactivated,
   fusionAuth,
+  InsufficientScope,
   InvalidToken,
+  requireScope,
   MemoryDatabase,
   type Session,
   SessionResolver,
@@ -80,6 +82,15 @@ describe("an app's own code, tested with swapped layers", () => {
         { status: 401, id: null }
       )
       assert.deepStrictEqual(yield* whoAmI(headers).pipe(Effect.provide(SessionResolver.layerTest(ada))), { status: 200, id: "u1" })
+    }))
+
+  it.effect("requireScope checks the current session's scopes, whichever credential it came from", () =>
+    Effect.gen(function*() {
+      assert.strictEqual((yield* requireScope("write").pipe(Effect.provide(CurrentSession.layerTest(ada)))).user.id, "u1")
+      const refused = yield* Effect.flip(requireScope("write").pipe(Effect.provide(CurrentSession.layerTest(viaToken))))
+      assert.deepStrictEqual(refused, new InsufficientScope({ scope: "write", credential: "token" }))
+      const browser = yield* Effect.flip(requireScope("admin:users").pipe(Effect.provide(CurrentSession.layerTest(ada))))
+      assert.deepStrictEqual(browser, new InsufficientScope({ scope: "admin:users", credential: "cookie" }))
     }))
 
   it.effect("CurrentSession.layer resolves the request once and fails with the resolver's error", () =>
