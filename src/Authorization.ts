@@ -22,7 +22,7 @@ const EXACT = /^bearer[ \t]+([^ \t,]+)[ \t]*$/i
 export const presented = (headers: Headers): Presented => {
   const raw = headers.get("authorization")
   if (raw === null || !MENTIONS_BEARER.test(raw)) return cookie
-  const match = raw.length <= ApiToken.LENGTH + 64 ? EXACT.exec(raw.trim()) : null
+  const match = raw.length <= ApiToken.LENGTH + 64 ? EXACT.exec(raw.replace(/^[ \t]+/, "")) : null
   const token = match === null ? undefined : ApiToken.parse(match[1]!)
   return token === undefined ? malformed : { _tag: "Bearer", token }
 }

@@ -96,6 +96,8 @@ export const betterAuthDatabase = (options: DatabaseOptions = {}) => {
     const pool = new pg.Pool({ connectionString: Redacted.value(url), max: 16 })
     // An idle connection the server dropped is not fatal: the next query opens a new one.
     pool.on("error", () => undefined)
+    // Nor is one dropped while checked out between queries (pg emits that on the client, where an unheard 'error' kills the process); the pool discards it on release.
+    pool.on("connect", (client) => client.on("error", () => undefined))
     return pool
   }
   return { dialect: new PostgresDialect({ pool }), type: "postgres" as const }

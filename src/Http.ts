@@ -6,6 +6,7 @@
  * is sent to the login page with a same-origin `redirect` back to where it was going.
  */
 import type { AuthError, InsufficientScope } from "./Errors.ts"
+import { SCOPE_PATTERN } from "./TokenPolicy.ts"
 
 /** True when the error came from the token path, i.e. the caller presented `Bearer …`. */
 export const presentedToken = (error: AuthError): boolean =>
@@ -79,7 +80,11 @@ export const forbidden = (error: InsufficientScope): Response =>
       headers: {
         "Cache-Control": "no-store",
         ...(error.credential === "token"
-          ? { "WWW-Authenticate": `Bearer error="insufficient_scope", scope="${error.scope}"` }
+          ? {
+            "WWW-Authenticate": SCOPE_PATTERN.test(error.scope)
+              ? `Bearer error="insufficient_scope", scope="${error.scope}"`
+              : `Bearer error="insufficient_scope"`
+          }
           : {})
       }
     }

@@ -389,7 +389,9 @@ const checkScopes = (policy: TokenPolicy, owner: User, asked: ReadonlyArray<stri
   const scopes = [...new Set(asked)]
   const unknown = scopes.filter((scope) => !policy.scopes.includes(scope))
   if (unknown.length > 0) {
-    return Effect.fail(new InvalidTokenInput({ field: "scopes", problem: `unknown scope ${unknown.map((s) => JSON.stringify(s.slice(0, 64))).join(", ")}` }))
+    const named = unknown.slice(0, 3).map((s) => JSON.stringify(s.slice(0, 64))).join(", ")
+    const more = unknown.length > 3 ? ` and ${unknown.length - 3} more` : ""
+    return Effect.fail(new InvalidTokenInput({ field: "scopes", problem: `unknown scope ${named}${more}` }))
   }
   const grantable = effectiveScopes(policy, owner)
   const beyond = scopes.filter((scope) => !grantable.includes(scope))

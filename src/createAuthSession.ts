@@ -105,13 +105,17 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
     return SessionResolver.layer.pipe(
       Layer.provideMerge(Stores.layer),
       Layer.provide(CookieSource.layer(auth)),
-      Layer.provide(Database.layer(options.database)),
-      Layer.provide(Layer.succeed(TokenSecret, secret)),
-      Layer.provide(Layer.succeed(TokenPolicy.CurrentTokenPolicy, policy))
+      Layer.provide(Database.layer(options.database))
     )
   }
   // R is inferred from `options.layer` alone, so the live layer (used when there is none) lacks nothing.
-  const runtime = ManagedRuntime.make(options.layer ?? (live() as Layer.Layer<Services | R, unknown>))
+  // The policy and secret reach a swapped layer too: a test layer sees the app's scopes.
+  const runtime = ManagedRuntime.make(
+    (options.layer ?? (live() as Layer.Layer<Services | R, unknown>)).pipe(
+      Layer.provide(Layer.succeed(TokenSecret, secret)),
+      Layer.provide(Layer.succeed(TokenPolicy.CurrentTokenPolicy, policy))
+    )
+  )
 
   /** Runs any program over the runtime's services; typed errors reject as themselves. */
   const run = <X, E>(effect: Effect.Effect<X, E, Services | R>): Promise<X> => runtime.runPromiseExit(effect).then(settle)

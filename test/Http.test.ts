@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Anonymous, Deactivated, InvalidToken, loginLocation, safeRedirectPath, unauthorized } from "../src/index.ts"
+import { Anonymous, Deactivated, forbidden, InsufficientScope, InvalidToken, loginLocation, safeRedirectPath, unauthorized } from "../src/index.ts"
 
 describe("safeRedirectPath", () => {
   it("keeps local paths with their query and fragment", () => {
@@ -61,6 +61,15 @@ describe("unauthorized", () => {
       assert.strictEqual(response.headers.get("www-authenticate"), `Bearer error="invalid_token"`)
       assert.strictEqual(((await response.json()) as { error: string }).error, "invalid_token")
     }
+  })
+
+  it("answers a token without a scope with 403 insufficient_scope naming it, and never echoes a malformed scope", () => {
+    const named = forbidden(new InsufficientScope({ scope: "write", credential: "token" }))
+    assert.strictEqual(named.status, 403)
+    assert.strictEqual(named.headers.get("www-authenticate"), `Bearer error="insufficient_scope", scope="write"`)
+    const hostile = forbidden(new InsufficientScope({ scope: `x", error="fake`, credential: "token" }))
+    assert.strictEqual(hostile.headers.get("www-authenticate"), `Bearer error="insufficient_scope"`)
+    assert.isNull(forbidden(new InsufficientScope({ scope: "write", credential: "cookie" })).headers.get("www-authenticate"))
   })
 
   it("answers a caller without a token with a bare Bearer challenge", () => {

@@ -43,7 +43,13 @@ describe("npm start (the Vite dev server)", () => {
       try {
         const me = await fetch(`${second.url}/api/me`, { headers: { cookie } })
         const { id: _, ...caller } = (await me.json()) as Record<string, unknown>
-        assert.deepStrictEqual([me.status, caller], [200, { email: "ada@example.com", name: "Ada", role: "admin", via: "cookie" }])
+        assert.deepStrictEqual([me.status, caller], [200, {
+          email: "ada@example.com",
+          name: "Ada",
+          role: "admin",
+          via: "cookie",
+          scopes: ["read", "write", "admin:users"]
+        }])
       } finally {
         await second.stop()
       }

@@ -49,9 +49,14 @@ const signIn = async (page: Page, email: string) => {
   await page.getByRole("button", { name: "Sign in" }).click()
 }
 
-const createToken = async (page: Page, name: string): Promise<string> => {
+/** Creates a token on /settings/tokens; `scopes` replaces the form's default (`read`). */
+const createToken = async (page: Page, name: string, scopes?: ReadonlyArray<string>): Promise<string> => {
   await page.goto(url("/settings/tokens"))
   await page.getByLabel("Name").fill(name)
+  if (scopes !== undefined) {
+    await page.locator("button[type=submit]:enabled").waitFor()
+    for (const box of await page.getByRole("checkbox").all()) await box.setChecked(scopes.includes(await box.inputValue()))
+  }
   await page.getByRole("button", { name: "Create token" }).click()
   return page.getByLabel("New API token").inputValue()
 }
@@ -142,7 +147,7 @@ describe("the example app in a browser", () => {
     assert.include(shown, `${app.url}/api/v1/me`)
     await screenshot(page, "06-tokens")
 
-    const caller = { email: who.email, name: who.name, role: "member", via: "token" }
+    const caller = { email: who.email, name: who.name, role: "member", via: "token", scopes: ["read"] }
     const viaMe = await call("/api/me", token)
     assert.deepStrictEqual([viaMe.status, { ...viaMe.body, id: undefined }], [200, { ...caller, id: undefined }])
     const viaV1 = await call("/api/v1/me", token)
@@ -169,6 +174,44 @@ describe("the example app in a browser", () => {
       challenge: "Bearer",
       body: { error: "unauthorized", reason: "Anonymous" }
     })
+    await page.context().close()
+  })
+
+  it("a read-only token gets 403 insufficient_scope on /api/v1/admin/users; the admin's admin:users token gets 200", async () => {
+    const readOnly = await createToken(admin, "read only")
+    assert.deepStrictEqual(await call("/api/v1/admin/users", readOnly), {
+      status: 403,
+      challenge: `Bearer error="insufficient_scope", scope="admin:users"`,
+      body: { error: "insufficient_scope", scope: "admin:users" }
+    })
+
+    const scoped = await createToken(admin, "user sync", ["read", "admin:users"])
+    assert.include(await admin.locator(".new-token").innerText(), `curl -H "Authorization: Bearer ${scoped}" ${app.url}/api/v1/admin/users`)
+    const listed = await call("/api/v1/admin/users", scoped)
+    assert.strictEqual(listed.status, 200)
+    assert.include((listed.body as unknown as Array<{ name: string }>).map((u) => u.name), "Site Admin")
+    await admin.reload()
+    assert.include(await admin.locator("tr", { hasText: "user sync" }).innerText(), "admin:users")
+    await screenshot(admin, "09-token-scopes")
+
+    // A member is offered `read` and `write` only; a forged scope is refused by fusion-auth, by name.
+    const page = await newPage()
+    await signUp(page, person("Member"))
+    await page.goto(url("/settings/tokens"))
+    assert.deepStrictEqual(await page.getByRole("checkbox").evaluateAll((boxes) => boxes.map((b) => (b as HTMLInputElement).value)), [
+      "read",
+      "write"
+    ])
+    await page.getByLabel("Name").fill("forged")
+    await page.locator("fieldset.scopes").evaluate((fieldset) =>
+      fieldset.insertAdjacentHTML("beforeend", `<input type="checkbox" name="scopes" value="admin:users" checked>`)
+    )
+    await page.getByRole("button", { name: "Create token" }).click()
+    assert.strictEqual(await page.getByRole("alert").innerText(), "Invalid scopes: the owner may not grant admin:users")
+    await page.locator(`input[value="admin:users"]`).evaluate((box) => ((box as HTMLInputElement).value = "root"))
+    await page.getByRole("button", { name: "Create token" }).click()
+    await page.getByRole("alert").getByText(`Invalid scopes: unknown scope "root"`, { exact: true }).waitFor()
+    assert.strictEqual(await page.locator(".new-token").count(), 0)
     await page.context().close()
   })
 

@@ -5,12 +5,15 @@
  *
  * Two choices of this app, not of fusion-auth:
  * - `role`: the first account to sign up becomes the site admin; every later one is a member.
+ * - token scopes (tokenPolicy.ts): `read`, `write` and `admin:users`, the last for admins only;
+ *   a token lives 90 days at most.
  * (A deactivated user cannot sign in again: `fusionAuth()` refuses to open their session.)
  */
 import { betterAuth } from "better-auth"
 import { tanstackStartCookies } from "better-auth/tanstack-start"
 import { betterAuthDatabase, createAuthSession, fusionAuth } from "fusion-auth"
 import { authSecret, baseURL, databaseDir } from "./config.ts"
+import { tokenPolicy } from "./tokenPolicy.ts"
 
 /** One options object for both, so Better Auth and fusion-auth share one embedded server. */
 const database = { dataDir: databaseDir }
@@ -40,4 +43,4 @@ export const auth = betterAuth({
 })
 
 export const { getSession, requireSession, withSession, run, runtime, tokens, users, migrate, dispose } =
-  createAuthSession(auth, { database })
+  createAuthSession(auth, { database, tokens: tokenPolicy })

@@ -1,7 +1,9 @@
 /**
  * The Effect HTTP API under `/api/v1`. Its security middleware asks the same resolver as
  * every server function (one choke point) and provides `CurrentSession` to the handlers; a
- * refused caller gets the same 401 as `/api/me`, from fusion-auth's `unauthorized`.
+ * refused caller gets the same 401 as `/api/me`, from fusion-auth's `unauthorized`. An
+ * endpoint that needs a scope checks it with fusion-auth's `requireScope` on that session; a
+ * caller without it gets fusion-auth's `forbidden` 403.
  */
 import { Effect, Layer, Result, Schema } from "effect"
 import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
@@ -14,7 +16,16 @@ import {
   HttpApiSecurity,
   OpenApi
 } from "effect/http-api"
-import { CurrentSession, SessionResolver, TokenStore, unauthorized } from "fusion-auth"
+import {
+  CurrentSession,
+  forbidden,
+  type InsufficientScope,
+  requireScope,
+  SessionResolver,
+  TokenStore,
+  unauthorized,
+  Users
+} from "fusion-auth"
 import { via } from "#/lib/caller"
 
 // ---- the contract ----------------------------------------------------------------------------
@@ -24,17 +35,27 @@ export const Caller = Schema.Struct({
   email: Schema.String,
   name: Schema.String,
   role: Schema.String,
-  via: Schema.Literals(["cookie", "token"])
+  via: Schema.Literals(["cookie", "token"]),
+  scopes: Schema.Array(Schema.String)
 })
 
 export const Token = Schema.Struct({
   id: Schema.String,
   name: Schema.String,
   hint: Schema.String,
+  scopes: Schema.Array(Schema.String),
   createdAt: Schema.Date,
   expiresAt: Schema.NullOr(Schema.Date),
   lastUsedAt: Schema.NullOr(Schema.Date),
   revokedAt: Schema.NullOr(Schema.Date)
+})
+
+export const UserRow = Schema.Struct({
+  id: Schema.String,
+  email: Schema.String,
+  name: Schema.String,
+  role: Schema.String,
+  deactivatedAt: Schema.NullOr(Schema.Date)
 })
 
 /** Who is calling. The declared scheme is Bearer; a browser's session cookie works too. */
@@ -51,8 +72,15 @@ export class AccountApi extends HttpApiGroup.make("account")
   .middleware(Authentication)
 {}
 
+/** Needs the `admin:users` scope: a site admin's browser session, or a token granted it. */
+export class AdminApi extends HttpApiGroup.make("admin")
+  .add(HttpApiEndpoint.get("users", "/admin/users", { success: Schema.Array(UserRow) }))
+  .middleware(Authentication)
+{}
+
 export class Api extends HttpApi.make("fusion-auth-example")
   .add(AccountApi)
+  .add(AdminApi)
   .prefix("/api/v1")
   .annotateMerge(OpenApi.annotations({ title: "fusion-auth example API" }))
 {}
@@ -86,7 +114,7 @@ export const AccountHandlers = HttpApiBuilder.group(
         Effect.gen(function*() {
           const session = yield* CurrentSession
           const { id, email, name, role } = session.user
-          return { id, email, name, role: typeof role === "string" ? role : "member", via: via(session) }
+          return { id, email, name, role: typeof role === "string" ? role : "member", via: via(session), scopes: session.scopes }
         }))
       .handle("tokens", () =>
         Effect.gen(function*() {
@@ -96,14 +124,36 @@ export const AccountHandlers = HttpApiBuilder.group(
   })
 )
 
+/** A caller without the scope gets fusion-auth's 403: for a token, `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"`. */
+const refuse = (error: InsufficientScope) => Effect.succeed(HttpServerResponse.fromWeb(forbidden(error)))
+
+export const AdminHandlers = HttpApiBuilder.group(
+  Api,
+  "admin",
+  Effect.fn(function*(handlers) {
+    const users = yield* Users
+    return handlers.handle("users", () =>
+      Effect.gen(function*() {
+        yield* requireScope("admin:users")
+        return (yield* users.list()).map((user) => ({
+          id: user.id,
+          email: user.email,
+          name: user.name,
+          role: typeof user.role === "string" ? user.role : "member",
+          deactivatedAt: user.deactivatedAt ?? null
+        }))
+      }).pipe(Effect.catchTag("InsufficientScope", refuse)))
+  })
+)
+
 /**
  * A fetch handler for the API, over the given fusion-auth services (the app's runtime, or
  * test layers). Built once; `dispose` releases it.
  */
-export const makeApiHandler = (services: Layer.Layer<SessionResolver | TokenStore>) =>
+export const makeApiHandler = (services: Layer.Layer<SessionResolver | TokenStore | Users>) =>
   HttpRouter.toWebHandler(
     HttpApiBuilder.layer(Api, { openapiPath: "/api/v1/openapi.json" }).pipe(
-      Layer.provide(AccountHandlers),
+      Layer.provide([AccountHandlers, AdminHandlers]),
       Layer.provide(AuthenticationLive),
       Layer.provide(services),
       Layer.provide(HttpServer.layerServices)

@@ -15,9 +15,9 @@ export const resolve = (request: Request) =>
 export const me = async (request: Request): Promise<Response> => {
   const resolved = await resolve(request)
   if (Result.isFailure(resolved)) return unauthorized(resolved.failure)
-  const { user } = resolved.success
+  const { user, scopes } = resolved.success
   return Response.json(
-    { id: user.id, email: user.email, name: user.name, role: user.role, via: via(resolved.success) },
+    { id: user.id, email: user.email, name: user.name, role: user.role, via: via(resolved.success), scopes },
     { headers: { "Cache-Control": "no-store" } }
   )
 }

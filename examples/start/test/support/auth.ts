@@ -1,7 +1,7 @@
 /**
- * The app's `src/lib/auth.ts` for tests, with no database: the same `createAuthSession`, the
- * real choke point (`SessionResolver.layer`), and memory layers for tokens and users. A
- * browser's cookie is `test-session=<user id>`, read by a memory `CookieSource`.
+ * The app's `src/lib/auth.ts` for tests, with no database: the same `createAuthSession` and
+ * token policy, the real choke point (`SessionResolver.layer`), and memory layers for tokens
+ * and users. A browser's cookie is `test-session=<user id>`, read by a memory `CookieSource`.
  *
  * Swapped in with `vi.mock("#/lib/auth", () => import("./support/auth.ts"))`.
  */
@@ -15,8 +15,10 @@ import {
   SessionResolver,
   type SessionRow,
   Stores,
+  TokenPolicy,
   type User
 } from "fusion-auth"
+import { tokenPolicy } from "#/lib/tokenPolicy"
 
 /** Never reached by the code under test here (sign-in and the user list are covered end to end). */
 export const auth = betterAuth({
@@ -53,7 +55,12 @@ const cookies = Layer.effect(
   })
 )
 
-const layer = SessionResolver.layer.pipe(Layer.provide(cookies), Layer.provideMerge(Stores.layerMemory))
+// With a `layer` of its own, createAuthSession leaves the policy to that layer: provide it here.
+const layer = SessionResolver.layer.pipe(
+  Layer.provide(cookies),
+  Layer.provideMerge(Stores.layerMemory),
+  Layer.provide(Layer.succeed(TokenPolicy.CurrentTokenPolicy, TokenPolicy.make(tokenPolicy)))
+)
 
 export const { getSession, requireSession, withSession, run, runtime, tokens, users, migrate, dispose } =
   createAuthSession(auth, { layer })

@@ -3,7 +3,7 @@ import { createServerFn } from "@tanstack/react-start"
 import { Schema } from "effect"
 import { type FormEvent, useState } from "react"
 import { loginThenBackTo } from "#/lib/login"
-import { CreateTokenInput, EXPIRY_DAYS } from "#/lib/tokenForm"
+import { CreateTokenInput, DEFAULT_SCOPE, EXPIRY_DAYS } from "#/lib/tokenForm"
 import { createMyToken, listMyTokens, revokeMyToken } from "#/server/tokens"
 import { Alert, Page, useAction, when } from "#/ui"
 
@@ -25,7 +25,7 @@ export const Route = createFileRoute("/settings/tokens")({
 type Created = Awaited<ReturnType<typeof createTokenFn>>
 
 function Tokens() {
-  const tokens = Route.useLoaderData()
+  const { tokens, grantable } = Route.useLoaderData()
   const { error, act } = useAction()
   const [created, setCreated] = useState<Created | null>(null)
   const hydrated = useHydrated()
@@ -34,8 +34,11 @@ function Tokens() {
     event.preventDefault()
     const form = event.currentTarget
     const fields = new FormData(form)
-    const days = String(fields.get("expiresInDays") ?? "")
-    const data = { name: String(fields.get("name") ?? ""), expiresInDays: days === "" ? null : Number(days) } as CreateTokenInput
+    const data = {
+      name: String(fields.get("name") ?? ""),
+      scopes: fields.getAll("scopes").map(String),
+      expiresInDays: Number(fields.get("expiresInDays"))
+    } as CreateTokenInput
     const result = await act(() => createTokenFn({ data }))
     if (result) {
       setCreated(result)
@@ -48,8 +51,8 @@ function Tokens() {
   return (
     <Page title="API tokens">
       <p className="muted">
-        A token works wherever your browser session does: send it as <code>Authorization: Bearer sk_live_…</code>.
-        Only a digest is stored, so a token is shown once, when it is created.
+        A token works wherever your browser session does, within the scopes you give it: send it as{" "}
+        <code>Authorization: Bearer sk_live_…</code>. Only a digest is stored, so a token is shown once, when it is created.
       </p>
       <form className="card row" method="post" onSubmit={create}>
         <label>
@@ -60,9 +63,17 @@ function Tokens() {
           Expires
           <select name="expiresInDays" defaultValue="30">
             {EXPIRY_DAYS.map((days) => <option key={days} value={days}>in {days} days</option>)}
-            <option value="">never</option>
           </select>
         </label>
+        <fieldset className="scopes">
+          <legend>Scopes</legend>
+          {grantable.map((scope) => (
+            <label key={scope} className="check">
+              <input type="checkbox" name="scopes" value={scope} defaultChecked={scope === DEFAULT_SCOPE} />
+              {scope}
+            </label>
+          ))}
+        </fieldset>
         <button type="submit" disabled={!hydrated}>Create token</button>
       </form>
       {error && <Alert>{error}</Alert>}
@@ -72,6 +83,7 @@ function Tokens() {
           <tr>
             <th>Name</th>
             <th>Token</th>
+            <th>Scopes</th>
             <th>Created</th>
             <th>Last used</th>
             <th>Expires</th>
@@ -81,13 +93,14 @@ function Tokens() {
         <tbody>
           {tokens.length === 0 && (
             <tr>
-              <td colSpan={6} className="muted">No tokens yet.</td>
+              <td colSpan={7} className="muted">No tokens yet.</td>
             </tr>
           )}
           {tokens.map((token) => (
             <tr key={token.id} data-token-id={token.id} className={token.revokedAt ? "revoked" : undefined}>
               <td>{token.name}</td>
               <td><code>{token.hint}</code></td>
+              <td className="scopes">{token.scopes.length === 0 ? <span className="muted">none</span> : token.scopes.map((scope) => <code key={scope}>{scope}</code>)}</td>
               <td className="when">{when(token.createdAt)}</td>
               <td className="when">{when(token.lastUsedAt, "never")}</td>
               <td className="when">{when(token.expiresAt, "never")}</td>
