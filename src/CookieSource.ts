@@ -10,7 +10,10 @@ import type { SessionRow, User } from "./Session.ts"
 /** The part of a Better Auth instance fusion-auth uses. `typeof auth` satisfies it. */
 export interface BetterAuthLike {
   readonly api: {
-    getSession(context: { headers: Headers }): Promise<{ user: object; session: object } | null>
+    getSession(context: {
+      headers: Headers
+      query?: { disableCookieCache?: boolean }
+    }): Promise<{ user: object; session: object } | null>
   }
   readonly options: {
     readonly session?: { readonly cookieCache?: { readonly enabled?: boolean | undefined } | undefined } | undefined
@@ -28,17 +31,26 @@ export class CookieSource extends Context.Service<CookieSource, {
   static readonly layer = (auth: BetterAuthLike): Layer.Layer<CookieSource> =>
     Layer.sync(CookieSource, () => {
       assertPlugin(auth)
+      const cookieCache = auth.options.session?.cookieCache?.enabled === true
       return CookieSource.of({
-        get: (headers) =>
-          Effect.tryPromise({
-            try: () => auth.api.getSession({ headers }),
-            catch: (cause) => new BetterAuthFailure({ cause })
-          }).pipe(
+        get: (headers) => {
+          const read = (disableCookieCache: boolean) =>
+            Effect.tryPromise({
+              try: () => auth.api.getSession(disableCookieCache ? { headers, query: { disableCookieCache } } : { headers }),
+              catch: (cause) => new BetterAuthFailure({ cause })
+            })
+          return read(false).pipe(
+            // Better Auth throws on a cookie-cache cookie it cannot decode (forged, truncated). The cache is only a
+            // cache: ask once more without it, and let the session table decide. A second failure is a failure.
+            Effect.catch((failure) =>
+              cookieCache && /session_data/.test(headers.get("cookie") ?? "") ? read(true) : Effect.fail(failure)
+            ),
             Effect.map((found) => Option.fromNullishOr(found as { user: User; session: SessionRow } | null)),
             Effect.orDie,
             Effect.withSpan("CookieSource.get")
-          ),
-        mayBeStale: auth.options.session?.cookieCache?.enabled === true || auth.options.secondaryStorage != null
+          )
+        },
+        mayBeStale: cookieCache || auth.options.secondaryStorage != null
       })
     })
 }

@@ -14,7 +14,7 @@ import { Deactivated, InvalidToken, InvalidTokenInput, TokenNotFound, UserNotFou
 import { LastUsed } from "./LastUsed.ts"
 import { MemoryDatabase, type TokenRecord } from "./MemoryDatabase.ts"
 import type { User } from "./Session.ts"
-import { CurrentTokenPolicy, effectiveScopes, type TokenPolicy } from "./TokenPolicy.ts"
+import { CurrentTokenPolicy, effectiveScopes, SCOPE_PATTERN, type TokenPolicy } from "./TokenPolicy.ts"
 
 /** What a token list shows: never the secret, never the digest. */
 export interface TokenInfo {
@@ -389,7 +389,8 @@ const checkScopes = (policy: TokenPolicy, owner: User, asked: ReadonlyArray<stri
   const scopes = [...new Set(asked)]
   const unknown = scopes.filter((scope) => !policy.scopes.includes(scope))
   if (unknown.length > 0) {
-    const named = unknown.slice(0, 3).map((s) => JSON.stringify(s.slice(0, 64))).join(", ")
+    // Only a well-formed scope name is echoed: a pasted secret must never reach a message or span.
+    const named = unknown.slice(0, 3).map((s) => (SCOPE_PATTERN.test(s) ? JSON.stringify(s) : "(not a scope name)")).join(", ")
     const more = unknown.length > 3 ? ` and ${unknown.length - 3} more` : ""
     return Effect.fail(new InvalidTokenInput({ field: "scopes", problem: `unknown scope ${named}${more}` }))
   }

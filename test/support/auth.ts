@@ -9,6 +9,7 @@ import { fusionAuth, migrate } from "../../src/index.ts"
 export const makeAuth = (url: string, options: { readonly cookieCache?: boolean } = {}) => {
   const pool = new pg.Pool({ connectionString: url, max: 4 })
   pool.on("error", () => undefined) // an idle connection dropped by the server: the next query reconnects
+  pool.on("connect", (client) => client.on("error", () => undefined)) // and one dropped while checked out
   const auth = betterAuth({
     database: pool,
     secret: "test-secret-test-secret-test-secret-0123",
