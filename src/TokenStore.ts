@@ -343,7 +343,7 @@ const make = Effect.fn(function*(table: Table) {
       return { token: rotated.token, info: info(rotated.record) }
     }),
 
-    verify: Effect.fn("TokenStore.verify")(function*(token) {
+    verify: Effect.fnUntraced(function*(token) { // untraced: the request path (see SessionResolver)
       const found = yield* table.lookup(ApiToken.digest(token, secret))
       if (found === undefined) return yield* new InvalidToken({ reason: "unknown" })
       const { tokenId, user } = found

@@ -1,0 +1,147 @@
+/**
+ * One run of the bench: for each backend, a fresh database and fixture; a warm-up; rounds
+ * in which every contender runs at every concurrency, in an order that rotates from round to
+ * round; then the counting pass and the memory runs. Returns the table and the raw figures.
+ */
+import { execFileSync } from "node:child_process"
+import { readFileSync } from "node:fs"
+import { mkdir, writeFile } from "node:fs/promises"
+import os from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Clients } from "./clients.ts"
+import { contenders, type Op } from "./contenders.ts"
+import { countAll } from "./count.ts"
+import { type BackendName, type BenchDatabase, makeDatabase } from "./database.ts"
+import { makeFixture } from "./fixture.ts"
+import { measure } from "./measure.ts"
+import { measureMemory, type Memory } from "./memory.ts"
+import type { BenchOptions } from "./options.ts"
+import { type BackendResult, type SampleRecord, table, targets } from "./report.ts"
+
+export type Log = (line: string) => void
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+const versionOf = (pkg: string): string => {
+  try {
+    return (JSON.parse(readFileSync(join(root, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version
+  } catch {
+    return "unknown"
+  }
+}
+
+const git = (...args: Array<string>): string => {
+  try {
+    return execFileSync("git", args, { cwd: root, encoding: "utf8" }).trim()
+  } catch {
+    return "unknown"
+  }
+}
+
+/** Where and on what the run happened, for the JSON and the docs. */
+const describeMachine = () => ({
+  node: process.version,
+  platform: `${os.type()} ${os.release()} ${os.arch()}`,
+  cpus: os.cpus().length,
+  cpuModel: os.cpus()[0]?.model ?? "unknown",
+  memoryGB: Math.round(os.totalmem() / 2 ** 30),
+  loadAverage: os.loadavg().map((n) => Number(n.toFixed(2))),
+  versions: Object.fromEntries(
+    ["better-auth", "@better-auth/api-key", "effect", "@effect/sql-pg", "@electric-sql/pglite", "@electric-sql/pglite-socket", "pg"].map((p) => [p, versionOf(p)])
+  ),
+  git: { commit: git("rev-parse", "--short", "HEAD"), srcChanges: git("status", "--porcelain", "--", "src").split("\n").filter(Boolean).length }
+})
+
+/** Rotates the order each round and reverses it every other round, so no contender always runs first or after the same one. */
+const orderFor = <A>(items: ReadonlyArray<A>, round: number): ReadonlyArray<A> => {
+  const shift = (round * 5) % items.length
+  const rotated = [...items.slice(shift), ...items.slice(0, shift)]
+  return round % 2 === 0 ? rotated : rotated.reverse()
+}
+
+const runBackend = async (backend: BackendName, options: BenchOptions, log: Log): Promise<BackendResult> => {
+  const db: BenchDatabase = await makeDatabase(backend)
+  try {
+    log(`${backend}: ${db.version}; fixture of ${options.sessions} sessions and ${options.tokens} tokens and keys`)
+    const fixture = await makeFixture(db.url, { sessions: options.sessions, tokens: options.tokens })
+
+    const samples: Array<SampleRecord> = []
+    const clients = new Clients(db.url)
+    try {
+      const ops = new Map<string, Op>()
+      const next = new Map<string, number>() // where each contender's inputs continue from
+      for (const c of contenders) ops.set(c.id, await c.make(clients, fixture))
+      const run = async (id: string, concurrency: number, milliseconds: number) => {
+        const sample = await measure(ops.get(id)!, { concurrency, milliseconds, maxOps: options.maxOpsPerSample }, next.get(id) ?? 0)
+        next.set(id, (next.get(id) ?? 0) + sample.ops)
+        return sample
+      }
+      log(`${backend}: warm-up`)
+      for (const c of contenders) {
+        for (const concurrency of [...options.concurrencies].reverse()) await run(c.id, concurrency, options.warmupMs)
+      }
+      for (let round = 0; round < options.rounds; round++) {
+        log(`${backend}: round ${round + 1} of ${options.rounds}`)
+        for (const c of orderFor(contenders, round)) {
+          for (const concurrency of round % 2 === 0 ? options.concurrencies : [...options.concurrencies].reverse()) {
+            samples.push({ round, contender: c.id, concurrency, sample: await run(c.id, concurrency, options.sampleMs) })
+          }
+        }
+      }
+    } finally {
+      await clients.close()
+    }
+
+    log(`${backend}: counting statements and writes`)
+    const counts = await countAll(db, contenders, fixture, options.countOps)
+
+    const memory: Record<string, Memory> = {}
+    if (options.memoryOps > 0 && options.memoryBackends.includes(backend)) {
+      const ids = options.memoryContenders === "all" ? contenders.map((c) => c.id) : options.memoryContenders
+      for (const id of ids) {
+        log(`${backend}: memory after ${options.memoryOps.toLocaleString("en-US")} resolutions of ${id}`)
+        memory[id] = await measureMemory(db.url, fixture, id, options.memoryOps)
+      }
+    }
+    return { backend, version: db.version, samples, counts, memory }
+  } finally {
+    await db.close()
+  }
+}
+
+export interface BenchRun {
+  readonly table: string
+  readonly file: string
+  readonly results: ReadonlyArray<BackendResult>
+}
+
+export const runBench = async (options: BenchOptions, log: Log = () => undefined): Promise<BenchRun> => {
+  const started = new Date()
+  const machineBefore = describeMachine()
+  const results: Array<BackendResult> = []
+  for (const backend of options.backends) results.push(await runBackend(backend, options, log))
+  const finished = new Date()
+  const text = table(results, options.concurrencies)
+  const dir = options.resultsDir ?? fileURLToPath(new URL("results/", import.meta.url))
+  await mkdir(dir, { recursive: true })
+  const file = join(dir, `bench-${options.mode}-${started.toISOString().replace(/[:.]/g, "-")}.json`)
+  const json = {
+    mode: options.mode,
+    started: started.toISOString(),
+    finished: finished.toISOString(),
+    seconds: (finished.getTime() - started.getTime()) / 1000,
+    machine: {
+      ...machineBefore,
+      loadAverageAfter: os.loadavg().map((n) => Number(n.toFixed(2))),
+      gitAfter: describeMachine().git // src edited during the run shows here
+    },
+    options,
+    contenders: contenders.map(({ id, label, group }) => ({ id, label, group })),
+    results,
+    targets: results.flatMap((r) => targets(r, options.concurrencies)),
+    table: text
+  }
+  await writeFile(file, JSON.stringify(json, null, 2))
+  return { table: text, file, results }
+}
