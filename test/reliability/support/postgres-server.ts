@@ -7,11 +7,11 @@
  */
 import { execFile, execFileSync } from "node:child_process"
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import pg from "pg"
+import { freePort } from "../../support/net.ts"
 
 const run = promisify(execFile)
 
@@ -46,16 +46,6 @@ export const canRunPostgres = process.env.CI === "true" || ((): boolean => {
     return false
   }
 })()
-
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 
 export interface PostgresServer {
   readonly port: number

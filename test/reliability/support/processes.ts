@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { Redacted } from "effect"
 import { createAuthSession } from "../../../src/index.ts"
 import { makeAuth } from "../../support/auth.ts"
-import { freePort } from "./postgres-server.ts"
+import { freePort } from "../../support/net.ts"
 
 const repoRoot = join(import.meta.dirname, "..", "..", "..")
 const serverScript = join(import.meta.dirname, "app-server.ts")

@@ -5,10 +5,10 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
+import { freePort } from "../../../../test/support/net.ts"
 
 export const repoRoot = join(import.meta.dirname, "..", "..", "..", "..")
 const example = join(repoRoot, "examples", "start")
@@ -20,16 +20,6 @@ export interface RunningApp {
   output(): string
   stop(): Promise<void>
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 
 const environment = (port: number, dataDir: string): NodeJS.ProcessEnv => {
   const { DATABASE_URL: _url, BETTER_AUTH_SECRET: _secret, BETTER_AUTH_URL: _base, ...rest } = process.env
