@@ -18,6 +18,7 @@ export interface BetterAuthLike {
   readonly options: {
     readonly session?: { readonly cookieCache?: { readonly enabled?: boolean | undefined } | undefined } | undefined
     readonly secondaryStorage?: unknown
+    readonly database?: unknown
     readonly plugins?: ReadonlyArray<{ readonly id: string }> | undefined
   }
 }

@@ -1,23 +1,44 @@
 /**
- * Where the database is: `DATABASE_URL` when set, otherwise an embedded PGlite served on
- * loopback by `@electric-sql/pglite-socket`, so the same wire driver runs in development,
- * tests and production with no server to install.
+ * Where the database is: `DATABASE_URL` when set, otherwise an embedded PGlite kept in a
+ * folder (default `.data/fusion-auth` under the working directory) and served on loopback
+ * by `@electric-sql/pglite-socket`, so the same wire driver runs in development, tests and
+ * production with no server to install.
  *
- * The embedded server is started once per process and data folder, and shared by
- * fusion-auth's `PgClient` and Better Auth's pool (`betterAuthDatabase`), so both see the
- * same tables.
+ * One process owns a folder (see `EmbeddedLock`): it opens PGlite, serves it, and writes the
+ * server's URL into the folder. In that process fusion-auth's `PgClient` and Better Auth's
+ * pool (`betterAuthDatabase`) share the one server; another process refuses the folder, or,
+ * with `connectToOwner` (the CLI), uses the owner's server. The server closes when the last
+ * user in the process lets go of it (`dispose()`), or at `closeEmbedded()`.
  */
 import { PgClient } from "@effect/sql-pg"
 import { mkdir } from "node:fs/promises"
+import { resolve } from "node:path"
 import { Config, Effect, Layer, Option, Redacted } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { PostgresDialect } from "kysely"
+import * as EmbeddedLock from "./EmbeddedLock.ts"
+
+/** `dataDir` for an embedded database that lives in memory and keeps nothing (tests). */
+export const MEMORY = "memory://"
+
 export interface DatabaseOptions {
   /** A connection URL; overrides `DATABASE_URL`. */
   readonly url?: string | Redacted.Redacted<string> | undefined
-  /** Folder the embedded PGlite keeps its data in; in memory when absent. */
+  /**
+   * Folder the embedded PGlite keeps its data in, when there is no URL. Default:
+   * `FUSION_AUTH_DATA_DIR`, else `.data/fusion-auth` under the working directory;
+   * `"memory://"` for a database in memory.
+   */
   readonly dataDir?: string | undefined
+  /** When another process owns the folder, use its server instead of refusing to start (the CLI does). */
+  readonly connectToOwner?: boolean | undefined
+}
+
+/** The embedded folder these options name: the option, `FUSION_AUTH_DATA_DIR`, or `.data/fusion-auth`; absolute. */
+export const dataDirOf = (options: DatabaseOptions = {}): string => {
+  const dir = options.dataDir ?? (process.env.FUSION_AUTH_DATA_DIR || ".data/fusion-auth")
+  return dir === MEMORY ? MEMORY : resolve(dir)
 }
 
 interface Embedded {
@@ -25,80 +46,201 @@ interface Embedded {
   readonly close: () => Promise<void>
 }
 
+interface Entry {
+  readonly started: Promise<Embedded>
+  refs: number
+}
+
+interface Registry {
+  readonly open: Map<string, Entry>
+  readonly closing: Map<string, Promise<void>>
+}
+
 /**
  * Per process, not per module instance: a dev server that re-evaluates this module (Vite's
  * SSR reload) must find the server it already started rather than open the folder twice.
  */
-const embedded: Map<string, Promise<Embedded>> = ((globalThis as Record<symbol, unknown>)[
-  Symbol.for("fusion-auth/embedded")
-] ??= new Map()) as Map<string, Promise<Embedded>>
+const registry: Registry = ((globalThis as Record<symbol, unknown>)[Symbol.for("fusion-auth/embedded/v2")] ??= {
+  open: new Map(),
+  closing: new Map()
+}) as Registry
 
-const startEmbedded = async (dataDir: string | undefined): Promise<Embedded> => {
+const startEmbedded = async (dataDir: string): Promise<Embedded> => {
   const [{ PGlite }, { serve }] = await Promise.all([import("@electric-sql/pglite"), import("./EmbeddedServer.ts")])
-  if (dataDir !== undefined) await mkdir(dataDir, { recursive: true })
-  const db = await PGlite.create(dataDir === undefined ? {} : { dataDir })
-  const server = await serve(db)
-  return {
-    url: server.url,
-    close: async () => {
-      await server.stop()
+  if (dataDir === MEMORY) {
+    const db = await PGlite.create()
+    const server = await serve(db)
+    return { url: server.url, close: () => server.stop().then(() => db.close()) }
+  }
+  await mkdir(dataDir, { recursive: true })
+  const lock = await EmbeddedLock.acquire(dataDir)
+  if ("owner" in lock) throw new EmbeddedDatabaseOwned(lock.owner)
+  try {
+    const db = await PGlite.create({ dataDir })
+    const server = await serve(db).catch(async (error) => {
       await db.close()
+      throw error
+    })
+    lock.held.publish(server.url)
+    return {
+      url: server.url,
+      close: async () => {
+        try {
+          await server.stop()
+          await db.close()
+        } finally {
+          lock.held.release()
+        }
+      }
+    }
+  } catch (error) {
+    lock.held.release()
+    throw error
+  }
+}
+
+/** Internal: the folder is another live process's (carries the owner, for `connectToOwner`). */
+class EmbeddedDatabaseOwned extends Error {
+  readonly owner: EmbeddedLock.Owner
+  constructor(owner: EmbeddedLock.Owner) {
+    super("owned elsewhere")
+    this.owner = owner
+  }
+}
+
+/** A hold on an embedded database: its URL, and `release` to let go of it. */
+export interface Lease {
+  readonly url: string
+  readonly release: () => Promise<void>
+}
+
+const closeEntry = (key: string, entry: Entry): Promise<void> => {
+  if (registry.open.get(key) === entry) registry.open.delete(key)
+  const done = entry.started.then((e) => e.close(), () => undefined).finally(() => {
+    if (registry.closing.get(key) === done) registry.closing.delete(key)
+  })
+  registry.closing.set(key, done)
+  return done
+}
+
+const ownLease = async (key: string): Promise<Lease> => {
+  let entry = registry.open.get(key)
+  if (entry === undefined) {
+    const previous = registry.closing.get(key)
+    const started = (previous ?? Promise.resolve()).then(() => startEmbedded(key))
+    entry = { started, refs: 0 }
+    const created = entry
+    started.catch(() => {
+      if (registry.open.get(key) === created) registry.open.delete(key)
+    })
+    registry.open.set(key, entry)
+  }
+  const held = entry
+  held.refs++
+  try {
+    const { url } = await held.started
+    let released = false
+    return {
+      url,
+      release: async () => {
+        if (released) return
+        released = true
+        if (--held.refs === 0) await closeEntry(key, held)
+      }
+    }
+  } catch (error) {
+    held.refs--
+    throw error
+  }
+}
+
+/**
+ * Holds the embedded database for these options, starting it on first use. Another live
+ * process's folder is refused (`EmbeddedDatabaseInUse`), or reached through the owner's
+ * server with `connectToOwner`.
+ */
+export const leaseEmbedded = async (options: DatabaseOptions = {}): Promise<Lease> => {
+  const key = dataDirOf(options)
+  for (;;) {
+    try {
+      return await ownLease(key)
+    } catch (error) {
+      if (!(error instanceof EmbeddedDatabaseOwned)) throw error
+      if (options.connectToOwner !== true) throw new EmbeddedLock.EmbeddedDatabaseInUse(key, error.owner.pid)
+      const url = await EmbeddedLock.ownerUrl(key, error.owner)
+      if (url !== undefined) return { url, release: async () => undefined }
+      // The owner went away meanwhile: open the folder here.
     }
   }
 }
 
-/** The embedded server for this data folder, started on first use. */
-export const embeddedUrl = (dataDir?: string): Promise<string> => {
-  const key = dataDir ?? ":memory:"
-  let started = embedded.get(key)
-  if (started === undefined) {
-    started = startEmbedded(dataDir)
-    started.catch(() => embedded.delete(key))
-    embedded.set(key, started)
-  }
-  return started.then((e) => e.url)
-}
-
-/** Stops every embedded server this process started (for tests and graceful shutdown). */
+/** Stops every embedded server this process started, whoever still holds it (tests, graceful shutdown). */
 export const closeEmbedded = async (): Promise<void> => {
-  const all = [...embedded.values()]
-  embedded.clear()
-  await Promise.all(all.map(async (e) => (await e).close()))
+  await Promise.all([...registry.open].map(([key, entry]) => closeEntry(key, entry)))
+  await Promise.all([...registry.closing.values()])
 }
 
-/** The connection URL: the explicit one, else `DATABASE_URL`, else the embedded server. */
-export const connectionUrl = (options: DatabaseOptions = {}): Effect.Effect<Redacted.Redacted<string>, Config.ConfigError> =>
+/** The explicit URL, else `DATABASE_URL`; none means the embedded database. */
+const configuredUrl = (options: DatabaseOptions): Effect.Effect<Option.Option<Redacted.Redacted<string>>, Config.ConfigError> =>
   Effect.gen(function*() {
     if (options.url !== undefined) {
-      return Redacted.isRedacted(options.url) ? options.url : Redacted.make(options.url)
+      return Option.some(Redacted.isRedacted(options.url) ? options.url : Redacted.make(options.url))
     }
     const fromEnv = yield* Config.option(Config.Redacted("DATABASE_URL"))
-    if (Option.isSome(fromEnv) && Redacted.value(fromEnv.value) !== "") return fromEnv.value
-    const url = yield* Effect.promise(() => embeddedUrl(options.dataDir))
-    return Redacted.make(url)
+    return Option.filter(fromEnv, (url) => Redacted.value(url) !== "")
   })
 
-/** fusion-auth's `SqlClient` on that database. */
+/** fusion-auth's `SqlClient` on that database; the embedded one is held for as long as the layer lives. */
 export const layer = (
   options: DatabaseOptions = {}
 ): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, Config.ConfigError | SqlError> =>
-  Layer.unwrap(Effect.map(connectionUrl(options), (url) => PgClient.layer({ url, maxConnections: 16 })))
+  Layer.unwrap(Effect.gen(function*() {
+    const configured = yield* configuredUrl(options)
+    const url = Option.isSome(configured)
+      ? configured.value
+      : Redacted.make(
+        (yield* Effect.acquireRelease(Effect.promise(() => leaseEmbedded(options)), (lease) => Effect.promise(lease.release))).url
+      )
+    return PgClient.layer({ url, maxConnections: 16 })
+  }))
+
+/** The symbol under which `betterAuthDatabase()` keeps its `close`, for `dispose()`. */
+export const CLOSE: unique symbol = Symbol.for("fusion-auth/betterAuthDatabase/close") as never
+
+/** Closes what `betterAuthDatabase()` opened: its pool, and its hold on the embedded database. */
+export const closeBetterAuthDatabase = (database: unknown): Promise<void> => {
+  const close = (database as { readonly [CLOSE]?: () => Promise<void> } | null | undefined)?.[CLOSE]
+  return close === undefined ? Promise.resolve() : close()
+}
 
 /**
  * Better Auth's `database` option on the same database. The pool is made on first use, so
- * it works before the embedded server has started:
+ * it works before the embedded server has started; `dispose()` of `createAuthSession`
+ * closes it:
  *
  *   betterAuth({ database: betterAuthDatabase(), plugins: [fusionAuth()], … })
  */
 export const betterAuthDatabase = (options: DatabaseOptions = {}) => {
-  const pool = async () => {
-    const [{ default: pg }, url] = await Promise.all([import("pg"), Effect.runPromise(connectionUrl(options))])
-    const pool = new pg.Pool({ connectionString: Redacted.value(url), max: 16 })
+  let opened: Promise<{ readonly pool: import("pg").Pool; readonly lease: Lease | undefined }> | undefined
+  const open = async () => {
+    const [{ default: pg }, configured] = await Promise.all([import("pg"), Effect.runPromise(configuredUrl(options))])
+    const lease = Option.isSome(configured) ? undefined : await leaseEmbedded(options)
+    const url = Option.isSome(configured) ? Redacted.value(configured.value) : lease!.url
+    const pool = new pg.Pool({ connectionString: url, max: 16 })
     // An idle connection the server dropped is not fatal: the next query opens a new one.
     pool.on("error", () => undefined)
     // Nor is one dropped while checked out between queries (pg emits that on the client, where an unheard 'error' kills the process); the pool discards it on release.
     pool.on("connect", (client) => client.on("error", () => undefined))
-    return pool
+    return { pool, lease }
   }
-  return { dialect: new PostgresDialect({ pool }), type: "postgres" as const }
+  const pool = async () => (await (opened ??= open())).pool
+  const close = async () => {
+    if (opened === undefined) return
+    const current = opened
+    opened = undefined
+    const { pool, lease } = await current.catch(() => ({ pool: undefined, lease: undefined }))
+    await pool?.end()
+    await lease?.release()
+  }
+  return { dialect: new PostgresDialect({ pool }), type: "postgres" as const, [CLOSE]: close }
 }

@@ -29,8 +29,10 @@ const root = Command.make("fusion-auth").pipe(
   Command.withSharedFlags({
     json: Flag.Boolean("json").pipe(Flag.withDescription("Print machine-readable JSON"), Flag.withDefault(false)),
     dataDir: Flag.String("data-dir").pipe(
-      Flag.withDescription("Embedded database folder, used when DATABASE_URL is unset"),
-      Flag.withDefault(".data/fusion-auth")
+      Flag.withDescription(
+        "Embedded database folder, used when DATABASE_URL is unset (default: FUSION_AUTH_DATA_DIR, else .data/fusion-auth); a running app's folder is reached through the app"
+      ),
+      Flag.optional
     )
   }),
   Command.withDescription("Administer fusion-auth: migrations, API tokens and deactivated users")
@@ -68,7 +70,7 @@ const userJson = (u: User) => ({ id: u.id, email: u.email, name: u.name, deactiv
 const migrateCommand = Command.make("migrate", {}, () =>
   Effect.gen(function*() {
     const { dataDir } = yield* root
-    const database = { dataDir }
+    const database = databaseOptions(dataDir)
     const auth = betterAuth({
       database: Database.betterAuthDatabase(database),
       secret: Redacted.value(Redacted.make(crypto.randomUUID() + crypto.randomUUID())),
@@ -77,7 +79,9 @@ const migrateCommand = Command.make("migrate", {}, () =>
       plugins: [fusionAuth()],
       logger: { disabled: true }
     })
-    yield* Effect.promise(() => migrate(auth, database))
+    yield* Effect.promise(() => migrate(auth, database)).pipe(
+      Effect.ensuring(Effect.promise(() => Database.closeBetterAuthDatabase(auth.options.database)))
+    )
     yield* output({ migrated: true }, () => ["Migrated Better Auth's tables and fusion-auth's."])
   })).pipe(Command.withDescription("Create or update Better Auth's core tables and fusion-auth's (idempotent)"))
 
@@ -180,12 +184,18 @@ const users = Command.make("users").pipe(
   Command.withSubcommands([setActive(true), setActive(false), usersList])
 )
 
+/** `DATABASE_URL`, or the embedded folder: this process's, or the running app's that owns it. */
+const databaseOptions = (dataDir: Option.Option<string>): Database.DatabaseOptions => ({
+  dataDir: Option.getOrUndefined(dataDir),
+  connectToOwner: true
+})
+
 /** The stores on the chosen database; built when a command runs, never for `--help`. */
-const storesFor = (dataDir: string) => {
+const storesFor = (dataDir: Option.Option<string>) => {
   const scopes = (process.env.FUSION_AUTH_SCOPES ?? "").split(",").map((s) => s.trim()).filter(Boolean)
   const secret = process.env.FUSION_AUTH_TOKEN_SECRET
   return Stores.layer.pipe(
-    Layer.provide(Database.layer({ dataDir })),
+    Layer.provide(Database.layer(databaseOptions(dataDir))),
     Layer.provide(Layer.succeed(TokenPolicy.CurrentTokenPolicy, TokenPolicy.make({ scopes }))),
     Layer.provide(Layer.succeed(TokenSecret, secret ? Redacted.make(secret) : undefined))
   )
@@ -201,7 +211,7 @@ const describeFailure = (cause: Cause.Cause<unknown>): { readonly line: string; 
   const error = Cause.squash(cause) as { _tag?: string; message?: string; reason?: { _tag?: string } } | undefined
   if (error instanceof Usage) return { line: error.message, code: 2 }
   if (error?._tag === "SqlError" || /ECONNREFUSED|connect/i.test(String(error?.message))) {
-    return { line: "cannot reach the database (check DATABASE_URL, or that no other process holds --data-dir)", code: 1 }
+    return { line: "cannot reach the database (check DATABASE_URL, or that the app owning the embedded folder is running)", code: 1 }
   }
   if (error?._tag === "ShowHelp") {
     const errors = (error as { errors?: ReadonlyArray<{ message?: string }> }).errors ?? []

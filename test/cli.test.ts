@@ -3,33 +3,14 @@
  * operator types, what they see, and the exit code a script gets.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { execFile } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import { ApiToken, createAuthSession } from "../src/index.ts"
 import { makeAuth, migrate, signUp } from "./support/auth.ts"
+import { fusionAuth, type Run } from "./support/cli.ts"
 import { sqlBackends, type TestDatabase } from "./support/databases.ts"
-
-const bin = join(import.meta.dirname, "../src/cli.ts")
-
-interface Run {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const fusionAuth = (args: ReadonlyArray<string>, options: { env?: Record<string, string>; stdin?: string; cwd?: string } = {}) =>
-  new Promise<Run>((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [bin, ...args],
-      { cwd: options.cwd, env: { ...process.env, DATABASE_URL: "", ...options.env }, timeout: 60_000 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr })
-    )
-    child.stdin?.end(options.stdin ?? "")
-  })
 
 /** One clear line, no stack trace. */
 const oneLine = (run: Run) => {

@@ -12,14 +12,11 @@
 import { betterAuth } from "better-auth"
 import { tanstackStartCookies } from "better-auth/tanstack-start"
 import { betterAuthDatabase, createAuthSession, fusionAuth } from "fusion-auth"
-import { authSecret, baseURL, databaseDir } from "./config.ts"
+import { authSecret, baseURL } from "./config.ts"
 import { tokenPolicy } from "./tokenPolicy.ts"
 
-/** One options object for both, so Better Auth and fusion-auth share one embedded server. */
-const database = { dataDir: databaseDir }
-
 export const auth = betterAuth({
-  database: betterAuthDatabase(database), // DATABASE_URL, or the embedded PGlite when it is unset
+  database: betterAuthDatabase(), // DATABASE_URL, or the embedded PGlite in .data/fusion-auth when it is unset
   secret: authSecret(),
   baseURL,
   telemetry: { enabled: false },
@@ -43,4 +40,4 @@ export const auth = betterAuth({
 })
 
 export const { getSession, requireSession, withSession, run, runtime, tokens, users, migrate, dispose } =
-  createAuthSession(auth, { database, tokens: tokenPolicy })
+  createAuthSession(auth, { tokens: tokenPolicy })

@@ -1,8 +1,9 @@
 /**
  * Where the example keeps its state, read once from the environment.
  *
- * - `DATABASE_URL`: a Postgres server; unset, an embedded PGlite under `DATA_DIR`.
- * - `DATA_DIR`: default `.data/example-start` under the working directory (git-ignored).
+ * - `DATABASE_URL`: a Postgres server; unset, fusion-auth's embedded PGlite in its default
+ *   folder, `.data/fusion-auth` (or `FUSION_AUTH_DATA_DIR`), which the CLI reaches too.
+ * - `DATA_DIR`: the app's own state, default `.data/example-start` (git-ignored).
  * - `BETTER_AUTH_SECRET`: unset, a random one is made on first start and kept in `DATA_DIR`,
  *   so sessions survive a restart without a secret to set up.
  * - `BETTER_AUTH_URL`: the app's public address; unset, any port on localhost or 127.0.0.1.
@@ -12,9 +13,6 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 
 export const dataDir = resolve(process.env.DATA_DIR ?? join(".data", "example-start"))
-
-/** The embedded PGlite's own folder, inside the data folder. */
-export const databaseDir = join(dataDir, "pglite")
 
 /** True when the app runs on the embedded database rather than `DATABASE_URL`. */
 export const embedded = (process.env.DATABASE_URL ?? "") === ""

@@ -1,11 +1,11 @@
 /**
  * Start-up and shutdown, shared by the dev server and the production server: migrations run
- * once, before the first request is served; shutdown closes the runtime and the embedded
- * database so its files are left consistent.
+ * once, before the first request is served; shutdown (`dispose()`) closes the runtime, Better
+ * Auth's pool and the embedded database, so its files are left consistent and its lock freed.
  */
-import { closeEmbedded } from "fusion-auth"
+import { Database } from "fusion-auth"
 import { dispose, migrate } from "./auth.ts"
-import { databaseDir, embedded } from "./config.ts"
+import { embedded } from "./config.ts"
 
 let started: Promise<void> | undefined
 
@@ -14,7 +14,7 @@ export const ready = (): Promise<void> => {
   started ??= migrate().then(() => {
     console.log(
       embedded
-        ? `fusion-auth example: database ready (embedded PGlite in ${databaseDir})`
+        ? `fusion-auth example: database ready (embedded PGlite in ${Database.dataDirOf()})`
         : "fusion-auth example: database ready (DATABASE_URL)"
     )
   })
@@ -23,9 +23,9 @@ export const ready = (): Promise<void> => {
 
 let stopped: Promise<void> | undefined
 
-/** Closes the runtime and the embedded database (once). */
+/** Closes the runtime, Better Auth's pool and the embedded database (once). */
 export const shutdown = (): Promise<void> => {
-  stopped ??= dispose().then(() => closeEmbedded())
+  stopped ??= dispose()
   return stopped
 }
 

@@ -23,7 +23,14 @@ export interface RunningApp {
 
 const environment = (port: number, dataDir: string): NodeJS.ProcessEnv => {
   const { DATABASE_URL: _url, BETTER_AUTH_SECRET: _secret, BETTER_AUTH_URL: _base, ...rest } = process.env
-  return { ...rest, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, DATABASE_URL: "" }
+  return {
+    ...rest,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    FUSION_AUTH_DATA_DIR: join(dataDir, "pglite"),
+    DATABASE_URL: ""
+  }
 }
 
 /** `vite build` of the example into examples/start/dist. */
