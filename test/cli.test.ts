@@ -99,6 +99,16 @@ for (const backend of sqlBackends) {
       assert.include(revoked.stdout, `Revoked ${info!.id}`)
       assert.isNull(await app.getSession(bearer))
 
+      // --json: the shape docs/cli.md shows, the token beside what `tokens list` shows of it.
+      const json = await cli(["--json", "tokens", "create", "--user", email, "--name", "ci", "--scope", "read"])
+      assert.strictEqual(json.code, 0, json.stderr)
+      const printed = JSON.parse(json.stdout) as Record<string, unknown>
+      assert.deepStrictEqual(Object.keys(printed), [
+        "token", "id", "userId", "name", "hint", "scopes", "createdAt", "expiresAt", "lastUsedAt", "revokedAt", "replacedBy"
+      ])
+      assert.deepInclude(printed, { userId, name: "ci", scopes: ["read"], expiresAt: null, lastUsedAt: null, revokedAt: null, replacedBy: null })
+      assert.strictEqual((await app.getSession(new Headers({ authorization: `Bearer ${String(printed.token)}` })))!.user.id, userId)
+
       const leaked = (await cli(["tokens", "create", "--user", email, "--name", "leaky"])).stdout.trim()
       const report = await cli(["--json", "tokens", "revoke", "--leaked"], `found in a public gist:\nTOKEN=${leaked}\n`)
       assert.strictEqual(report.code, 0, report.stderr)

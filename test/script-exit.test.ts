@@ -1,0 +1,63 @@
+/**
+ * A script that uses only what the docs name exits as soon as it is done: `dispose()` closes
+ * the runtime, Better Auth's pool from `betterAuthDatabase()` and the embedded server, so
+ * nothing keeps the process alive (pg's idle timeout alone would hold it for 10 s).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { spawn } from "node:child_process"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { LOCK_FILE } from "../src/EmbeddedLock.ts"
+import { postgres, type TestDatabase } from "./support/databases.ts"
+
+const script = join(import.meta.dirname, "support/exit-script.ts")
+
+/** Runs the script; answers its result and how long after its last line the process exited. */
+const runScript = (cwd: string, databaseUrl: string) =>
+  new Promise<{ result: unknown; lingered: number; output: string }>((resolve, reject) => {
+    const { FUSION_AUTH_DATA_DIR: _, ...env } = process.env
+    const child = spawn(process.execPath, [script], { cwd, env: { ...env, DATABASE_URL: databaseUrl }, stdio: ["ignore", "pipe", "pipe"] })
+    let output = ""
+    let doneAt: number | undefined
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString()
+      if (doneAt === undefined && /^done \d+$/m.test(output)) doneAt = Date.now()
+    })
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()))
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
+    child.once("exit", (code) => {
+      clearTimeout(timer)
+      if (code !== 0 || doneAt === undefined) return reject(new Error(`script exited ${code}:\n${output}`))
+      resolve({ result: JSON.parse(output.split("\n").find((l) => l.startsWith("{"))!), lingered: Date.now() - doneAt, output })
+    })
+  })
+
+const expected = { cookie: true, token: true }
+
+/** The embedded default (no DATABASE_URL, the script's own working directory), and Postgres when DATABASE_URL is set. */
+const backends: ReadonlyArray<{ readonly name: string; readonly open: () => Promise<{ readonly url: string; close(): Promise<void> }> }> = [
+  { name: "the embedded default", open: async () => ({ url: "", close: async () => undefined }) },
+  ...(process.env.DATABASE_URL ? [{ name: "Postgres", open: (): Promise<TestDatabase> => postgres.make() }] : [])
+]
+
+describe("a plain Node script that ends with dispose()", () => {
+  it.each(backends)("exits within 1 s of its last line on $name", async ({ open }) => {
+    const db = await open()
+    const cwd = mkdtempSync(join(tmpdir(), "fusion-auth-script-"))
+    try {
+      const { result, lingered } = await runScript(cwd, db.url)
+      assert.deepInclude(result, expected)
+      assert.isBelow(lingered, 1000)
+      if (db.url === "") {
+        assert.isTrue(existsSync(join(cwd, ".data", "fusion-auth", "PG_VERSION"))) // the default folder, kept
+        assert.isFalse(existsSync(join(cwd, ".data", "fusion-auth", LOCK_FILE))) // and let go
+      } else {
+        assert.isFalse(existsSync(join(cwd, ".data"))) // no embedded database was opened
+      }
+    } finally {
+      rmSync(cwd, { recursive: true, force: true })
+      await db.close()
+    }
+  })
+})
