@@ -5,11 +5,12 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
-const root = join(import.meta.dirname, "..")
+import { pack, root } from "./support/pack.ts"
+
 const ours = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { devDependencies: Record<string, string> }
 const env = { ...process.env, DATABASE_URL: "", npm_config_yes: "true" }
 const npm = (args: ReadonlyArray<string>, cwd: string) =>
@@ -18,7 +19,7 @@ const npm = (args: ReadonlyArray<string>, cwd: string) =>
 const consumer = `
 import { betterAuth } from "better-auth"
 import { Redacted } from "effect"
-import { ApiToken, betterAuthDatabase, closeEmbedded, createAuthSession, fusionAuth, safeRedirectPath, type Session } from "fusion-auth"
+import { ApiToken, betterAuthDatabase, createAuthSession, fusionAuth, safeRedirectPath, type Session } from "fusion-auth"
 
 const auth = betterAuth({
   database: betterAuthDatabase(),
@@ -51,25 +52,30 @@ console.log(JSON.stringify({
   redirect: safeRedirectPath("//evil.com")
 }))
 await dispose()
-await closeEmbedded()
 `
 
 describe("npm pack", () => {
   it("gives a tarball a fresh project can install, import, type-check and run on the embedded database", () => {
     const dir = mkdtempSync(join(tmpdir(), "fusion-auth-pack-"))
+    let repo: string | undefined
     try {
-      const [packed] = JSON.parse(npm(["pack", "--json", "--pack-destination", dir], root)) as Array<{ filename: string; files: Array<{ path: string }> }>
-      const files = packed!.files.map((f) => f.path)
+      const packed = pack(dir, env)
+      repo = packed.repo
+      const files = packed.files
       assert.include(files, "dist/index.js")
       assert.include(files, "dist/index.d.ts")
       assert.notInclude(files.join("\n"), "test/")
-      const peers = ["effect", "better-auth", "@effect/sql-pg", "pg", "typescript", "@types/node", "node"] // and what the app itself uses
+      // `npm run build` (prepack) leaves the bin runnable in the repository too: `npx fusion-auth` there.
+      assert.notStrictEqual(statSync(join(packed.repo, "dist/cli.js")).mode & 0o111, 0)
+      assert.include(execFileSync(join(packed.repo, "dist/cli.js"), ["users", "--help"], { cwd: dir, env, encoding: "utf8" }), "fusion-auth users")
+      // The peers README's install line names (no pg: fusion-auth brings it), and what this script itself uses.
+      const peers = ["effect", "better-auth", "@effect/sql-pg", "typescript", "@types/node", "node"]
       writeFileSync(join(dir, "package.json"), JSON.stringify({
         name: "fresh-app",
         private: true,
         type: "module",
         dependencies: {
-          "fusion-auth": `file:./${packed!.filename}`,
+          "fusion-auth": `file:${packed.tarball}`,
           ...Object.fromEntries(peers.map((name) => [name, ours.devDependencies[name]!]))
         },
         allowScripts: { node: true }
@@ -97,6 +103,7 @@ describe("npm pack", () => {
       })
     } finally {
       rmSync(dir, { recursive: true, force: true })
+      if (repo !== undefined) rmSync(repo, { recursive: true, force: true })
     }
   }, 300_000)
 })
