@@ -6,7 +6,8 @@
  * or, for a caller that presented a Bearer token, a thrown 401 (requireSession). Anything
  * else (database down, Better Auth throwing) is thrown as is: a 5xx, never anonymous.
  */
-import { Cause, Effect, Exit, Layer, ManagedRuntime, Option, Redacted } from "effect"
+import { Cause, type Config, Effect, Exit, Layer, ManagedRuntime, Option, Redacted } from "effect"
+import type { SqlError } from "effect/sql/SqlError"
 import { assertPlugin, type BetterAuthLike, CookieSource } from "./CookieSource.ts"
 import { CurrentSession } from "./CurrentSession.ts"
 import * as Database from "./Database.ts"
@@ -18,6 +19,7 @@ import * as Migrations from "./Migrations.ts"
 import * as Scopes from "./Scopes.ts"
 import type { Session } from "./Session.ts"
 import { SessionResolver } from "./SessionResolver.ts"
+import { startRefusal } from "./StartRefusal.ts"
 import * as Stores from "./Stores.ts"
 import * as TokenPolicy from "./TokenPolicy.ts"
 import { type CreateTokenInput, type RotateTokenInput, TokenSecret, TokenStore } from "./TokenStore.ts"
@@ -91,30 +93,48 @@ export const migrate = async (auth: BetterAuthLike, database?: Database.Database
   await Effect.runPromise(Migrations.run.pipe(Effect.provide(Database.layer(database)), Effect.asVoid))
 }
 
+/** The token secret and policy of these options, as the services read them. */
+const settings = (options: Pick<AuthSessionOptions, "tokenSecret" | "tokens">) =>
+  Layer.mergeAll(
+    Layer.succeed(
+      TokenSecret,
+      options.tokenSecret === undefined || Redacted.isRedacted(options.tokenSecret) ? options.tokenSecret : Redacted.make(options.tokenSecret)
+    ),
+    Layer.succeed(TokenPolicy.CurrentTokenPolicy, TokenPolicy.make(options.tokens))
+  )
+
+/**
+ * The live services behind `createAuthSession(auth, options)`, as a `Layer` to build into an
+ * app's own runtime (`ManagedRuntime.make(authLayer(auth))`, or an HTTP server's layers).
+ * While it lives it holds the database; when it is released it closes its pool, the
+ * embedded server (last user) and Better Auth's pool from `betterAuthDatabase()`.
+ */
+export const authLayer = (
+  auth: BetterAuthLike,
+  options: Pick<AuthSessionOptions, "database" | "tokenSecret" | "tokens"> = {}
+): Layer.Layer<Services, Config.ConfigError | SqlError> => {
+  assertPlugin(auth)
+  const closeBetterAuth = Layer.effectDiscard(
+    Effect.addFinalizer(() => Effect.promise(() => Database.closeBetterAuthDatabase(auth.options.database)))
+  )
+  return SessionResolver.layer.pipe(
+    Layer.provideMerge(Stores.layer),
+    Layer.provide(CookieSource.layer(auth)),
+    Layer.provide(Layer.merge(Database.layer(options.database), closeBetterAuth)),
+    Layer.provide(settings(options))
+  )
+}
+
 export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, options: AuthSessionOptions<R> = {}) => {
   type S = SessionOf<A>
   const loginPath = options.loginPath ?? "/login"
-  const secret = options.tokenSecret === undefined || Redacted.isRedacted(options.tokenSecret)
-    ? options.tokenSecret
-    : Redacted.make(options.tokenSecret)
 
-  const policy = TokenPolicy.make(options.tokens)
-
-  const live = (): Layer.Layer<Services, unknown> => {
-    assertPlugin(auth)
-    return SessionResolver.layer.pipe(
-      Layer.provideMerge(Stores.layer),
-      Layer.provide(CookieSource.layer(auth)),
-      Layer.provide(Database.layer(options.database))
-    )
-  }
   // R is inferred from `options.layer` alone, so the live layer (used when there is none) lacks nothing.
   // The policy and secret reach a swapped layer too: a test layer sees the app's scopes.
   const runtime = ManagedRuntime.make(
-    (options.layer ?? (live() as Layer.Layer<Services | R, unknown>)).pipe(
-      Layer.provide(Layer.succeed(TokenSecret, secret)),
-      Layer.provide(Layer.succeed(TokenPolicy.CurrentTokenPolicy, policy))
-    )
+    options.layer === undefined
+      ? (authLayer(auth, options) as Layer.Layer<Services | R, unknown>)
+      : options.layer.pipe(Layer.provide(settings(options)))
   )
 
   /** Runs any program over the runtime's services; typed errors reject as themselves. */
@@ -133,10 +153,10 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
     throw error
   }
 
-  /** What `requireSession` throws for a refused caller. */
+  /** What `requireSession` throws for a refused caller (a token's 401 shaped for a Start page, see StartRefusal). */
   const refusal = (request: RequestLike, error: AuthError): Promise<Response> =>
     presentedToken(error)
-      ? Promise.resolve(unauthorized(error))
+      ? Promise.resolve(startRefusal(request, unauthorized(error)))
       : redirectTo(loginLocation(request instanceof Headers ? { url: "http://localhost/", headers: request } : request, loginPath))
 
   /** The caller's session, or `null` when anonymous, deactivated or holding a bad token. */
@@ -205,6 +225,13 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
       list: (filter?: AuditFilter) => run(AuditLog.use((log) => log.list(filter)))
     },
     migrate: () => migrate(auth, options.database),
-    dispose: () => runtime.dispose()
+    /**
+     * Closes everything this runtime and `betterAuthDatabase()` opened: the services, Better
+     * Auth's pool and (when the last user lets go) the embedded database, so a script exits.
+     */
+    dispose: async () => {
+      await runtime.dispose()
+      await Database.closeBetterAuthDatabase(auth.options.database)
+    }
   }
 }

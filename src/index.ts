@@ -7,6 +7,7 @@ export { type Presented, presented } from "./Authorization.ts"
 export { type BetterAuthLike, BetterAuthFailure, CookieSource } from "./CookieSource.ts"
 export { CurrentSession } from "./CurrentSession.ts"
 export {
+  authLayer,
   type AuthSessionOptions,
   createAuthSession,
   migrate,
