@@ -5,7 +5,7 @@
  */
 import { PGlite } from "@electric-sql/pglite"
 import pg from "pg"
-import { serve } from "../src/EmbeddedServer.ts"
+import { serve } from "../src/sql/EmbeddedServer.ts"
 
 export type BackendName = "postgres" | "pglite"
 

@@ -1,11 +1,11 @@
 /**
  * fusion-auth: one choke point for Better Auth cookies and `sk_live_…` API tokens.
  */
-export * as ApiToken from "./ApiToken.ts"
-export { type AuditAction, type AuditEvent, type AuditFilter, AuditLog } from "./AuditLog.ts"
-export { type Presented, presented } from "./Authorization.ts"
-export { type BetterAuthLike, BetterAuthFailure, CookieSource } from "./CookieSource.ts"
-export { CurrentSession } from "./CurrentSession.ts"
+export * as ApiToken from "./core/ApiToken.ts"
+export { type AuditAction, type AuditEvent, type AuditFilter, AuditLog } from "./services/AuditLog.ts"
+export { type Presented, presented } from "./core/Authorization.ts"
+export { type BetterAuthLike, BetterAuthFailure, CookieSource } from "./services/CookieSource.ts"
+export { CurrentSession } from "./services/CurrentSession.ts"
 export {
   authLayer,
   type AuthSessionOptions,
@@ -14,9 +14,9 @@ export {
   type RequestLike,
   type Services,
   type SessionOf
-} from "./createAuthSession.ts"
-export * as Database from "./Database.ts"
-export { betterAuthDatabase, closeEmbedded } from "./Database.ts"
+} from "./runtime/createAuthSession.ts"
+export * as Database from "./sql/Database.ts"
+export { betterAuthDatabase, closeEmbedded } from "./sql/Database.ts"
 export {
   Anonymous,
   type AuthError,
@@ -28,17 +28,17 @@ export {
   InvalidTokenReason,
   TokenNotFound,
   UserNotFound
-} from "./Errors.ts"
-export { challenge, forbidden, loginLocation, presentedToken, safeRedirectPath, unauthorized } from "./Http.ts"
-export { LastUsed } from "./LastUsed.ts"
-export { MemoryDatabase, type TokenRecord } from "./MemoryDatabase.ts"
-export * as Migrations from "./Migrations.ts"
-export { fusionAuth, PLUGIN_ID } from "./plugin.ts"
-export type { Session, SessionRow, User } from "./Session.ts"
-export { requireScope } from "./Scopes.ts"
-export { SessionResolver } from "./SessionResolver.ts"
-export * as Stores from "./Stores.ts"
-export * as TokenPolicy from "./TokenPolicy.ts"
+} from "./core/Errors.ts"
+export { challenge, forbidden, loginLocation, presentedToken, safeRedirectPath, unauthorized } from "./core/Http.ts"
+export { LastUsed } from "./services/LastUsed.ts"
+export { MemoryDatabase, type TokenRecord } from "./memory/MemoryDatabase.ts"
+export * as Migrations from "./sql/Migrations.ts"
+export { fusionAuth, PLUGIN_ID } from "./adapters/plugin.ts"
+export type { Session, SessionRow, User } from "./core/Session.ts"
+export { requireScope } from "./services/Scopes.ts"
+export { SessionResolver } from "./services/SessionResolver.ts"
+export * as Stores from "./services/Stores.ts"
+export * as TokenPolicy from "./core/TokenPolicy.ts"
 export {
   type CreatedToken,
   type CreateTokenInput,
@@ -47,5 +47,5 @@ export {
   TokenSecret,
   TokenStore,
   type VerifiedToken
-} from "./TokenStore.ts"
-export { type UserFilter, Users, type UserStatus } from "./Users.ts"
+} from "./services/TokenStore.ts"
+export { type UserFilter, Users, type UserStatus } from "./services/Users.ts"

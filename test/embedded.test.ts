@@ -11,8 +11,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
 import { afterEach } from "vitest"
-import * as Database from "../src/Database.ts"
-import * as EmbeddedLock from "../src/EmbeddedLock.ts"
+import * as Database from "../src/sql/Database.ts"
+import * as EmbeddedLock from "../src/sql/EmbeddedLock.ts"
 import { fusionAuth } from "./support/cli.ts"
 
 const ownerScript = join(import.meta.dirname, "support/embedded-owner.ts")
@@ -215,7 +215,7 @@ describe("one owner per folder", () => {
     const { mkdirSync } = await import("node:fs")
     mkdirSync(dataDir, { recursive: true })
     writeFileSync(join(dataDir, EmbeddedLock.LOCK_FILE), JSON.stringify({ pid: await deadPid(), started: null, url: null }))
-    const lock = join(import.meta.dirname, "../src/EmbeddedLock.ts")
+    const lock = join(import.meta.dirname, "../src/sql/EmbeddedLock.ts")
     const racer = `
       const { acquire } = await import(${JSON.stringify(lock)})
       const result = await acquire(${JSON.stringify(dataDir)})

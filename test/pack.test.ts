@@ -66,8 +66,8 @@ describe("npm pack", () => {
       assert.include(files, "dist/index.d.ts")
       assert.notInclude(files.join("\n"), "test/")
       // `npm run build` (prepack) leaves the bin runnable in the repository too: `npx fusion-auth` there.
-      assert.notStrictEqual(statSync(join(packed.repo, "dist/cli.js")).mode & 0o111, 0)
-      assert.include(execFileSync(join(packed.repo, "dist/cli.js"), ["users", "--help"], { cwd: dir, env, encoding: "utf8" }), "fusion-auth users")
+      assert.notStrictEqual(statSync(join(packed.repo, "dist/cli/main.js")).mode & 0o111, 0)
+      assert.include(execFileSync(join(packed.repo, "dist/cli/main.js"), ["users", "--help"], { cwd: dir, env, encoding: "utf8" }), "fusion-auth users")
       // The peers README's install line names (no pg: fusion-auth brings it), and what this script itself uses.
       const peers = ["effect", "better-auth", "@effect/sql-pg", "typescript", "@types/node", "node"]
       writeFileSync(join(dir, "package.json"), JSON.stringify({

@@ -8,7 +8,7 @@ import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { LOCK_FILE } from "../src/EmbeddedLock.ts"
+import { LOCK_FILE } from "../src/sql/EmbeddedLock.ts"
 import { postgres, type TestDatabase } from "./support/databases.ts"
 
 const script = join(import.meta.dirname, "support/exit-script.ts")

@@ -2,7 +2,7 @@
 import { execFile } from "node:child_process"
 import { join } from "node:path"
 
-const bin = join(import.meta.dirname, "../../src/cli.ts")
+const bin = join(import.meta.dirname, "../../src/cli/main.ts")
 
 export interface Run {
   readonly code: number

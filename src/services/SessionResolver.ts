@@ -6,11 +6,11 @@
  * nowhere else, fresh even when Better Auth answered from its cookie cache.
  */
 import { Context, Effect, Layer, Option } from "effect"
-import { presented } from "./Authorization.ts"
+import { presented } from "../core/Authorization.ts"
 import { CookieSource } from "./CookieSource.ts"
-import { Anonymous, type AuthError, Deactivated, InvalidToken } from "./Errors.ts"
-import type { Session } from "./Session.ts"
-import { CurrentTokenPolicy, effectiveScopes } from "./TokenPolicy.ts"
+import { Anonymous, type AuthError, Deactivated, InvalidToken } from "../core/Errors.ts"
+import type { Session } from "../core/Session.ts"
+import { CurrentTokenPolicy, effectiveScopes } from "../core/TokenPolicy.ts"
 import { TokenStore } from "./TokenStore.ts"
 import { Users } from "./Users.ts"
 

@@ -9,8 +9,8 @@
  */
 import { Clock, Context, Duration, Effect, Layer, Queue, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
-import { MemoryDatabase } from "./MemoryDatabase.ts"
-import { CurrentTokenPolicy } from "./TokenPolicy.ts"
+import { MemoryDatabase } from "../memory/MemoryDatabase.ts"
+import { CurrentTokenPolicy } from "../core/TokenPolicy.ts"
 
 /** Past this many distinct tokens waiting, a flush is started early, so memory stays flat. */
 const MAX_PENDING = 10_000

@@ -4,8 +4,8 @@
  * database afresh about the user.
  */
 import { Context, Effect, Layer, Option } from "effect"
-import { PLUGIN_ID } from "./plugin.ts"
-import type { SessionRow, User } from "./Session.ts"
+import { PLUGIN_ID } from "../adapters/plugin.ts"
+import type { SessionRow, User } from "../core/Session.ts"
 
 /** The part of a Better Auth instance fusion-auth uses. `typeof auth` satisfies it. */
 export interface BetterAuthLike {

@@ -6,7 +6,7 @@ import { Layer } from "effect"
 import type { SqlClient } from "effect/sql"
 import { AuditLog } from "./AuditLog.ts"
 import { LastUsed } from "./LastUsed.ts"
-import { MemoryDatabase } from "./MemoryDatabase.ts"
+import { MemoryDatabase } from "../memory/MemoryDatabase.ts"
 import { TokenStore } from "./TokenStore.ts"
 import { Users } from "./Users.ts"
 

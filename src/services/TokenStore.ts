@@ -8,13 +8,13 @@
  */
 import { Clock, Context, Duration, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
-import * as ApiToken from "./ApiToken.ts"
+import * as ApiToken from "../core/ApiToken.ts"
 import { AuditLog } from "./AuditLog.ts"
-import { Deactivated, InvalidToken, InvalidTokenInput, TokenNotFound, UserNotFound } from "./Errors.ts"
+import { Deactivated, InvalidToken, InvalidTokenInput, TokenNotFound, UserNotFound } from "../core/Errors.ts"
 import { LastUsed } from "./LastUsed.ts"
-import { MemoryDatabase, type TokenRecord } from "./MemoryDatabase.ts"
-import type { User } from "./Session.ts"
-import { CurrentTokenPolicy, effectiveScopes, SCOPE_PATTERN, type TokenPolicy } from "./TokenPolicy.ts"
+import { MemoryDatabase, type TokenRecord } from "../memory/MemoryDatabase.ts"
+import type { User } from "../core/Session.ts"
+import { CurrentTokenPolicy, effectiveScopes, SCOPE_PATTERN, type TokenPolicy } from "../core/TokenPolicy.ts"
 
 /** What a token list shows: never the secret, never the digest. */
 export interface TokenInfo {

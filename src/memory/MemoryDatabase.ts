@@ -3,8 +3,8 @@
  * tests and fast unit tests. Tests put users in with `MemoryDatabase.addUser`.
  */
 import { Context, Effect, Layer } from "effect"
-import type { AuditEvent } from "./AuditLog.ts"
-import type { User } from "./Session.ts"
+import type { AuditEvent } from "../services/AuditLog.ts"
+import type { User } from "../core/Session.ts"
 
 /** A token row as the SQL table holds it (digest, never the plaintext). */
 export interface TokenRecord {

@@ -4,8 +4,8 @@
  */
 import { Effect } from "effect"
 import { CurrentSession } from "./CurrentSession.ts"
-import { InsufficientScope } from "./Errors.ts"
-import type { Session } from "./Session.ts"
+import { InsufficientScope } from "../core/Errors.ts"
+import type { Session } from "../core/Session.ts"
 
 /** Fails with `InsufficientScope` unless the current caller holds `scope`. */
 export const requireScope = (scope: string): Effect.Effect<Session, InsufficientScope, CurrentSession> =>

@@ -5,9 +5,9 @@
  * in tests, by `CurrentSession.layerTest(session)` with no database at all.
  */
 import { Context, Layer } from "effect"
-import type { AuthError } from "./Errors.ts"
+import type { AuthError } from "../core/Errors.ts"
 import { SessionResolver } from "./SessionResolver.ts"
-import type { Session } from "./Session.ts"
+import type { Session } from "../core/Session.ts"
 
 export class CurrentSession extends Context.Service<CurrentSession, Session>()("fusion-auth/CurrentSession") {
   /** Resolves the given request's headers once; fails with the resolver's error. */

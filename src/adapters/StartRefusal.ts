@@ -15,7 +15,7 @@
  * (`x-tsr-serverfn: true`) it stays plain: Start turns a thrown redirect there into a 200
  * JSON envelope, which would lose the 401.
  */
-import { safeRedirectPath } from "./Http.ts"
+import { safeRedirectPath } from "../core/Http.ts"
 
 /** The `options` that make TanStack Router's `isRedirect` true (as `redirect()` fills them). */
 interface RedirectOptions {

@@ -9,9 +9,9 @@
 import { Clock, Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { AuditLog } from "./AuditLog.ts"
-import { UserNotFound } from "./Errors.ts"
-import { MemoryDatabase } from "./MemoryDatabase.ts"
-import type { User } from "./Session.ts"
+import { UserNotFound } from "../core/Errors.ts"
+import { MemoryDatabase } from "../memory/MemoryDatabase.ts"
+import type { User } from "../core/Session.ts"
 
 /** What the choke point needs to know fresh about a user. */
 export type UserStatus = "active" | "deactivated" | "missing"

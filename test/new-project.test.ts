@@ -1,0 +1,228 @@
+/**
+ * A newcomer's TanStack Start app, built from the docs alone and driven from outside: the
+ * packed library and exactly the packages the docs' install line names, in a fresh folder;
+ * every file copied out of docs/getting-started.md and README's "Use it" (none is written
+ * here); `vite dev` on the embedded default database; sign-up, the two pages, the `fusion-auth`
+ * bin beside the running app (token, deactivation, revocation), a restart on the same folder,
+ * and a second app refused on it.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { randomBytes } from "node:crypto"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { freePort } from "./support/net.ts"
+import {
+  type App,
+  docFiles,
+  eventually,
+  installLine,
+  projectEnv,
+  repoRoot,
+  run,
+  section,
+  startApp,
+  viteBypassLock,
+  writeFiles
+} from "./support/new-project.ts"
+import { pack } from "./support/pack.ts"
+
+const ours = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { devDependencies: Record<string, string> }
+const gettingStarted = readFileSync(join(repoRoot, "docs", "getting-started.md"), "utf8")
+const useIt = section(readFileSync(join(repoRoot, "README.md"), "utf8"), "Use it")
+
+const email = "ada@example.com"
+const invalidToken = `Bearer error="invalid_token"`
+
+describe("a new project made from the docs", () => {
+  it("installs, runs on the embedded database, and is administered by the bin beside it", async () => {
+    const started = performance.now()
+    const timings: Array<string> = []
+    const lap = (() => {
+      let last = started
+      return (step: string) => {
+        const now = performance.now()
+        timings.push(`${step} ${((now - last) / 1000).toFixed(1)}s`)
+        last = now
+      }
+    })()
+
+    // The files: README's and the guide's must agree wherever both show one.
+    const files = [...docFiles(useIt, "README.md"), ...docFiles(gettingStarted, "docs/getting-started.md")]
+    const byPath = new Map<string, string>()
+    for (const file of files) {
+      const seen = byPath.get(file.path)
+      assert.isTrue(seen === undefined || seen === file.text, `README.md and docs/getting-started.md show different ${file.path}`)
+      byPath.set(file.path, file.text)
+    }
+    for (const path of ["package.json", "tsconfig.json", "vite.config.ts", "src/lib/auth.ts", "src/routes/api/auth/$.ts", "src/server.ts", "src/router.tsx", "src/routes/__root.tsx", "src/routes/dashboard.tsx", "src/routes/settings.tsx", "src/routes/login.tsx"]) {
+      assert.isTrue(byPath.has(path), `the docs show no ${path}`)
+    }
+    const install = installLine(gettingStarted)
+    assert.deepStrictEqual(installLine(useIt), install, "README's install line and the guide's differ")
+    assert.include(install.dependencies, "fusion-auth")
+    const pinned = (names: ReadonlyArray<string>) =>
+      Object.fromEntries(names.filter((n) => n !== "fusion-auth").map((name) => {
+        assert.isString(ours.devDependencies[name], `the docs install ${name}, which this repository does not pin`)
+        return [name, ours.devDependencies[name]!]
+      }))
+
+    const dir = mkdtempSync(join(tmpdir(), "fusion-auth-new-project-"))
+    const apps: Array<App> = []
+    let packedRepo: string | undefined
+    try {
+      const { tarball, repo } = pack(dir)
+      packedRepo = repo
+      lap("pack")
+
+      const { dependencies: _d, devDependencies: _dd, ...fromDocs } = JSON.parse(byPath.get("package.json")!) as Record<string, unknown>
+      writeFileSync(join(dir, "package.json"), JSON.stringify({
+        name: "my-app",
+        version: "1.0.0",
+        private: true,
+        ...fromDocs,
+        dependencies: { "fusion-auth": `file:${tarball}`, ...pinned(install.dependencies) },
+        // `node`: this machine's Node is older than the app needs, so the project brings its own.
+        devDependencies: { ...pinned(install.devDependencies), node: ours.devDependencies.node },
+        allowScripts: { node: true }
+      }, null, 2))
+      const installed = await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], {
+        cwd: dir,
+        env: { ...process.env, npm_config_yes: "true" },
+        timeout: 300_000
+      })
+      assert.strictEqual(installed.code, 0, `npm install failed:\n${installed.stderr}`)
+      writeFiles(dir, files.filter((f) => f.path !== "package.json"))
+      lap("install")
+
+      const secret = randomBytes(32).toString("base64")
+      const envFor = (port: number) =>
+        projectEnv(dir, { DATABASE_URL: "", BETTER_AUTH_SECRET: secret, BETTER_AUTH_URL: `http://127.0.0.1:${port}` })
+      const start = async (flags: ReadonlyArray<string> = []) => {
+        const port = await freePort()
+        const app = await startApp(dir, port, envFor(port), flags)
+        apps.push(app)
+        return app
+      }
+      const cli = (args: ReadonlyArray<string>) =>
+        run(join(dir, "node_modules", ".bin", "fusion-auth"), args, { cwd: dir, env: projectEnv(dir, { DATABASE_URL: "" }), timeout: 60_000 })
+      const get = (app: App, path: string, headers: Record<string, string> = {}) =>
+        fetch(`${app.url}${path}`, { headers, redirect: "manual", signal: AbortSignal.timeout(60_000) })
+
+      let app = await start()
+      lap("first start")
+
+      // Sign up through Better Auth's API, mounted by the docs' server route.
+      const signUp = await fetch(`${app.url}/api/auth/sign-up/email`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: app.url },
+        body: JSON.stringify({ email, password: "correct horse battery staple", name: "Ada" }),
+        signal: AbortSignal.timeout(120_000)
+      })
+      assert.strictEqual(signUp.status, 200, `sign-up answered ${signUp.status}:\n${app.output()}`)
+      const cookie = signUp.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ")
+      assert.include(cookie, "session_token=")
+      const asBrowser = { cookie }
+
+      const page = async (path: string, headers: Record<string, string>) => {
+        const response = await get(app, path, headers)
+        return { status: response.status, location: response.headers.get("location"), challenge: response.headers.get("www-authenticate"), html: await response.text() }
+      }
+      const signedIn = async (path: string, headers: Record<string, string>, what: string) => {
+        const { status, html } = await page(path, headers)
+        assert.strictEqual(status, 200, `${what}: GET ${path} answered ${status}:\n${app.output().slice(-4000)}`)
+        assert.include(html, email, `${what}: GET ${path} does not show the user`)
+      }
+      const toLogin = async (headers: Record<string, string>, what: string) => {
+        const { status, location } = await page("/settings", headers)
+        assert.deepStrictEqual({ status, location }, { status: 302, location: "/login?redirect=%2Fsettings" }, what)
+      }
+      const refused = async (headers: Record<string, string>, what: string) => {
+        const { status, challenge } = await page("/settings", headers)
+        assert.deepStrictEqual({ status, challenge }, { status: 401, challenge: invalidToken }, `${what}:\n${app.output().slice(-4000)}`)
+      }
+
+      await signedIn("/dashboard", asBrowser, "cookie")
+      await signedIn("/settings", asBrowser, "cookie")
+      const anonymous = await page("/dashboard", {})
+      assert.strictEqual(anonymous.status, 200)
+      assert.notInclude(anonymous.html, email)
+      await toLogin({}, "no cookie")
+      const login = await page("/login?redirect=%2Fsettings", {})
+      assert.strictEqual(login.status, 200)
+
+      // The embedded default: the data and the owner's lock in .data/fusion-auth under the project.
+      const lock = join(dir, ".data", "fusion-auth", "fusion-auth.lock")
+      assert.isTrue(existsSync(lock), "no lock in .data/fusion-auth")
+      assert.strictEqual((JSON.parse(readFileSync(lock, "utf8")) as { pid: unknown }).pid, app.pid)
+
+      // The docs' tsconfig.json type-checks the app (the route tree is Vite's, written at start).
+      const tsc = await run(join(dir, "node_modules", ".bin", "node"), [join(dir, "node_modules", "typescript", "bin", "tsc"), "-p", "."], {
+        cwd: dir,
+        env: projectEnv(dir, {}),
+        timeout: 120_000
+      })
+      assert.strictEqual(tsc.code, 0, `tsc:\n${tsc.stdout}${tsc.stderr}`)
+      lap("pages and tsc")
+
+      // The bin, beside the running app, through its embedded server.
+      const listed = await cli(["--json", "users", "list"])
+      assert.strictEqual(listed.code, 0, `users list: ${listed.stderr}`)
+      const [user, ...others] = JSON.parse(listed.stdout) as Array<{ id: string; email: string; deactivatedAt: string | null }>
+      assert.deepStrictEqual({ email: user?.email, deactivatedAt: user?.deactivatedAt, others: others.length }, { email, deactivatedAt: null, others: 0 })
+
+      const created = await cli(["--json", "tokens", "create", "--user", email, "--name", "ci"])
+      assert.strictEqual(created.code, 0, `tokens create: ${created.stderr}`)
+      const token = JSON.parse(created.stdout) as { token: string; id: string; userId: string; name: string; hint: string }
+      assert.match(token.token, /^sk_live_/)
+      assert.deepStrictEqual({ userId: token.userId, name: token.name }, { userId: user!.id, name: "ci" })
+      assert.isTrue(token.token.endsWith(token.hint.slice(-4)))
+      const asScript = { authorization: `Bearer ${token.token}` }
+      await signedIn("/settings", asScript, "token")
+
+      const deactivated = await cli(["--json", "users", "deactivate", email])
+      assert.strictEqual(deactivated.code, 0, `users deactivate: ${deactivated.stderr}`)
+      assert.isString((JSON.parse(deactivated.stdout) as { deactivatedAt: unknown }).deactivatedAt)
+      await refused(asScript, "token of a deactivated user")
+      await toLogin(asBrowser, "cookie of a deactivated user")
+
+      const reactivated = await cli(["--json", "users", "reactivate", email])
+      assert.strictEqual(reactivated.code, 0, `users reactivate: ${reactivated.stderr}`)
+      await signedIn("/settings", asScript, "token after reactivation")
+      await signedIn("/settings", asBrowser, "cookie after reactivation")
+
+      const revoked = await cli(["--json", "tokens", "revoke", token.id])
+      assert.strictEqual(revoked.code, 0, `tokens revoke: ${revoked.stderr}`)
+      await refused(asScript, "revoked token")
+      await signedIn("/settings", asBrowser, "cookie after the token's revocation")
+      lap("bin")
+
+      // Stopped and started again on the same folder: the same cookie, the same user.
+      await app.stop()
+      app = await start()
+      await signedIn("/settings", asBrowser, "cookie after a restart")
+      const again = await cli(["--json", "users", "list"])
+      assert.strictEqual(again.code, 0, `users list after a restart: ${again.stderr}`)
+      assert.deepStrictEqual((JSON.parse(again.stdout) as Array<{ email: string }>).map((u) => u.email), [email])
+      lap("restart")
+
+      // A second app on the same folder refuses, naming the owner's process (past Vite's own check).
+      const second = await start(viteBypassLock(dir))
+      const first: number | "no answer" = await fetch(`${second.url}/dashboard`, { redirect: "manual", signal: AbortSignal.timeout(60_000) }).then(
+        (response) => response.status,
+        () => "no answer" as const
+      )
+      assert.isTrue(first === "no answer" || first >= 500, `the second app's first request answered ${first}`)
+      const named = await eventually(() => second.output().includes(`process ${app.pid}`), 10_000)
+      assert.isTrue(named, `the second app's output does not name process ${app.pid}:\n${second.output().slice(-4000)}`)
+      await second.stop()
+      await signedIn("/settings", asBrowser, "the owner, after the second app's refusal")
+      lap("second app")
+    } finally {
+      for (const app of apps) await app.stop()
+      rmSync(dir, { recursive: true, force: true })
+      if (packedRepo !== undefined) rmSync(packedRepo, { recursive: true, force: true })
+      console.log(`new project: ${timings.join(", ")}; total ${((performance.now() - started) / 1000).toFixed(1)}s`)
+    }
+  }, 600_000)
+})
