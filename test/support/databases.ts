@@ -4,7 +4,7 @@
  */
 import { PGlite } from "@electric-sql/pglite"
 import pg from "pg"
-import { serve } from "../../src/EmbeddedServer.ts"
+import { serve } from "../../src/sql/EmbeddedServer.ts"
 
 export interface TestDatabase {
   readonly url: string
