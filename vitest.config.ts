@@ -3,7 +3,12 @@ import { defineConfig } from "vitest/config"
 
 export default defineConfig({
   // Tests import the library as users do, by name, and always get this repository's source.
-  resolve: { alias: { "fusion-auth": fileURLToPath(new URL("./src/index.ts", import.meta.url)) } },
+  resolve: {
+    alias: [
+      { find: /^fusion-auth$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
+      { find: /^fusion-auth\/(.+)$/, replacement: fileURLToPath(new URL("./src/", import.meta.url)) + "$1.ts" }
+    ]
+  },
   test: {
     include: ["test/**/*.test.ts", "examples/start/test/**/*.test.ts"],
     testTimeout: 60_000,

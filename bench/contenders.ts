@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto"
 import { Redacted } from "effect"
-import { ApiToken } from "../src/index.ts"
+import { ApiToken } from "../src/effect.ts"
 import { bearer, xApiKey } from "./auth.ts"
 import type { Clients } from "./clients.ts"
 import type { Fixture } from "./fixture.ts"

@@ -6,7 +6,8 @@
  */
 import { Redacted } from "effect"
 import pg from "pg"
-import { ApiToken, createAuthSession, migrate } from "../src/index.ts"
+import { ApiToken } from "../src/effect.ts"
+import { createAuthSession, migrate } from "../src/index.ts"
 import { cookieAuth, keyAuth, schemaAuth } from "./auth.ts"
 
 export interface Fixture {

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Redacted } from "effect"
-import { ApiToken, presented } from "../src/index.ts"
+import { ApiToken } from "../src/effect.ts"
+import { presented } from "../src/core/Authorization.ts"
 
 const token = Redacted.value(ApiToken.generate())
 const headers = (...pairs: Array<[string, string]>) => {

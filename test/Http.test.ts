@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Anonymous, Deactivated, forbidden, InsufficientScope, InvalidToken, loginLocation, safeRedirectPath, unauthorized } from "../src/index.ts"
+import { Anonymous, Deactivated, InsufficientScope, InvalidToken } from "../src/index.ts"
+import { forbidden, loginLocation, safeRedirectPath, unauthorized } from "../src/effect.ts"
 
 describe("safeRedirectPath", () => {
   it("keeps local paths with their query and fragment", () => {

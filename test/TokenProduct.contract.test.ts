@@ -6,16 +6,9 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { Clock, Effect, Redacted } from "effect"
 import { TestClock } from "effect/testing"
-import {
-  ApiToken,
-  AuditLog,
-  InvalidToken,
-  InvalidTokenInput,
-  LastUsed,
-  TokenNotFound,
-  TokenStore,
-  Users
-} from "../src/index.ts"
+import { ApiToken, AuditLog, TokenStore, Users } from "../src/effect.ts"
+import { InsufficientScope, InvalidToken, InvalidTokenInput, TokenNotFound } from "../src/index.ts"
+import { LastUsed } from "../src/services/LastUsed.ts"
 import { sqlBackends } from "./support/databases.ts"
 import { Fixture, memoryStores, type StoreLayer, sqlStores } from "./support/stores.ts"
 
@@ -61,6 +54,26 @@ const contract = (name: string, stores: StoreLayer, sqlBacked: boolean) =>
           assert.deepStrictEqual((yield* store.verify(parse(token))).scopes, ["read"])
           yield* fixture.setRole(admin.id, "admin")
           assert.deepStrictEqual((yield* store.verify(parse(token))).scopes, ["read", "admin:users"])
+        }))
+    })
+
+    describe("minting as a signed-in caller", () => {
+      it.effect("a token caller mints only within its own token's scopes; a cookie caller up to what the user may grant", () =>
+        Effect.gen(function*() {
+          const store = yield* TokenStore
+          const admin = yield* (yield* Fixture).createAdmin
+          const { token } = yield* store.create({ userId: admin.id, name: "read only", scopes: ["read"] })
+          const verified = yield* store.verify(parse(token))
+          const viaToken = { user: verified.user, session: null, scopes: verified.scopes }
+          const refused = yield* Effect.flip(store.create({ caller: viaToken, name: "escalate", scopes: ["admin:users"] }))
+          assert.deepStrictEqual(refused, new InsufficientScope({ scope: "admin:users", credential: "token" }))
+          const within = yield* store.create({ caller: viaToken, name: "narrower", scopes: ["read"] })
+          assert.deepStrictEqual([within.info.userId, within.info.scopes], [admin.id, ["read"]])
+
+          const viaCookie = { ...viaToken, session: { id: "s", userId: admin.id, token: "t", expiresAt: new Date(), createdAt: new Date(), updatedAt: new Date() }, scopes: ["read", "write", "admin:users"] }
+          const minted = yield* store.create({ caller: viaCookie, name: "ops", scopes: ["read", "admin:users"] })
+          assert.deepStrictEqual(minted.info.scopes, ["read", "admin:users"])
+          assert.deepStrictEqual((yield* store.list(admin.id)).map((t) => t.name).sort(), ["narrower", "ops", "read only"])
         }))
     })
 

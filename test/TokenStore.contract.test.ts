@@ -1,16 +1,8 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import { TestClock } from "effect/testing"
-import {
-  ApiToken,
-  Deactivated,
-  InvalidToken,
-  InvalidTokenInput,
-  TokenNotFound,
-  TokenStore,
-  UserNotFound,
-  Users
-} from "../src/index.ts"
+import { ApiToken, TokenStore, Users } from "../src/effect.ts"
+import { Deactivated, InvalidToken, InvalidTokenInput, TokenNotFound, UserNotFound } from "../src/index.ts"
 import { sqlBackends } from "./support/databases.ts"
 import { Fixture, memoryStores, type StoreLayer, sqlStores } from "./support/stores.ts"
 

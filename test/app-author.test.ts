@@ -5,19 +5,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
 import { Effect, Layer, Schema } from "effect"
-import {
-  createAuthSession,
-  CurrentSession,
-  Deactivated,
-  fusionAuth,
-  InsufficientScope,
-  InvalidToken,
-  requireScope,
-  MemoryDatabase,
-  type Session,
-  SessionResolver,
-  Stores
-} from "../src/index.ts"
+import { createAuthSession, Deactivated, fusionAuth, InsufficientScope, InvalidToken, type Session } from "../src/index.ts"
+import { CurrentSession, requireScope, SessionResolver, Stores } from "../src/effect.ts"
+import { MemoryDatabase } from "../src/testing.ts"
 
 // ---- the app's code -----------------------------------------------------------------------
 

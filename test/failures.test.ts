@@ -4,7 +4,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Redacted } from "effect"
-import { ApiToken, BetterAuthFailure, createAuthSession, fusionAuth } from "../src/index.ts"
+import { ApiToken, BetterAuthFailure } from "../src/effect.ts"
+import { createAuthSession, fusionAuth } from "../src/index.ts"
 import { makeAuth, migrate, signUp } from "./support/auth.ts"
 import { pglite } from "./support/databases.ts"
 

@@ -19,7 +19,8 @@ const npm = (args: ReadonlyArray<string>, cwd: string) =>
 const consumer = `
 import { betterAuth } from "better-auth"
 import { Redacted } from "effect"
-import { ApiToken, betterAuthDatabase, createAuthSession, fusionAuth, safeRedirectPath, type Session } from "fusion-auth"
+import { ApiToken, safeRedirectPath } from "fusion-auth/effect"
+import { betterAuthDatabase, createAuthSession, fusionAuth, type Session } from "fusion-auth"
 
 const auth = betterAuth({
   database: betterAuthDatabase(),

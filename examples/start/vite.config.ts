@@ -44,7 +44,10 @@ export default defineConfig({
   // One node_modules, at the repository root: keep Vite's dependency cache there too.
   cacheDir: fileURLToPath(new URL("../../node_modules/.vite/example-start", import.meta.url)),
   resolve: {
-    alias: { "fusion-auth": fileURLToPath(new URL("../../src/index.ts", import.meta.url)) }
+    alias: [
+      { find: /^fusion-auth$/, replacement: fileURLToPath(new URL("../../src/index.ts", import.meta.url)) },
+      { find: /^fusion-auth\/(.+)$/, replacement: fileURLToPath(new URL("../../src/", import.meta.url)) + "$1.ts" }
+    ]
   },
   server: { host: "127.0.0.1", port: Number(process.env.PORT ?? 3000), strictPort: false },
   preview: { host: "127.0.0.1" },

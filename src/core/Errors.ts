@@ -43,6 +43,10 @@ export class InvalidToken extends Schema.TaggedError<InvalidToken>()("InvalidTok
 /** The only failures of session resolution. Infrastructure failures are defects, never these. */
 export type AuthError = Anonymous | Deactivated | InvalidToken
 
+/** True for one of the three authentication errors. */
+export const isAuthError = (error: unknown): error is AuthError =>
+  error instanceof Anonymous || error instanceof Deactivated || error instanceof InvalidToken
+
 /**
  * A signed-in caller without the right an operation needs: a token lacking the scope, or a
  * user who may not grant it. Authorization, not authentication: a 403, never a login page.
@@ -83,3 +87,11 @@ export class InvalidTokenInput extends Schema.TaggedError<InvalidTokenInput>()("
     return `Invalid ${this.field}: ${this.problem}`
   }
 }
+
+/** Every tagged error fusion-auth names: what `errorResponse` answers. */
+export type FusionAuthError = AuthError | InsufficientScope | UserNotFound | TokenNotFound | InvalidTokenInput
+
+/** True for any error fusion-auth names (not a defect). */
+export const isFusionAuthError = (error: unknown): error is FusionAuthError =>
+  isAuthError(error) || error instanceof InsufficientScope || error instanceof UserNotFound ||
+  error instanceof TokenNotFound || error instanceof InvalidTokenInput

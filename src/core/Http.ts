@@ -1,11 +1,11 @@
 /**
- * Authentication errors as HTTP, in one place.
+ * fusion-auth's errors as HTTP, in one place (`errorResponse`).
  *
  * A caller that presented a Bearer credential is a program: it gets 401 with an RFC 6750
  * `WWW-Authenticate` challenge, never an HTML login page. A browser (cookie or nothing)
  * is sent to the login page with a same-origin `redirect` back to where it was going.
  */
-import type { AuthError, InsufficientScope } from "./Errors.ts"
+import type { AuthError, FusionAuthError, InsufficientScope } from "./Errors.ts"
 import { SCOPE_PATTERN } from "./TokenPolicy.ts"
 
 /** True when the error came from the token path, i.e. the caller presented `Bearer …`. */
@@ -89,3 +89,29 @@ export const forbidden = (error: InsufficientScope): Response =>
       }
     }
   )
+
+const NO_STORE = { "Cache-Control": "no-store" }
+
+/**
+ * The response for any error fusion-auth names: 401 with its challenge for the three
+ * authentication errors, 403 for `InsufficientScope`, 404 for `TokenNotFound` and
+ * `UserNotFound`, 400 for `InvalidTokenInput`. Bodies name the error, never a secret.
+ */
+export const errorResponse = (error: FusionAuthError): Response => {
+  switch (error._tag) {
+    case "Anonymous":
+    case "Deactivated":
+    case "InvalidToken":
+      return unauthorized(error)
+    case "InsufficientScope":
+      return forbidden(error)
+    case "TokenNotFound":
+    case "UserNotFound":
+      return Response.json({ error: "not_found", reason: error._tag }, { status: 404, headers: NO_STORE })
+    case "InvalidTokenInput":
+      return Response.json(
+        { error: "invalid_request", reason: error._tag, field: error.field, problem: error.problem },
+        { status: 400, headers: NO_STORE }
+      )
+  }
+}

@@ -13,7 +13,7 @@ import { CurrentSession } from "../services/CurrentSession.ts"
 import * as Database from "../sql/Database.ts"
 import * as ApiToken from "../core/ApiToken.ts"
 import { type AuditFilter, AuditLog } from "../services/AuditLog.ts"
-import { Anonymous, type AuthError, Deactivated, InvalidToken, InvalidTokenInput } from "../core/Errors.ts"
+import { type AuthError, InvalidTokenInput, isAuthError } from "../core/Errors.ts"
 import { forbidden, loginLocation, presentedToken, unauthorized } from "../core/Http.ts"
 import * as Migrations from "../sql/Migrations.ts"
 import * as Scopes from "../services/Scopes.ts"
@@ -47,9 +47,6 @@ export type SessionOf<A> = A extends { readonly $Infer: { readonly Session: { re
 
 /** What `getSession` and `requireSession` read the request from. */
 export type RequestLike = Request | Headers
-
-const isAuthError = (error: unknown): error is AuthError =>
-  error instanceof Anonymous || error instanceof Deactivated || error instanceof InvalidToken
 
 /** The typed error of a failed Exit; a defect (infrastructure failure) is thrown instead. */
 const errorOf = <E>(exit: Exit.Failure<unknown, E>): E => {

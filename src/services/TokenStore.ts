@@ -10,10 +10,10 @@ import { Clock, Context, Duration, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import * as ApiToken from "../core/ApiToken.ts"
 import { AuditLog } from "./AuditLog.ts"
-import { Deactivated, InvalidToken, InvalidTokenInput, TokenNotFound, UserNotFound } from "../core/Errors.ts"
+import { Deactivated, InsufficientScope, InvalidToken, InvalidTokenInput, TokenNotFound, UserNotFound } from "../core/Errors.ts"
 import { LastUsed } from "./LastUsed.ts"
 import { MemoryDatabase, type TokenRecord } from "../memory/MemoryDatabase.ts"
-import type { User } from "../core/Session.ts"
+import type { Session, User } from "../core/Session.ts"
 import { CurrentTokenPolicy, effectiveScopes, SCOPE_PATTERN, type TokenPolicy } from "../core/TokenPolicy.ts"
 
 /** What a token list shows: never the secret, never the digest. */
@@ -31,8 +31,17 @@ export interface TokenInfo {
   readonly replacedBy: string | null
 }
 
-export interface CreateTokenInput {
-  readonly userId: string
+/**
+ * A token to make: for `caller`, the signed-in session that asks (the token is theirs, and may
+ * carry only scopes the caller has now: a token caller cannot mint beyond its own token's
+ * scopes), or for `userId`, on an operator's authority (the CLI), up to what the user may grant.
+ */
+export type CreateTokenInput = TokenFields & (
+  | { readonly caller: Session; readonly userId?: undefined }
+  | { readonly userId: string; readonly caller?: undefined }
+)
+
+export interface TokenFields {
   readonly name: string
   readonly scopes?: ReadonlyArray<string> | undefined
   /** Absent: the policy's maximum lifetime, or no expiry when the policy has none. */
@@ -65,7 +74,7 @@ export interface VerifiedToken {
 }
 
 export class TokenStore extends Context.Service<TokenStore, {
-  create(input: CreateTokenInput): Effect.Effect<CreatedToken, UserNotFound | InvalidTokenInput>
+  create(input: CreateTokenInput): Effect.Effect<CreatedToken, UserNotFound | InvalidTokenInput | InsufficientScope>
   list(userId: string): Effect.Effect<ReadonlyArray<TokenInfo>>
   /** Soft delete scoped to the owner: another user's token is `TokenNotFound`. */
   revoke(userId: string, tokenId: string, actorId?: string): Effect.Effect<TokenInfo, TokenNotFound>
@@ -248,23 +257,25 @@ const make = Effect.fn(function*(table: Table) {
   return TokenStore.of({
     create: Effect.fn("TokenStore.create")(function*(input) {
       const at = yield* now
+      const userId = input.caller === undefined ? input.userId : input.caller.user.id
       const name = yield* checkName(input.name)
       const expiresAt = yield* checkExpiry(policy, at, input.expiresAt)
+      if (input.caller !== undefined) yield* checkCaller(policy, input.caller, input.scopes ?? [])
       const created = yield* table.transaction(Effect.gen(function*() {
-        const owner = yield* table.lockUser(input.userId)
-        if (owner === undefined) return yield* new UserNotFound({ userId: input.userId })
+        const owner = yield* table.lockUser(userId)
+        if (owner === undefined) return yield* new UserNotFound({ userId })
         const scopes = yield* checkScopes(policy, owner, input.scopes ?? [])
-        if ((yield* table.liveCount(input.userId, at)) >= policy.maxLiveTokensPerUser) {
+        if ((yield* table.liveCount(userId, at)) >= policy.maxLiveTokensPerUser) {
           return yield* new InvalidTokenInput({
             field: "userId",
             problem: `already holds ${policy.maxLiveTokensPerUser} live tokens, the most allowed`
           })
         }
-        const made = yield* insertNew({ userId: input.userId, name, scopes, expiresAt, createdAt: at })
+        const made = yield* insertNew({ userId, name, scopes, expiresAt, createdAt: at })
         yield* audit.record({
           action: "token.created",
-          actorId: input.actorId ?? input.userId,
-          userId: input.userId,
+          actorId: input.actorId ?? userId,
+          userId,
           tokenId: made.record.id,
           detail: describe(made.record)
         })
@@ -383,6 +394,14 @@ const checkExpiry = (policy: TokenPolicy, at: Date, asked: Date | undefined) => 
     }))
   }
   return Effect.succeed(asked)
+}
+
+/** A signed-in caller mints only scopes it has now (a known scope it lacks: `InsufficientScope`). */
+const checkCaller = (policy: TokenPolicy, caller: Session, asked: ReadonlyArray<string>) => {
+  const beyond = asked.find((scope) => policy.scopes.includes(scope) && !caller.scopes.includes(scope))
+  return beyond === undefined
+    ? Effect.void
+    : Effect.fail(new InsufficientScope({ scope: beyond, credential: caller.session === null ? "token" : "cookie" }))
 }
 
 const checkScopes = (policy: TokenPolicy, owner: User, asked: ReadonlyArray<string>) => {

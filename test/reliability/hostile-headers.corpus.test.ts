@@ -8,7 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import http from "node:http"
 import net from "node:net"
 import { afterAll, beforeAll } from "vitest"
-import { ApiToken } from "../../src/index.ts"
+import { ApiToken } from "../../src/effect.ts"
 import { type HostileHeaderCase, hostileHeaders, type OverHttp } from "../fixtures/hostile-headers.ts"
 import { label, makeWorld, signCookieValue, withChecksum, type World } from "./world.ts"
 

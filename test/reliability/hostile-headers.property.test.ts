@@ -15,7 +15,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { afterAll, beforeAll } from "vitest"
-import { ApiToken } from "../../src/index.ts"
+import { ApiToken } from "../../src/effect.ts"
 import { label, makeWorld, SESSION_COOKIE, signCookieValue, withChecksum, type World } from "./world.ts"
 
 /** What a generated part expects when it decides: a label, `InvalidToken` (any reason) or `any`. */

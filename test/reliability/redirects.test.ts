@@ -9,7 +9,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { afterAll, beforeAll } from "vitest"
-import { loginLocation, safeRedirectPath } from "../../src/index.ts"
+import { loginLocation, safeRedirectPath } from "../../src/effect.ts"
 import { redirects } from "../fixtures/redirects.ts"
 import { makeWorld, type World } from "./world.ts"
 

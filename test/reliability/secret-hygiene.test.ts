@@ -19,17 +19,9 @@ import { createHash, randomUUID } from "node:crypto"
 import { inspect } from "node:util"
 import { Cause, Exit, Layer, Logger, Redacted, References, Tracer } from "effect"
 import { vi } from "vitest"
-import {
-  ApiToken,
-  CookieSource,
-  createAuthSession,
-  Database,
-  LastUsed,
-  SessionResolver,
-  Stores,
-  TokenPolicy,
-  TokenSecret
-} from "../../src/index.ts"
+import { ApiToken, CookieSource, Database, SessionResolver, Stores, TokenPolicy, TokenSecret } from "../../src/effect.ts"
+import { createAuthSession } from "../../src/index.ts"
+import { LastUsed } from "../../src/services/LastUsed.ts"
 import { makeAuth, migrate, type TestAuth } from "../support/auth.ts"
 import { pglite, type TestDatabase } from "../support/databases.ts"
 

@@ -6,7 +6,8 @@
  */
 import { betterAuth } from "better-auth"
 import { Redacted } from "effect"
-import { betterAuthDatabase, createAuthSession, CurrentSession, fusionAuth } from "../../src/index.ts"
+import { betterAuthDatabase, createAuthSession, fusionAuth } from "../../src/index.ts"
+import { CurrentSession } from "../../src/effect.ts"
 
 const auth = betterAuth({
   database: betterAuthDatabase(),

@@ -11,7 +11,8 @@ import { vi } from "vitest"
 // The root vitest config has no alias for the library: point `fusion-auth` at this repo's source.
 vi.mock("#/lib/auth", () => import("./support/auth.ts"))
 
-const { SessionResolver, Stores, InvalidToken } = await import("fusion-auth")
+const { InvalidToken } = await import("fusion-auth")
+const { SessionResolver, Stores } = await import("fusion-auth/testing")
 const { runtime, signedUp } = await import("./support/auth.ts")
 const { loadDashboard, loadSettings } = await import("#/server/account")
 const { createMyToken, listMyTokens, revokeMyToken } = await import("#/server/tokens")

@@ -19,7 +19,8 @@
  */
 import { betterAuth } from "better-auth"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
-import { betterAuthDatabase, createAuthSession, fusionAuth, unauthorized } from "../../../src/index.ts"
+import { betterAuthDatabase, createAuthSession, fusionAuth } from "../../../src/index.ts"
+import { unauthorized } from "../../../src/effect.ts"
 
 const env = (name: string, fallback?: string): string => {
   const value = process.env[name] ?? fallback

@@ -3,7 +3,7 @@
  * once, before the first request is served; shutdown (`dispose()`) closes the runtime, Better
  * Auth's pool and the embedded database, so its files are left consistent and its lock freed.
  */
-import { Database } from "fusion-auth"
+import { Database } from "fusion-auth/effect"
 import { dispose, migrate } from "./auth.ts"
 import { embedded } from "./config.ts"
 

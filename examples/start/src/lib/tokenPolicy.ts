@@ -3,7 +3,7 @@
  * which, and the longest a token may live. `createAuthSession` in auth.ts takes it as is;
  * the token form reads the lifetime from here too, so this module is safe in a browser.
  */
-import type { TokenPolicy } from "fusion-auth"
+import type { TokenPolicy } from "fusion-auth/effect"
 
 export const SCOPES = ["read", "write", "admin:users"] as const
 

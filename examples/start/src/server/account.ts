@@ -3,7 +3,8 @@
  * call Better Auth's own API; `tanstackStartCookies()` puts its cookie on the response.
  */
 import { APIError } from "better-auth/api"
-import { type RequestLike, safeRedirectPath } from "fusion-auth"
+import { type RequestLike } from "fusion-auth"
+import { safeRedirectPath } from "fusion-auth/effect"
 import { auth, getSession, requireSession } from "#/lib/auth"
 import { describeCaller } from "#/lib/caller"
 import { currentRequest } from "#/lib/request"

@@ -16,16 +16,8 @@ import {
   HttpApiSecurity,
   OpenApi
 } from "effect/http-api"
-import {
-  CurrentSession,
-  forbidden,
-  type InsufficientScope,
-  requireScope,
-  SessionResolver,
-  TokenStore,
-  unauthorized,
-  Users
-} from "fusion-auth"
+import { CurrentSession, forbidden, requireScope, SessionResolver, TokenStore, unauthorized, Users } from "fusion-auth/effect"
+import { type InsufficientScope } from "fusion-auth"
 import { via } from "#/lib/caller"
 
 // ---- the contract ----------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  * token was presented), never a login page.
  */
 import { Effect, Result } from "effect"
-import { SessionResolver, unauthorized } from "fusion-auth"
+import { SessionResolver, unauthorized } from "fusion-auth/effect"
 import { run } from "#/lib/auth"
 import { via } from "#/lib/caller"
 

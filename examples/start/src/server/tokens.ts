@@ -3,7 +3,8 @@
  * once, in the answer to `createMyToken`; the list shows only the hint.
  */
 import { Redacted } from "effect"
-import { forbidden, InsufficientScope, type RequestLike, type TokenInfo } from "fusion-auth"
+import { forbidden } from "fusion-auth/effect"
+import { InsufficientScope, type RequestLike, type TokenInfo } from "fusion-auth"
 import { requireSession, tokens } from "#/lib/auth"
 import { via } from "#/lib/caller"
 import { currentRequest } from "#/lib/request"

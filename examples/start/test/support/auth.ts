@@ -7,17 +7,9 @@
  */
 import { betterAuth } from "better-auth"
 import { Effect, Layer, Option } from "effect"
-import {
-  CookieSource,
-  createAuthSession,
-  fusionAuth,
-  MemoryDatabase,
-  SessionResolver,
-  type SessionRow,
-  Stores,
-  TokenPolicy,
-  type User
-} from "fusion-auth"
+import { CookieSource, SessionResolver, Stores, TokenPolicy } from "fusion-auth/effect"
+import { createAuthSession, fusionAuth, type SessionRow, type User } from "fusion-auth"
+import { MemoryDatabase } from "fusion-auth/testing"
 import { tokenPolicy } from "#/lib/tokenPolicy"
 
 /** Never reached by the code under test here (sign-in and the user list are covered end to end). */
