@@ -1,6 +1,16 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Anonymous, Deactivated, InsufficientScope, InvalidToken } from "../src/index.ts"
-import { forbidden, loginLocation, safeRedirectPath, unauthorized } from "../src/effect.ts"
+import {
+  Anonymous,
+  Deactivated,
+  type FusionAuthError,
+  InsufficientScope,
+  InvalidToken,
+  InvalidTokenInput,
+  isFusionAuthError,
+  TokenNotFound,
+  UserNotFound
+} from "../src/index.ts"
+import { errorResponse, forbidden, loginLocation, safeRedirectPath, unauthorized } from "../src/effect.ts"
 
 describe("safeRedirectPath", () => {
   it("keeps local paths with their query and fragment", () => {
@@ -79,5 +89,38 @@ describe("unauthorized", () => {
       assert.strictEqual(response.status, 401)
       assert.strictEqual(response.headers.get("www-authenticate"), "Bearer")
     }
+  })
+})
+
+describe("errorResponse", () => {
+  const read = async (response: Response) => ({
+    status: response.status,
+    challenge: response.headers.get("www-authenticate"),
+    cache: response.headers.get("cache-control"),
+    body: await response.json()
+  })
+
+  it("maps every named error to its status, body and challenge, in one place", async () => {
+    const cases: ReadonlyArray<readonly [FusionAuthError, Awaited<ReturnType<typeof read>>]> = [
+      [new Anonymous(), { status: 401, challenge: "Bearer", cache: "no-store", body: { error: "unauthorized", reason: "Anonymous" } }],
+      [new Deactivated({ userId: "u1", credential: "cookie" }), { status: 401, challenge: "Bearer", cache: "no-store", body: { error: "unauthorized", reason: "Deactivated" } }],
+      [new Deactivated({ userId: "u1", credential: "token" }), { status: 401, challenge: `Bearer error="invalid_token"`, cache: "no-store", body: { error: "invalid_token", reason: "Deactivated" } }],
+      [new InvalidToken({ reason: "revoked", tokenId: "t1" }), { status: 401, challenge: `Bearer error="invalid_token"`, cache: "no-store", body: { error: "invalid_token", reason: "InvalidToken" } }],
+      [new InsufficientScope({ scope: "admin:users", credential: "token" }), { status: 403, challenge: `Bearer error="insufficient_scope", scope="admin:users"`, cache: "no-store", body: { error: "insufficient_scope", scope: "admin:users" } }],
+      [new InsufficientScope({ scope: "write", credential: "cookie" }), { status: 403, challenge: null, cache: "no-store", body: { error: "insufficient_scope", scope: "write" } }],
+      [new TokenNotFound({ tokenId: "t9" }), { status: 404, challenge: null, cache: "no-store", body: { error: "not_found", reason: "TokenNotFound" } }],
+      [new UserNotFound({ userId: "u9" }), { status: 404, challenge: null, cache: "no-store", body: { error: "not_found", reason: "UserNotFound" } }],
+      [new InvalidTokenInput({ field: "name", problem: "must be 1 to 100 characters" }), { status: 400, challenge: null, cache: "no-store", body: { error: "invalid_request", reason: "InvalidTokenInput", field: "name", problem: "must be 1 to 100 characters" } }]
+    ]
+    for (const [error, expected] of cases) assert.deepStrictEqual(await read(errorResponse(error)), expected, error._tag)
+    assert.isTrue(cases.every(([error]) => isFusionAuthError(error)))
+    assert.isFalse(isFusionAuthError(new Error("database down")))
+  })
+
+  it("never echoes a value that is not a scope name, in the challenge or the body", async () => {
+    const pasted = "sk_live_4eC39HqLyjWDarjtT1zdp7dc0Abc12"
+    const response = errorResponse(new InsufficientScope({ scope: pasted, credential: "token" }))
+    assert.strictEqual(response.headers.get("www-authenticate"), `Bearer error="insufficient_scope"`)
+    assert.deepStrictEqual(await response.json(), { error: "insufficient_scope" })
   })
 })

@@ -74,7 +74,7 @@ const returnPath = (request: { readonly url: string; readonly headers?: Headers 
  */
 export const forbidden = (error: InsufficientScope): Response =>
   Response.json(
-    { error: "insufficient_scope", scope: error.scope },
+    { error: "insufficient_scope", ...(SCOPE_PATTERN.test(error.scope) ? { scope: error.scope } : {}) },
     {
       status: 403,
       headers: {
