@@ -15,7 +15,6 @@ export {
   type CreateTokenInput,
   type RotateTokenInput,
   type TokenInfo,
-  TokenSecret,
   TokenStore,
   type VerifiedToken
 } from "./services/TokenStore.ts"
@@ -23,6 +22,7 @@ export { type UserFilter, Users, type UserStatus } from "./services/Users.ts"
 export { type AuditAction, type AuditEvent, type AuditFilter, AuditLog } from "./services/AuditLog.ts"
 export * as Stores from "./services/Stores.ts"
 export * as TokenPolicy from "./core/TokenPolicy.ts"
+export { TokenSecret } from "./core/TokenSecret.ts"
 export * as ApiToken from "./core/ApiToken.ts"
 export * as Database from "./sql/Database.ts"
 export * as Migrations from "./sql/Migrations.ts"

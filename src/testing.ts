@@ -7,5 +7,6 @@
 export { SessionResolver } from "./services/SessionResolver.ts"
 export { CurrentSession } from "./services/CurrentSession.ts"
 export * as Stores from "./services/Stores.ts"
-export { MemoryDatabase, type TokenRecord } from "./memory/MemoryDatabase.ts"
+export { MemoryDatabase } from "./memory/MemoryDatabase.ts"
+export type { TokenRecord } from "./core/Tables.ts"
 export { type Fixture, type FixtureOptions, signUpFixture } from "./runtime/Fixture.ts"

@@ -2,7 +2,8 @@ import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import { TestClock } from "effect/testing"
 import { ApiToken, TokenStore, Users } from "../src/effect.ts"
-import { Deactivated, InvalidToken, InvalidTokenInput, TokenNotFound, UserNotFound } from "../src/index.ts"
+import { InvalidToken, InvalidTokenInput, TokenNotFound, UserNotFound } from "../src/index.ts"
+import { LastUsed } from "../src/services/LastUsed.ts"
 import { sqlBackends } from "./support/databases.ts"
 import { Fixture, memoryStores, type StoreLayer, sqlStores } from "./support/stores.ts"
 
@@ -117,21 +118,27 @@ const contract = (name: string, stores: StoreLayer, sqlBacked: boolean) =>
         }
       }))
 
-    it.effect("deactivation refuses the owner's tokens; reactivation lets the same tokens back in", () =>
+    it.effect("a deactivated owner comes back from verify for the resolver to refuse, unnoted; reactivation clears it", () =>
       Effect.gen(function*() {
         const store = yield* TokenStore
         const users = yield* Users
+        const lastUsed = yield* LastUsed
         const user = yield* (yield* Fixture).createUser
         const { token } = yield* store.create({ userId: user.id, name: "ci" })
         assert.strictEqual(yield* users.status(user.id), "active")
         yield* users.deactivate(user.id)
         assert.strictEqual(yield* users.status(user.id), "deactivated")
-        assert.deepStrictEqual(
-          yield* failure(store.verify(parse(token))),
-          new Deactivated({ userId: user.id, credential: "token" })
-        )
+        const refused = yield* store.verify(parse(token))
+        assert.strictEqual(refused.user.id, user.id)
+        assert.instanceOf(refused.user.deactivatedAt, Date)
+        yield* lastUsed.flush
+        assert.isNull((yield* store.list(user.id))[0]!.lastUsedAt, "a refused use was noted as a use")
         yield* users.reactivate(user.id)
-        assert.strictEqual((yield* store.verify(parse(token))).user.id, user.id)
+        const verified = yield* store.verify(parse(token))
+        assert.strictEqual(verified.user.id, user.id)
+        assert.isNull(verified.user.deactivatedAt)
+        yield* lastUsed.flush
+        assert.isNotNull((yield* store.list(user.id))[0]!.lastUsedAt)
         assert.strictEqual(yield* users.status("nobody"), "missing")
         assert.deepStrictEqual(yield* Effect.flip(users.deactivate("nobody")), new UserNotFound({ userId: "nobody" }))
         assert.deepStrictEqual(yield* Effect.flip(users.reactivate("nobody")), new UserNotFound({ userId: "nobody" }))

@@ -18,9 +18,14 @@ const npm = (args: ReadonlyArray<string>, cwd: string) =>
 
 const consumer = `
 import { betterAuth } from "better-auth"
+import { Effect, Layer, Schema } from "effect"
 import { Redacted } from "effect"
-import { ApiToken, safeRedirectPath } from "fusion-auth/effect"
-import { betterAuthDatabase, createAuthSession, fusionAuth, type Session } from "fusion-auth"
+import { HttpRouter, HttpServer } from "effect/http"
+import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
+import { ApiToken, authLayer, CurrentSession, errorResponse, requireScope, safeRedirectPath, SessionResolver } from "fusion-auth/effect"
+import { Authentication, AuthenticationLayer, ForbiddenResponse, requireScope as guard } from "fusion-auth/http-api"
+import { MemoryDatabase, SessionResolver as TestResolver, signUpFixture, Stores } from "fusion-auth/testing"
+import { betterAuthDatabase, createAuthSession, fusionAuth, InsufficientScope, type Session } from "fusion-auth"
 
 const auth = betterAuth({
   database: betterAuthDatabase(),
@@ -51,6 +56,40 @@ console.log(JSON.stringify({
   afterDeactivate, deactivatedAt: deactivatedAt ?? null,
   parses: ApiToken.parse(Redacted.value(token)) !== undefined,
   redirect: safeRedirectPath("//evil.com")
+}))
+
+// fusion-auth/testing: a fixture on the real runtime, and the memory layers in an Effect program.
+const fixture = await signUpFixture(auth, { tokens }, { email: "fixture@example.com" })
+const fixtureViaToken = (await getSession(fixture.headers.bearer()))?.user.email
+const memory = await Effect.runPromise(
+  MemoryDatabase.addUser({ id: "m1", email: "m@example.com", name: "M", emailVerified: true, createdAt: new Date(), updatedAt: new Date() })
+    .pipe(Effect.map((u) => u.email), Effect.provide(Stores.layerMemory.pipe(Layer.provide(Stores.settings()))))
+)
+// fusion-auth/effect: requireScope on a fixed session, errorResponse of its refusal.
+const fixed: Session = { user: { id: "u", email: "u@example.com", name: "U", emailVerified: true, createdAt: new Date(), updatedAt: new Date() }, session: null, scopes: [] }
+const refused = await Effect.runPromise(Effect.flip(requireScope("write").pipe(Effect.provide(CurrentSession.layerTest(fixed)))))
+const status = errorResponse(refused as InsufficientScope).status
+// fusion-auth/http-api: an API behind Authentication, over the live resolver (authLayer), called as fetch.
+class Me extends HttpApiGroup.make("me")
+  .add(HttpApiEndpoint.get("me", "/me", { success: Schema.String, error: ForbiddenResponse }))
+  .middleware(Authentication) {}
+class Api extends HttpApi.make("api").add(Me) {}
+const MeLive = HttpApiBuilder.group(Api, "me", (h) =>
+  Effect.succeed(h.handle("me", () => guard("read").pipe(Effect.map((s) => s.user.email), Effect.catchTag("Forbidden", () => CurrentSession.useSync((s) => s.user.email))))))
+const { handler, dispose: closeApi } = HttpRouter.toWebHandler(
+  HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
+    Layer.provide(MeLive), Layer.provide(AuthenticationLayer), Layer.provide(authLayer(auth)), Layer.provide(HttpServer.layerServices)
+  ),
+  { disableLogger: true }
+)
+const api = await handler(new Request("http://localhost/me", { headers: fixture.headers.bearer() }))
+const apiBody = await api.json()
+const apiRefused = await handler(new Request("http://localhost/me", { headers: { authorization: "Bearer " + Redacted.value(token) } }))
+const openapi = JSON.stringify(await (await handler(new Request("http://localhost/openapi.json"))).json())
+await closeApi()
+const testResolver: typeof SessionResolver = TestResolver
+console.log(JSON.stringify({
+  fixtureViaToken, memory, status, api: [api.status, apiBody], apiRefused: apiRefused.status, bearerScheme: openapi.includes('"scheme":"Bearer"'), sameResolver: testResolver === SessionResolver
 }))
 await dispose()
 `
@@ -91,7 +130,17 @@ describe("npm pack", () => {
       const out = execFileSync(join(dir, "node_modules/.bin/node"), ["main.ts"], { cwd: dir, env, encoding: "utf8" })
       const help = execFileSync(join(dir, "node_modules/.bin/fusion-auth"), ["tokens", "--help"], { cwd: dir, env, encoding: "utf8" })
       assert.include(help, "fusion-auth tokens")
-      const result = JSON.parse(out.trim().split("\n").at(-1)!)
+      const lines = out.trim().split("\n")
+      assert.deepStrictEqual(JSON.parse(lines.at(-1)!), {
+        fixtureViaToken: "fixture@example.com",
+        memory: "m@example.com",
+        status: 403,
+        api: [200, "fixture@example.com"],
+        apiRefused: 401, // that token's user was deactivated above
+        bearerScheme: true,
+        sameResolver: true
+      })
+      const result = JSON.parse(lines.at(-2)!)
       assert.deepStrictEqual(result, {
         cookie: "fresh@example.com",
         cookieSession: true,

@@ -8,8 +8,7 @@
  */
 import type { BetterAuthPlugin } from "better-auth"
 import { APIError } from "better-auth/api"
-
-export const PLUGIN_ID = "fusion-auth"
+import { PLUGIN_ID } from "../core/Session.ts"
 
 /** What a deactivated user is told when they try to sign in. */
 export const DEACTIVATED_MESSAGE = "This account is deactivated."

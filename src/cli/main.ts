@@ -16,8 +16,7 @@ import * as Database from "../sql/Database.ts"
 import { fusionAuth } from "../adapters/plugin.ts"
 import type { User } from "../core/Session.ts"
 import * as Stores from "../services/Stores.ts"
-import * as TokenPolicy from "../core/TokenPolicy.ts"
-import { type TokenInfo, TokenSecret, TokenStore } from "../services/TokenStore.ts"
+import { type TokenInfo, TokenStore } from "../services/TokenStore.ts"
 import { Users } from "../services/Users.ts"
 
 const ACTOR = "cli"
@@ -193,11 +192,9 @@ const databaseOptions = (dataDir: Option.Option<string>): Database.DatabaseOptio
 /** The stores on the chosen database; built when a command runs, never for `--help`. */
 const storesFor = (dataDir: Option.Option<string>) => {
   const scopes = (process.env.FUSION_AUTH_SCOPES ?? "").split(",").map((s) => s.trim()).filter(Boolean)
-  const secret = process.env.FUSION_AUTH_TOKEN_SECRET
   return Stores.layer.pipe(
     Layer.provide(Database.layer(databaseOptions(dataDir))),
-    Layer.provide(Layer.succeed(TokenPolicy.CurrentTokenPolicy, TokenPolicy.make({ scopes }))),
-    Layer.provide(Layer.succeed(TokenSecret, secret ? Redacted.make(secret) : undefined))
+    Layer.provide(Stores.settings({ tokens: { scopes }, tokenSecret: process.env.FUSION_AUTH_TOKEN_SECRET || undefined }))
   )
 }
 

@@ -1,5 +1,5 @@
 /**
- * fusion-auth's errors as HTTP, in one place (`errorResponse`).
+ * fusion-auth's errors as HTTP, in one place (`errorParts`, and `errorResponse` over it).
  *
  * A caller that presented a Bearer credential is a program: it gets 401 with an RFC 6750
  * `WWW-Authenticate` challenge, never an HTML login page. A browser (cookie or nothing)
@@ -17,11 +17,7 @@ export const challenge = (error: AuthError): string =>
   presentedToken(error) ? `Bearer error="invalid_token"` : `Bearer`
 
 /** A 401 JSON response for API routes; the body names the error and nothing secret. */
-export const unauthorized = (error: AuthError): Response =>
-  Response.json(
-    { error: presentedToken(error) ? "invalid_token" : "unauthorized", reason: error._tag },
-    { status: 401, headers: { "WWW-Authenticate": challenge(error), "Cache-Control": "no-store" } }
-  )
+export const unauthorized = (error: AuthError): Response => errorResponse(error)
 
 const ORIGIN = "http://fusion-auth.invalid"
 
@@ -72,46 +68,61 @@ const returnPath = (request: { readonly url: string; readonly headers?: Headers 
  * A 403 for a caller without a scope. A token gets the RFC 6750 `insufficient_scope`
  * challenge naming the scope it lacks; a browser session gets a plain 403.
  */
-export const forbidden = (error: InsufficientScope): Response =>
-  Response.json(
-    { error: "insufficient_scope", ...(SCOPE_PATTERN.test(error.scope) ? { scope: error.scope } : {}) },
-    {
-      status: 403,
-      headers: {
-        "Cache-Control": "no-store",
-        ...(error.credential === "token"
-          ? {
-            "WWW-Authenticate": SCOPE_PATTERN.test(error.scope)
-              ? `Bearer error="insufficient_scope", scope="${error.scope}"`
-              : `Bearer error="insufficient_scope"`
-          }
-          : {})
-      }
-    }
-  )
+export const forbidden = (error: InsufficientScope): Response => errorResponse(error)
 
-const NO_STORE = { "Cache-Control": "no-store" }
+/** What `errorResponse` answers, as data, for adapters that build their own response (fusion-auth/http-api). */
+export interface ErrorParts {
+  readonly status: 400 | 401 | 403 | 404
+  readonly body: Readonly<Record<string, string>>
+  /** Lower-case names: `cache-control` always, `www-authenticate` for 401 and a token's 403. */
+  readonly headers: Readonly<Record<string, string>>
+}
+
+const NO_STORE = { "cache-control": "no-store" }
 
 /**
- * The response for any error fusion-auth names: 401 with its challenge for the three
- * authentication errors, 403 for `InsufficientScope`, 404 for `TokenNotFound` and
- * `UserNotFound`, 400 for `InvalidTokenInput`. Bodies name the error, never a secret.
+ * The status, JSON body and headers for any error fusion-auth names: 401 with its challenge
+ * for the three authentication errors, 403 for `InsufficientScope`, 404 for `TokenNotFound`
+ * and `UserNotFound`, 400 for `InvalidTokenInput`. Bodies name the error, never a secret.
  */
-export const errorResponse = (error: FusionAuthError): Response => {
+export const errorParts = (error: FusionAuthError): ErrorParts => {
   switch (error._tag) {
     case "Anonymous":
     case "Deactivated":
     case "InvalidToken":
-      return unauthorized(error)
-    case "InsufficientScope":
-      return forbidden(error)
+      return {
+        status: 401,
+        body: { error: presentedToken(error) ? "invalid_token" : "unauthorized", reason: error._tag },
+        headers: { "www-authenticate": challenge(error), ...NO_STORE }
+      }
+    case "InsufficientScope": {
+      // A value that is not a scope name (say, a pasted token) is echoed nowhere.
+      const named = SCOPE_PATTERN.test(error.scope)
+      return {
+        status: 403,
+        body: { error: "insufficient_scope", ...(named ? { scope: error.scope } : {}) },
+        headers: error.credential === "token"
+          ? {
+            "www-authenticate": named ? `Bearer error="insufficient_scope", scope="${error.scope}"` : `Bearer error="insufficient_scope"`,
+            ...NO_STORE
+          }
+          : NO_STORE
+      }
+    }
     case "TokenNotFound":
     case "UserNotFound":
-      return Response.json({ error: "not_found", reason: error._tag }, { status: 404, headers: NO_STORE })
+      return { status: 404, body: { error: "not_found", reason: error._tag }, headers: NO_STORE }
     case "InvalidTokenInput":
-      return Response.json(
-        { error: "invalid_request", reason: error._tag, field: error.field, problem: error.problem },
-        { status: 400, headers: NO_STORE }
-      )
+      return {
+        status: 400,
+        body: { error: "invalid_request", reason: error._tag, field: error.field, problem: error.problem },
+        headers: NO_STORE
+      }
   }
+}
+
+/** The response for any error fusion-auth names: `errorParts` as a JSON `Response`. */
+export const errorResponse = (error: FusionAuthError): Response => {
+  const { status, body, headers } = errorParts(error)
+  return Response.json(body, { status, headers })
 }

@@ -3,6 +3,9 @@
  * Better Auth's session row for a cookie, `null` for an API token.
  */
 
+/** The id of the `fusionAuth()` plugin, which declares `user.deactivatedAt` (the choke point checks it is there). */
+export const PLUGIN_ID = "fusion-auth"
+
 /** Better Auth's `user` row, with the column fusion-auth adds. Apps' own fields come along. */
 export interface User {
   readonly id: string

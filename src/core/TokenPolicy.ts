@@ -6,7 +6,7 @@
  * a token's rights are always its own scopes ∩ what its owner may grant *now*, so demoting a
  * user narrows their existing tokens on the next request.
  */
-import { Context, Duration } from "effect"
+import { Context, Duration, Layer } from "effect"
 import type { User } from "./Session.ts"
 
 export interface TokenPolicy {
@@ -48,10 +48,12 @@ export const make = (options: TokenPolicyOptions = {}): TokenPolicy => {
   }
 }
 
-/** The policy in force; the default declares no scopes and has no maximum lifetime. */
-export const CurrentTokenPolicy = Context.Reference<TokenPolicy>("fusion-auth/TokenPolicy", {
-  defaultValue: () => make()
-})
+/** The policy in force: a requirement of every layer that reads it, so none runs on a default by mistake. */
+export class CurrentTokenPolicy extends Context.Service<CurrentTokenPolicy, TokenPolicy>()("fusion-auth/TokenPolicy") {}
+
+/** The policy of these options, built now (a bad scope name throws here); `layer()` declares no scopes. */
+export const layer = (options?: TokenPolicyOptions): Layer.Layer<CurrentTokenPolicy> =>
+  Layer.succeed(CurrentTokenPolicy, make(options))
 
 /** The rights a user has now: for a cookie, all they may grant; for a token, its scopes within that. */
 export const effectiveScopes = (

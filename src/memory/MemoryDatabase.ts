@@ -1,26 +1,10 @@
 /**
- * The in-memory tables behind the memory layers of `TokenStore` and `Users`: for users' own
- * tests and fast unit tests. Tests put users in with `MemoryDatabase.addUser`.
+ * The in-memory tables behind the memory layers of the stores: for users' own tests and fast
+ * unit tests. Tests put users in with `MemoryDatabase.addUser`.
  */
 import { Context, Effect, Layer } from "effect"
-import type { AuditEvent } from "../services/AuditLog.ts"
 import type { User } from "../core/Session.ts"
-
-/** A token row as the SQL table holds it (digest, never the plaintext). */
-export interface TokenRecord {
-  readonly id: string
-  readonly userId: string
-  readonly name: string
-  readonly digest: string
-  readonly hint: string
-  readonly createdAt: Date
-  readonly expiresAt: Date | null
-  readonly lastUsedAt: Date | null
-  readonly revokedAt: Date | null
-  readonly scopes: ReadonlyArray<string>
-  /** The token this one was rotated to; set once, never cleared. */
-  readonly replacedBy: string | null
-}
+import type { AuditEvent, TokenRecord } from "../core/Tables.ts"
 
 export class MemoryDatabase extends Context.Service<MemoryDatabase, {
   readonly users: Map<string, User>

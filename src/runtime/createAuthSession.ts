@@ -20,9 +20,10 @@ import * as Scopes from "../services/Scopes.ts"
 import type { Session } from "../core/Session.ts"
 import { SessionResolver } from "../services/SessionResolver.ts"
 import { startRefusal } from "../adapters/StartRefusal.ts"
+import { currentRequest } from "../adapters/StartRequest.ts"
 import * as Stores from "../services/Stores.ts"
 import * as TokenPolicy from "../core/TokenPolicy.ts"
-import { type CreateTokenInput, type RotateTokenInput, TokenSecret, TokenStore } from "../services/TokenStore.ts"
+import { type CreateTokenInput, type RotateTokenInput, TokenStore } from "../services/TokenStore.ts"
 import { type UserFilter, Users } from "../services/Users.ts"
 
 /** The services a runtime provides to the programs it runs. */
@@ -36,8 +37,11 @@ export interface AuthSessionOptions<R = never> {
   readonly tokenSecret?: string | Redacted.Redacted<string> | undefined
   /** Scopes, who may grant them, maximum lifetime, per-user limit (see `TokenPolicy`). */
   readonly tokens?: TokenPolicy.TokenPolicyOptions | undefined
-  /** Replaces the live services, e.g. with memory layers or `SessionResolver.layerTest`. */
-  readonly layer?: Layer.Layer<Services | R> | undefined
+  /**
+   * Replaces the live services, e.g. with memory layers or `SessionResolver.layerTest`. It is
+   * given this runtime's token policy and secret (`Stores.Settings`), as the live layer is.
+   */
+  readonly layer?: Layer.Layer<Services | R, never, Stores.Settings> | undefined
 }
 
 /** The session type of a Better Auth instance: its own `user` and `session` types. */
@@ -61,18 +65,6 @@ const settle = <A, E>(exit: Exit.Exit<A, E>): A => {
   throw errorOf(exit)
 }
 
-const currentRequest = async (): Promise<Request> => {
-  try {
-    const { getRequest } = await import("@tanstack/react-start/server")
-    return getRequest()
-  } catch (cause) {
-    throw new Error(
-      "fusion-auth: no current request. Outside a TanStack Start request, pass the Request or its Headers to getSession/requireSession",
-      { cause }
-    )
-  }
-}
-
 const redirectTo = async (href: string): Promise<Response> => {
   try {
     const { redirect } = await import("@tanstack/react-router")
@@ -89,16 +81,6 @@ export const migrate = async (auth: BetterAuthLike, database?: Database.Database
   await runMigrations()
   await Effect.runPromise(Migrations.run.pipe(Effect.provide(Database.layer(database)), Effect.asVoid))
 }
-
-/** The token secret and policy of these options, as the services read them. */
-const settings = (options: Pick<AuthSessionOptions, "tokenSecret" | "tokens">) =>
-  Layer.mergeAll(
-    Layer.succeed(
-      TokenSecret,
-      options.tokenSecret === undefined || Redacted.isRedacted(options.tokenSecret) ? options.tokenSecret : Redacted.make(options.tokenSecret)
-    ),
-    Layer.succeed(TokenPolicy.CurrentTokenPolicy, TokenPolicy.make(options.tokens))
-  )
 
 /**
  * The live services behind `createAuthSession(auth, options)`, as a `Layer` to build into an
@@ -118,7 +100,7 @@ export const authLayer = (
     Layer.provideMerge(Stores.layer),
     Layer.provide(CookieSource.layer(auth)),
     Layer.provide(Layer.merge(Database.layer(options.database), closeBetterAuth)),
-    Layer.provide(settings(options))
+    Layer.provide(Stores.settings(options))
   )
 }
 
@@ -131,7 +113,7 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
   const runtime = ManagedRuntime.make(
     options.layer === undefined
       ? (authLayer(auth, options) as Layer.Layer<Services | R, unknown>)
-      : options.layer.pipe(Layer.provide(settings(options)))
+      : options.layer.pipe(Layer.provide(Stores.settings(options)))
   )
 
   /** Runs any program over the runtime's services; typed errors reject as themselves. */
@@ -141,7 +123,7 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
   const resolve = async (
     input?: RequestLike
   ): Promise<{ readonly request: RequestLike; readonly session: S } | { readonly request: RequestLike; readonly error: AuthError }> => {
-    const request = input ?? (await currentRequest())
+    const request = await currentRequest(input)
     const headers = request instanceof Headers ? request : request.headers
     const exit = await runtime.runPromiseExit(SessionResolver.use((resolver) => resolver.resolve(headers)))
     if (Exit.isSuccess(exit)) return { request, session: exit.value as unknown as S }

@@ -4,7 +4,7 @@
  * database afresh about the user.
  */
 import { Context, Effect, Layer, Option } from "effect"
-import { PLUGIN_ID } from "../adapters/plugin.ts"
+import { PLUGIN_ID } from "../core/Session.ts"
 import type { SessionRow, User } from "../core/Session.ts"
 
 /** The part of a Better Auth instance fusion-auth uses. `typeof auth` satisfies it. */

@@ -9,8 +9,11 @@
  */
 import { Clock, Context, Duration, Effect, Layer, Queue, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
-import { MemoryDatabase } from "../memory/MemoryDatabase.ts"
+import type { TokenTable } from "../core/Tables.ts"
 import { CurrentTokenPolicy } from "../core/TokenPolicy.ts"
+import { MemoryDatabase } from "../memory/MemoryDatabase.ts"
+import * as MemoryTokenTable from "../memory/TokenTable.ts"
+import * as SqlTokenTable from "../sql/TokenTable.ts"
 
 /** Past this many distinct tokens waiting, a flush is started early, so memory stays flat. */
 const MAX_PENDING = 10_000
@@ -21,38 +24,18 @@ export class LastUsed extends Context.Service<LastUsed, {
   /** Writes what is pending now (tests and shutdown). */
   readonly flush: Effect.Effect<void>
 }>()("fusion-auth/LastUsed") {
-  static readonly layer: Layer.Layer<LastUsed, never, SqlClient.SqlClient> = Layer.effect(
+  static readonly layer: Layer.Layer<LastUsed, never, SqlClient.SqlClient | CurrentTokenPolicy> = Layer.effect(
     LastUsed,
-    Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
-      return yield* make((ids, times) =>
-        sql`update "apiToken" as t set "lastUsedAt" = v."at"
-          from (select unnest(${ids}::text[]) as "id", unnest(${times}::timestamptz[]) as "at") as v
-          where t."id" = v."id" and (t."lastUsedAt" is null or t."lastUsedAt" < v."at")`.pipe(Effect.asVoid)
-      )
-    })
+    Effect.flatMap(SqlClient.SqlClient, (sql) => make(SqlTokenTable.make(sql).writeLastUsed))
   )
 
-  static readonly layerMemory: Layer.Layer<LastUsed, never, MemoryDatabase> = Layer.effect(
+  static readonly layerMemory: Layer.Layer<LastUsed, never, MemoryDatabase | CurrentTokenPolicy> = Layer.effect(
     LastUsed,
-    Effect.gen(function*() {
-      const db = yield* MemoryDatabase
-      return yield* make((ids, times) =>
-        Effect.sync(() =>
-          ids.forEach((id, i) => {
-            const record = db.tokens.get(id)
-            const at = new Date(times[i]!)
-            if (record && (record.lastUsedAt === null || record.lastUsedAt < at)) db.tokens.set(id, { ...record, lastUsedAt: at })
-          })
-        )
-      )
-    })
+    Effect.flatMap(MemoryDatabase, (db) => make(MemoryTokenTable.make(db).writeLastUsed))
   )
 }
 
-const make = Effect.fn(function*(
-  write: (ids: ReadonlyArray<string>, times: ReadonlyArray<string>) => Effect.Effect<void, unknown>
-) {
+const make = Effect.fn(function*(write: TokenTable["writeLastUsed"]) {
   const policy = yield* CurrentTokenPolicy
   const interval = Duration.toMillis(policy.lastUsedInterval)
   let pending = new Map<string, number>()

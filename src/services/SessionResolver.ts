@@ -2,8 +2,9 @@
  * The choke point: headers in, `Session` out, or exactly one of three errors.
  *
  * A Bearer credential decides alone (malformed → `InvalidToken` with no I/O; otherwise one
- * statement). Without one, Better Auth's cookie decides. Deactivation is checked here and
- * nowhere else, fresh even when Better Auth answered from its cookie cache.
+ * statement). Without one, Better Auth's cookie decides. Deactivation is decided here, for
+ * both credentials, and nowhere else: fresh even when Better Auth answered from its cookie
+ * cache, and on the token path from the owner row the token's own statement just read.
  */
 import { Context, Effect, Layer, Option } from "effect"
 import { presented } from "../core/Authorization.ts"
@@ -20,7 +21,7 @@ const MALFORMED = new InvalidToken({ reason: "malformed" })
 export class SessionResolver extends Context.Service<SessionResolver, {
   resolve(headers: Headers): Effect.Effect<Session, AuthError>
 }>()("fusion-auth/SessionResolver") {
-  static readonly layer: Layer.Layer<SessionResolver, never, TokenStore | Users | CookieSource> = Layer.effect(
+  static readonly layer: Layer.Layer<SessionResolver, never, TokenStore | Users | CookieSource | CurrentTokenPolicy> = Layer.effect(
     SessionResolver,
     Effect.gen(function*() {
       const tokens = yield* TokenStore
@@ -49,6 +50,7 @@ export class SessionResolver extends Context.Service<SessionResolver, {
               return yield* MALFORMED
             case "Bearer": {
               const { user, scopes } = yield* tokens.verify(credential.token)
+              if (user.deactivatedAt != null) return yield* new Deactivated({ userId: user.id, credential: "token" })
               return { user, session: null, scopes } satisfies Session
             }
             case "Cookie":

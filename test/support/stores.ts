@@ -6,7 +6,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { MemoryDatabase } from "../../src/testing.ts"
-import { Stores, TokenPolicy } from "../../src/effect.ts"
+import { Stores } from "../../src/effect.ts"
 import { type User } from "../../src/index.ts"
 import { makeAuth, migrate } from "./auth.ts"
 import type { Backend } from "./databases.ts"
@@ -42,15 +42,16 @@ const newUser = (role = "member"): User => {
 
 export type StoreLayer = Layer.Layer<Stores.Stores | Fixture>
 
-/** The policy the contract runs under: three scopes, admins may grant all of them. */
-export const policy = TokenPolicy.make({
-  scopes: ["read", "write", "admin:users"],
-  grantable: (user) => (user.role === "admin" ? ["read", "write", "admin:users"] : ["read", "write"]),
-  maxLifetime: "30 days",
-  maxLiveTokensPerUser: 5,
-  lastUsedInterval: "1 minute"
+/** The policy the contract runs under: three scopes, admins may grant all of them; no token secret. */
+const settings = Stores.settings({
+  tokens: {
+    scopes: ["read", "write", "admin:users"],
+    grantable: (user) => (user.role === "admin" ? ["read", "write", "admin:users"] : ["read", "write"]),
+    maxLifetime: "30 days",
+    maxLiveTokensPerUser: 5,
+    lastUsedInterval: "1 minute"
+  }
 })
-const withPolicy = Layer.succeed(TokenPolicy.CurrentTokenPolicy, policy)
 
 export const memoryStores: StoreLayer = Layer.mergeAll(
   Stores.layerMemory,
@@ -66,7 +67,7 @@ export const memoryStores: StoreLayer = Layer.mergeAll(
       })
     })
   ).pipe(Layer.provide(MemoryDatabase.layer))
-).pipe(Layer.provide(withPolicy))
+).pipe(Layer.provide(settings))
 
 /** A fresh database on the backend, migrated by the real Better Auth and fusion-auth, behind a statement counter. */
 export const sqlStores = (backend: Backend): StoreLayer =>
@@ -102,7 +103,7 @@ export const sqlStores = (backend: Backend): StoreLayer =>
         })
       )
       return Layer.mergeAll(Stores.layer, fixture).pipe(
-        Layer.provide(withPolicy),
+        Layer.provide(settings),
         Layer.provide(PgClient.layer({ url: Redacted.make(wire.url), maxConnections: 4 }))
       )
     })

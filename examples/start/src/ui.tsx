@@ -1,7 +1,6 @@
 /** The few pieces of UI the pages share. */
 import { useRouter } from "@tanstack/react-router"
 import { type ReactNode, useState } from "react"
-import { isLoginRedirect } from "#/lib/login"
 
 export function Page({ title, children }: { readonly title: string; readonly children: ReactNode }) {
   return (
@@ -22,8 +21,9 @@ export const when = (date: Date | string | null | undefined, otherwise = "—"):
 export const message = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /**
- * Runs a server function from a button or form: shows its error, reloads the page's data
- * after it, and sends a browser that was signed out meanwhile to the login page and back here.
+ * Runs a server function from a button or form: shows its error and reloads the page's data
+ * after it. (Wrapped in `useServerFn`, a server function's redirect, such as the login page
+ * for a browser signed out meanwhile, is followed by the router.)
  */
 export function useAction() {
   const router = useRouter()
@@ -35,11 +35,7 @@ export function useAction() {
       await router.invalidate()
       return result
     } catch (e) {
-      if (isLoginRedirect(e)) {
-        await router.navigate({ to: "/login", search: { redirect: router.state.location.href } })
-      } else {
-        setError(message(e))
-      }
+      setError(message(e))
       return undefined
     }
   }

@@ -1,76 +1,27 @@
 /**
- * A page whose loader calls `requireSession()` through a server function (/settings, and
- * /settings/tokens), loaded whole over plain HTTP on the Vite dev server, as a script would:
- * a refused Bearer token gets the 401 and its `WWW-Authenticate` challenge as the page's own
- * status (not a 500 from SSR failing to serialize the thrown Response); the same server
- * function over its RPC endpoint still answers 401; a caller without a session is still sent
- * to the login page.
+ * The pages behind the `_authed` layout, loaded whole over plain HTTP on the Vite dev server,
+ * as a script would: a refused Bearer token gets the 401 and its `WWW-Authenticate` challenge
+ * as the page's own status (not a 500 from SSR failing to serialize the thrown Response); the
+ * loader's server function over its RPC endpoint still answers 401; a caller without a
+ * session is sent to the login page by the layout's guard.
  *
- * Users sign up over HTTP. Their tokens are made and revoked, and a user deactivated, with
- * the library in this process, on the app's embedded database reached through the app
- * (`connectToOwner`, as the CLI does): that is how a token gets an expiry of two seconds.
+ * During SSR the first server function to resolve the caller refuses the token: the root's
+ * (`sessionMiddleware`, for the navigation bar), with the same 401 the pages' own
+ * `requireSessionMiddleware` throws (and throws over RPC, below).
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { betterAuth } from "better-auth"
-import { Redacted } from "effect"
-import { createAuthSession, fusionAuth } from "fusion-auth"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { setTimeout as sleep } from "node:timers/promises"
-import { tokenPolicy } from "#/lib/tokenPolicy"
-import { type RunningApp, startDev } from "./support/app.ts"
+import { type Account, bearer, startDevWithLibrary } from "./support/dev-app.ts"
 
-const PASSWORD = "correct horse battery staple"
 const CHALLENGE = `Bearer error="invalid_token"`
+const PAGES = ["/dashboard", "/settings", "/settings/tokens", "/admin"]
 
-let dataDir: string
-let app: RunningApp
-let library: ReturnType<typeof createLibrary>
+let dev: Awaited<ReturnType<typeof startDevWithLibrary>>
 let admin: Account
-
-/** fusion-auth as a script uses it, on the database the running app owns. */
-const createLibrary = (folder: string) =>
-  createAuthSession(
-    betterAuth({
-      secret: "page-loader-test-secret-0123456789abcdef",
-      baseURL: app.url,
-      telemetry: { enabled: false },
-      plugins: [fusionAuth()]
-    }),
-    { database: { dataDir: folder, connectToOwner: true }, tokens: tokenPolicy }
-  )
-
-interface Account {
-  readonly id: string
-  readonly email: string
-  readonly cookie: string
-}
-
-/** Signs up over Better Auth's HTTP API: the user's id, email and the browser's cookie. */
-const signUp = async (name: string): Promise<Account> => {
-  const email = `${name.toLowerCase()}@example.com`
-  const response = await fetch(`${app.url}/api/auth/sign-up/email`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin: app.url },
-    body: JSON.stringify({ name, email, password: PASSWORD })
-  })
-  assert.strictEqual(response.status, 200, `sign-up of ${name}`)
-  const body = (await response.json()) as { user: { id: string } }
-  return { id: body.user.id, email, cookie: response.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ") }
-}
-
-/** A new token of this user (read scope; the policy's lifetime unless `expiresAt`). */
-const tokenFor = async (userId: string, expiresAt?: Date) => {
-  const { token, info } = await library.tokens.create({ userId, name: "page-loader test", scopes: ["read"], expiresAt })
-  return { token: Redacted.value(token), id: info.id }
-}
-
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 
 /** A full page load (SSR), never following a redirect. */
 const page = (path: string, headers: Record<string, string> = {}) =>
-  fetch(`${app.url}${path}`, { redirect: "manual", headers })
+  fetch(`${dev.url}${path}`, { redirect: "manual", headers })
 
 /** The answer's status, challenge and, for a 401, its JSON body. */
 const refusalOf = async (response: Response) => {
@@ -90,33 +41,21 @@ const statusOf = async (response: Response): Promise<number> => {
 
 const refused = (reason: string) => ({ status: 401, challenge: CHALLENGE, body: { error: "invalid_token", reason } })
 
-/** The id of the /settings loader's server function, as the browser's copy of the route calls it. */
-const settingsServerFn = async (): Promise<string> => {
-  const source = await (await fetch(`${app.url}/src/routes/settings/index.tsx`)).text()
-  const id = /createClientRpc\("([^"]+)"\)/.exec(source)?.[1]
-  assert.isDefined(id, "the route module served to the browser names its server function")
-  return id!
-}
-
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), "fusion-auth-page-loader-"))
-  app = await startDev({ dataDir })
-  library = createLibrary(join(dataDir, "pglite"))
-  admin = await signUp("Admin") // the first account: the site admin
+  dev = await startDevWithLibrary()
+  admin = await dev.signUp("Admin") // the first account: the site admin
   // The first page load compiles the routes; later ones answer in milliseconds.
   assert.strictEqual(await statusOf(await page("/settings")), 307)
 }, 180_000)
 
 afterAll(async () => {
-  await library?.dispose()
-  await app?.stop()
-  if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true })
+  await dev?.stop()
 })
 
-describe("a page whose loader calls requireSession(), loaded over HTTP", () => {
+describe("a page behind the _authed layout, loaded over HTTP", () => {
   it("a valid token gets the page; a cookie too; no credential is sent to the login page", async () => {
-    const member = await signUp("Member")
-    const { token } = await tokenFor(member.id)
+    const member = await dev.signUp("Member")
+    const { token } = await dev.tokenFor(member.id)
 
     const viaToken = await page("/settings", bearer(token))
     assert.strictEqual(viaToken.status, 200)
@@ -130,30 +69,30 @@ describe("a page whose loader calls requireSession(), loaded over HTTP", () => {
   })
 
   it("a revoked token gets 401 invalid_token as the page's status, on every such page", async () => {
-    const member = await signUp("Revoked")
-    const { token, id } = await tokenFor(member.id)
+    const member = await dev.signUp("Revoked")
+    const { token, id } = await dev.tokenFor(member.id)
     assert.strictEqual(await statusOf(await page("/settings/tokens", bearer(token))), 200)
 
-    await library.tokens.revoke(member.id, id)
-    for (const path of ["/settings", "/settings/tokens"]) {
+    await dev.tokens.revoke(member.id, id)
+    for (const path of [...PAGES, "/login"]) {
       assert.deepStrictEqual(await refusalOf(await page(path, bearer(token))), refused("InvalidToken"), path)
     }
     assert.deepStrictEqual(await refusalOf(await page("/settings", bearer("sk_live_not-a-token"))), refused("InvalidToken"))
   })
 
   it("a deactivated user's token gets 401 invalid_token", async () => {
-    const member = await signUp("Deactivated")
-    const { token } = await tokenFor(member.id)
+    const member = await dev.signUp("Deactivated")
+    const { token } = await dev.tokenFor(member.id)
     assert.strictEqual(await statusOf(await page("/settings", bearer(token))), 200)
 
-    await library.users.deactivate(member.id, admin.id)
+    await dev.users.deactivate(member.id, admin.id)
     assert.deepStrictEqual(await refusalOf(await page("/settings", bearer(token))), refused("Deactivated"))
   })
 
   it("a token gets the page until it expires, then 401 invalid_token", async () => {
-    const member = await signUp("Expiring")
+    const member = await dev.signUp("Expiring")
     const expiresAt = new Date(Date.now() + 2_000)
-    const { token } = await tokenFor(member.id, expiresAt)
+    const { token } = await dev.tokenFor(member.id, expiresAt)
     const before = await statusOf(await page("/settings", bearer(token)))
     assert.isBelow(Date.now(), expiresAt.getTime(), "the first page load came before the expiry")
     assert.strictEqual(before, 200)
@@ -163,12 +102,8 @@ describe("a page whose loader calls requireSession(), loaded over HTTP", () => {
   })
 
   it("the loader's server function over its RPC endpoint: 401 for the token, the login redirect for a browser", async () => {
-    const id = await settingsServerFn()
-    const rpc = (headers: Record<string, string>) =>
-      fetch(`${app.url}/_serverFn/${id}`, {
-        redirect: "manual",
-        headers: { "x-tsr-serverfn": "true", origin: app.url, referer: `${app.url}/settings`, ...headers }
-      })
+    const id = await dev.serverFnId("/src/routes/_authed/settings/index.tsx", "loadSettingsFn")
+    const rpc = (headers: Record<string, string>) => dev.rpc(id, headers, "/settings")
 
     // A plain 401, as thrown: Start marks it for its client to reject the call with.
     const token = await rpc(bearer("sk_live_not-a-token"))
@@ -183,6 +118,6 @@ describe("a page whose loader calls requireSession(), loaded over HTTP", () => {
   })
 
   it("the dev server never failed to serialize a thrown Response", () => {
-    assert.isFalse(app.output().includes("SerovalUnsupportedTypeError"), "the dev server logged a SerovalUnsupportedTypeError")
+    assert.isFalse(dev.app.output().includes("SerovalUnsupportedTypeError"), "the dev server logged a SerovalUnsupportedTypeError")
   })
 })

@@ -13,7 +13,7 @@ import { freePort } from "../../support/net.ts"
 
 const repoRoot = join(import.meta.dirname, "..", "..", "..")
 const serverScript = join(import.meta.dirname, "app-server.ts")
-const cliScript = join(repoRoot, "src", "cli.ts")
+const cliScript = join(repoRoot, "src", "cli", "main.ts")
 
 /** Wall-clock milliseconds with sub-millisecond resolution (comparable with Postgres's clock). */
 export const now = (): number => performance.timeOrigin + performance.now()

@@ -1,23 +1,14 @@
 /**
- * The app's admin rule, built on `requireSession()`: identical for a browser and a token.
- * Anonymous or deactivated callers get `requireSession`'s answer (login page or 401); a
- * signed-in member gets `Forbidden`.
+ * The app's admin rule: a site admin is a user whose `role` is "admin" (auth.ts gives it to
+ * the first account), whether they call with their browser or a token. Who may call at all
+ * is `requireSessionMiddleware`'s answer; this only tells an admin from a member.
  */
-import type { RequestLike } from "fusion-auth"
-import { requireSession } from "#/lib/auth"
-
-export class Forbidden extends Error {
-  override readonly name = "Forbidden"
-  readonly status = 403
-  constructor() {
-    super("Only site admins can do this.")
-  }
-}
+import type { AppSession } from "#/lib/auth"
 
 export const isSiteAdmin = (user: { readonly role?: unknown }): boolean => user.role === "admin"
 
-export const requireSiteAdmin = async (request?: RequestLike) => {
-  const session = await requireSession(request)
-  if (!isSiteAdmin(session.user)) throw new Forbidden()
+/** The session, if it is a site admin's; otherwise an error whose message the page shows. */
+export const requireSiteAdmin = (session: AppSession): AppSession => {
+  if (!isSiteAdmin(session.user)) throw new Error("Only site admins can do this.")
   return session
 }

@@ -1,7 +1,7 @@
 /**
  * The app's auth, wired as docs/sessions.md says: Better Auth with email and password, the
  * fusion-auth plugin (then `tanstackStartCookies()`, which must come last), and
- * `createAuthSession(auth)` for the helpers every server function uses.
+ * `createAuthSession(auth)` for the helpers; middleware.ts makes the Start middleware from it.
  *
  * Two choices of this app, not of fusion-auth:
  * - `role`: the first account to sign up becomes the site admin; every later one is a member.
@@ -11,7 +11,7 @@
  */
 import { betterAuth } from "better-auth"
 import { tanstackStartCookies } from "better-auth/tanstack-start"
-import { betterAuthDatabase, createAuthSession, fusionAuth } from "fusion-auth"
+import { betterAuthDatabase, createAuthSession, fusionAuth, type SessionOf } from "fusion-auth"
 import { authSecret, baseURL } from "./config.ts"
 import { tokenPolicy } from "./tokenPolicy.ts"
 
@@ -39,5 +39,9 @@ export const auth = betterAuth({
   plugins: [fusionAuth(), tanstackStartCookies()]
 })
 
-export const { getSession, requireSession, withSession, run, runtime, tokens, users, migrate, dispose } =
-  createAuthSession(auth, { tokens: tokenPolicy })
+export const authSession = createAuthSession(auth, { tokens: tokenPolicy })
+
+export const { getSession, requireSession, withSession, run, runtime, tokens, users, migrate, dispose } = authSession
+
+/** A caller of this app: Better Auth's `user` with this app's `role`, from a cookie or a token. */
+export type AppSession = SessionOf<typeof auth>

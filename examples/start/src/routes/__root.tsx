@@ -1,14 +1,15 @@
 /// <reference types="vite/client" />
 import { createRootRoute, HeadContent, Link, Outlet, Scripts, useRouter } from "@tanstack/react-router"
 import { createServerFn } from "@tanstack/react-start"
-import { loadDashboard, signOut } from "#/server/account"
+import { sessionMiddleware } from "#/lib/middleware"
+import { navFor, signOut } from "#/server/account"
 import css from "#/styles.css?url"
 
-/** Who the navigation bar shows: `getSession()`, so an anonymous visitor is simply `null`. */
-const loadNav = createServerFn().handler(async () => {
-  const me = await loadDashboard()
-  return me.signedIn ? { email: me.email, admin: me.role === "admin" } : null
-})
+/**
+ * Who is signed in, for the navigation bar and the `_authed` guard: `null` for a browser
+ * without a session. (A refused API token is not `null`: `sessionMiddleware` answers it 401.)
+ */
+const loadUser = createServerFn().middleware([sessionMiddleware]).handler(({ context }) => navFor(context.session))
 
 const signOutFn = createServerFn({ method: "POST" }).handler(() => signOut())
 
@@ -21,7 +22,7 @@ export const Route = createRootRoute({
     ],
     links: [{ rel: "stylesheet", href: css }, { rel: "icon", href: "data:," }]
   }),
-  beforeLoad: async () => ({ nav: await loadNav() }),
+  beforeLoad: async () => ({ user: await loadUser() }),
   component: Root
 })
 
@@ -43,7 +44,7 @@ function Root() {
 }
 
 function Nav() {
-  const { nav } = Route.useRouteContext()
+  const { user } = Route.useRouteContext()
   const router = useRouter()
   const out = async () => {
     await signOutFn()
@@ -55,12 +56,12 @@ function Nav() {
       <Link to="/dashboard">Dashboard</Link>
       <Link to="/settings" activeOptions={{ exact: true }}>Settings</Link>
       <Link to="/settings/tokens">API tokens</Link>
-      {nav?.admin && <Link to="/admin">Admin</Link>}
+      {user?.admin && <Link to="/admin">Admin</Link>}
       <span className="spacer" />
-      {nav
+      {user
         ? (
           <>
-            <span className="who">{nav.email}</span>
+            <span className="who">{user.email}</span>
             <button type="button" className="link" onClick={out}>Sign out</button>
           </>
         )

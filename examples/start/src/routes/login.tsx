@@ -1,11 +1,12 @@
 import { createFileRoute } from "@tanstack/react-router"
 import { createServerFn } from "@tanstack/react-start"
+import { Schema } from "effect"
 import { AuthForm } from "#/AuthForm"
-import { type Credentials, signIn } from "#/server/account"
+import { Credentials, signIn } from "#/server/account"
 import { Page } from "#/ui"
 
 const signInFn = createServerFn({ method: "POST" })
-  .validator((input: Credentials) => input)
+  .validator(Schema.toStandardSchemaV1(Credentials))
   .handler(({ data }) => signIn(data))
 
 export const Route = createFileRoute("/login")({

@@ -1,11 +1,12 @@
 import { createFileRoute } from "@tanstack/react-router"
 import { createServerFn } from "@tanstack/react-start"
+import { Schema } from "effect"
 import { AuthForm } from "#/AuthForm"
-import { type Credentials, signUp } from "#/server/account"
+import { Credentials, signUp } from "#/server/account"
 import { Alert, Page } from "#/ui"
 
 const signUpFn = createServerFn({ method: "POST" })
-  .validator((input: Credentials) => input)
+  .validator(Schema.toStandardSchemaV1(Credentials))
   .handler(({ data }) => signUp(data))
 
 export const Route = createFileRoute("/signup")({

@@ -3,19 +3,20 @@
  * call Better Auth's own API; `tanstackStartCookies()` puts its cookie on the response.
  */
 import { APIError } from "better-auth/api"
-import { type RequestLike } from "fusion-auth"
+import { Schema } from "effect"
 import { safeRedirectPath } from "fusion-auth/effect"
-import { auth, getSession, requireSession } from "#/lib/auth"
+import { currentRequest } from "fusion-auth/tanstack-start"
+import { type AppSession, auth } from "#/lib/auth"
 import { describeCaller } from "#/lib/caller"
-import { currentRequest } from "#/lib/request"
 
-export interface Credentials {
-  readonly name?: string | undefined
-  readonly email: string
-  readonly password: string
-  /** Where to go afterwards; anything that could leave this origin becomes `/`. */
-  readonly redirect?: string | undefined
-}
+/** The sign-up and sign-in form; `redirect` is where to go afterwards (anything off this origin becomes `/`). */
+export const Credentials = Schema.Struct({
+  name: Schema.optional(Schema.String),
+  email: Schema.String,
+  password: Schema.String,
+  redirect: Schema.optional(Schema.String)
+})
+export type Credentials = typeof Credentials.Type
 
 /** Where to go next, or why not: Better Auth's message ("Invalid email or password", …). */
 export type Outcome = { readonly ok: true; readonly redirectTo: string } | { readonly ok: false; readonly message: string }
@@ -48,22 +49,23 @@ export const signOut = async (request?: Request): Promise<void> => {
   await auth.api.signOut({ headers })
 }
 
-/** `/dashboard`: `getSession()` answers anonymous callers with `null`, so the page shows both. */
-export const loadDashboard = async (request?: RequestLike) => {
-  const session = await getSession(request)
-  if (!session) return { signedIn: false as const }
-  return { signedIn: true as const, email: session.user.email, name: session.user.name, role: session.user.role, caller: describeCaller(session) }
-}
+/** The navigation bar: who is signed in, or `null` for a browser without a session. */
+export const navFor = (session: AppSession | null) =>
+  session === null ? null : { email: session.user.email, admin: session.user.role === "admin" }
 
-/** `/settings`: `requireSession()` sends anonymous and deactivated callers to `/login`. */
-export const loadSettings = async (request?: RequestLike) => {
-  const { user, session } = await requireSession(request)
-  return {
-    name: user.name,
-    email: user.email,
-    role: user.role,
-    memberSince: user.createdAt,
-    // Never the session row itself: it carries Better Auth's session token.
-    sessionExpires: session?.expiresAt ?? null
-  }
-}
+/** `/dashboard`: who the choke point resolved, and by which credential. */
+export const loadDashboard = (session: AppSession) => ({
+  name: session.user.name,
+  role: session.user.role ?? "member",
+  caller: describeCaller(session)
+})
+
+/** `/settings`: the account, and when this browser session ends (`null` for a token). */
+export const loadSettings = ({ user, session }: AppSession) => ({
+  name: user.name,
+  email: user.email,
+  role: user.role ?? "member",
+  memberSince: user.createdAt,
+  // Never the session row itself: it carries Better Auth's session token.
+  sessionExpires: session?.expiresAt ?? null
+})

@@ -1,10 +1,9 @@
 /**
- * `/admin`: every user, and deactivation. Guarded by `requireSiteAdmin()`; the choke point
- * then refuses a deactivated user's cookies and tokens on their very next request.
+ * `/admin`: every user, and deactivation, for site admins (`requireSiteAdmin`); the choke
+ * point then refuses a deactivated user's cookies and tokens on their very next request.
  */
-import type { RequestLike } from "fusion-auth"
+import { type AppSession, users } from "#/lib/auth"
 import { requireSiteAdmin } from "#/lib/admin"
-import { users } from "#/lib/auth"
 
 export interface UserRow {
   readonly id: string
@@ -15,8 +14,8 @@ export interface UserRow {
   readonly deactivatedAt: Date | null
 }
 
-export const listUsers = async (request?: RequestLike) => {
-  const admin = await requireSiteAdmin(request)
+export const listUsers = async (session: AppSession) => {
+  const admin = requireSiteAdmin(session)
   const all = await users.list()
   return {
     me: admin.user.id,
@@ -32,8 +31,8 @@ export const listUsers = async (request?: RequestLike) => {
 }
 
 /** Deactivates or reactivates a user; the admin is recorded as the actor in fusion-auth's audit log. */
-export const setActive = async (input: { readonly userId: string; readonly active: boolean }, request?: RequestLike) => {
-  const admin = await requireSiteAdmin(request)
+export const setActive = async (session: AppSession, input: { readonly userId: string; readonly active: boolean }) => {
+  const admin = requireSiteAdmin(session)
   if (input.userId === admin.user.id && !input.active) throw new Error("You cannot deactivate your own account.")
   await (input.active ? users.reactivate(input.userId, admin.user.id) : users.deactivate(input.userId, admin.user.id))
 }

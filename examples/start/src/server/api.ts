@@ -1,23 +1,14 @@
 /**
- * The Effect HTTP API under `/api/v1`. Its security middleware asks the same resolver as
- * every server function (one choke point) and provides `CurrentSession` to the handlers; a
- * refused caller gets the same 401 as `/api/me`, from fusion-auth's `unauthorized`. An
- * endpoint that needs a scope checks it with fusion-auth's `requireScope` on that session; a
- * caller without it gets fusion-auth's `forbidden` 403.
+ * The Effect HTTP API under `/api/v1`, secured by fusion-auth's `Authentication` middleware:
+ * the same resolver as every server function (one choke point) provides `CurrentSession`
+ * to the handlers, for a token or the browser's cookie. Refusals are fusion-auth's own 401
+ * and 403 (`fusion-auth/http-api`), the same answers as `/api/me`; nothing is mapped here.
  */
-import { Effect, Layer, Result, Schema } from "effect"
-import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
-import {
-  HttpApi,
-  HttpApiBuilder,
-  HttpApiEndpoint,
-  HttpApiGroup,
-  HttpApiMiddleware,
-  HttpApiSecurity,
-  OpenApi
-} from "effect/http-api"
-import { CurrentSession, forbidden, requireScope, SessionResolver, TokenStore, unauthorized, Users } from "fusion-auth/effect"
-import { type InsufficientScope } from "fusion-auth"
+import { Effect, Layer, Schema } from "effect"
+import { HttpRouter, HttpServer } from "effect/http"
+import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
+import { type SessionResolver, TokenStore, Users } from "fusion-auth/effect"
+import { Authentication, AuthenticationLayer, CurrentSession, ForbiddenResponse, requireScope } from "fusion-auth/http-api"
 import { via } from "#/lib/caller"
 
 // ---- the contract ----------------------------------------------------------------------------
@@ -50,12 +41,6 @@ export const UserRow = Schema.Struct({
   deactivatedAt: Schema.NullOr(Schema.Date)
 })
 
-/** Who is calling. The declared scheme is Bearer; a browser's session cookie works too. */
-export class Authentication extends HttpApiMiddleware.Service<Authentication, { provides: CurrentSession }>()(
-  "example/Authentication",
-  { security: { bearer: HttpApiSecurity.bearer } }
-) {}
-
 export class AccountApi extends HttpApiGroup.make("account")
   .add(
     HttpApiEndpoint.get("me", "/me", { success: Caller }),
@@ -66,7 +51,7 @@ export class AccountApi extends HttpApiGroup.make("account")
 
 /** Needs the `admin:users` scope: a site admin's browser session, or a token granted it. */
 export class AdminApi extends HttpApiGroup.make("admin")
-  .add(HttpApiEndpoint.get("users", "/admin/users", { success: Schema.Array(UserRow) }))
+  .add(HttpApiEndpoint.get("users", "/admin/users", { success: Schema.Array(UserRow), error: ForbiddenResponse }))
   .middleware(Authentication)
 {}
 
@@ -78,23 +63,6 @@ export class Api extends HttpApi.make("fusion-auth-example")
 {}
 
 // ---- the server ------------------------------------------------------------------------------
-
-/** Resolves the whole request (Bearer or cookie) at the choke point; the decoded credential is not needed. */
-export const AuthenticationLive = Layer.effect(
-  Authentication,
-  Effect.gen(function*() {
-    const resolver = yield* SessionResolver
-    return Authentication.of({
-      bearer: (handler) =>
-        Effect.gen(function*() {
-          const request = yield* HttpServerRequest.HttpServerRequest
-          const resolved = yield* Effect.result(resolver.resolve(new Headers(Object.entries(request.headers))))
-          if (Result.isFailure(resolved)) return HttpServerResponse.fromWeb(unauthorized(resolved.failure))
-          return yield* Effect.provideService(handler, CurrentSession, resolved.success)
-        })
-    })
-  })
-)
 
 export const AccountHandlers = HttpApiBuilder.group(
   Api,
@@ -116,9 +84,6 @@ export const AccountHandlers = HttpApiBuilder.group(
   })
 )
 
-/** A caller without the scope gets fusion-auth's 403: for a token, `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"`. */
-const refuse = (error: InsufficientScope) => Effect.succeed(HttpServerResponse.fromWeb(forbidden(error)))
-
 export const AdminHandlers = HttpApiBuilder.group(
   Api,
   "admin",
@@ -134,7 +99,7 @@ export const AdminHandlers = HttpApiBuilder.group(
           role: typeof user.role === "string" ? user.role : "member",
           deactivatedAt: user.deactivatedAt ?? null
         }))
-      }).pipe(Effect.catchTag("InsufficientScope", refuse)))
+      }))
   })
 )
 
@@ -146,7 +111,7 @@ export const makeApiHandler = (services: Layer.Layer<SessionResolver | TokenStor
   HttpRouter.toWebHandler(
     HttpApiBuilder.layer(Api, { openapiPath: "/api/v1/openapi.json" }).pipe(
       Layer.provide([AccountHandlers, AdminHandlers]),
-      Layer.provide(AuthenticationLive),
+      Layer.provide(AuthenticationLayer),
       Layer.provide(services),
       Layer.provide(HttpServer.layerServices)
     ),

@@ -7,7 +7,7 @@
  */
 import { betterAuth } from "better-auth"
 import { Effect, Layer, Option } from "effect"
-import { CookieSource, SessionResolver, Stores, TokenPolicy } from "fusion-auth/effect"
+import { CookieSource, SessionResolver, Stores } from "fusion-auth/effect"
 import { createAuthSession, fusionAuth, type SessionRow, type User } from "fusion-auth"
 import { MemoryDatabase } from "fusion-auth/testing"
 import { tokenPolicy } from "#/lib/tokenPolicy"
@@ -47,15 +47,11 @@ const cookies = Layer.effect(
   })
 )
 
-// With a `layer` of its own, createAuthSession leaves the policy to that layer: provide it here.
-const layer = SessionResolver.layer.pipe(
-  Layer.provide(cookies),
-  Layer.provideMerge(Stores.layerMemory),
-  Layer.provide(Layer.succeed(TokenPolicy.CurrentTokenPolicy, TokenPolicy.make(tokenPolicy)))
-)
+// The layer needs the token policy and secret (`Stores.Settings`): createAuthSession gives it the app's own.
+const layer = SessionResolver.layer.pipe(Layer.provide(cookies), Layer.provideMerge(Stores.layerMemory))
 
 export const { getSession, requireSession, withSession, run, runtime, tokens, users, migrate, dispose } =
-  createAuthSession(auth, { layer })
+  createAuthSession(auth, { layer, tokens: tokenPolicy })
 
 let n = 0
 /** A new user, as sign-up would leave it, and the headers of a browser signed in as them. */

@@ -1,24 +1,28 @@
 import { createFileRoute, useHydrated } from "@tanstack/react-router"
-import { createServerFn } from "@tanstack/react-start"
+import { createServerFn, useServerFn } from "@tanstack/react-start"
 import { Schema } from "effect"
 import { type FormEvent, useState } from "react"
-import { loginThenBackTo } from "#/lib/login"
+import { requireSessionMiddleware } from "#/lib/middleware"
 import { CreateTokenInput, DEFAULT_SCOPE, EXPIRY_DAYS } from "#/lib/tokenForm"
 import { createMyToken, listMyTokens, revokeMyToken } from "#/server/tokens"
 import { Alert, Page, useAction, when } from "#/ui"
 
-const listTokensFn = createServerFn().handler(() => listMyTokens())
+const listTokensFn = createServerFn()
+  .middleware([requireSessionMiddleware])
+  .handler(({ context }) => listMyTokens(context.session))
 
 const createTokenFn = createServerFn({ method: "POST" })
+  .middleware([requireSessionMiddleware])
   .validator(Schema.toStandardSchemaV1(CreateTokenInput))
-  .handler(({ data }) => createMyToken(data))
+  .handler(({ context, data }) => createMyToken(context.session, data))
 
 const revokeTokenFn = createServerFn({ method: "POST" })
-  .validator((input: { tokenId: string }) => input)
-  .handler(({ data }) => revokeMyToken(data.tokenId))
+  .middleware([requireSessionMiddleware])
+  .validator(Schema.toStandardSchemaV1(Schema.Struct({ tokenId: Schema.String })))
+  .handler(({ context, data }) => revokeMyToken(context.session, data.tokenId))
 
-export const Route = createFileRoute("/settings/tokens")({
-  loader: ({ location }) => listTokensFn().catch(loginThenBackTo(location.href)),
+export const Route = createFileRoute("/_authed/settings/tokens")({
+  loader: () => listTokensFn(),
   component: Tokens
 })
 
@@ -27,6 +31,8 @@ type Created = Awaited<ReturnType<typeof createTokenFn>>
 function Tokens() {
   const { tokens, grantable } = Route.useLoaderData()
   const { error, act } = useAction()
+  const createToken = useServerFn(createTokenFn)
+  const revokeToken = useServerFn(revokeTokenFn)
   const [created, setCreated] = useState<Created | null>(null)
   const hydrated = useHydrated()
 
@@ -39,14 +45,14 @@ function Tokens() {
       scopes: fields.getAll("scopes").map(String),
       expiresInDays: Number(fields.get("expiresInDays"))
     } as CreateTokenInput
-    const result = await act(() => createTokenFn({ data }))
+    const result = await act(() => createToken({ data }))
     if (result) {
       setCreated(result)
       form.reset()
     }
   }
 
-  const revoke = (tokenId: string) => act(() => revokeTokenFn({ data: { tokenId } }))
+  const revoke = (tokenId: string) => act(() => revokeToken({ data: { tokenId } }))
 
   return (
     <Page title="API tokens">

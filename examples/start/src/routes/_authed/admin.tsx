@@ -1,17 +1,21 @@
 import { createFileRoute, type ErrorComponentProps } from "@tanstack/react-router"
-import { createServerFn } from "@tanstack/react-start"
-import { loginThenBackTo } from "#/lib/login"
+import { createServerFn, useServerFn } from "@tanstack/react-start"
+import { Schema } from "effect"
+import { requireSessionMiddleware } from "#/lib/middleware"
 import { listUsers, setActive } from "#/server/admin"
 import { Alert, message, Page, useAction, when } from "#/ui"
 
-const listUsersFn = createServerFn().handler(() => listUsers())
+const listUsersFn = createServerFn()
+  .middleware([requireSessionMiddleware])
+  .handler(({ context }) => listUsers(context.session))
 
 const setActiveFn = createServerFn({ method: "POST" })
-  .validator((input: { userId: string; active: boolean }) => input)
-  .handler(({ data }) => setActive(data))
+  .middleware([requireSessionMiddleware])
+  .validator(Schema.toStandardSchemaV1(Schema.Struct({ userId: Schema.String, active: Schema.Boolean })))
+  .handler(({ context, data }) => setActive(context.session, data))
 
-export const Route = createFileRoute("/admin")({
-  loader: ({ location }) => listUsersFn().catch(loginThenBackTo(location.href)),
+export const Route = createFileRoute("/_authed/admin")({
+  loader: () => listUsersFn(),
   component: Admin,
   errorComponent: AdminError
 })
@@ -19,7 +23,8 @@ export const Route = createFileRoute("/admin")({
 function Admin() {
   const { me, users } = Route.useLoaderData()
   const { error, act } = useAction()
-  const toggle = (userId: string, active: boolean) => act(() => setActiveFn({ data: { userId, active } }))
+  const setActiveUser = useServerFn(setActiveFn)
+  const toggle = (userId: string, active: boolean) => act(() => setActiveUser({ data: { userId, active } }))
 
   return (
     <Page title="Users">

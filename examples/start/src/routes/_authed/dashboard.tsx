@@ -1,42 +1,32 @@
 import { createFileRoute, Link } from "@tanstack/react-router"
 import { createServerFn } from "@tanstack/react-start"
+import { requireSessionMiddleware } from "#/lib/middleware"
 import { loadDashboard } from "#/server/account"
 import { Page } from "#/ui"
 
-const loadDashboardFn = createServerFn().handler(() => loadDashboard())
+const loadDashboardFn = createServerFn()
+  .middleware([requireSessionMiddleware])
+  .handler(({ context }) => loadDashboard(context.session))
 
-export const Route = createFileRoute("/dashboard")({
+export const Route = createFileRoute("/_authed/dashboard")({
   loader: () => loadDashboardFn(),
   component: Dashboard
 })
 
 function Dashboard() {
   const data = Route.useLoaderData()
-  if (!data.signedIn) {
-    return (
-      <Page title="Dashboard">
-        <div className="card">
-          <p className="status anonymous">You are not signed in.</p>
-          <p>
-            This page uses <code>getSession()</code>, which answers <code>null</code> for an anonymous visitor, so it
-            renders either way. <Link to="/login">Sign in</Link> or <Link to="/signup">create an account</Link>.
-          </p>
-        </div>
-      </Page>
-    )
-  }
   return (
     <Page title="Dashboard">
       <div className="card">
         <p className="status signed-in">Signed in as <strong>{data.name}</strong> ({data.role})</p>
         <p>
-          <code>getSession()</code> resolved you as <code>{data.caller}</code>.
+          <code>requireSessionMiddleware</code> resolved you as <code>{data.caller}</code>.
         </p>
       </div>
       <div className="grid">
         <Link to="/settings" className="tile">
           <strong>Settings</strong>
-          <span><code>requireSession()</code>: the login page for anyone else</span>
+          <span>Behind the <code>_authed</code> layout: the login page for anyone else</span>
         </Link>
         <Link to="/settings/tokens" className="tile">
           <strong>API tokens</strong>

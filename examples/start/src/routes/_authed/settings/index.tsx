@@ -1,13 +1,15 @@
 import { createFileRoute, Link } from "@tanstack/react-router"
 import { createServerFn } from "@tanstack/react-start"
-import { loginThenBackTo } from "#/lib/login"
+import { requireSessionMiddleware } from "#/lib/middleware"
 import { loadSettings } from "#/server/account"
 import { Page, when } from "#/ui"
 
-const loadSettingsFn = createServerFn().handler(() => loadSettings())
+const loadSettingsFn = createServerFn()
+  .middleware([requireSessionMiddleware])
+  .handler(({ context }) => loadSettings(context.session))
 
-export const Route = createFileRoute("/settings/")({
-  loader: ({ location }) => loadSettingsFn().catch(loginThenBackTo(location.href)),
+export const Route = createFileRoute("/_authed/settings/")({
+  loader: () => loadSettingsFn(),
   component: Settings
 })
 
@@ -28,8 +30,9 @@ function Settings() {
         <dd>{when(account.sessionExpires)}</dd>
       </dl>
       <p className="muted">
-        This page's loader calls <code>requireSession()</code>: without a session (or once an admin deactivates you)
-        it redirects to <code>/login?redirect=/settings</code>. Manage your <Link to="/settings/tokens">API tokens</Link>.
+        This page sits under the <code>_authed</code> layout: without a session (or once an admin deactivates you) its
+        guard sends you to <code>/login?redirect=/settings</code>. Its loader's server function checks again with{" "}
+        <code>requireSessionMiddleware</code>. Manage your <Link to="/settings/tokens">API tokens</Link>.
       </p>
     </Page>
   )

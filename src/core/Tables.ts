@@ -1,0 +1,99 @@
+/**
+ * The rows fusion-auth keeps and the table operations its rules need: `sql/` supplies them
+ * on Postgres, `memory/` in memory, and the services in `services/` hold every rule.
+ *
+ * Types only. Operations never fail: on SQL a database failure is a defect (a 5xx), never a
+ * refusal, so the rules above cannot mistake one for the other.
+ */
+import type { Effect } from "effect"
+import type { User } from "./Session.ts"
+
+/** A token row as the SQL table holds it (digest, never the plaintext). */
+export interface TokenRecord {
+  readonly id: string
+  readonly userId: string
+  readonly name: string
+  readonly digest: string
+  readonly hint: string
+  readonly createdAt: Date
+  readonly expiresAt: Date | null
+  readonly lastUsedAt: Date | null
+  readonly revokedAt: Date | null
+  readonly scopes: ReadonlyArray<string>
+  /** The token this one was rotated to; set once, never cleared. */
+  readonly replacedBy: string | null
+}
+
+export type AuditAction =
+  | "token.created"
+  | "token.rotated"
+  | "token.revoked"
+  | "token.revoked_leaked"
+  | "user.deactivated"
+  | "user.reactivated"
+
+export interface AuditEvent {
+  readonly id: string
+  readonly at: Date
+  readonly action: AuditAction
+  /** Who did it: a user id, or a label such as `cli` or `system`; `null` when unknown. */
+  readonly actorId: string | null
+  /** Whose user or token it was. */
+  readonly userId: string | null
+  readonly tokenId: string | null
+  /** A safe detail: a token's name and hint, a successor's id. */
+  readonly detail: string | null
+}
+
+export interface AuditFilter {
+  readonly userId?: string | undefined
+  readonly limit?: number | undefined
+}
+
+export interface UserFilter {
+  /** Only deactivated users (`true`) or only active ones (`false`). */
+  readonly deactivated?: boolean | undefined
+}
+
+/** A transaction and the user lock, one helper per backend shared by the token and user rules. */
+export interface UserLock {
+  transaction<A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E>
+  /** The user, if they exist; on SQL (`for update`) it also serialises changes to that user and their tokens. */
+  lockUser(userId: string): Effect.Effect<User | undefined>
+}
+
+/** What `TokenStore.verify` reads: the token joined with its owner, in one statement. */
+export interface TokenLookup {
+  readonly tokenId: string
+  readonly expiresAt: Date | null
+  readonly revokedAt: Date | null
+  readonly lastUsedAt: Date | null
+  readonly scopes: ReadonlyArray<string>
+  readonly user: User
+}
+
+export interface TokenTable extends UserLock {
+  liveCount(userId: string, now: Date): Effect.Effect<number>
+  insert(record: TokenRecord): Effect.Effect<void>
+  list(userId: string): Effect.Effect<ReadonlyArray<TokenRecord>>
+  /** Inside a transaction, on SQL, also locks the row. */
+  find(by: { readonly id: string } | { readonly digest: string }): Effect.Effect<TokenRecord | undefined>
+  update(id: string, changes: Partial<Pick<TokenRecord, "expiresAt" | "revokedAt" | "replacedBy">>): Effect.Effect<void>
+  /** The one request-path statement, by digest. */
+  lookup(digest: string): Effect.Effect<TokenLookup | undefined>
+  /** Moves each token's `lastUsedAt` forward to its time (ISO strings), never back. */
+  writeLastUsed(ids: ReadonlyArray<string>, times: ReadonlyArray<string>): Effect.Effect<void>
+}
+
+export interface UserTable extends UserLock {
+  setDeactivatedAt(userId: string, value: Date | null): Effect.Effect<User>
+  status(userId: string): Effect.Effect<{ readonly deactivatedAt?: Date | null | undefined } | undefined>
+  findByEmail(email: string): Effect.Effect<User | undefined>
+  list(filter: UserFilter): Effect.Effect<ReadonlyArray<User>>
+}
+
+export interface AuditTable {
+  insert(event: AuditEvent): Effect.Effect<void>
+  /** Newest first, at most `limit`. */
+  list(userId: string | undefined, limit: number): Effect.Effect<ReadonlyArray<AuditEvent>>
+}

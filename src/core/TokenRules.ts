@@ -1,0 +1,84 @@
+/**
+ * The checks `TokenStore` applies before it changes a token: name, expiry, scopes, who may
+ * mint, whether a token may be rotated. Pure: each answers from its arguments alone.
+ *
+ * A refusal names the field and never echoes a value that could be a pasted secret.
+ */
+import { Duration, Effect } from "effect"
+import { InsufficientScope, InvalidTokenInput } from "./Errors.ts"
+import type { Session, User } from "./Session.ts"
+import type { TokenRecord } from "./Tables.ts"
+import { effectiveScopes, SCOPE_PATTERN, type TokenPolicy } from "./TokenPolicy.ts"
+
+const NAME_MAX = 100
+/** Printable characters only: no control characters, no line or paragraph separators. */
+const NAME_PATTERN = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u
+
+/** The trimmed name, 1 to 100 printable characters. */
+export const checkName = (raw: string): Effect.Effect<string, InvalidTokenInput> => {
+  const name = raw.trim()
+  if (name.length === 0 || name.length > NAME_MAX) {
+    return Effect.fail(new InvalidTokenInput({ field: "name", problem: `must be 1 to ${NAME_MAX} characters` }))
+  }
+  if (!NAME_PATTERN.test(name)) {
+    return Effect.fail(new InvalidTokenInput({ field: "name", problem: "must not contain control characters" }))
+  }
+  return Effect.succeed(name)
+}
+
+/** The expiry to store: the one asked for, in the future and within the policy; absent, the policy's maximum. */
+export const checkExpiry = (policy: TokenPolicy, at: Date, asked: Date | undefined): Effect.Effect<Date | null, InvalidTokenInput> => {
+  const max = policy.maxLifetime === undefined ? undefined : at.getTime() + Duration.toMillis(policy.maxLifetime)
+  if (asked === undefined) return Effect.succeed(max === undefined ? null : new Date(max))
+  if (!(asked.getTime() > at.getTime())) {
+    return Effect.fail(new InvalidTokenInput({ field: "expiresAt", problem: "must be a valid time in the future" }))
+  }
+  if (max !== undefined && asked.getTime() > max) {
+    return Effect.fail(new InvalidTokenInput({
+      field: "expiresAt",
+      problem: `must be within the maximum lifetime of ${Duration.format(policy.maxLifetime!)}`
+    }))
+  }
+  return Effect.succeed(asked)
+}
+
+/** A signed-in caller mints only scopes it has now (a known scope it lacks: `InsufficientScope`). */
+export const checkCaller = (policy: TokenPolicy, caller: Session, asked: ReadonlyArray<string>): Effect.Effect<void, InsufficientScope> => {
+  const beyond = asked.find((scope) => policy.scopes.includes(scope) && !caller.scopes.includes(scope))
+  return beyond === undefined
+    ? Effect.void
+    : Effect.fail(new InsufficientScope({ scope: beyond, credential: caller.session === null ? "token" : "cookie" }))
+}
+
+/** The distinct scopes asked for, each known to the policy and grantable by the owner now. */
+export const checkScopes = (policy: TokenPolicy, owner: User, asked: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string>, InvalidTokenInput> => {
+  const scopes = [...new Set(asked)]
+  const unknown = scopes.filter((scope) => !policy.scopes.includes(scope))
+  if (unknown.length > 0) {
+    // Only a well-formed scope name is echoed: a pasted secret must never reach a message or span.
+    const named = unknown.slice(0, 3).map((s) => (SCOPE_PATTERN.test(s) ? JSON.stringify(s) : "(not a scope name)")).join(", ")
+    const more = unknown.length > 3 ? ` and ${unknown.length - 3} more` : ""
+    return Effect.fail(new InvalidTokenInput({ field: "scopes", problem: `unknown scope ${named}${more}` }))
+  }
+  const grantable = effectiveScopes(policy, owner)
+  const beyond = scopes.filter((scope) => !grantable.includes(scope))
+  if (beyond.length > 0) {
+    return Effect.fail(new InvalidTokenInput({ field: "scopes", problem: `the owner may not grant ${beyond.join(", ")}` }))
+  }
+  return Effect.succeed(scopes)
+}
+
+/** Only a live token is rotated: revoked, already rotated (even within its grace) or expired at `at` is refused. */
+export const checkRotatable = (
+  token: Pick<TokenRecord, "revokedAt" | "replacedBy" | "expiresAt">,
+  at: Date
+): Effect.Effect<void, InvalidTokenInput> => {
+  const state = token.revokedAt !== null
+    ? "revoked"
+    : token.replacedBy !== null
+    ? "already rotated"
+    : token.expiresAt !== null && token.expiresAt <= at
+    ? "expired"
+    : undefined
+  return state === undefined ? Effect.void : Effect.fail(new InvalidTokenInput({ field: "tokenId", problem: `token is ${state}` }))
+}

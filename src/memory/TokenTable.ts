@@ -1,0 +1,41 @@
+/** The token table in memory: the same operations as `sql/TokenTable.ts`, over `MemoryDatabase`. */
+import { Effect } from "effect"
+import type { TokenTable } from "../core/Tables.ts"
+import type { MemoryDatabase } from "./MemoryDatabase.ts"
+import * as UserLock from "./UserLock.ts"
+
+export const make = (db: MemoryDatabase["Service"]): TokenTable => ({
+  ...UserLock.make(db),
+  liveCount: (userId, now) =>
+    Effect.sync(() =>
+      [...db.tokens.values()].filter((t) =>
+        t.userId === userId && t.revokedAt === null && (t.expiresAt === null || t.expiresAt > now)
+      ).length
+    ),
+  insert: (record) => Effect.sync(() => void db.tokens.set(record.id, record)),
+  list: (userId) => Effect.sync(() => [...db.tokens.values()].filter((t) => t.userId === userId)),
+  find: (by) =>
+    Effect.sync(() => "id" in by ? db.tokens.get(by.id) : [...db.tokens.values()].find((t) => t.digest === by.digest)),
+  update: (id, changes) => Effect.sync(() => void db.tokens.set(id, { ...db.tokens.get(id)!, ...changes })),
+  lookup: (digest) =>
+    Effect.sync(() => {
+      const record = [...db.tokens.values()].find((t) => t.digest === digest)
+      const user = record && db.users.get(record.userId)
+      return record && user && {
+        tokenId: record.id,
+        expiresAt: record.expiresAt,
+        revokedAt: record.revokedAt,
+        lastUsedAt: record.lastUsedAt,
+        scopes: record.scopes,
+        user
+      }
+    }),
+  writeLastUsed: (ids, times) =>
+    Effect.sync(() =>
+      ids.forEach((id, i) => {
+        const record = db.tokens.get(id)
+        const at = new Date(times[i]!)
+        if (record && (record.lastUsedAt === null || record.lastUsedAt < at)) db.tokens.set(id, { ...record, lastUsedAt: at })
+      })
+    )
+})

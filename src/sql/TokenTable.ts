@@ -1,0 +1,59 @@
+/**
+ * The `apiToken` table on Postgres: every statement `TokenStore` and `LastUsed` run.
+ *
+ * `lookup` is the request path's one statement: the token joined with its owner by the
+ * digest's unique index. Its token columns are aliased so an app's own user columns can
+ * never shadow them.
+ */
+import { Effect } from "effect"
+import type { SqlClient } from "effect/sql"
+import type { User } from "../core/Session.ts"
+import type { TokenRecord, TokenTable } from "../core/Tables.ts"
+import * as UserLock from "./UserLock.ts"
+
+export const make = (sql: SqlClient.SqlClient): TokenTable => ({
+  ...UserLock.make(sql),
+  liveCount: (userId, now) =>
+    sql<{ n: number }>`select count(*)::int as "n" from "apiToken" where "userId" = ${userId}
+      and "revokedAt" is null and ("expiresAt" is null or "expiresAt" > ${now})`.pipe(
+      Effect.map((rows) => rows[0]!.n),
+      Effect.orDie
+    ),
+  insert: (record) => sql`insert into "apiToken" ${sql.insert({ ...record, scopes: pgArray(record.scopes) })}`.pipe(Effect.orDie),
+  list: (userId) =>
+    sql<TokenRecord>`select * from "apiToken" where "userId" = ${userId} order by "createdAt", "id"`.pipe(Effect.orDie),
+  find: (by) =>
+    ("id" in by
+      ? sql<TokenRecord>`select * from "apiToken" where "id" = ${by.id} for update`
+      : sql<TokenRecord>`select * from "apiToken" where "digest" = ${by.digest} for update`
+    ).pipe(Effect.map((rows) => rows[0]), Effect.orDie),
+  update: (id, changes) => sql`update "apiToken" set ${sql.update(changes)} where "id" = ${id}`.pipe(Effect.orDie, Effect.asVoid),
+  lookup: (digest) =>
+    sql<Record<string, unknown>>`select
+        t."id" as "fusionTokenId", t."expiresAt" as "fusionExpiresAt", t."revokedAt" as "fusionRevokedAt",
+        t."lastUsedAt" as "fusionLastUsedAt", t."scopes" as "fusionScopes", u.*
+      from "apiToken" t join "user" u on u."id" = t."userId"
+      where t."digest" = ${digest}`.pipe(
+      Effect.map((rows) => {
+        const row = rows[0]
+        if (row === undefined) return undefined
+        const { fusionTokenId, fusionExpiresAt, fusionRevokedAt, fusionLastUsedAt, fusionScopes, ...user } = row
+        return {
+          tokenId: fusionTokenId as string,
+          expiresAt: fusionExpiresAt as Date | null,
+          revokedAt: fusionRevokedAt as Date | null,
+          lastUsedAt: fusionLastUsedAt as Date | null,
+          scopes: fusionScopes as ReadonlyArray<string>,
+          user: user as unknown as User
+        }
+      }),
+      Effect.orDie
+    ),
+  writeLastUsed: (ids, times) =>
+    sql`update "apiToken" as t set "lastUsedAt" = v."at"
+      from (select unnest(${ids}::text[]) as "id", unnest(${times}::timestamptz[]) as "at") as v
+      where t."id" = v."id" and (t."lastUsedAt" is null or t."lastUsedAt" < v."at")`.pipe(Effect.orDie, Effect.asVoid)
+})
+
+/** A Postgres array literal parameter for a text[] column. */
+const pgArray = (values: ReadonlyArray<string>) => `{${values.map((v) => JSON.stringify(v)).join(",")}}`
