@@ -55,7 +55,7 @@ describe("a new project made from the docs", () => {
       assert.isTrue(seen === undefined || seen === file.text, `README.md and docs/getting-started.md show different ${file.path}`)
       byPath.set(file.path, file.text)
     }
-    for (const path of ["package.json", "tsconfig.json", "vite.config.ts", "src/lib/auth.ts", "src/routes/api/auth/$.ts", "src/server.ts", "src/router.tsx", "src/routes/__root.tsx", "src/routes/dashboard.tsx", "src/routes/settings.tsx", "src/routes/login.tsx"]) {
+    for (const path of ["package.json", "tsconfig.json", "vite.config.ts", "src/lib/auth.ts", "src/routes/api/auth/$.ts", "src/server.ts", "src/router.tsx", "src/routes/__root.tsx", "src/routes/dashboard.tsx", "src/routes/settings.tsx", "src/routes/login.tsx", "src/lib/middleware.ts", "src/routes/api/me.ts"]) {
       assert.isTrue(byPath.has(path), `the docs show no ${path}`)
     }
     const install = installLine(gettingStarted)
@@ -181,6 +181,14 @@ describe("a new project made from the docs", () => {
       assert.isTrue(token.token.endsWith(token.hint.slice(-4)))
       const asScript = { authorization: `Bearer ${token.token}` }
       await signedIn("/settings", asScript, "token")
+      // The request middleware of fusion-auth/tanstack-start on the guide's /api/me.
+      const me = async (headers: Record<string, string>) => {
+        const response = await get(app, "/api/me", headers)
+        return { status: response.status, challenge: response.headers.get("www-authenticate"), body: await response.json() as unknown }
+      }
+      assert.deepStrictEqual(await me(asScript), { status: 200, challenge: null, body: { email, via: "token" } })
+      assert.deepStrictEqual(await me(asBrowser), { status: 200, challenge: null, body: { email, via: "cookie" } })
+      assert.deepStrictEqual(await me({}), { status: 401, challenge: "Bearer", body: { error: "unauthorized", reason: "Anonymous" } })
 
       const deactivated = await cli(["--json", "users", "deactivate", email])
       assert.strictEqual(deactivated.code, 0, `users deactivate: ${deactivated.stderr}`)
@@ -196,6 +204,7 @@ describe("a new project made from the docs", () => {
       const revoked = await cli(["--json", "tokens", "revoke", token.id])
       assert.strictEqual(revoked.code, 0, `tokens revoke: ${revoked.stderr}`)
       await refused(asScript, "revoked token")
+      assert.deepStrictEqual(await me(asScript), { status: 401, challenge: invalidToken, body: { error: "invalid_token", reason: "InvalidToken" } })
       await signedIn("/settings", asBrowser, "cookie after the token's revocation")
       lap("bin")
 
