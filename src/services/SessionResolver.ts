@@ -9,7 +9,7 @@
 import { Context, Effect, Layer, Option } from "effect"
 import { presented } from "../core/Authorization.ts"
 import { CookieSource } from "./CookieSource.ts"
-import { Anonymous, type AuthError, Deactivated, InvalidToken } from "../core/Errors.ts"
+import { Anonymous, type AuthError, Deactivated, InvalidToken, isAuthError } from "../core/Errors.ts"
 import type { Session } from "../core/Session.ts"
 import { CurrentTokenPolicy, effectiveScopes } from "../core/TokenPolicy.ts"
 import { TokenStore } from "./TokenStore.ts"
@@ -66,10 +66,7 @@ export class SessionResolver extends Context.Service<SessionResolver, {
     Layer.succeed(
       SessionResolver,
       SessionResolver.of({
-        resolve: () =>
-          result instanceof Anonymous || result instanceof Deactivated || result instanceof InvalidToken
-            ? Effect.fail(result)
-            : Effect.succeed(result)
+        resolve: () => (isAuthError(result) ? Effect.fail(result) : Effect.succeed(result))
       })
     )
 }
