@@ -5,6 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Redacted } from "effect"
 import { ApiToken, BetterAuthFailure } from "../src/effect.ts"
+import * as SignedCookie from "../src/core/SignedCookie.ts"
 import { createAuthSession, fusionAuth } from "../src/index.ts"
 import { makeAuth, migrate, signUp } from "./support/auth.ts"
 import { pglite } from "./support/databases.ts"
@@ -53,7 +54,10 @@ describe("infrastructure failures", () => {
     try {
       const wellFormed = Redacted.value(ApiToken.generate())
       await notAnAnswer(app.getSession(new Headers({ authorization: `Bearer ${wellFormed}` })))
-      await notAnAnswer(app.getSession(new Headers({ cookie: "better-auth.session_token=abc.def" })))
+      // A signed cookie needs the database: a failure. An unsigned one is refused with no I/O, like a malformed token.
+      const signed = `better-auth.session_token=${SignedCookie.serialize("abc", "test-secret-test-secret-test-secret-0123")}`
+      await notAnAnswer(app.getSession(new Headers({ cookie: signed })))
+      assert.isNull(await app.getSession(new Headers({ cookie: "better-auth.session_token=abc.def" })))
     } finally {
       await app.dispose()
       await pool.end().catch(() => undefined)

@@ -1,11 +1,24 @@
 /**
- * The cookie path: Better Auth's own `auth.api.getSession`, and whether its answer may be
- * stale (cookie cache or secondary storage on), in which case the resolver asks the
- * database afresh about the user.
+ * The cookie path. Better Auth's signed `session_token` cookie is verified in-process (its
+ * own cookie name and secret, from `await auth.$context`), then ONE statement reads the
+ * session joined with its user: the database's truth, whatever the cookie cache says.
+ * What the native path does not own (see `core/NativeCookie.ts`) is handed to
+ * `auth.api.getSession` with the cookie cache disabled.
+ *
+ * The clock is Effect's `Clock`, read after the statement returns, as Better Auth reads
+ * `new Date()` after its lookup: a session is over when `expiresAt < now`.
  */
-import { Context, Effect, Layer, Option } from "effect"
+import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
+import { readFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
+import { parseSessionOutput, parseUserOutput } from "better-auth/db"
+import { decide, type Plan, refreshDue } from "../core/NativeCookie.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
 import type { SessionRow, User } from "../core/Session.ts"
+import * as SignedCookie from "../core/SignedCookie.ts"
+import * as SessionTable from "../sql/SessionTable.ts"
 
 /** The part of a Better Auth instance fusion-auth uses. `typeof auth` satisfies it. */
 export interface BetterAuthLike {
@@ -16,44 +29,121 @@ export interface BetterAuthLike {
     }): Promise<{ user: object; session: object } | null>
   }
   readonly options: {
-    readonly session?: { readonly cookieCache?: { readonly enabled?: boolean | undefined } | undefined } | undefined
+    readonly session?: {
+      readonly cookieCache?: { readonly enabled?: boolean | undefined } | undefined
+      readonly [option: string]: unknown
+    } | undefined
     readonly secondaryStorage?: unknown
     readonly database?: unknown
     readonly plugins?: ReadonlyArray<{ readonly id: string }> | undefined
   }
+  /** Better Auth's context (cookie names, secret, tables); without it every cookie is handed over. */
+  readonly $context?: PromiseLike<unknown> | undefined
+}
+
+/** A cookie session; `fresh` when it was read from the database on this request (not from any cache). */
+export interface CookieSession {
+  readonly user: User
+  readonly session: SessionRow
+  readonly fresh?: boolean | undefined
 }
 
 export class CookieSource extends Context.Service<CookieSource, {
-  /** Better Auth's session for these headers; `None` when there is none. Throwing is a defect. */
-  get(headers: Headers): Effect.Effect<Option.Option<{ readonly user: User; readonly session: SessionRow }>>
-  /** True when `get` may answer from a cache and so cannot be trusted about deactivation. */
+  /** The session for these headers; `None` when there is none. Throwing is a defect. */
+  get(headers: Headers): Effect.Effect<Option.Option<CookieSession>>
+  /** True when an answer that is not `fresh` may come from a cache, so deactivation must be read afresh. */
   readonly mayBeStale: boolean
 }>()("fusion-auth/CookieSource") {
-  static readonly layer = (auth: BetterAuthLike): Layer.Layer<CookieSource> =>
-    Layer.sync(CookieSource, () => {
-      assertPlugin(auth)
-      const cookieCache = auth.options.session?.cookieCache?.enabled === true
-      return CookieSource.of({
-        get: (headers) => {
-          const read = (disableCookieCache: boolean) =>
-            Effect.tryPromise({
-              try: () => auth.api.getSession(disableCookieCache ? { headers, query: { disableCookieCache } } : { headers }),
-              catch: (cause) => new BetterAuthFailure({ cause })
-            })
-          return read(false).pipe(
-            // Better Auth throws on a cookie-cache cookie it cannot decode (forged, truncated). The cache is only a
-            // cache: ask once more without it, and let the session table decide. A second failure is a failure.
-            Effect.catch((failure) =>
-              cookieCache && /session_data/.test(headers.get("cookie") ?? "") ? read(true) : Effect.fail(failure)
-            ),
-            Effect.map((found) => Option.fromNullishOr(found as { user: User; session: SessionRow } | null)),
-            Effect.orDie,
-            Effect.withSpan("CookieSource.get")
-          )
-        },
-        mayBeStale: cookieCache || auth.options.secondaryStorage != null
-      })
+  static readonly layer = (auth: BetterAuthLike): Layer.Layer<CookieSource, never, SqlClient.SqlClient> =>
+    layerFor(auth, installedVersion)
+}
+
+/** The layer, with where the installed Better Auth version comes from (tests give another). */
+export const layerFor = (
+  auth: BetterAuthLike,
+  version: () => string | undefined
+): Layer.Layer<CookieSource, never, SqlClient.SqlClient> =>
+  Layer.effect(CookieSource, Effect.gen(function*() {
+    assertPlugin(auth)
+    const sql = yield* SqlClient.SqlClient
+    const context = auth.$context === undefined ? undefined : yield* Effect.promise(() => Promise.resolve(auth.$context))
+    const decision = decide(context, version() ?? (context as { version?: string } | undefined)?.version)
+    if (decision._tag === "HandOver" && /outside the tested range/.test(decision.reason)) {
+      console.warn(`fusion-auth: ${decision.reason}; the native cookie path is off and every cookie goes to auth.api.getSession`)
+    }
+    const handOver = (headers: Headers) =>
+      Effect.tryPromise({
+        try: () => auth.api.getSession({ headers, query: { disableCookieCache: true } }),
+        catch: (cause) => new BetterAuthFailure({ cause })
+      }).pipe(
+        Effect.map((found) => Option.fromNullishOr(found as CookieSession | null)),
+        Effect.orDie,
+        Effect.withSpan("CookieSource.get")
+      )
+    const options = (context as { options?: object } | undefined)?.options ?? auth.options
+    return CookieSource.of({
+      get: decision._tag === "Native"
+        ? native(decision.plan, SessionTable.make(sql, decision.plan), options, schemaCheck(context), handOver)
+        : handOver,
+      mayBeStale: auth.options.secondaryStorage != null
     })
+  }))
+
+const native = (
+  plan: Plan,
+  table: ReturnType<typeof SessionTable.make>,
+  options: object,
+  schemaPending: () => boolean,
+  handOver: (headers: Headers) => Effect.Effect<Option.Option<CookieSession>>
+) =>
+  Effect.fnUntraced(function*(headers: Headers) {
+    const header = headers.get("cookie")
+    if (header === null) return Option.none()
+    const jar = SignedCookie.parseCookies(header)
+    const secret = Redacted.value(plan.secret)
+    const token = SignedCookie.verify(jar.get(plan.cookieName), secret)
+    if (token === undefined) return Option.none()
+    // Better Auth checks its schema before each call; until it has a clean verdict, it decides.
+    if (schemaPending()) return yield* handOver(headers)
+    const found = yield* table.find(token).pipe(Effect.withSpan("CookieSource.get"))
+    if (found === undefined) return Option.none()
+    const now = yield* Clock.currentTimeMillis
+    const expiresAt = found.session.expiresAt as Date
+    if (expiresAt.getTime() < now) return Option.none()
+    const dontRemember = SignedCookie.verify(jar.get(plan.dontRememberName), secret) !== undefined
+    if (refreshDue(plan, expiresAt, now, dontRemember)) return yield* handOver(headers)
+    return Option.some({
+      user: parseUserOutput(options as never, found.user as never) as unknown as User,
+      session: parseSessionOutput(options as never, found.session as never) as unknown as SessionRow,
+      fresh: true
+    })
+  })
+
+/** True while Better Auth's own schema check (later 1.7 patches) has no clean verdict: pending, or failing. */
+const schemaCheck = (context: unknown) => (): boolean => {
+  const check = (context as { checkSchema?: () => PromiseLike<unknown> | undefined } | undefined)?.checkSchema
+  const pending = typeof check === "function" ? check.call(context) : undefined
+  if (pending === undefined) return false
+  pending.then(undefined, () => undefined) // Better Auth rethrows it itself on the hand-over
+  return true
+}
+
+/** `better-auth/package.json`'s version (the package does not export that file: found from its entry). */
+const installedVersion = (): string | undefined => {
+  try {
+    let dir = dirname(createRequire(import.meta.url).resolve("better-auth"))
+    for (let i = 0; i < 5; i++, dir = dirname(dir)) {
+      try {
+        const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string }
+        if (pkg.name === "better-auth") return pkg.version
+      } catch {
+        // not this folder
+      }
+    }
+  } catch {
+    // not resolvable from here: fall back to Better Auth's own context
+  }
+  return undefined
 }
 
 /** Better Auth threw: an infrastructure failure, surfaced as a defect that fails the request. */

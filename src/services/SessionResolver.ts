@@ -2,9 +2,10 @@
  * The choke point: headers in, `Session` out, or exactly one of three errors.
  *
  * A Bearer credential decides alone (malformed → `InvalidToken` with no I/O; otherwise one
- * statement). Without one, Better Auth's cookie decides. Deactivation is decided here, for
- * both credentials, and nowhere else: fresh even when Better Auth answered from its cookie
- * cache, and on the token path from the owner row the token's own statement just read.
+ * statement). Without one, Better Auth's signed cookie decides (`CookieSource`: verified
+ * in-process, then one statement; or Better Auth itself for what it hands over). Deactivation
+ * is decided here, for both credentials, and nowhere else: from the user row just read, and
+ * afresh when a handed-over answer may come from secondary storage.
  */
 import { Context, Effect, Layer, Option } from "effect"
 import { presented } from "../core/Authorization.ts"
@@ -34,7 +35,7 @@ export class SessionResolver extends Context.Service<SessionResolver, {
         const found = yield* cookies.get(headers)
         if (Option.isNone(found)) return yield* new Anonymous()
         const { user, session } = found.value
-        const status = cookies.mayBeStale
+        const status = cookies.mayBeStale && found.value.fresh !== true
           ? yield* users.status(user.id)
           : user.deactivatedAt == null ? "active" : "deactivated"
         if (status === "missing") return yield* new Anonymous()

@@ -221,7 +221,9 @@ describe.skipIf(!canRunPostgres)("database faults under load (throwaway Postgres
     }
   }, 120_000)
 
-  it("Better Auth's connections killed again and again: the cookie path fails with 5xx, never anonymous; tokens are untouched", async () => {
+  it("fusion-auth's connections killed again and again: both paths fail with 5xx, never anonymous, and recover", async () => {
+    // The cookie path verifies Better Auth's cookie in-process and reads the session on
+    // fusion-auth's own pool, as the token path does: that pool is the one to break.
     const targets = targetsOf(cacheOff)
     const traffic = startTraffic({ targets, concurrency: 2, maxMillis: 60_000, maxRequests: 1_000_000, timeoutMillis: 20_000 })
     const { samples } = traffic
@@ -234,7 +236,7 @@ describe.skipIf(!canRunPostgres)("database faults under load (throwaway Postgres
       for (let i = 0; i < 120 && now() - tFrom < 3_000; i++) {
         const { rows } = await admin.query<{ n: number }>(
           `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where application_name = $1`,
-          [`${cacheOff.instance}-better-auth`]
+          [`${cacheOff.instance}-fusion-auth`]
         )
         terminated += rows[0]!.n
         await sleep(20)
@@ -248,13 +250,12 @@ describe.skipIf(!canRunPostgres)("database faults under load (throwaway Postgres
       const during = samples.filter((s) => s.start >= tFrom && s.start < tTo)
       const cookieFailed = during.filter((s) => s.target.endsWith("cookie") && verdict(s) === "failed").length
       const tokenFailed = during.filter((s) => s.target.endsWith("token") && verdict(s) === "failed").length
-      assert.isAbove(terminated, 0, "no Better Auth connection was killed")
-      assert.isAbove(cookieFailed, 0, "the fault never reached the cookie path")
-      assert.strictEqual(tokenFailed, 0, "a token request failed though only Better Auth's connections were killed")
+      assert.isAbove(terminated, 0, "no fusion-auth connection was killed")
+      assert.isAbove(cookieFailed + tokenFailed, 0, "the fault never reached a request")
       const causes = new Set(during.filter((s) => verdict(s) === "failed").map((s) => s.failure))
-      assert.deepStrictEqual([...causes], ["BetterAuthFailure"], "the cookie path failed for another reason than Better Auth throwing")
-      record("faults-better-auth", {
-        process: "cookie cache off; Better Auth's pool connections terminated every ~20 ms for 3 s",
+      assert.deepStrictEqual([...causes], ["effect/sql/SqlError"], "a request failed for another reason than the database")
+      record("faults-fusion-auth-pool", {
+        process: "cookie cache off; fusion-auth's pool connections terminated every ~20 ms for 3 s",
         requests: samples.length,
         terminated,
         cookieRequestsDuring: during.filter((s) => s.target.endsWith("cookie")).length,

@@ -8,13 +8,23 @@
  * request that started after the commit must be refused, on both instances: zero successes.
  * Run with Better Auth's cookie cache off and on (on: Better Auth answers the cookie from its
  * signed cache, and fusion-auth reads `deactivatedAt` fresh).
+ *
+ * Sessions that end: five sessions of one user, each a browser sending its `session_token` and
+ * (cache on) its `session_data` cookie, ended one after the other — signed out (Better Auth's
+ * sign-out on instance b), revoked (`revoke-session` from a sixth session, on instance a), the
+ * row deleted (SQL, as an operator would), `expiresAt` moved to the past (SQL), and all the
+ * user's sessions revoked (`revoke-sessions`). The commit time of each is Postgres's own: a
+ * trigger the test adds to its throwaway database writes a row for every delete and update
+ * of a `session` row, in the same transaction. Zero successes after each commit, on both
+ * instances, with the cookie cache off and on (maxAge 300 s: a cached `session_data` must not
+ * keep an ended session alive).
  */
 import { assert, describe, it } from "@effect/vitest"
 import pg from "pg"
 import { afterAll, beforeAll } from "vitest"
 import { percentile, record, round } from "./support/figures.ts"
 import { canRunPostgres, type PostgresServer, startPostgres } from "./support/postgres-server.ts"
-import { type AppProcess, cli, createTokens, now, signUp, startApp } from "./support/processes.ts"
+import { type AppProcess, cli, createTokens, now, sessionTokenOf, signIn, signUp, startApp } from "./support/processes.ts"
 import { type Sample, sleep, startTraffic, type Target, waitFor } from "./support/traffic.ts"
 
 /** Requests per instance and credential that must start after a commit for the count to mean something. */
@@ -161,5 +171,140 @@ describe.skipIf(!canRunPostgres)("revocation across two app processes (throwaway
         await Promise.all(apps.map((app) => app.stop()))
       }
     }, 120_000)
+  }
+
+  for (const cookieCache of [false, true]) {
+    it(`cookie cache ${cookieCache ? "on" : "off"}: a session signed out, revoked, deleted or expired is refused on the next request, on both instances`, async () => {
+      const database = `ended_sessions_${cookieCache ? "cache_on" : "cache_off"}`
+      await server.createDatabase(database)
+      const databaseUrl = server.url(database)
+      const apps: Array<AppProcess> = []
+      try {
+        apps.push(await startApp({ databaseUrl, instance: "a", cookieCache, migrate: true }))
+        apps.push(await startApp({ databaseUrl, instance: "b", cookieCache }))
+        const [a, b] = apps as [AppProcess, AppProcess]
+        // The commit clock of every session delete and update, written in the ending transaction itself.
+        await server.query(
+          `create table "sessionEnded" ("token" text not null, "op" text not null);
+           create function "recordSessionEnded"() returns trigger language plpgsql as $$
+             begin insert into "sessionEnded" values (old."token", tg_op); return null; end $$;
+           create trigger "sessionEnded" after delete or update on "session" for each row execute function "recordSessionEnded"();`,
+          [],
+          database
+        )
+        const email = `ended.${cookieCache ? "on" : "off"}@example.com`
+        const { userId, cookie: first } = await signUp(a.url, email)
+        const endings = ["signed out", "revoked", "row deleted", "expired", "all revoked"] as const
+        const cookies: Record<(typeof endings)[number], string> = {
+          "signed out": first,
+          revoked: await signIn(a.url, email),
+          "row deleted": await signIn(b.url, email),
+          expired: await signIn(a.url, email),
+          "all revoked": await signIn(b.url, email)
+        }
+        const revoker = await signIn(a.url, email)
+        if (cookieCache) for (const c of [...Object.values(cookies), revoker]) assert.include(c, "better-auth.session_data=", "the cache is on: each browser holds a session_data cookie")
+        const tokens = Object.fromEntries(endings.map((e) => [e, sessionTokenOf(cookies[e])])) as Record<(typeof endings)[number], string>
+
+        const targets: Array<Target> = apps.flatMap((app) =>
+          endings.map((ending) => ({ name: `${app.instance}|${ending}`, url: `${app.url}/api/me`, headers: { cookie: cookies[ending] } }))
+        )
+        const traffic = startTraffic({ targets, concurrency: 2, maxMillis: 90_000, maxRequests: 1_000_000 })
+        let samples: ReadonlyArray<Sample> = traffic.samples
+        const commitOf = async (token: string, op: "DELETE" | "UPDATE") => {
+          const rows = await server.query<{ ms: number }>(
+            `select (extract(epoch from pg_xact_commit_timestamp(xmin)) * 1000)::float8 as ms
+              from "sessionEnded" where "token" = $1 and "op" = $2 order by 1 limit 1`,
+            [token, op],
+            database
+          )
+          assert.strictEqual(rows.length, 1, `the ${op} of the session committed`)
+          return rows[0]!.ms
+        }
+        const loadAfter = (commit: number, ending: string) =>
+          waitFor(() =>
+            now() - commit > 1_000 &&
+            targets.filter((t) => t.name.endsWith(`|${ending}`)).every((t) =>
+              traffic.samples.filter((s) => s.target === t.name && s.start > commit).length >= ENOUGH
+            ), 20_000, 100)
+        const post = async (app: AppProcess, path: string, cookie: string, body: unknown) => {
+          const started = now()
+          const response = await fetch(`${app.url}/api/auth/${path}`, {
+            method: "POST",
+            headers: { "content-type": "application/json", origin: app.url, cookie },
+            body: JSON.stringify(body)
+          })
+          assert.strictEqual(response.status, 200, `${path} answered ${response.status}`)
+          return { started, ended: now() }
+        }
+        const commits: Partial<Record<(typeof endings)[number], { readonly at: number; readonly started: number; readonly ended: number }>> = {}
+        const end = async (ending: (typeof endings)[number], op: "DELETE" | "UPDATE", act: () => Promise<{ started: number; ended: number }>) => {
+          const run = await act()
+          const at = await commitOf(tokens[ending], op)
+          assert.isTrue(run.started < at && at < run.ended, `the ${ending} commit is outside the call that made it`)
+          commits[ending] = { at, ...run }
+          await loadAfter(at, ending)
+        }
+        const sql = async (text: string, token: string) => {
+          const started = now()
+          await server.query(text, [token], database)
+          return { started, ended: now() }
+        }
+        try {
+          await sleep(1_500)
+          await end("signed out", "DELETE", () => post(b, "sign-out", cookies["signed out"], {}))
+          await end("revoked", "DELETE", () => post(a, "revoke-session", revoker, { token: tokens.revoked }))
+          await end("row deleted", "DELETE", () => sql(`delete from "session" where "token" = $1`, tokens["row deleted"]))
+          await end("expired", "UPDATE", () => sql(`update "session" set "expiresAt" = now() - interval '1 second' where "token" = $1`, tokens.expired))
+          await end("all revoked", "DELETE", () => post(a, "revoke-sessions", revoker, {}))
+        } finally {
+          samples = await traffic.stop()
+        }
+
+        const unexpected = samples.filter((s) => s.status !== 200 && s.status !== 401)
+        assert.strictEqual(unexpected.length, 0, `answers other than 200/401: ${unexpected.slice(0, 5).map((s) => `${s.target} ${s.status} ${s.failure ?? s.error ?? ""}`).join("; ")}`)
+        assert.isTrue(samples.every((s) => s.status !== 200 || s.userId === userId), "a 200 for another user")
+
+        const figures: Record<string, unknown> = {}
+        const failures: Array<string> = []
+        for (const ending of endings) {
+          const commit = commits[ending]!.at
+          for (const app of apps) {
+            const mine = samples.filter((s) => s.target === `${app.instance}|${ending}`)
+            const after = mine.filter((s) => s.start > commit)
+            const successesAfter = after.filter((s) => s.status === 200)
+            if (successesAfter.length > 0) {
+              failures.push(`${app.instance} ${ending}: ${successesAfter.length} of ${after.length} requests started after the commit succeeded (the last ${round(Math.max(...successesAfter.map((s) => s.start)) - commit)} ms after)`)
+            }
+            assert.isAtLeast(after.length, ENOUGH, `${app.instance} ${ending}: too few requests after the commit to judge`)
+            const before = mine.filter((s) => s.end < commit)
+            assert.isAbove(before.length, 0)
+            assert.isTrue(before.every((s) => s.status === 200), `${app.instance} ${ending}: refused before its commit`)
+            const inFlight = mine.filter((s) => s.start <= commit && s.end >= commit)
+            figures[`${app.instance} ${ending}`] = {
+              requests: mine.length,
+              startedAfterCommit: after.length,
+              successesAfterCommit: successesAfter.length,
+              inFlightAtCommit: inFlight.length,
+              inFlightSucceeded: inFlight.filter((s) => s.status === 200).length
+            }
+          }
+        }
+        const latencies = samples.map((s) => s.end - s.start)
+        record(`ended-sessions-cookie-cache-${cookieCache ? "on" : "off"}`, {
+          instances: 2,
+          cookieCache: cookieCache ? "on (maxAge 300 s)" : "off",
+          requests: samples.length,
+          successesAfterCommit: failures.length === 0 ? 0 : failures,
+          clockAgreementMs: round(clockSkewBoundMs, 3),
+          p50Ms: round(percentile(latencies, 50), 2),
+          p99Ms: round(percentile(latencies, 99), 2),
+          ...figures
+        })
+        assert.deepStrictEqual(failures, [], "requests that started after a session ended succeeded")
+      } finally {
+        await Promise.all(apps.map((app) => app.stop()))
+      }
+    }, 180_000)
   }
 })

@@ -100,7 +100,8 @@ const credentials = async (app: World["app"], auth: World["auth"], who: string):
   }
 }
 
-const outcomeOf = (exit: Exit.Exit<{ readonly user: { readonly id: string }; readonly session: unknown }, unknown>): Outcome => {
+/** A resolver's Exit in the fixtures' words; a failure that is none of the three errors is a `defect`. */
+export const outcomeOf = (exit: Exit.Exit<{ readonly user: { readonly id: string }; readonly session: unknown }, unknown>): Outcome => {
   if (Exit.isSuccess(exit)) {
     return { kind: "session", userId: exit.value.user.id, credential: exit.value.session === null ? "token" : "cookie" }
   }

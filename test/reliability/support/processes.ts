@@ -95,6 +95,25 @@ export const signUp = async (appUrl: string, email: string) => {
   return { userId: body.user.id, cookie }
 }
 
+/** Signs in again over HTTP (a new, independent session of the same user); returns the browser's `Cookie` header. */
+export const signIn = async (appUrl: string, email: string) => {
+  const response = await fetch(`${appUrl}/api/auth/sign-in/email`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: appUrl },
+    body: JSON.stringify({ email, password: "correct horse battery" })
+  })
+  if (response.status !== 200) throw new Error(`sign-in failed: ${response.status}`)
+  return response.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ")
+}
+
+/** Better Auth's session token inside a browser's `Cookie` header (the part of the signed value before the dot). */
+export const sessionTokenOf = (cookie: string): string => {
+  const pair = cookie.split("; ").find((c) => /^(?:__Secure-)?better-auth\.session_token=/.test(c))
+  if (pair === undefined) throw new Error("no session cookie")
+  const value = decodeURIComponent(pair.slice(pair.indexOf("=") + 1))
+  return value.slice(0, value.lastIndexOf("."))
+}
+
 export interface CliRun {
   readonly code: number
   readonly stdout: string

@@ -1,0 +1,138 @@
+/**
+ * When fusion-auth answers Better Auth's cookie itself, and when it hands the request to
+ * `auth.api.getSession`: decided once from Better Auth's own context (`await auth.$context`).
+ *
+ * The native path owns exactly this: a signed `session_token` cookie, verified with
+ * `ctx.secret` under `ctx.authCookies` names, and one statement over Better Auth's `session`
+ * and `user` tables as `ctx.tables` names them. Everything that could make Better Auth's
+ * answer differ (a refresh due, secondary storage, hooks, a plugin not known to leave
+ * `/get-session` alone, another adapter, a field type the driver reads differently, an
+ * untested version) is handed over; what is not recognised is handed over, never guessed.
+ */
+import { Redacted } from "effect"
+
+/** The Better Auth versions this path was verified against; outside them everything is handed over. */
+export const TESTED_RANGE = { from: [1, 7, 0], below: [1, 8, 0], text: ">=1.7.0 <1.8.0" } as const
+
+/** Plugins verified not to change `/get-session`'s answer when no refresh or delete is due. */
+export const ALLOWED_PLUGINS: ReadonlySet<string> = new Set([
+  "fusion-auth", "tanstack-start-cookies", "admin", "organization", "two-factor", "username", "anonymous",
+  "multi-session", "jwt", "bearer", "last-login-method", "one-time-token", "magic-link", "email-otp",
+  "phone-number", "open-api"
+])
+
+/** One column the statement reads: its logical key and its column in the database. */
+export interface Column {
+  readonly key: string
+  readonly column: string
+}
+
+/** What the native path needs, captured once. */
+export interface Plan {
+  readonly cookieName: string
+  readonly dontRememberName: string
+  readonly secret: Redacted.Redacted<string>
+  readonly expiresInMs: number
+  readonly updateAgeMs: number
+  readonly refreshDisabled: boolean
+  readonly sessionTable: string
+  readonly userTable: string
+  readonly sessionColumns: ReadonlyArray<Column>
+  readonly userColumns: ReadonlyArray<Column>
+  readonly tokenColumn: string
+  readonly userIdColumn: string
+}
+
+export type Decision = { readonly _tag: "Native"; readonly plan: Plan } | { readonly _tag: "HandOver"; readonly reason: string }
+
+/** True for a plain release inside `TESTED_RANGE` (a prerelease was not tested). */
+export const versionTested = (version: string | undefined): boolean => {
+  const match = /^(\d+)\.(\d+)\.(\d+)$/.exec(version ?? "")
+  if (!match) return false
+  const v = [Number(match[1]), Number(match[2]), Number(match[3])]
+  const compare = (to: ReadonlyArray<number>) => v[0]! - to[0]! || v[1]! - to[1]! || v[2]! - to[2]!
+  return compare(TESTED_RANGE.from) >= 0 && compare(TESTED_RANGE.below) < 0
+}
+
+/** Better Auth's rule: refresh when `expiresAt - expiresIn + updateAge <= now` (no don't-remember, not disabled). */
+export const refreshDue = (plan: Plan, expiresAt: Date, now: number, dontRemember: boolean): boolean =>
+  !dontRemember && !plan.refreshDisabled && expiresAt.getTime() - plan.expiresInMs + plan.updateAgeMs <= now
+
+/** Field types the Postgres driver of either side reads alike (timestamptz, text, boolean, int4). */
+const SAFE_TYPES = new Set(["string", "boolean", "date", "number"])
+
+interface Field {
+  readonly type?: unknown
+  readonly fieldName?: string
+  readonly bigint?: boolean
+  readonly transform?: { readonly output?: unknown }
+}
+interface Table {
+  readonly modelName?: string
+  readonly fields?: Record<string, Field>
+}
+
+const columns = (table: Table): ReadonlyArray<Column> | string => {
+  const out: Array<Column> = [{ key: "id", column: "id" }]
+  for (const [key, field] of Object.entries(table.fields ?? {})) {
+    if (typeof field.type !== "string" || !SAFE_TYPES.has(field.type) || field.bigint) return `field "${key}" of type ${String(field.type)}`
+    if (field.transform?.output) return `field "${key}" has an output transform`
+    out.push({ key, column: field.fieldName ?? key })
+  }
+  return out
+}
+
+/** Decides, from `await auth.$context` and the installed version, whether the native path may answer. */
+export const decide = (context: unknown, version: string | undefined): Decision => {
+  const handOver = (reason: string): Decision => ({ _tag: "HandOver", reason })
+  if (!versionTested(version)) return handOver(`Better Auth ${version ?? "(unknown version)"} is outside the tested range ${TESTED_RANGE.text}`)
+  const ctx = (context ?? {}) as Record<string, any>
+  const options = (ctx.options ?? {}) as Record<string, any>
+  const adapter = ctx.adapter as { id?: string; options?: { type?: string; adapterConfig?: { usePlural?: boolean } } } | undefined
+  if (adapter?.id !== "kysely" || adapter.options?.type !== "postgres") return handOver("the database adapter is not Better Auth's Kysely adapter on Postgres")
+  if (adapter.options.adapterConfig?.usePlural) return handOver("the adapter uses plural table names")
+  if (options.secondaryStorage != null) return handOver("secondaryStorage is configured")
+  if (options.session?.deferSessionRefresh) return handOver("session.deferSessionRefresh is on")
+  if (options.hooks?.before || options.hooks?.after) return handOver("Better Auth hooks are configured")
+  if (typeof options.baseURL === "object" && options.baseURL !== null) return handOver("baseURL is dynamic")
+  for (const plugin of (options.plugins ?? []) as ReadonlyArray<{ id?: string; endpoints?: Record<string, { path?: string }> }>) {
+    if (typeof plugin.id !== "string" || !ALLOWED_PLUGINS.has(plugin.id)) return handOver(`plugin "${String(plugin.id)}" is not known to leave getSession alone`)
+    const endpoints = Object.entries(plugin.endpoints ?? {})
+    if (endpoints.some(([key, endpoint]) => key === "getSession" || endpoint?.path === "/get-session")) return handOver(`plugin "${plugin.id}" replaces getSession`)
+  }
+  const cookies = ctx.authCookies as Record<string, { name?: unknown }> | undefined
+  const cookieName = cookies?.sessionToken?.name
+  const dontRememberName = cookies?.dontRememberToken?.name
+  if (typeof cookieName !== "string" || typeof dontRememberName !== "string") return handOver("Better Auth's cookie names are unknown")
+  if (typeof ctx.secret !== "string" || ctx.secret === "") return handOver("Better Auth's secret is unknown")
+  const config = (ctx.sessionConfig ?? {}) as { expiresIn?: unknown; updateAge?: unknown }
+  if (typeof config.expiresIn !== "number" || typeof config.updateAge !== "number") return handOver("Better Auth's session ages are unknown")
+  const tables = (ctx.tables ?? {}) as Record<string, Table | undefined>
+  const session = tables.session
+  const user = tables.user
+  if (!session?.modelName || !user?.modelName) return handOver("Better Auth's session or user table is unknown")
+  const sessionColumns = columns(session)
+  const userColumns = columns(user)
+  if (typeof sessionColumns === "string") return handOver(`session ${sessionColumns}`)
+  if (typeof userColumns === "string") return handOver(`user ${userColumns}`)
+  const tokenColumn = sessionColumns.find((c) => c.key === "token")?.column
+  const userIdColumn = sessionColumns.find((c) => c.key === "userId")?.column
+  if (!tokenColumn || !userIdColumn || !sessionColumns.some((c) => c.key === "expiresAt")) return handOver("the session table lacks token, userId or expiresAt")
+  return {
+    _tag: "Native",
+    plan: {
+      cookieName,
+      dontRememberName,
+      secret: Redacted.make(ctx.secret),
+      expiresInMs: config.expiresIn * 1000,
+      updateAgeMs: config.updateAge * 1000,
+      refreshDisabled: options.session?.disableSessionRefresh === true,
+      sessionTable: session.modelName,
+      userTable: user.modelName,
+      sessionColumns,
+      userColumns,
+      tokenColumn,
+      userIdColumn
+    }
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * What the native cookie path does not own goes to Better Auth's `getSession`, each case on
+ * real Better Auth: a refresh due, secondary storage, a session-changing plugin, user hooks,
+ * another adapter. And what it does own: with the cookie cache on, an ended session is
+ * refused on the very next request, in one statement.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { betterAuth } from "better-auth"
+import { memoryAdapter } from "better-auth/adapters/memory"
+import { createAuthMiddleware } from "better-auth/api"
+import { customSession } from "better-auth/plugins"
+import { Effect, Exit, Layer, ManagedRuntime, Option } from "effect"
+import pg from "pg"
+import { afterAll, beforeAll, vi } from "vitest"
+import { Database } from "../src/effect.ts"
+import { CookieSource, layerFor } from "../src/services/CookieSource.ts"
+import { decide, versionTested } from "../src/core/NativeCookie.ts"
+import { SessionResolver } from "../src/effect.ts"
+import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
+import { signUp } from "./support/auth.ts"
+import { sqlBackends, type TestDatabase } from "./support/databases.ts"
+import { countStatements, type WireCounter } from "./support/wire.ts"
+
+const base = (database: unknown) => ({
+  database: database as pg.Pool,
+  secret: "test-secret-test-secret-test-secret-0123",
+  baseURL: "http://localhost:3000",
+  telemetry: { enabled: false },
+  emailAndPassword: { enabled: true }
+})
+let emails = 0
+const email = () => `ho${++emails}.${Math.random().toString(36).slice(2, 8)}@example.com`
+const NATIVE = /as "s0"/
+
+for (const backend of sqlBackends) {
+  describe(`cookie hand-over on ${backend.name}`, () => {
+    let db: TestDatabase
+    let wire: WireCounter
+    const opened: Array<() => Promise<void>> = []
+    beforeAll(async () => {
+      db = await backend.make()
+      wire = await countStatements(db.url)
+    })
+    afterAll(async () => {
+      for (const close of opened.reverse()) await close()
+      await wire.close()
+      await db.close()
+    })
+
+    /** A Better Auth on the test database (or the given one), fusion-auth over it, and a signed-up user. */
+    const world = async (options: Record<string, unknown>, database?: unknown, migrateIt = true) => {
+      const pool = new pg.Pool({ connectionString: wire.url, max: 2 })
+      pool.on("error", () => undefined)
+      const auth = betterAuth({ ...base(database ?? pool), ...options } as ReturnType<typeof base>)
+      if (migrateIt) await migrate(auth, { url: wire.url })
+      const app = createAuthSession(auth, { database: { url: wire.url } })
+      opened.push(async () => {
+        await app.dispose()
+        await pool.end()
+      })
+      const { userId, cookie } = await signUp(auth as never, email())
+      const resolve = async (headers: Headers) => {
+        wire.reset()
+        const exit = await app.runtime.runPromiseExit(SessionResolver.use((r) => r.resolve(headers)))
+        return { exit, statements: [...wire.statements()] }
+      }
+      return { auth, app, pool, userId, cookie, resolve }
+    }
+
+    it("a session due for refresh: Better Auth extends it (its write), and the answer is its own", async () => {
+      const { pool, cookie, resolve } = await world({ plugins: [fusionAuth()] })
+      const token = decodeURIComponent(cookie.match(/session_token=([^;]+)/)![1]!).split(".")[0]
+      await pool.query(`update "session" set "expiresAt" = $1 where "token" = $2`, [new Date(Date.now() + 6 * 86400_000 - 1000), token])
+      const { exit, statements } = await resolve(new Headers({ cookie }))
+      assert.isTrue(Exit.isSuccess(exit))
+      // The native statement sees the refresh is due; Better Auth then reads and writes on its own.
+      assert.match(statements[0]!.text, NATIVE)
+      assert.isTrue(statements.slice(1).some((s) => s.write && /update "session"/.test(s.text)))
+      const after = await resolve(new Headers({ cookie }))
+      assert.isTrue(Exit.isSuccess(after.exit))
+      assert.isAbove((Exit.isSuccess(after.exit) ? after.exit.value.session!.expiresAt : new Date(0)).getTime(), Date.now() + 6.9 * 86400_000)
+      assert.strictEqual(after.statements.length, 1)
+      assert.match(after.statements[0]!.text, NATIVE)
+    })
+
+    it("secondary storage: handed over, and deactivation read afresh", async () => {
+      const store = new Map<string, string>()
+      const { app, userId, cookie, resolve } = await world({
+        plugins: [fusionAuth()],
+        secondaryStorage: {
+          get: (key: string) => store.get(key) ?? null,
+          set: (key: string, value: string) => void store.set(key, value),
+          delete: (key: string) => void store.delete(key)
+        }
+      })
+      const { exit, statements } = await resolve(new Headers({ cookie }))
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.isFalse(statements.some((s) => NATIVE.test(s.text)))
+      assert.isTrue(statements.some((s) => /select "deactivatedAt" from "user"/.test(s.text)))
+      await app.users.deactivate(userId)
+      const refused = await resolve(new Headers({ cookie }))
+      assert.strictEqual(Exit.isFailure(refused.exit) && (Exit.findErrorOption(refused.exit) as any).value?._tag, "Deactivated")
+    })
+
+    it("a plugin that replaces getSession (customSession): handed over", async () => {
+      let calls = 0
+      const { cookie, resolve } = await world({
+        plugins: [fusionAuth(), customSession(async ({ user, session }) => (calls++, { user, session, extra: 1 }))]
+      })
+      const { exit, statements } = await resolve(new Headers({ cookie }))
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.strictEqual(calls, 1)
+      assert.isFalse(statements.some((s) => NATIVE.test(s.text)))
+    })
+
+    it("user hooks: handed over, so they run", async () => {
+      let calls = 0
+      const { cookie, resolve } = await world({
+        plugins: [fusionAuth()],
+        hooks: { before: createAuthMiddleware(async () => void calls++) }
+      })
+      calls = 0
+      const { exit, statements } = await resolve(new Headers({ cookie }))
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.strictEqual(calls, 1)
+      assert.isFalse(statements.some((s) => NATIVE.test(s.text)))
+    })
+
+    it("another adapter (memory): handed over, never guessed", async () => {
+      const memory = memoryAdapter({ user: [], session: [], account: [], verification: [] })
+      const { cookie, resolve } = await world({ plugins: [fusionAuth()] }, memory, false)
+      const { exit, statements } = await resolve(new Headers({ cookie }))
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.strictEqual(statements.length, 0)
+    })
+
+    it("with the cookie cache on, a session ended in the database is refused on the very next request", async () => {
+      const { auth, pool, cookie, resolve } = await world({ plugins: [fusionAuth()], session: { cookieCache: { enabled: true, maxAge: 300 } } })
+      assert.include(cookie, "session_data")
+      const first = await resolve(new Headers({ cookie }))
+      assert.isTrue(Exit.isSuccess(first.exit))
+      assert.strictEqual(first.statements.length, 1)
+      const token = decodeURIComponent(cookie.match(/session_token=([^;]+)/)![1]!).split(".")[0]
+      await pool.query(`delete from "session" where "token" = $1`, [token])
+      assert.isNotNull(await auth.api.getSession({ headers: new Headers({ cookie }) }), "Better Auth's cache still says yes")
+      const next = await resolve(new Headers({ cookie }))
+      assert.strictEqual(Exit.isFailure(next.exit) && (Exit.findErrorOption(next.exit) as any).value?._tag, "Anonymous")
+      assert.strictEqual(next.statements.length, 1)
+      assert.isFalse(next.statements.some((s) => s.write))
+    })
+
+    it("a Better Auth version outside the tested range: everything handed over, said once at start-up", async () => {
+      const { auth, userId, cookie } = await world({ plugins: [fusionAuth()] })
+      const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined)
+      const runtime = ManagedRuntime.make(layerFor(auth, () => "1.8.0").pipe(Layer.provide(Database.layer({ url: wire.url }))))
+      try {
+        for (let i = 0; i < 3; i++) {
+          wire.reset()
+          const found = await runtime.runPromise(CookieSource.use((source) => source.get(new Headers({ cookie }))))
+          assert.strictEqual(Option.getOrThrow(found).user.id, userId)
+          assert.isFalse(wire.statements().some((s) => NATIVE.test(s.text)))
+          assert.strictEqual(wire.statements().length, 2)
+        }
+        assert.strictEqual(warn.mock.calls.length, 1)
+        assert.match(String(warn.mock.calls[0]![0]), /Better Auth 1\.8\.0 is outside the tested range >=1\.7\.0 <1\.8\.0; the native cookie path is off/)
+      } finally {
+        warn.mockRestore()
+        await runtime.dispose()
+      }
+      const inRange = ManagedRuntime.make(layerFor(auth, () => "1.7.25").pipe(Layer.provide(Database.layer({ url: wire.url }))))
+      wire.reset()
+      await inRange.runPromise(CookieSource.use((source) => source.get(new Headers({ cookie }))).pipe(Effect.asVoid))
+      assert.match(wire.statements()[0]!.text, NATIVE)
+      await inRange.dispose()
+    })
+
+    it("decides from Better Auth's own context: plugins, hooks, storage, adapter, version", async () => {
+      const { auth } = await world({ plugins: [fusionAuth()], advanced: { cookiePrefix: "my-app" } })
+      const ctx = (await auth.$context) as any
+      const native = decide(ctx, "1.7.25")
+      assert.strictEqual(native._tag, "Native")
+      assert.strictEqual(native._tag === "Native" && native.plan.cookieName, "my-app.session_token")
+      const variant = (change: (options: any, ctx: any) => void) => {
+        const copy = { ...ctx, options: { ...ctx.options }, adapter: { ...ctx.adapter, options: { ...ctx.adapter.options } } }
+        change(copy.options, copy)
+        return decide(copy, "1.7.25")._tag
+      }
+      assert.strictEqual(variant((o) => (o.plugins = [...o.plugins, { id: "something-new" }])), "HandOver")
+      assert.strictEqual(variant((o) => (o.plugins = [...o.plugins, { id: "admin", endpoints: { getSession: {} } }])), "HandOver")
+      assert.strictEqual(variant((o) => (o.plugins = [...o.plugins, { id: "admin" }, { id: "tanstack-start-cookies" }])), "Native")
+      assert.strictEqual(variant((o) => (o.hooks = { after: () => undefined })), "HandOver")
+      assert.strictEqual(variant((o) => (o.secondaryStorage = {})), "HandOver")
+      assert.strictEqual(variant((_, c) => (c.adapter.id = "drizzle")), "HandOver")
+      assert.strictEqual(variant((_, c) => (c.adapter.options.type = "mysql")), "HandOver")
+      assert.strictEqual(variant((o) => (o.baseURL = { allowedHosts: ["x"] })), "HandOver")
+      assert.strictEqual(variant((_, c) => (c.tables = { ...c.tables, user: { ...c.tables.user, fields: { ...c.tables.user.fields, tags: { type: "string[]" } } } })), "HandOver")
+      for (const version of ["1.8.0", "1.6.9", "1.7.0-beta.2", "2.0.0", undefined]) {
+        assert.isFalse(versionTested(version), String(version))
+        assert.strictEqual(decide(ctx, version)._tag, "HandOver")
+      }
+      for (const version of ["1.7.0", "1.7.25", "1.7.99"]) assert.isTrue(versionTested(version), version)
+      assert.strictEqual(decide(undefined, "1.7.25")._tag, "HandOver")
+    })
+  })
+}
