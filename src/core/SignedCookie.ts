@@ -6,7 +6,7 @@
  * `verify` is `getSignedCookie`: `<value>.<44-char standard base64 HMAC-SHA256, padded>`,
  * keyed with the UTF-8 secret, compared in constant time. Only the current secret signs.
  */
-import { createHmac, timingSafeEqual } from "node:crypto"
+import { createHash, createHmac, type Hash, timingSafeEqual } from "node:crypto"
 
 /** Longer than any cookie a browser keeps (4096 bytes): refused unread. */
 export const MAX_VALUE_LENGTH = 4096
@@ -54,6 +54,31 @@ export const sign = (value: string, secret: string): string =>
 export const serialize = (value: string, secret: string): string => encodeURIComponent(`${value}.${sign(value, secret)}`)
 
 /**
+ * HMAC-SHA256 under one secret, keyed once (RFC 2104: the SHA-256 states after the padded key
+ * XOR ipad and opad), then `copy()` per message: `createHmac` would set the key up each time.
+ */
+const keyed = (secret: string): ((value: string) => Buffer) => {
+  let key = Buffer.from(secret, "utf8")
+  if (key.length > 64) key = createHash("sha256").update(key).digest()
+  const pad = (byte: number): Hash => createHash("sha256").update(Buffer.from(Array.from({ length: 64 }, (_, i) => (key[i] ?? 0) ^ byte)))
+  const inner = pad(0x36)
+  const outer = pad(0x5c)
+  return (value) => outer.copy().update(inner.copy().update(value, "utf8").digest()).digest()
+}
+
+/** One keyed HMAC per secret (an app has one). */
+const macs = new Map<string, (value: string) => Buffer>()
+const macOf = (secret: string) => {
+  let mac = macs.get(secret)
+  if (mac === undefined) {
+    if (macs.size >= 8) macs.clear()
+    mac = keyed(secret)
+    macs.set(secret, mac)
+  }
+  return mac
+}
+
+/**
  * The value a signed cookie carries when its signature holds; `undefined` when it is absent,
  * malformed, oversized or mis-signed (better-call's `null` and `false` alike).
  */
@@ -66,7 +91,7 @@ export const verify = (cookie: string | undefined, secret: string): string | und
   // The regex is atob's alphabet: Buffer alone would also take the URL-safe `-` and `_`.
   if (!SIGNATURE.test(signature)) return undefined
   const given = Buffer.from(signature, "base64")
-  const expected = createHmac("sha256", Buffer.from(secret, "utf8")).update(value, "utf8").digest()
+  const expected = macOf(secret)(value)
   return given.length === expected.length && timingSafeEqual(given, expected) ? value : undefined
 }
 
