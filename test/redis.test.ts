@@ -9,11 +9,10 @@
  * Each test gets its own Better Auth instance on its own key prefix, and deletes its keys after.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { betterAuth } from "better-auth"
-import pg from "pg"
 import { afterAll, afterEach, beforeAll } from "vitest"
 import { SessionResolver } from "../src/effect.ts"
-import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
+import { createAuthSession, migrate } from "../src/index.ts"
+import { makeAuth } from "./support/auth.ts"
 import { sqlBackends, type TestDatabase } from "./support/databases.ts"
 import { connectRedis, type Redis } from "./support/redis.ts"
 import { countStatements, type WireCounter } from "./support/wire.ts"
@@ -39,21 +38,6 @@ const storage = (redis: Redis, prefix: string) => {
       }
     }
   }
-}
-
-const makeAuth = (url: string, secondaryStorage: ReturnType<typeof storage>["secondaryStorage"]) => {
-  const pool = new pg.Pool({ connectionString: url, max: 4 })
-  pool.on("error", () => undefined)
-  const auth = betterAuth({
-    database: pool,
-    secret: "test-secret-test-secret-test-secret-0123",
-    baseURL: "http://localhost:3000",
-    telemetry: { enabled: false },
-    emailAndPassword: { enabled: true },
-    secondaryStorage,
-    plugins: [fusionAuth()]
-  })
-  return { auth, pool }
 }
 
 let prefixes = 0
@@ -108,7 +92,7 @@ for (const backend of sqlBackends) {
       db = await backend.make()
       wire = await countStatements(db.url)
       prefix = `${RUN}migrate:`
-      const { auth, pool } = makeAuth(wire.url, storage(redis, prefix).secondaryStorage)
+      const { auth, pool } = makeAuth(wire.url, { secondaryStorage: storage(redis, prefix).secondaryStorage })
       await migrate(auth, { url: wire.url })
       await pool.end()
     })
@@ -129,7 +113,7 @@ for (const backend of sqlBackends) {
     const world = async () => {
       prefix = `${RUN}${++prefixes}:`
       const store = storage(redis, prefix)
-      const { auth, pool } = makeAuth(wire.url, store.secondaryStorage)
+      const { auth, pool } = makeAuth(wire.url, { secondaryStorage: store.secondaryStorage })
       const app = createAuthSession(auth, { database: { url: wire.url }, tokens: { lastUsedInterval: "1 hour" } })
       opened.push({ dispose: async () => (await app.dispose(), await pool.end()) })
       const email = `redis${++emails}.${Math.random().toString(36).slice(2, 8)}@example.com`

@@ -16,9 +16,8 @@
 import { createMiddleware } from "@tanstack/react-start"
 import type { AuthError } from "../core/Errors.ts"
 import { errorResponse, presentedToken } from "../core/Http.ts"
+import type { RequestLike } from "../runtime/createAuthSession.ts"
 import { startRefusal } from "./StartRefusal.ts"
-
-type RequestLike = Request | Headers
 
 /** The part of `createAuthSession(auth)`'s result the middleware uses. */
 export interface SessionSource<S> {

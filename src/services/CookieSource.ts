@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { parseSessionOutput, parseUserOutput } from "better-auth/db"
-import { decide, type Plan, refreshDue } from "../core/NativeCookie.ts"
+import { decide, type Plan, refreshDue, versionTested } from "../core/NativeCookie.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
 import type { SessionRow, User } from "../core/Session.ts"
 import * as SignedCookie from "../core/SignedCookie.ts"
@@ -67,8 +67,9 @@ export const layerFor = (
     assertPlugin(auth)
     const sql = yield* SqlClient.SqlClient
     const context = auth.$context === undefined ? undefined : yield* Effect.promise(() => Promise.resolve(auth.$context))
-    const decision = decide(context, version() ?? (context as { version?: string } | undefined)?.version)
-    if (decision._tag === "HandOver" && /outside the tested range/.test(decision.reason)) {
+    const installed = version() ?? (context as { version?: string } | undefined)?.version
+    const decision = decide(context, installed)
+    if (decision._tag === "HandOver" && !versionTested(installed)) {
       console.warn(`fusion-auth: ${decision.reason}; the native cookie path is off and every cookie goes to auth.api.getSession`)
     }
     const handOver = (headers: Headers) =>

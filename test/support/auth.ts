@@ -2,11 +2,14 @@
  * Real Better Auth on a test database: email and password, the fusion-auth plugin, and the
  * cookie cache on or off. `signUp` goes through `auth.handler` like a browser would.
  */
-import { betterAuth } from "better-auth"
+import { betterAuth, type SecondaryStorage } from "better-auth"
 import pg from "pg"
 import { fusionAuth, migrate } from "../../src/index.ts"
 
-export const makeAuth = (url: string, options: { readonly cookieCache?: boolean } = {}) => {
+export const makeAuth = (
+  url: string,
+  options: { readonly cookieCache?: boolean; readonly secondaryStorage?: SecondaryStorage | undefined } = {}
+) => {
   const pool = new pg.Pool({ connectionString: url, max: 4 })
   pool.on("error", () => undefined) // an idle connection dropped by the server: the next query reconnects
   pool.on("connect", (client) => client.on("error", () => undefined)) // and one dropped while checked out
@@ -17,6 +20,7 @@ export const makeAuth = (url: string, options: { readonly cookieCache?: boolean 
     telemetry: { enabled: false },
     emailAndPassword: { enabled: true },
     session: { cookieCache: { enabled: options.cookieCache ?? false, maxAge: 300 } },
+    ...(options.secondaryStorage === undefined ? {} : { secondaryStorage: options.secondaryStorage }),
     plugins: [fusionAuth()]
   })
   return { auth, pool }
