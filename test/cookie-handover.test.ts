@@ -15,6 +15,7 @@ import { afterAll, beforeAll, vi } from "vitest"
 import { Database } from "../src/effect.ts"
 import { CookieSource, layerFor } from "../src/services/CookieSource.ts"
 import { decide, versionTested } from "../src/core/NativeCookie.ts"
+import { serialize } from "../src/core/SignedCookie.ts"
 import { SessionResolver } from "../src/effect.ts"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { signUp } from "./support/auth.ts"
@@ -149,6 +150,92 @@ for (const backend of sqlBackends) {
       assert.isFalse(next.statements.some((s) => s.write))
     })
 
+    it("refresh disabled (disableSessionRefresh): a session past updateAge stays native, with no write, as Better Auth answers", async () => {
+      const { auth, pool, cookie, userId, resolve } = await world({ plugins: [fusionAuth()], session: { disableSessionRefresh: true } })
+      const token = decodeURIComponent(cookie.match(/session_token=([^;]+)/)![1]!).split(".")[0]
+      const due = new Date(Date.now() + 6 * 86400_000 - 1000)
+      await pool.query(`update "session" set "expiresAt" = $1 where "token" = $2`, [due, token])
+      const { exit, statements } = await resolve(new Headers({ cookie }))
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.strictEqual(statements.length, 1)
+      assert.match(statements[0]!.text, NATIVE)
+      const theirs = await auth.api.getSession({ headers: new Headers({ cookie }) })
+      const ours = Exit.isSuccess(exit) ? exit.value : undefined
+      assert.strictEqual(ours?.user.id, userId)
+      assert.deepStrictEqual(ours?.session, theirs?.session as never)
+      assert.strictEqual((await pool.query(`select "expiresAt" from "session" where "token" = $1`, [token])).rows[0].expiresAt.getTime(), due.getTime())
+    })
+
+    it("Better Auth's runtime schema check (later 1.7 patches): while it has no verdict, the cookie is handed over; then native", async () => {
+      const { cookie, userId } = await world({ plugins: [fusionAuth()] })
+      // A second instance on the same, migrated database: its schema check has no verdict yet.
+      const pool = new pg.Pool({ connectionString: wire.url, max: 2 })
+      pool.on("error", () => undefined)
+      const auth = betterAuth({ ...base(pool), plugins: [fusionAuth()] })
+      const app = createAuthSession(auth, { database: { url: wire.url } })
+      opened.push(async () => {
+        await app.dispose()
+        await pool.end()
+      })
+      const resolve = async () => {
+        wire.reset()
+        const exit = await app.runtime.runPromiseExit(SessionResolver.use((r) => r.resolve(new Headers({ cookie }))))
+        return { exit, statements: [...wire.statements()] }
+      }
+      const checks = typeof ((await auth.$context) as { checkSchema?: unknown }).checkSchema === "function"
+      const first = await resolve()
+      assert.strictEqual(Exit.isSuccess(first.exit) && first.exit.value.user.id, userId)
+      // 1.7.0 has no runtime check: nothing to wait for, the first cookie is native already.
+      assert.strictEqual(first.statements.some((s) => NATIVE.test(s.text)), !checks, checks ? "decided by Better Auth while its check is pending" : "native")
+      const second = await resolve()
+      assert.strictEqual(Exit.isSuccess(second.exit) && second.exit.value.user.id, userId)
+      assert.strictEqual(second.statements.length, 1)
+      assert.match(second.statements[0]!.text, NATIVE)
+    })
+
+    it("a schema Better Auth's check fails (a column dropped): the request fails rather than answer, handed over or not", async () => {
+      const own = await backend.make()
+      const pool = new pg.Pool({ connectionString: own.url, max: 2 })
+      pool.on("error", () => undefined)
+      const auth = betterAuth({ ...base(pool), plugins: [fusionAuth()] })
+      await migrate(auth, { url: own.url })
+      const { cookie } = await signUp(auth as never, email())
+      await pool.query(`alter table "session" drop column "userAgent"`)
+      const stale = new pg.Pool({ connectionString: own.url, max: 2 })
+      stale.on("error", () => undefined)
+      const app = createAuthSession(betterAuth({ ...base(stale), plugins: [fusionAuth()] }), { database: { url: own.url } })
+      try {
+        for (let i = 0; i < 2; i++) {
+          const exit = await app.runtime.runPromiseExit(SessionResolver.use((r) => r.resolve(new Headers({ cookie }))))
+          assert.isTrue(Exit.isFailure(exit) && Exit.findErrorOption(exit)._tag === "None", "a defect: neither a session nor an authentication error")
+        }
+      } finally {
+        await app.dispose()
+        await stale.end()
+        await pool.end()
+        await own.close()
+      }
+    })
+
+    it("rotated secrets (`secrets`): the current one signs and verifies, as in Better Auth; a cookie signed with an older one is refused unread", async () => {
+      const OLD = "old-secret-old-secret-old-secret-0123456789"
+      const NEW = "new-secret-new-secret-new-secret-0123456789"
+      const { auth, userId, cookie, resolve } = await world({
+        plugins: [fusionAuth()],
+        secret: undefined,
+        secrets: [{ version: 2, value: NEW }, { version: 1, value: OLD }]
+      })
+      const current = await resolve(new Headers({ cookie }))
+      assert.strictEqual(Exit.isSuccess(current.exit) && current.exit.value.user.id, userId)
+      assert.match(current.statements[0]!.text, NATIVE)
+      const token = decodeURIComponent(cookie.match(/session_token=([^;]+)/)![1]!).split(".")[0]!
+      const older = `better-auth.session_token=${serialize(token, OLD)}`
+      assert.isNull(await auth.api.getSession({ headers: new Headers({ cookie: older }) }), "Better Auth refuses it")
+      const refused = await resolve(new Headers({ cookie: older }))
+      assert.strictEqual(Exit.isFailure(refused.exit) && (Exit.findErrorOption(refused.exit) as any).value?._tag, "Anonymous")
+      assert.strictEqual(refused.statements.length, 0)
+    })
+
     it("a Better Auth version outside the tested range: everything handed over, said once at start-up", async () => {
       const { auth, userId, cookie } = await world({ plugins: [fusionAuth()] })
       const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined)
@@ -162,7 +249,7 @@ for (const backend of sqlBackends) {
           assert.strictEqual(wire.statements().length, 2)
         }
         assert.strictEqual(warn.mock.calls.length, 1)
-        assert.match(String(warn.mock.calls[0]![0]), /Better Auth 1\.8\.0 is outside the tested range >=1\.7\.0 <1\.8\.0; the native cookie path is off/)
+        assert.match(String(warn.mock.calls[0]![0]), /Better Auth 1\.8\.0 is outside the tested range >=1\.7\.0 <=1\.7\.25; the native cookie path is off/)
       } finally {
         warn.mockRestore()
         await runtime.dispose()
@@ -190,15 +277,16 @@ for (const backend of sqlBackends) {
       assert.strictEqual(variant((o) => (o.plugins = [...o.plugins, { id: "admin" }, { id: "tanstack-start-cookies" }])), "Native")
       assert.strictEqual(variant((o) => (o.hooks = { after: () => undefined })), "HandOver")
       assert.strictEqual(variant((o) => (o.secondaryStorage = {})), "HandOver")
+      assert.strictEqual(variant((o) => (o.session = { ...o.session, deferSessionRefresh: true })), "HandOver")
       assert.strictEqual(variant((_, c) => (c.adapter.id = "drizzle")), "HandOver")
       assert.strictEqual(variant((_, c) => (c.adapter.options.type = "mysql")), "HandOver")
       assert.strictEqual(variant((o) => (o.baseURL = { allowedHosts: ["x"] })), "HandOver")
       assert.strictEqual(variant((_, c) => (c.tables = { ...c.tables, user: { ...c.tables.user, fields: { ...c.tables.user.fields, tags: { type: "string[]" } } } })), "HandOver")
-      for (const version of ["1.8.0", "1.6.9", "1.7.0-beta.2", "2.0.0", undefined]) {
+      for (const version of ["1.8.0", "1.7.26", "1.6.9", "1.7.0-beta.2", "2.0.0", undefined]) {
         assert.isFalse(versionTested(version), String(version))
         assert.strictEqual(decide(ctx, version)._tag, "HandOver")
       }
-      for (const version of ["1.7.0", "1.7.25", "1.7.99"]) assert.isTrue(versionTested(version), version)
+      for (const version of ["1.7.0", "1.7.12", "1.7.25"]) assert.isTrue(versionTested(version), version)
       assert.strictEqual(decide(undefined, "1.7.25")._tag, "HandOver")
     })
   })

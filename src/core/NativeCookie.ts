@@ -11,8 +11,11 @@
  */
 import { Redacted } from "effect"
 
-/** The Better Auth versions this path was verified against; outside them everything is handed over. */
-export const TESTED_RANGE = { from: [1, 7, 0], below: [1, 8, 0], text: ">=1.7.0 <1.8.0" } as const
+/**
+ * The Better Auth versions the suite runs on (the lowest of the peer range, 1.7.0, and the
+ * locked one): outside them, a later patch included, everything is handed over.
+ */
+export const TESTED_RANGE = { from: [1, 7, 0], through: [1, 7, 25], text: ">=1.7.0 <=1.7.25" } as const
 
 /** Plugins verified not to change `/get-session`'s answer when no refresh or delete is due. */
 export const ALLOWED_PLUGINS: ReadonlySet<string> = new Set([
@@ -51,12 +54,15 @@ export const versionTested = (version: string | undefined): boolean => {
   if (!match) return false
   const v = [Number(match[1]), Number(match[2]), Number(match[3])]
   const compare = (to: ReadonlyArray<number>) => v[0]! - to[0]! || v[1]! - to[1]! || v[2]! - to[2]!
-  return compare(TESTED_RANGE.from) >= 0 && compare(TESTED_RANGE.below) < 0
+  return compare(TESTED_RANGE.from) >= 0 && compare(TESTED_RANGE.through) <= 0
 }
 
-/** Better Auth's rule: refresh when `expiresAt - expiresIn + updateAge <= now` (no don't-remember, not disabled). */
-export const refreshDue = (plan: Plan, expiresAt: Date, now: number, dontRemember: boolean): boolean =>
-  !dontRemember && !plan.refreshDisabled && expiresAt.getTime() - plan.expiresInMs + plan.updateAgeMs <= now
+/**
+ * Better Auth's rule: refresh when `expiresAt - expiresIn + updateAge <= now`, unless refresh
+ * is disabled or the session is don't-remember (asked last: only when a refresh would be due).
+ */
+export const refreshDue = (plan: Plan, expiresAt: Date, now: number, dontRemember: () => boolean): boolean =>
+  !plan.refreshDisabled && expiresAt.getTime() - plan.expiresInMs + plan.updateAgeMs <= now && !dontRemember()
 
 /** Field types the Postgres driver of either side reads alike (timestamptz, text, boolean, int4). */
 const SAFE_TYPES = new Set(["string", "boolean", "date", "number"])

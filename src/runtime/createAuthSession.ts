@@ -123,7 +123,7 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
   const resolve = async (
     input?: RequestLike
   ): Promise<{ readonly request: RequestLike; readonly session: S } | { readonly request: RequestLike; readonly error: AuthError }> => {
-    const request = await currentRequest(input)
+    const request = input ?? (await currentRequest())
     const headers = request instanceof Headers ? request : request.headers
     const exit = await runtime.runPromiseExit(SessionResolver.use((resolver) => resolver.resolve(headers)))
     if (Exit.isSuccess(exit)) return { request, session: exit.value as unknown as S }

@@ -10,9 +10,6 @@
  */
 import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
-import { readFileSync } from "node:fs"
-import { createRequire } from "node:module"
-import { dirname, join } from "node:path"
 import { parseSessionOutput, parseUserOutput } from "better-auth/db"
 import { decide, type Plan, refreshDue, versionTested } from "../core/NativeCookie.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
@@ -55,19 +52,20 @@ export class CookieSource extends Context.Service<CookieSource, {
   readonly mayBeStale: boolean
 }>()("fusion-auth/CookieSource") {
   static readonly layer = (auth: BetterAuthLike): Layer.Layer<CookieSource, never, SqlClient.SqlClient> =>
-    layerFor(auth, installedVersion)
+    layerFor(auth, (context) => (context as { version?: unknown } | undefined)?.version)
 }
 
-/** The layer, with where the installed Better Auth version comes from (tests give another). */
+/** The layer, with where the Better Auth version comes from: its context's own (tests give another). */
 export const layerFor = (
   auth: BetterAuthLike,
-  version: () => string | undefined
+  version: (context: unknown) => unknown
 ): Layer.Layer<CookieSource, never, SqlClient.SqlClient> =>
   Layer.effect(CookieSource, Effect.gen(function*() {
     assertPlugin(auth)
     const sql = yield* SqlClient.SqlClient
     const context = auth.$context === undefined ? undefined : yield* Effect.promise(() => Promise.resolve(auth.$context))
-    const installed = version() ?? (context as { version?: string } | undefined)?.version
+    const reported = version(context)
+    const installed = typeof reported === "string" ? reported : undefined
     const decision = decide(context, installed)
     if (decision._tag === "HandOver" && !versionTested(installed)) {
       console.warn(`fusion-auth: ${decision.reason}; the native cookie path is off and every cookie goes to auth.api.getSession`)
@@ -84,41 +82,47 @@ export const layerFor = (
     const options = (context as { options?: object } | undefined)?.options ?? auth.options
     return CookieSource.of({
       get: decision._tag === "Native"
-        ? native(decision.plan, SessionTable.make(sql, decision.plan), options, schemaCheck(context), handOver)
+        ? native(decision.plan, SessionTable.make(sql, decision.plan, outputOf(decision.plan, options)), schemaCheck(context), handOver)
         : handOver,
       mayBeStale: auth.options.secondaryStorage != null
     })
   }))
 
+/** The fields Better Auth's own output rule (`parseUserOutput`, `parseSessionOutput`) leaves out, asked once. */
+const outputOf = (plan: Plan, options: object): SessionTable.Output => {
+  const hidden = (columns: Plan["userColumns"], parse: (options: never, row: never) => unknown) => {
+    const kept = parse(options as never, Object.fromEntries(columns.map((c) => [c.key, null])) as never) as object
+    return new Set(columns.map((c) => c.key).filter((key) => !(key in kept)))
+  }
+  return { hiddenSession: hidden(plan.sessionColumns, parseSessionOutput), hiddenUser: hidden(plan.userColumns, parseUserOutput) }
+}
+
 const native = (
   plan: Plan,
   table: ReturnType<typeof SessionTable.make>,
-  options: object,
   schemaPending: () => boolean,
   handOver: (headers: Headers) => Effect.Effect<Option.Option<CookieSession>>
-) =>
-  Effect.fnUntraced(function*(headers: Headers) {
+) => {
+  const secret = Redacted.value(plan.secret)
+  const sessionToken = SignedCookie.reader(plan.cookieName, secret)
+  return Effect.fnUntraced(function*(headers: Headers) {
     const header = headers.get("cookie")
     if (header === null) return Option.none()
-    const jar = SignedCookie.parseCookies(header)
-    const secret = Redacted.value(plan.secret)
-    const token = SignedCookie.verify(jar.get(plan.cookieName), secret)
+    const token = sessionToken(header)
     if (token === undefined) return Option.none()
     // Better Auth checks its schema before each call; until it has a clean verdict, it decides.
     if (schemaPending()) return yield* handOver(headers)
-    const found = yield* table.find(token).pipe(Effect.withSpan("CookieSource.get"))
+    // Untraced, as the token path: a span per request costs more than the decision (the SQL keeps its own).
+    const found = yield* table.find(token)
     if (found === undefined) return Option.none()
     const now = yield* Clock.currentTimeMillis
-    const expiresAt = found.session.expiresAt as Date
-    if (expiresAt.getTime() < now) return Option.none()
-    const dontRemember = SignedCookie.verify(jar.get(plan.dontRememberName), secret) !== undefined
-    if (refreshDue(plan, expiresAt, now, dontRemember)) return yield* handOver(headers)
-    return Option.some({
-      user: parseUserOutput(options as never, found.user as never) as unknown as User,
-      session: parseSessionOutput(options as never, found.session as never) as unknown as SessionRow,
-      fresh: true
-    })
+    if (found.expiresAt.getTime() < now) return Option.none()
+    if (refreshDue(plan, found.expiresAt, now, () => SignedCookie.read(header, plan.dontRememberName, secret) !== undefined)) {
+      return yield* handOver(headers)
+    }
+    return Option.some({ user: found.user as User, session: found.session as SessionRow, fresh: true })
   })
+}
 
 /** True while Better Auth's own schema check (later 1.7 patches) has no clean verdict: pending, or failing. */
 const schemaCheck = (context: unknown) => (): boolean => {
@@ -127,24 +131,6 @@ const schemaCheck = (context: unknown) => (): boolean => {
   if (pending === undefined) return false
   pending.then(undefined, () => undefined) // Better Auth rethrows it itself on the hand-over
   return true
-}
-
-/** `better-auth/package.json`'s version (the package does not export that file: found from its entry). */
-const installedVersion = (): string | undefined => {
-  try {
-    let dir = dirname(createRequire(import.meta.url).resolve("better-auth"))
-    for (let i = 0; i < 5; i++, dir = dirname(dir)) {
-      try {
-        const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string }
-        if (pkg.name === "better-auth") return pkg.version
-      } catch {
-        // not this folder
-      }
-    }
-  } catch {
-    // not resolvable from here: fall back to Better Auth's own context
-  }
-  return undefined
 }
 
 /** Better Auth threw: an infrastructure failure, surfaced as a defect that fails the request. */

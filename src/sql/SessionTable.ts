@@ -4,27 +4,46 @@
  * schema declares (additional fields included), under the names `ctx.tables` gives them.
  *
  * The identifiers come from Better Auth's schema, quoted; the token is the one parameter.
- * Columns are aliased by position so no user column can shadow a session column.
+ * Columns are aliased by position so no user column can shadow a session column. The rows
+ * come out as Better Auth's `getSession` returns them: without the fields its schema marks
+ * `returned: false` (`Output` says which, taken once from Better Auth's own rule).
  */
 import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
-import type { Plan } from "../core/NativeCookie.ts"
+import type { Column, Plan } from "../core/NativeCookie.ts"
+
+/** The fields Better Auth leaves out of its answer, per table. */
+export interface Output {
+  readonly hiddenSession: ReadonlySet<string>
+  readonly hiddenUser: ReadonlySet<string>
+}
 
 export interface SessionWithUser {
+  /** Read apart from the answer: a schema may hide the field, the decision still needs it. */
+  readonly expiresAt: Date
   readonly session: Record<string, unknown>
   readonly user: Record<string, unknown>
 }
 
 const quote = (identifier: string) => `"${identifier.replaceAll(`"`, `""`)}"`
 
-export const make = (sql: SqlClient.SqlClient, plan: Plan) => {
+/** `[key, alias]` of each column Better Auth returns. */
+const shown = (columns: ReadonlyArray<Column>, alias: string, hidden: ReadonlySet<string>) =>
+  columns.flatMap((c, i): ReadonlyArray<readonly [string, string]> => (hidden.has(c.key) ? [] : [[c.key, `${alias}${i}`]]))
+
+export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output) => {
   const select = [
     ...plan.sessionColumns.map((c, i) => `s.${quote(c.column)} as "s${i}"`),
     ...plan.userColumns.map((c, i) => `u.${quote(c.column)} as "u${i}"`)
   ].join(", ")
   const text = `select ${select} from ${quote(plan.sessionTable)} s join ${quote(plan.userTable)} u ` +
     `on u."id" = s.${quote(plan.userIdColumn)} where s.${quote(plan.tokenColumn)} = $1 limit 1`
+  const sessionFields = shown(plan.sessionColumns, "s", output.hiddenSession)
+  const userFields = shown(plan.userColumns, "u", output.hiddenUser)
+  const expiresAt = `s${plan.sessionColumns.findIndex((c) => c.key === "expiresAt")}`
   return {
+    /** The statement's text: the benchmark's floor sends it bare. */
+    text,
     /** The session with this token and its user, or `undefined`. */
     find: (token: string): Effect.Effect<SessionWithUser | undefined> =>
       sql.unsafe<Record<string, unknown>>(text, [token]).pipe(
@@ -33,12 +52,12 @@ export const make = (sql: SqlClient.SqlClient, plan: Plan) => {
           if (row === undefined) return undefined
           const session: Record<string, unknown> = {}
           const user: Record<string, unknown> = {}
-          plan.sessionColumns.forEach((c, i) => (session[c.key] = row[`s${i}`]))
-          plan.userColumns.forEach((c, i) => (user[c.key] = row[`u${i}`]))
-          session.id = String(session.id)
-          session.userId = String(session.userId)
-          user.id = String(user.id)
-          return { session, user }
+          for (const [key, alias] of sessionFields) session[key] = row[alias]
+          for (const [key, alias] of userFields) user[key] = row[alias]
+          if ("id" in session) session.id = String(session.id)
+          if ("userId" in session) session.userId = String(session.userId)
+          user.id = String(row.u0)
+          return { expiresAt: row[expiresAt] as Date, session, user }
         }),
         Effect.orDie
       )
