@@ -13,6 +13,7 @@
 import { PgClient } from "@effect/sql-pg"
 import { mkdir } from "node:fs/promises"
 import { resolve } from "node:path"
+import type { Duplex } from "node:stream"
 import { Config, Effect, Layer, Option, Redacted } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
@@ -43,6 +44,7 @@ export const dataDirOf = (options: DatabaseOptions = {}): string => {
 
 interface Embedded {
   readonly url: string
+  readonly connect: () => Duplex
   readonly close: () => Promise<void>
 }
 
@@ -70,7 +72,7 @@ const startEmbedded = async (dataDir: string): Promise<Embedded> => {
   if (dataDir === MEMORY) {
     const db = await PGlite.create()
     const server = await serve(db)
-    return { url: server.url, close: () => server.stop().then(() => db.close()) }
+    return { url: server.url, connect: server.connect, close: () => server.stop().then(() => db.close()) }
   }
   await mkdir(dataDir, { recursive: true })
   const lock = await EmbeddedLock.acquire(dataDir)
@@ -84,6 +86,7 @@ const startEmbedded = async (dataDir: string): Promise<Embedded> => {
     lock.held.publish(server.url)
     return {
       url: server.url,
+      connect: server.connect,
       close: async () => {
         try {
           await server.stop()
@@ -108,9 +111,13 @@ class EmbeddedDatabaseOwned extends Error {
   }
 }
 
-/** A hold on an embedded database: its URL, and `release` to let go of it. */
+/**
+ * A hold on an embedded database: its URL, `connect` when this process serves it (a
+ * connection with no socket), and `release` to let go of it.
+ */
 export interface Lease {
   readonly url: string
+  readonly connect?: (() => Duplex) | undefined
   readonly release: () => Promise<void>
 }
 
@@ -138,10 +145,11 @@ const ownLease = async (key: string): Promise<Lease> => {
   const held = entry
   held.refs++
   try {
-    const { url } = await held.started
+    const { url, connect } = await held.started
     let released = false
     return {
       url,
+      connect,
       release: async () => {
         if (released) return
         released = true
@@ -196,12 +204,14 @@ export const layer = (
 ): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, Config.ConfigError | SqlError> =>
   Layer.unwrap(Effect.gen(function*() {
     const configured = yield* configuredUrl(options)
-    const url = Option.isSome(configured)
-      ? configured.value
-      : Redacted.make(
-        (yield* Effect.acquireRelease(Effect.promise(() => leaseEmbedded(options)), (lease) => Effect.promise(lease.release))).url
-      )
-    return PgClient.layer({ url, maxConnections: 16 })
+    const lease = Option.isSome(configured)
+      ? undefined
+      : yield* Effect.acquireRelease(Effect.promise(() => leaseEmbedded(options)), (lease) => Effect.promise(lease.release))
+    const url = lease === undefined ? Option.getOrThrow(configured) : Redacted.make(lease.url)
+    // Multiplexed: statements from concurrent requests share a connection's write (a
+    // transaction still holds its connection alone). The embedded database this process
+    // serves is reached in-process, without a socket.
+    return PgClient.layer({ url, maxConnections: 16, multiplex: true, ...(lease?.connect ? { stream: lease.connect } : {}) })
   }))
 
 /** The symbol under which `betterAuthDatabase()` keeps its `close`, for `dispose()`. */

@@ -1,14 +1,19 @@
 /**
- * PGlite served on loopback by `@electric-sql/pglite-socket`, made safe for a pool.
+ * PGlite served to many connections: on loopback by `@electric-sql/pglite-socket` (other
+ * processes, Better Auth's `pg` pool) and in-process (`connect()`: a stream for
+ * `@effect/sql-pg`'s `stream` option, so the process that owns the database reaches it with
+ * no socket and no system call).
  *
  * PGlite is one Postgres session. pglite-socket multiplexes its clients onto it message by
- * message, so two pooled connections can interleave inside one extended-protocol exchange
+ * message, so two pooled connections could interleave inside one extended-protocol exchange
  * (one client's `Parse` replacing another's unnamed statement) or inside a transaction.
  * Here the session belongs to one connection from its first message until PGlite answers
- * `ReadyForQuery` idle: every exchange and every transaction runs whole, as on a server.
+ * `ReadyForQuery` idle: every exchange and every transaction runs whole, as on a server,
+ * whichever way each connection arrived.
  */
 import type { PGlite } from "@electric-sql/pglite"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
+import { type Duplex, duplexPair } from "node:stream"
 
 interface Pending {
   readonly handlerId: number
@@ -22,7 +27,12 @@ interface Pending {
 const READY = [0x5a, 0, 0, 0, 5]
 const IDLE = 0x49
 
-/** The scheduler pglite-socket calls (`enqueue`, `clearQueueForHandler`, `clearTransactionIfNeeded`, `getQueueLength`). */
+/**
+ * The scheduler of the one session. pglite-socket calls it for its connections
+ * (`enqueue`, `clearQueueForHandler`, `clearTransactionIfNeeded`, `getQueueLength`); the
+ * in-process connections call the same, with ids of their own (negative: pglite-socket
+ * counts up from 1).
+ */
 class SessionQueue {
   private queue: Array<Pending> = []
   private owner: number | null = null
@@ -94,16 +104,106 @@ class SessionQueue {
   }
 }
 
+/** Request codes of the untyped messages a client may send before its startup message. */
+const SSL_REQUEST = 80877103
+const GSSENC_REQUEST = 80877104
+const CANCEL_REQUEST = 80877102
+/** Terminate ('X'): the client is leaving (the session is not PGlite's to end). */
+const TERMINATE = 0x58
+/** Longer than any message fusion-auth sends: the connection is dropped. */
+const MAX_MESSAGE = 64 * 1024 * 1024
+
+/**
+ * One in-process connection (fusion-auth's own client): a TLS request answered "N", its
+ * startup message, then `type + length` messages. Whatever whole messages it has sent go to the
+ * session at once, and PGlite's answer comes back in one write.
+ */
+const serveInProcess = (queue: SessionQueue, stream: Duplex, id: number) => {
+  let buffered: Buffer = Buffer.alloc(0)
+  let started = false
+  let work = Promise.resolve() // this connection's exchanges, in order
+  let closed = false
+  const close = () => {
+    if (closed) return
+    closed = true
+    stream.destroy()
+    queue.clearQueueForHandler(id)
+    // After what it already handed over: its turn, and a transaction it left open, are released.
+    work = work.then(() => queue.clearTransactionIfNeeded(id))
+  }
+  const reply = (data: Uint8Array) => {
+    if (stream.destroyed) return
+    stream.cork()
+    stream.write(Buffer.from(data))
+    process.nextTick(() => stream.uncork())
+  }
+  stream.on("data", (chunk: Buffer) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
+    let whole = 0
+    let terminated = false
+    for (;;) {
+      const header = started ? 5 : 8
+      if (buffered.length - whole < header) break
+      const length = started ? 1 + buffered.readInt32BE(whole + 1) : buffered.readInt32BE(whole)
+      if (length < header || length > MAX_MESSAGE) return close()
+      if (buffered.length - whole < length) break
+      if (started && buffered[whole] === TERMINATE) {
+        terminated = true
+        break
+      }
+      if (!started) { // nothing precedes these: `whole` is 0
+        const code = buffered.readInt32BE(4)
+        if (code === CANCEL_REQUEST) return close()
+        if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
+          stream.write("N") // no TLS in-process
+          buffered = buffered.subarray(length)
+          continue
+        }
+        started = true
+      }
+      whole += length
+    }
+    if (whole > 0) {
+      // A copy: the writer may reuse its buffer once this side has read it.
+      const messages = new Uint8Array(buffered.subarray(0, whole))
+      buffered = buffered.subarray(whole)
+      work = work.then(() => (closed ? undefined : queue.enqueue(id, messages, reply).then(() => undefined))).catch(close)
+    }
+    if (terminated) close()
+  })
+  stream.on("error", close)
+  stream.on("end", close)
+  stream.on("close", close)
+}
+
 export interface EmbeddedServer {
   readonly url: string
+  /** A new connection in this process, for `@effect/sql-pg`'s `stream` option. */
+  connect(): Duplex
   stop(): Promise<void>
 }
 
 /** Serves `db` on 127.0.0.1 at a free port (or `port`); the URL names database `postgres`. */
 export const serve = async (db: PGlite, options: { readonly port?: number; readonly maxConnections?: number } = {}): Promise<EmbeddedServer> => {
   const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: options.port ?? 0, maxConnections: options.maxConnections ?? 64 })
+  const queue = new SessionQueue(db)
   // pglite-socket 0.2 hands this scheduler to every connection it accepts.
-  ;(server as unknown as { queryQueue: SessionQueue }).queryQueue = new SessionQueue(db)
+  ;(server as unknown as { queryQueue: SessionQueue }).queryQueue = queue
   await server.start()
-  return { url: `postgres://postgres@${server.getServerConn()}/postgres`, stop: () => server.stop() }
+  const local = new Set<Duplex>()
+  let ids = 0
+  return {
+    url: `postgres://postgres@${server.getServerConn()}/postgres`,
+    connect: () => {
+      const [client, end] = duplexPair()
+      local.add(end)
+      end.on("close", () => local.delete(end))
+      serveInProcess(queue, end, --ids)
+      return client
+    },
+    stop: async () => {
+      for (const stream of local) stream.destroy()
+      await server.stop()
+    }
+  }
 }

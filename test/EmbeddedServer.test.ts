@@ -1,0 +1,109 @@
+/**
+ * The embedded server: PGlite (one Postgres session) shared by many connections, over
+ * loopback TCP and in-process streams at once, each exchange and transaction whole; a client
+ * that leaves mid-transaction costs nobody else anything.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { PGlite } from "@electric-sql/pglite"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, ManagedRuntime, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
+import pg from "pg"
+import { afterAll, beforeAll } from "vitest"
+import { type EmbeddedServer, serve } from "../src/sql/EmbeddedServer.ts"
+
+let db: PGlite
+let server: EmbeddedServer
+
+beforeAll(async () => {
+  db = await PGlite.create()
+  server = await serve(db)
+  await db.exec(`create table counter (id int primary key, n int not null); insert into counter values (1, 0)`)
+})
+afterAll(async () => {
+  await server.stop()
+  await db.close()
+})
+
+/** fusion-auth's own client on the server: in-process (no socket) or over TCP; multiplexed, as `Database.layer` makes it. */
+const client = (inProcess: boolean) =>
+  ManagedRuntime.make(PgClient.layer({
+    url: Redacted.make(server.url),
+    maxConnections: 8,
+    multiplex: true,
+    ...(inProcess ? { stream: server.connect } : {})
+  }))
+
+/** One read-modify-write in a transaction: a lost update shows if two transactions interleave. */
+const increment = SqlClient.SqlClient.pipe(
+  Effect.flatMap((sql) =>
+    sql.withTransaction(
+      sql<{ n: number }>`select n from counter where id = 1`.pipe(
+        Effect.flatMap(([row]) => Effect.sleep("1 millis").pipe(Effect.andThen(sql`update counter set n = ${row!.n + 1} where id = 1`)))
+      )
+    )
+  )
+)
+
+const count = async () => (await db.query<{ n: number }>(`select n from counter where id = 1`)).rows[0]!.n
+
+describe("embedded server", () => {
+  it("runs every transaction whole, from in-process, TCP and pg clients at once", async () => {
+    const before = await count()
+    const local = client(true)
+    const remote = client(false)
+    const pool = new pg.Pool({ connectionString: server.url, max: 4 })
+    try {
+      const viaPg = async () => {
+        const c = await pool.connect()
+        try {
+          await c.query("begin")
+          const { rows } = await c.query<{ n: number }>(`select n from counter where id = 1`)
+          await c.query(`update counter set n = $1 where id = 1`, [rows[0]!.n + 1])
+          await c.query("commit")
+        } finally {
+          c.release()
+        }
+      }
+      await Promise.all([
+        ...Array.from({ length: 20 }, () => local.runPromise(increment)),
+        ...Array.from({ length: 20 }, () => remote.runPromise(increment)),
+        ...Array.from({ length: 20 }, viaPg),
+        // plain statements, pipelined on the same connections meanwhile
+        ...Array.from({ length: 40 }, (_, i) => local.runPromise(SqlClient.SqlClient.pipe(Effect.flatMap((sql) => sql`select ${i}::int as i`))))
+      ])
+      assert.strictEqual(await count(), before + 60)
+    } finally {
+      await local.dispose()
+      await remote.dispose()
+      await pool.end()
+    }
+  })
+
+  it("rolls back the transaction of a client that leaves in the middle, and serves the others", async () => {
+    const before = await count()
+    const leaving = new pg.Client({ connectionString: server.url })
+    leaving.on("error", () => undefined)
+    await leaving.connect()
+    await leaving.query("begin")
+    await leaving.query(`update counter set n = n + 1000 where id = 1`)
+    ;(leaving as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy() // gone without a word
+    const local = client(true)
+    try {
+      await local.runPromise(increment)
+      assert.strictEqual(await count(), before + 1)
+    } finally {
+      await local.dispose()
+    }
+  })
+
+  it("answers an in-process TLS request with 'N', as a server without TLS does, and then serves the connection", async () => {
+    const stream = server.connect()
+    const answer = await new Promise<string>((resolve) => {
+      stream.once("data", (data: Buffer) => resolve(data.toString()))
+      stream.write(Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]))
+    })
+    stream.destroy()
+    assert.strictEqual(answer, "N")
+  })
+})
