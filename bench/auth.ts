@@ -3,7 +3,7 @@
  * `pg` pool per database URL, as an app with one Better Auth would.
  */
 import { apiKey } from "@better-auth/api-key"
-import { betterAuth } from "better-auth"
+import { betterAuth, type BetterAuthOptions } from "better-auth"
 import type pg from "pg"
 import { fusionAuth } from "../src/index.ts"
 
@@ -31,10 +31,11 @@ export type CookieAuth = ReturnType<typeof cookieAuth>
  * What a user would pick instead of fusion-auth tokens: `@better-auth/api-key` with
  * `enableSessionForAPIKeys`, its rate limit at its default (on) or off (its best case).
  */
-export const keyAuth = (pool: pg.Pool, rateLimit: boolean) =>
+export const keyAuth = (pool: pg.Pool, rateLimit: boolean, options: Partial<BetterAuthOptions> = {}) =>
   betterAuth({
     ...base(pool),
     session: session(false),
+    ...options,
     plugins: [apiKey(rateLimit ? { enableSessionForAPIKeys: true } : { enableSessionForAPIKeys: true, rateLimit: { enabled: false } })]
   })
 

@@ -15,6 +15,7 @@ import { countAll } from "./count.ts"
 import { type BackendName, type BenchDatabase, makeDatabase } from "./database.ts"
 import { makeFixture } from "./fixture.ts"
 import { measure } from "./measure.ts"
+import { buildExample, httpContenders, runHttp } from "./http.ts"
 import { measureMemory, type Memory } from "./memory.ts"
 import type { BenchOptions } from "./options.ts"
 import { type BackendResult, type SampleRecord, table, targets } from "./report.ts"
@@ -61,13 +62,19 @@ const orderFor = <A>(items: ReadonlyArray<A>, round: number): ReadonlyArray<A> =
 }
 
 const runBackend = async (backend: BackendName, options: BenchOptions, log: Log): Promise<BackendResult> => {
+  const result = await runInProcess(backend, options, log)
+  const http = options.http === null ? undefined : await runHttp(backend, options.http, log)
+  return { ...result, http }
+}
+
+const runInProcess = async (backend: BackendName, options: BenchOptions, log: Log): Promise<Omit<BackendResult, "http">> => {
   const db: BenchDatabase = await makeDatabase(backend)
   try {
     log(`${backend}: ${db.version}; fixture of ${options.sessions} sessions and ${options.tokens} tokens and keys`)
     const fixture = await makeFixture(db.url, { sessions: options.sessions, tokens: options.tokens })
 
     const samples: Array<SampleRecord> = []
-    const clients = new Clients(db.url)
+    const clients = new Clients(db.url, db.database)
     try {
       const ops = new Map<string, Op>()
       const next = new Map<string, number>() // where each contender's inputs continue from
@@ -120,6 +127,10 @@ export const runBench = async (options: BenchOptions, log: Log = () => undefined
   const started = new Date()
   const machineBefore = describeMachine()
   const results: Array<BackendResult> = []
+  if (options.http !== null) {
+    log("building the example app (vite build) for the HTTP comparison")
+    await buildExample()
+  }
   for (const backend of options.backends) results.push(await runBackend(backend, options, log))
   const finished = new Date()
   const text = table(results, options.concurrencies)
@@ -138,6 +149,7 @@ export const runBench = async (options: BenchOptions, log: Log = () => undefined
     },
     options,
     contenders: contenders.map(({ id, label, group }) => ({ id, label, group })),
+    httpContenders,
     results,
     targets: results.flatMap((r) => targets(r, options.concurrencies)),
     table: text

@@ -4,11 +4,13 @@
  * cookie setting, and the bare `@effect/sql-pg` client of the floor. Every pool holds at
  * most 16 connections (fusion-auth's own default), so no contender has more than another.
  */
-import { PgClient } from "@effect/sql-pg"
-import { type Effect, ManagedRuntime, Redacted } from "effect"
+import { type Effect, ManagedRuntime } from "effect"
 import { SqlClient } from "effect/sql"
 import pg from "pg"
+import { decide } from "../src/core/NativeCookie.ts"
 import { createAuthSession } from "../src/index.ts"
+import * as Database from "../src/sql/Database.ts"
+import * as SessionTable from "../src/sql/SessionTable.ts"
 import { cookieAuth, type CookieAuth, keyAuth, type KeyAuth } from "./auth.ts"
 
 export const POOL_SIZE = 16
@@ -20,6 +22,7 @@ const memo = <A>(make: () => A) => {
 
 export class Clients {
   readonly url: string
+  readonly database: Database.DatabaseOptions
   private readonly pool = memo(() => {
     const pool = new pg.Pool({ connectionString: this.url, max: POOL_SIZE })
     pool.on("error", () => undefined)
@@ -27,12 +30,13 @@ export class Clients {
   })
   private readonly auths = new Map<string, CookieAuth | KeyAuth>()
   private readonly fusions = new Map<boolean, ReturnType<typeof createAuthSession<CookieAuth>>>()
-  private readonly floorRuntime = memo(() =>
-    ManagedRuntime.make(PgClient.layer({ url: Redacted.make(this.url), maxConnections: POOL_SIZE }))
-  )
+  // The floor's client is fusion-auth's own (`Database.layer`): same driver, same settings.
+  private readonly floorRuntime = memo(() => ManagedRuntime.make(Database.layer(this.database)))
 
-  constructor(url: string) {
+  /** `url` is Better Auth's; fusion-auth and the floor use `database` (default: the same URL). */
+  constructor(url: string, database: Database.DatabaseOptions = { url }) {
     this.url = url
+    this.database = database
   }
 
   /** Better Auth as fusion-auth wraps it, with its cookie cache off or on. */
@@ -53,7 +57,7 @@ export class Clients {
   fusion(cookieCache: boolean) {
     let app = this.fusions.get(cookieCache)
     if (app === undefined) {
-      app = createAuthSession(this.cookieAuth(cookieCache), { database: { url: this.url } })
+      app = createAuthSession(this.cookieAuth(cookieCache), { database: this.database })
       this.fusions.set(cookieCache, app)
     }
     return app
@@ -64,6 +68,15 @@ export class Clients {
     const runtime = this.floorRuntime.get()
     const sql = await runtime.runPromise(SqlClient.SqlClient)
     return { sql, run: <A, E>(statement: Effect.Effect<A, E, SqlClient.SqlClient>) => runtime.runPromise(statement) }
+  }
+
+  /** The text of the cookie path's one statement for this Better Auth (its own table and column names). */
+  async sessionStatement(): Promise<string> {
+    const context = (await this.cookieAuth(false).$context) as { version?: string }
+    const decision = decide(context, context.version)
+    if (decision._tag !== "Native") throw new Error(`the cookie path is handed over here: ${decision.reason}`)
+    const { sql } = await this.floor()
+    return SessionTable.make(sql, decision.plan, { hiddenSession: new Set(), hiddenUser: new Set() }).text
   }
 
   async close(): Promise<void> {

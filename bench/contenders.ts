@@ -158,6 +158,19 @@ const floorSelect: Contender = {
   }
 }
 
+const floorSession: Contender = {
+  id: "floor.session",
+  label: "floor: session ⋈ user SELECT, bare",
+  group: "floor",
+  make: async (clients, fixture) => {
+    const { sql, run } = await clients.floor()
+    // The cookie path's own statement (SessionTable), as Better Auth's schema names it, sent bare.
+    const text = await clients.sessionStatement()
+    const token = cycle(fixture.sessionTokens)
+    return async (i) => expect((await run(sql.unsafe(text, [token(i)]))).length === 1, "floor.session")
+  }
+}
+
 const floorSelect1: Contender = {
   id: "floor.select1",
   label: "floor: SELECT 1, bare",
@@ -181,6 +194,7 @@ export const contenders: ReadonlyArray<Contender> = [
   fusionRejection("unknown"),
   apiKeyRejection("unknown"),
   floorSelect,
+  floorSession,
   floorSelect1
 ]
 

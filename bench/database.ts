@@ -1,17 +1,19 @@
 /**
  * The databases the bench runs on: a fresh database on the Postgres server (created here,
- * dropped on close) and an embedded PGlite served on loopback by fusion-auth's own embedded
- * server, as an app without `DATABASE_URL` runs it.
+ * dropped on close) and fusion-auth's embedded PGlite (in memory), as an app without
+ * `DATABASE_URL` runs it: fusion-auth's client in-process, Better Auth's pool on loopback.
  */
-import { PGlite } from "@electric-sql/pglite"
 import pg from "pg"
-import { serve } from "../src/sql/EmbeddedServer.ts"
+import { type DatabaseOptions, leaseEmbedded, MEMORY } from "../src/sql/Database.ts"
 
 export type BackendName = "postgres" | "pglite"
 
 export interface BenchDatabase {
   readonly backend: BackendName
+  /** For Better Auth's `pg` pool (and the counting proxy). */
   readonly url: string
+  /** How fusion-auth reaches it, as an app would: the URL, or the embedded database this process serves. */
+  readonly database: DatabaseOptions
   /** Server version, e.g. "PostgreSQL 15.20". */
   readonly version: string
   close(): Promise<void>
@@ -49,24 +51,21 @@ export const makePostgres = async (): Promise<BenchDatabase> => {
   return {
     backend: "postgres",
     url: url.toString(),
+    database: { url: url.toString() },
     version: await versionOf(url.toString()),
     close: () => admin((client) => client.query(`drop database if exists "${name}" with (force)`)).then(() => undefined)
   }
 }
 
+/** The embedded database as an app without `DATABASE_URL` runs it: fusion-auth in-process, Better Auth over loopback. */
 export const makePglite = async (): Promise<BenchDatabase> => {
-  const db = await PGlite.create()
-  // Every pool of every contender stays open for the whole run: leave room for all of them.
-  const server = await serve(db, { maxConnections: 200 })
-  const url = server.url
+  const lease = await leaseEmbedded({ dataDir: MEMORY })
   return {
     backend: "pglite",
-    url,
-    version: `PGlite ${(await versionOf(url)).replace(/^PostgreSQL /, "(PostgreSQL ")})`,
-    close: async () => {
-      await server.stop()
-      await db.close()
-    }
+    url: lease.url,
+    database: { dataDir: MEMORY },
+    version: `PGlite ${(await versionOf(lease.url)).replace(/^PostgreSQL /, "(PostgreSQL ")})`,
+    close: lease.release
   }
 }
 

@@ -16,6 +16,8 @@ export interface Fixture {
   /** `Cookie` headers: the session token alone (cache off), and with Better Auth's cached session (cache on). */
   readonly cookiesOff: ReadonlyArray<string>
   readonly cookiesOn: ReadonlyArray<string>
+  /** The session token inside each cookie (signature dropped): what the session floor looks up. */
+  readonly sessionTokens: ReadonlyArray<string>
   /** Owner of each token and of each API key, in order. */
   readonly tokenUsers: ReadonlyArray<string>
   readonly tokens: ReadonlyArray<string>
@@ -86,6 +88,7 @@ export const makeFixture = async (url: string, size: FixtureSize): Promise<Fixtu
       cookieUsers: browsers.map((b) => b.userId),
       cookiesOff: browsers.map((b) => b.off),
       cookiesOn: browsers.map((b) => b.on),
+      sessionTokens: browsers.map((b) => decodeURIComponent(b.off.slice(b.off.indexOf("=") + 1)).split(".")[0]!),
       tokenUsers,
       tokens: tokens.map((t) => Redacted.value(t)),
       digests: tokens.map((t) => ApiToken.digest(t)),

@@ -3,6 +3,7 @@
  * minute), `smoke` (seconds, for the test suite: counts are exact, timings meaningless).
  */
 import type { BackendName } from "./database.ts"
+import type { HttpOptions } from "./http.ts"
 
 export type Mode = "full" | "quick" | "smoke"
 
@@ -28,6 +29,8 @@ export interface BenchOptions {
   readonly memoryOps: number
   readonly memoryContenders: "all" | ReadonlyArray<string>
   readonly memoryBackends: ReadonlyArray<BackendName>
+  /** The HTTP-level comparison (the example's production build over loopback); `null`: not run. */
+  readonly http: HttpOptions | null
   /** Where the JSON goes; `undefined`: `bench/results/`. */
   readonly resultsDir?: string | undefined
 }
@@ -48,7 +51,8 @@ export const presets: Record<Mode, BenchOptions> = {
     countOps: 200,
     memoryOps: 100_000,
     memoryContenders: "all",
-    memoryBackends: ["postgres"]
+    memoryBackends: ["postgres"],
+    http: { rounds: 5, seconds: 3, warmupSeconds: 2, concurrencies: [1, 32] }
   },
   quick: {
     mode: "quick",
@@ -62,8 +66,9 @@ export const presets: Record<Mode, BenchOptions> = {
     concurrencies: [1, 32],
     countOps: 10,
     memoryOps: 3_000,
-    memoryContenders: ["fusion.token", "fusion.unknown"],
-    memoryBackends: ["postgres"]
+    memoryContenders: ["fusion.token", "fusion.unknown", "fusion.cookie.off"],
+    memoryBackends: ["postgres"],
+    http: { rounds: 1, seconds: 1, warmupSeconds: 1, concurrencies: [1, 32] }
   },
   smoke: {
     mode: "smoke",
@@ -78,6 +83,7 @@ export const presets: Record<Mode, BenchOptions> = {
     countOps: 3,
     memoryOps: 0,
     memoryContenders: [],
-    memoryBackends: []
+    memoryBackends: [],
+    http: null
   }
 }

@@ -69,7 +69,7 @@ const main = async () => {
   const backend = values.backend as BackendName
   const concurrency = Number(values.concurrency)
   const db = await makeDatabase(backend)
-  const clients = new Clients(db.url)
+  const clients = new Clients(db.url, db.database)
   try {
     const fixture = await makeFixture(db.url, { sessions: 8, tokens: 500 })
     const op = await contender(id).make(clients, fixture)

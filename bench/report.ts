@@ -6,6 +6,7 @@
 import type { Counts } from "./count.ts"
 import { type Contender, contenders } from "./contenders.ts"
 import type { BackendName } from "./database.ts"
+import { httpContenders, httpRatio, httpReference, type HttpResult, summarizeHttp } from "./http.ts"
 import type { Memory } from "./memory.ts"
 import { median, type Sample, spread } from "./measure.ts"
 
@@ -22,6 +23,8 @@ export interface BackendResult {
   readonly samples: ReadonlyArray<SampleRecord>
   readonly counts: Record<string, Counts>
   readonly memory: Record<string, Memory>
+  /** The HTTP-level comparison, when it ran. */
+  readonly http?: HttpResult | undefined
 }
 
 export interface Summary {
@@ -62,11 +65,17 @@ export const reference: Record<string, string> = {
   "apikey.nolimit": "fusion.token",
   "fusion.cookie.off": "plain.cookie.off",
   "fusion.cookie.on": "plain.cookie.on",
-  "fusion.malformed": "floor.select1",
-  "apikey.malformed": "fusion.malformed",
+  "fusion.malformed": "apikey.malformed",
   "fusion.unknown": "floor.select",
   "apikey.unknown": "fusion.unknown",
-  "floor.select": "floor.select1"
+  "floor.select": "floor.select1",
+  "floor.session": "fusion.cookie.off"
+}
+
+/** The cookie path's throughput targets against plain `getSession`, per backend (issue 11). */
+export const COOKIE_TARGETS: Record<BackendName, { readonly off: number; readonly on: number }> = {
+  postgres: { off: 5, on: 2.5 },
+  pglite: { off: 3, on: 1.5 }
 }
 
 export interface Target {
@@ -77,42 +86,56 @@ export interface Target {
   readonly met: boolean | null
 }
 
+const ms = (n: number) => (Number.isFinite(n) ? (n < 1 ? n.toFixed(3) : n < 10 ? n.toFixed(2) : n.toFixed(1)) : "—")
 const x = (n: number) => (Number.isFinite(n) ? `${n >= 10 ? n.toFixed(1) : n.toFixed(2)}×` : "n/a")
 const perRes = (n: number | undefined) => (n === undefined ? "n/a" : Number.isInteger(n) ? String(n) : n.toFixed(2))
+const measured = (n: number, check: (n: number) => boolean) => (Number.isFinite(n) ? check(n) : null)
 
 export const targets = (result: BackendResult, concurrencies: ReadonlyArray<number>): ReadonlyArray<Target> => {
   const { backend, counts, memory } = result
   const out: Array<Target> = []
-  const add = (target: string, measured: string, met: boolean | null) => out.push({ backend, target, measured, met })
-  const token = counts["fusion.token"]
-  add("token path: 1 statement, 0 writes per resolution",
-    `${perRes(token?.statements)} statements, ${perRes(token?.writes)} writes` +
-      (token?.deferredStatements ? ` (+${token.deferredStatements} deferred at close)` : ""),
-    token ? token.statements === 1 && token.writes === 0 : null)
+  const add = (target: string, text: string, met: boolean | null) => out.push({ backend, target, measured: text, met })
+  const oneStatement = (id: string, what: string) => {
+    const n = counts[id]
+    add(`${what}: 1 statement, 0 writes per resolution`,
+      `${perRes(n?.statements)} statements, ${perRes(n?.writes)} writes` + (n?.deferredStatements ? ` (+${n.deferredStatements} deferred at close)` : ""),
+      n ? n.statements === 1 && n.statementsRange[1] === 1 && n.writes === 0 : null)
+  }
   const top = Math.max(...concurrencies)
+
+  oneStatement("fusion.token", "token path")
   const best = ratio(result, "fusion.token", "apikey.nolimit", top)
-  add(`token path ≥ 3× api-key plugin best case (c=${top})`, x(best), Number.isFinite(best) ? best >= 3 : null)
+  add(`token path ≥ 3× api-key plugin best case (c=${top})`, x(best), measured(best, (r) => r >= 3))
   const floor = ratio(result, "floor.select", "fusion.token", top)
-  add(`token path within 1.3× of the bare SELECT floor (c=${top})`, `floor is ${x(floor)} faster`, Number.isFinite(floor) ? floor <= 1.3 : null)
+  add(`token path within 1.3× of the bare SELECT floor (c=${top})`, `floor is ${x(floor)} faster`, measured(floor, (r) => r <= 1.3))
   const malformed = counts["fusion.malformed"]
   add("malformed token: 0 statements", `${perRes(malformed?.statements)} statements`, malformed ? malformed.statements === 0 : null)
   for (const c of concurrencies) {
-    const r = ratio(result, "fusion.malformed", "floor.select1", c)
-    add(`malformed token ≥ 100× a database round trip (SELECT 1, c=${c})`, x(r), Number.isFinite(r) ? r >= 100 : null)
+    const r = ratio(result, "fusion.malformed", "apikey.malformed", c)
+    add(`malformed token ≥ 20× the api-key plugin's malformed-key rejection (c=${c})`, x(r), measured(r, (v) => v >= 20))
   }
+
   for (const cache of ["off", "on"] as const) {
-    const fusion = counts[`fusion.cookie.${cache}`]
-    const plain = counts[`plain.cookie.${cache}`]
-    const allowed = cache === "on" ? 1 : 0
-    add(`cookie path, cache ${cache}: ≤ plain getSession + ${allowed} statements`,
-      `${perRes(fusion?.statements)} vs ${perRes(plain?.statements)}`,
-      fusion && plain ? fusion.statements <= plain.statements + allowed && fusion.writes <= plain.writes : null)
+    const id = `fusion.cookie.${cache}`
+    const plain = `plain.cookie.${cache}`
+    const goal = COOKIE_TARGETS[backend][cache]
+    oneStatement(id, `cookie path, cache ${cache}`)
     for (const c of concurrencies) {
-      const r = ratio(result, `fusion.cookie.${cache}`, `plain.cookie.${cache}`, c)
-      add(`cookie path, cache ${cache}: throughput within 10% of plain getSession (c=${c})`, x(r), Number.isFinite(r) ? r >= 0.9 : null)
+      const r = ratio(result, id, plain, c)
+      add(`cookie path, cache ${cache}: ≥ ${goal}× plain getSession${cache === "on" ? " with its cache" : ""} (c=${c})`, x(r), measured(r, (v) => v >= goal))
+    }
+    for (const c of concurrencies) {
+      const r = ratio(result, "floor.session", id, c)
+      add(`cookie path, cache ${cache}: within 1.3× of the bare session ⋈ user SELECT (c=${c})`, `floor is ${x(r)} faster`, measured(r, (v) => v <= 1.3))
+    }
+    for (const c of concurrencies) {
+      const mine = summarize(result, id, c).p99
+      const theirs = summarize(result, plain, c).p99
+      add(`cookie path, cache ${cache}: p99 no worse than plain getSession's (c=${c})`, `${ms(mine)} ms vs ${ms(theirs)} ms`,
+        Number.isFinite(mine) && Number.isFinite(theirs) ? mine <= theirs : null)
     }
   }
-  for (const id of ["fusion.token", "fusion.unknown"]) {
+  for (const id of ["fusion.token", "fusion.unknown", "fusion.cookie.off"]) {
     const m = memory[id]
     add(`memory flat over ${m ? m.resolutions.toLocaleString("en-US") : "the"} resolutions (${id}; heap growth < 2 MB)`,
       m ? `heap ${m.heapGrowthMB >= 0 ? "+" : ""}${m.heapGrowthMB.toFixed(2)} MB, RSS ${m.finalRssMB.toFixed(0)} MB` : "not measured",
@@ -122,7 +145,6 @@ export const targets = (result: BackendResult, concurrencies: ReadonlyArray<numb
 }
 
 const ops = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "—")
-const ms = (n: number) => (Number.isFinite(n) ? (n < 1 ? n.toFixed(3) : n < 10 ? n.toFixed(2) : n.toFixed(1)) : "—")
 const pct = (n: number) => `±${Math.round(n * 100)}%`
 
 /** The one table: a row per backend and contender, then the targets. */
@@ -164,6 +186,7 @@ export const table = (results: ReadonlyArray<BackendResult>, concurrencies: Read
     last = r[0]!
     out.push(line(r))
   }
+  out.push(...httpTable(results))
   out.push("", "targets")
   for (const result of results) {
     for (const t of targets(result, concurrencies)) {
@@ -172,4 +195,29 @@ export const table = (results: ReadonlyArray<BackendResult>, concurrencies: Read
     }
   }
   return out.join("\n")
+}
+
+/** The HTTP-level table: requests per second and latency per contender and concurrency, with ratios. */
+const httpTable = (results: ReadonlyArray<BackendResult>): ReadonlyArray<string> => {
+  const ran = results.filter((r) => r.http !== undefined)
+  if (ran.length === 0) return []
+  const concurrencies = [...new Set(ran.flatMap((r) => r.http!.samples.map((s) => s.connections)))].sort((a, b) => a - b)
+  const header = ["backend", "HTTP (autocannon, loopback)"]
+  for (const c of concurrencies) header.push(`c=${c} req/s`, "p50 ms", "p99 ms", "ratio")
+  const rows: Array<Array<string>> = [header]
+  for (const { backend, http } of ran) {
+    for (const contender of httpContenders) {
+      const row = [backend, contender.label]
+      for (const c of concurrencies) {
+        const s = summarizeHttp(http!, contender.id, c)
+        const ref = httpReference[contender.id]
+        row.push(ops(s.requestsPerSecond), ms(s.p50), ms(s.p99), ref ? `${x(httpRatio(http!, contender.id, ref, c))}` : "")
+      }
+      rows.push(row)
+    }
+  }
+  const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
+  const line = (r: ReadonlyArray<string>) => r.map((cell, i) => (i >= 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd()
+  return ["", line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line),
+    "ratio: /api/me with a cookie over Better Auth's get-session; with a token over the api-key plugin (medians of per-round ratios)"]
 }

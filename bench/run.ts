@@ -4,7 +4,7 @@
  *
  *   node bench/run.ts                 the full run (about 15 minutes on 2 cores)
  *   node bench/run.ts --quick         under a minute: fewer rounds, shorter samples
- *   node bench/run.ts --backend pglite --no-memory
+ *   node bench/run.ts --backend pglite --no-memory --no-http
  *
  * Postgres: `DATABASE_URL`'s server, else postgres://postgres@127.0.0.1:5432 (a fresh database
  * is created and dropped). Prints one table; the raw figures go to bench/results/*.json.
@@ -18,13 +18,15 @@ const { values } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     backend: { type: "string", multiple: true },
-    "no-memory": { type: "boolean", default: false }
+    "no-memory": { type: "boolean", default: false },
+    "no-http": { type: "boolean", default: false }
   }
 })
 
 let options: BenchOptions = presets[values.quick ? "quick" : "full"]
 if (values.backend) options = { ...options, backends: values.backend as Array<BackendName> }
 if (values["no-memory"]) options = { ...options, memoryOps: 0 }
+if (values["no-http"]) options = { ...options, http: null }
 if (options.backends.includes("postgres") && !(await postgresReachable())) {
   console.error(`Postgres does not answer at ${new URL(serverUrl()).host}: set DATABASE_URL, or pass --backend pglite.`)
   process.exit(1)

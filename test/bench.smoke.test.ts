@@ -38,6 +38,7 @@ describe("bench smoke run", () => {
         }
         assert.strictEqual(counts["plain.cookie.off"]!.statements, 2)
         assert.strictEqual(counts["floor.select"]!.statements, 1)
+        assert.strictEqual(counts["floor.session"]!.statements, 1)
 
         for (const contender of contenders) assert.include(run.table, contender.label)
         const json = JSON.parse(await readFile(run.file, "utf8")) as { results: ReadonlyArray<BackendResult> }

@@ -25,6 +25,7 @@ declare module "autocannon" {
     readonly amount?: number
     readonly timeout?: number
     readonly pipelining?: number
+    readonly headers?: Record<string, string>
     readonly requests?: ReadonlyArray<Request>
   }
   interface Result {

@@ -12,7 +12,7 @@
 import { betterAuth } from "better-auth"
 import { tanstackStartCookies } from "better-auth/tanstack-start"
 import { betterAuthDatabase, createAuthSession, fusionAuth, type SessionOf } from "fusion-auth"
-import { authSecret, baseURL } from "./config.ts"
+import { authSecret, baseURL, rateLimitOff } from "./config.ts"
 import { tokenPolicy } from "./tokenPolicy.ts"
 
 export const auth = betterAuth({
@@ -21,6 +21,7 @@ export const auth = betterAuth({
   baseURL,
   telemetry: { enabled: false },
   emailAndPassword: { enabled: true },
+  ...(rateLimitOff ? { rateLimit: { enabled: false } } : {}),
   user: {
     additionalFields: {
       role: { type: "string", required: false, input: false, defaultValue: "member" }

@@ -7,6 +7,8 @@
  * - `BETTER_AUTH_SECRET`: unset, a random one is made on first start and kept in `DATA_DIR`,
  *   so sessions survive a restart without a secret to set up.
  * - `BETTER_AUTH_URL`: the app's public address; unset, any port on localhost or 127.0.0.1.
+ * - `AUTH_RATE_LIMIT=off`: Better Auth's own limiter off (in production it allows 100 requests
+ *   per 10 s per address on each of its routes). For the HTTP benchmark only.
  */
 import { randomBytes } from "node:crypto"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
@@ -35,3 +37,5 @@ export const baseURL = process.env.BETTER_AUTH_URL || {
   allowedHosts: ["localhost:*", "127.0.0.1:*"],
   protocol: "http" as const
 }
+
+export const rateLimitOff = process.env.AUTH_RATE_LIMIT === "off"
