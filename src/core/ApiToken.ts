@@ -103,7 +103,7 @@ export const format = (prefix: string = PREFIX, legacy: ReadonlyArray<string> = 
   }
   const twice = prefixes.find((p, i) => prefixes.indexOf(p) !== i)
   if (twice !== undefined) throw new Error(`fusion-auth: token prefix ${JSON.stringify(twice)} is given twice`)
-  const candidates = new RegExp(`(?:${prefixes.join("|")})[0-9A-Za-z]{${BODY_LENGTH}}(?![0-9A-Za-z])`, "g")
+  const candidates = new RegExp(`(?:${prefixes.join("|")})[0-9A-Za-z]{${BODY_LENGTH}}(?![0-9A-Za-z_])`, "g")
 
   const parse = (candidate: string): ApiToken | undefined => {
     if (typeof candidate !== "string") return undefined
@@ -124,7 +124,7 @@ export const format = (prefix: string = PREFIX, legacy: ReadonlyArray<string> = 
       return brand(body + checksum(body))
     },
     parse,
-    // A match glued to a word character before it (`xacme_…`) is part of another word, not a token.
+    // A match glued to a word character (`xacme_…`, `…_x`) is part of another word, not a token.
     find: (text) =>
       [...text.matchAll(candidates)].flatMap((match) => {
         const before = match.index === 0 ? "" : text[match.index - 1]!
