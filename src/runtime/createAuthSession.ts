@@ -18,6 +18,7 @@ import * as Migrations from "../sql/Migrations.ts"
 import * as Scopes from "../services/Scopes.ts"
 import type { Session } from "../core/Session.ts"
 import { SessionResolver } from "../services/SessionResolver.ts"
+import { connectTokenEndpoints } from "../adapters/plugin.ts"
 import { startRefusal } from "../adapters/StartRefusal.ts"
 import { currentRequest } from "../adapters/StartRequest.ts"
 import * as Stores from "../services/Stores.ts"
@@ -119,6 +120,9 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
   /** Runs any program over the runtime's services; typed errors reject as themselves. */
   const run = <X, E>(effect: Effect.Effect<X, E, Services | R>): Promise<X> => runtime.runPromiseExit(effect).then(settle)
 
+  // The plugin's token endpoints (`/fusion-auth/tokens/*`) run on this runtime.
+  const disconnect = connectTokenEndpoints(auth, { run })
+
   /** The request's session, or why there is none (`{ error }`); rejects only on failure. */
   const resolve = async (
     input?: RequestLike
@@ -212,6 +216,7 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
      * Auth's pool and (when the last user lets go) the embedded database, so a script exits.
      */
     dispose: async () => {
+      disconnect()
       await runtime.dispose()
       await Database.closeBetterAuthDatabase(auth.options.database)
     }
