@@ -7,6 +7,8 @@
  * - `BETTER_AUTH_SECRET`: unset, a random one is made on first start and kept in `DATA_DIR`,
  *   so sessions survive a restart without a secret to set up.
  * - `BETTER_AUTH_URL`: the app's public address; unset, any port on localhost or 127.0.0.1.
+ * - `GITHUB_SECRET_SCANNING_KEYS`: GitHub's secret-scanning key list as JSON (`{"public_keys": […]}`);
+ *   unset, the alert route fetches it from GitHub and caches it.
  */
 import { randomBytes } from "node:crypto"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
@@ -35,3 +37,8 @@ export const baseURL = process.env.BETTER_AUTH_URL || {
   allowedHosts: ["localhost:*", "127.0.0.1:*"],
   protocol: "http" as const
 }
+
+/** GitHub's keys for the alert route, when the environment gives them (tests do); otherwise fetched. */
+export const githubKeys: ReadonlyArray<{ key_identifier: string; key: string }> | undefined = process.env.GITHUB_SECRET_SCANNING_KEYS
+  ? (JSON.parse(process.env.GITHUB_SECRET_SCANNING_KEYS) as { public_keys: Array<{ key_identifier: string; key: string }> }).public_keys
+  : undefined
