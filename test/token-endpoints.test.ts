@@ -174,6 +174,16 @@ for (const backend of sqlBackends) {
       assert.strictEqual((await app.session.tokens.list(other.id)).length, 1, "nothing was created")
     })
 
+    it("serves from the latest runtime still open: another createAuthSession(auth) disposed leaves the first serving", async () => {
+      const { browser } = await signUp("runtimes")
+      const second = createAuthSession(app.auth, { database: { url: db.url }, tokens: { prefix: "other_" } })
+      const viaSecond = await browser.fusionAuth.tokens.create({ name: "second" })
+      assert.match(viaSecond.data!.token, /^other_/)
+      await second.dispose()
+      const viaFirst = await browser.fusionAuth.tokens.create({ name: "first" })
+      assert.match(viaFirst.data!.token, /^acme_/)
+    })
+
     it("validates bodies: 400 VALIDATION_ERROR for a wrong shape, 400 INVALID_TOKEN_INPUT naming the field; no value echoed", async () => {
       const { id, cookie, browser } = await signUp("validator")
       const secret = `acme_${"B".repeat(38)}`
@@ -221,3 +231,12 @@ for (const backend of sqlBackends) {
     })
   })
 }
+
+describe("token endpoints with no runtime", () => {
+  it("answer 500, not anonymous, until createAuthSession(auth) connects one", async () => {
+    const auth = betterAuth({ secret: "no-runtime-secret-no-runtime-secret-01", baseURL: "http://localhost:3000", telemetry: { enabled: false }, logger: { disabled: true }, plugins: [fusionAuth()] })
+    const response = await auth.handler(new Request("http://localhost:3000/api/auth/fusion-auth/tokens/list"))
+    assert.strictEqual(response.status, 500)
+    assert.include(await response.text(), "createAuthSession(auth)")
+  })
+})

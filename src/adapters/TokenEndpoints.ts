@@ -10,7 +10,7 @@
  * (`Authorization: Bearer`) and a deactivated user are decided as on every other request.
  *
  * The endpoints reach the runtime through a `TokenLink` that `createAuthSession(auth)`
- * connects; before that they answer 500.
+ * connects (and `dispose()` disconnects); with none connected they answer 500.
  */
 import { APIError, createAuthEndpoint, createAuthMiddleware } from "better-auth/api"
 import { type Effect, Redacted, Schema } from "effect"
@@ -27,9 +27,9 @@ export interface TokenBackend {
   run<X, E>(effect: Effect.Effect<X, E, SessionResolver | TokenStore>): Promise<X>
 }
 
-/** The slot `createAuthSession` fills with its runtime; the last one connected serves. */
+/** The runtimes `createAuthSession(auth)` connected, in order; the latest one still open serves. */
 export interface TokenLink {
-  current: TokenBackend | undefined
+  readonly backends: Array<TokenBackend>
 }
 
 const STATUS = { 400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND" } as const
@@ -46,11 +46,12 @@ export const toAPIError = (error: FusionAuthError): APIError => {
 }
 
 const call = async <X, E>(link: TokenLink, effect: Effect.Effect<X, E, SessionResolver | TokenStore>): Promise<X> => {
-  if (link.current === undefined) {
+  const backend = link.backends.at(-1)
+  if (backend === undefined) {
     throw new APIError("INTERNAL_SERVER_ERROR", { message: "fusion-auth: call createAuthSession(auth) before serving requests" })
   }
   try {
-    return await link.current.run(effect)
+    return await backend.run(effect)
   } catch (error) {
     throw isFusionAuthError(error) ? toAPIError(error) : error
   }

@@ -20,7 +20,7 @@ const links = new WeakMap<object, TokenLink>()
 export const DEACTIVATED_MESSAGE = "This account is deactivated."
 
 export const fusionAuth = () => {
-  const link: TokenLink = { current: undefined }
+  const link: TokenLink = { backends: [] }
   const plugin = {
     id: PLUGIN_ID,
     schema: {
@@ -63,8 +63,9 @@ export const connectTokenEndpoints = (
 ): () => void => {
   const link = auth.options.plugins?.map((plugin) => links.get(plugin)).find((l) => l !== undefined)
   if (link === undefined) return () => undefined
-  link.current = backend
+  link.backends.push(backend)
   return () => {
-    if (link.current === backend) link.current = undefined
+    const at = link.backends.indexOf(backend)
+    if (at >= 0) link.backends.splice(at, 1)
   }
 }
