@@ -16,9 +16,6 @@ import { type TokenBackend, tokenEndpoints, type TokenLink } from "./TokenEndpoi
 /** Each plugin instance's slot that its token endpoints read the runtime from. */
 const links = new WeakMap<object, TokenLink>()
 
-/** What a deactivated user is told when they try to sign in. */
-export const DEACTIVATED_MESSAGE = "This account is deactivated."
-
 export const fusionAuth = () => {
   const link: TokenLink = { backends: [] }
   const plugin = {
@@ -38,7 +35,7 @@ export const fusionAuth = () => {
               before: async (session, context) => {
                 const user = await context?.context.internalAdapter.findUserById(session.userId)
                 if ((user as { deactivatedAt?: Date | null } | null)?.deactivatedAt != null) {
-                  throw APIError.from("FORBIDDEN", ERROR_CODES.USER_DEACTIVATED)
+                  throw APIError.from("FORBIDDEN", ERROR_CODES.USER_DEACTIVATED) // "This account is deactivated."
                 }
               }
             }
