@@ -2,8 +2,8 @@
  * fusion-auth: one choke point for Better Auth cookies and `sk_live_…` API tokens.
  *
  * The root holds what a TanStack Start (or any promise-based) app needs: the runtime
- * (`createAuthSession`), the Better Auth plugin and database, the errors and the `Session`
- * types. Effect programs: `fusion-auth/effect`; tests: `fusion-auth/testing`; adapters:
+ * (`createAuthSession`), the Better Auth plugin and database, GitHub's leak alerts handler
+ * (`githubSecretScanning`), the errors and the `Session` types. Effect programs: `fusion-auth/effect`; tests: `fusion-auth/testing`; adapters:
  * `fusion-auth/tanstack-start`, `fusion-auth/http-api`.
  */
 export {
@@ -14,6 +14,7 @@ export {
   type SessionOf
 } from "./runtime/createAuthSession.ts"
 export { fusionAuth } from "./adapters/plugin.ts"
+export { githubSecretScanning, type GitHubSecretScanningOptions } from "./adapters/GitHubSecretScanning.ts"
 export { betterAuthDatabase, type DatabaseOptions } from "./sql/Database.ts"
 export {
   Anonymous,

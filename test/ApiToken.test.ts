@@ -109,3 +109,90 @@ describe("ApiToken", () => {
     assert.deepStrictEqual(ApiToken.find("nothing here sk_live_"), [])
   })
 })
+
+describe("ApiToken.format: the app's own prefix", () => {
+  const acme = ApiToken.format("acme_")
+  const moved = ApiToken.format("acme_", ["sk_live_"])
+
+  it("mints tokens with the app's prefix whose checksum covers it; another prefix's tokens are malformed", () => {
+    for (let i = 0; i < 500; i++) {
+      const token = Redacted.value(acme.generate())
+      assert.match(token, /^acme_[0-9A-Za-z]{38}$/)
+      assert.isDefined(acme.parse(token))
+      assert.isUndefined(ApiToken.parse(token), "the default format refuses acme_")
+      // The same body under another prefix: the checksum no longer holds, whatever the prefix.
+      assert.isUndefined(moved.parse(`sk_live_${token.slice(5)}`))
+      assert.isUndefined(ApiToken.format("acme_live_").parse(`acme_live_${token.slice(5)}`))
+    }
+    assert.isUndefined(acme.parse(Redacted.value(ApiToken.generate())), "sk_live_ is not acme_'s")
+    assert.strictEqual(acme.maxLength, 5 + 38)
+  })
+
+  it("keeps accepting a legacy prefix's tokens after a change, and mints only with the new one", () => {
+    const old = Redacted.value(ApiToken.generate())
+    assert.isDefined(moved.parse(old))
+    assert.match(Redacted.value(moved.generate()), /^acme_/)
+    assert.deepStrictEqual(moved.prefixes, ["acme_", "sk_live_"])
+    assert.strictEqual(moved.maxLength, ApiToken.LENGTH)
+  })
+
+  it("refuses every single-character substitution of an acme_ token, and truncated or extended ones", () => {
+    const token = Redacted.value(acme.generate())
+    for (let i = 0; i < token.length; i++) {
+      for (const c of ALPHABET + "_-") {
+        if (c !== token[i]) assert.isUndefined(moved.parse(token.slice(0, i) + c + token.slice(i + 1)), `accepted ${i}:${c}`)
+      }
+    }
+    for (const value of [token.slice(0, -1), token + "a", "acme_", token.replace("acme_", "ACME_"), token.replace("acme_", "acme-")]) {
+      assert.isUndefined(moved.parse(value), value.slice(0, 8))
+    }
+  })
+
+  it("finds tokens of every accepted prefix in text, checksum verified, never one glued to a word", () => {
+    const a = Redacted.value(acme.generate())
+    const b = Redacted.value(ApiToken.generate())
+    const c = Redacted.value(acme.generate())
+    const text = `new ${a}\nold "${b}"\nglued x${c} and b_${c}\ntypo ${a.slice(0, -1)}${a.endsWith("0") ? "1" : "0"}`
+    assert.deepStrictEqual(moved.find(text).map((f) => Redacted.value(f.token)), [a, b])
+    assert.deepStrictEqual(acme.find(text).map((f) => Redacted.value(f.token)), [a])
+    assert.deepStrictEqual(ApiToken.find(text).map((f) => Redacted.value(f.token)), [b])
+  })
+
+  it("hints with the token's own prefix", () => {
+    const token = acme.generate()
+    assert.strictEqual(ApiToken.hint(token), `acme_…${Redacted.value(token).slice(-4)}`)
+  })
+
+  it("refuses an ambiguous prefix at start-up, with one line naming the problem", () => {
+    const refused: ReadonlyArray<readonly [string, string]> = [
+      ["", "is empty"],
+      ["acme", `must end with "_"`],
+      ["acme-", `must end with "_"`],
+      ["a_", "must be 4 to 24 characters"],
+      ["abcdefghijklmnopqrstuvwxy_", "must be 4 to 24 characters"],
+      ["Acme_", "lower-case"],
+      ["ACME_", "lower-case"],
+      ["_acme_", "lower-case"],
+      ["acme__", "lower-case"],
+      ["1acme_", "lower-case"],
+      ["ac-me_", "lower-case"],
+      ["ac me_", "lower-case"],
+      ["ac.me_", "lower-case"],
+      ["ａcme_", "lower-case"], // a full-width a
+      ["ѕk_live_", "lower-case"], // a Cyrillic s
+      ["acme\n_", "lower-case"]
+    ]
+    for (const [prefix, problem] of refused) {
+      assert.throws(() => ApiToken.format(prefix), problem, JSON.stringify(prefix))
+      try {
+        ApiToken.format("good_", [prefix])
+      } catch (error) {
+        const message = (error as Error).message
+        assert.strictEqual(message.split("\n").length, 1, JSON.stringify(prefix))
+        assert.include(message, `token prefix ${JSON.stringify(prefix)}`)
+      }
+    }
+    assert.throws(() => ApiToken.format("acme_", ["acme_"]), `token prefix "acme_" is given twice`)
+    for (const good of ["acme_", "sk_live_", "acme_live_", "gh1_", "x1y2_z3_"]) assert.strictEqual(ApiToken.format(good).prefix, good)
+  })
+})

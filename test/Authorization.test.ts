@@ -63,4 +63,18 @@ describe("Authorization header", () => {
     }
     assert.oneOf(result, ["Malformed", "rejected by Headers"])
   })
+
+  it("reads a Bearer token of the app's format: its prefix and the legacy ones; any other prefix is malformed", () => {
+    const acme = ApiToken.format("acme_")
+    const moved = ApiToken.format("acme_live_", ["sk_live_"])
+    const mine = Redacted.value(acme.generate())
+    const bearer = (value: string) => headers(["authorization", `Bearer ${value}`])
+    assert.strictEqual(presented(bearer(mine), acme)._tag, "Bearer")
+    assert.strictEqual(presented(bearer(token), acme)._tag, "Malformed", "sk_live_ is not listed")
+    assert.strictEqual(presented(bearer(mine))._tag, "Malformed", "the default format is sk_live_ only")
+    assert.strictEqual(presented(bearer(token), moved)._tag, "Bearer", "a legacy prefix")
+    const longest = Redacted.value(moved.generate())
+    assert.strictEqual(presented(bearer(longest), moved)._tag, "Bearer")
+    assert.strictEqual(presented(headers(["authorization", `Bearer${" ".repeat(80)}${longest}`]), moved)._tag, "Malformed", "too long to read")
+  })
 })

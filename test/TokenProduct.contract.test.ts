@@ -77,6 +77,31 @@ const contract = (name: string, stores: StoreLayer, sqlBacked: boolean) =>
         }))
     })
 
+    describe("rotating as a signed-in caller", () => {
+      it.effect("a token caller rotates only a token whose scopes it holds; a cookie caller any of its user's", () =>
+        Effect.gen(function*() {
+          const store = yield* TokenStore
+          const fixture = yield* Fixture
+          const admin = yield* fixture.createAdmin
+          const other = yield* fixture.createUser
+          const readOnly = yield* store.create({ userId: admin.id, name: "ro", scopes: ["read"] })
+          const ops = yield* store.create({ userId: admin.id, name: "ops", scopes: ["read", "admin:users"] })
+          const verified = yield* store.verify(parse(readOnly.token))
+          const viaToken = { user: verified.user, session: null, scopes: verified.scopes }
+          const refused = yield* Effect.flip(store.rotate({ caller: viaToken, tokenId: ops.info.id }))
+          assert.deepStrictEqual(refused, new InsufficientScope({ scope: "admin:users", credential: "token" }))
+          assert.isNull((yield* store.list(admin.id)).find((t) => t.id === ops.info.id)!.replacedBy, "nothing rotated")
+          const own = yield* store.rotate({ caller: viaToken, tokenId: readOnly.info.id })
+          assert.deepStrictEqual([own.info.userId, own.info.scopes], [admin.id, ["read"]])
+
+          const viaCookie = { ...viaToken, session: { id: "s", userId: admin.id, token: "t", expiresAt: new Date(), createdAt: new Date(), updatedAt: new Date() }, scopes: ["read", "write", "admin:users"] }
+          assert.deepStrictEqual((yield* store.rotate({ caller: viaCookie, tokenId: ops.info.id })).info.scopes, ["read", "admin:users"])
+          const theirs = yield* store.create({ userId: other.id, name: "theirs" })
+          const notFound = yield* Effect.flip(store.rotate({ caller: viaCookie, tokenId: theirs.info.id }))
+          assert.deepStrictEqual(notFound, new TokenNotFound({ tokenId: theirs.info.id }))
+        }))
+    })
+
     describe("expiry policy", () => {
       it.effect("without an expiry a token gets the maximum lifetime; beyond it is refused; at it is allowed", () =>
         Effect.gen(function*() {

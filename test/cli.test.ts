@@ -23,7 +23,7 @@ const oneLine = (run: Run) => {
 }
 
 describe("fusion-auth --help", () => {
-  const commands = ["", "migrate", "tokens", "tokens create", "tokens list", "tokens revoke", "users", "users deactivate", "users reactivate", "users list"]
+  const commands = ["", "migrate", "tokens", "tokens create", "tokens list", "tokens revoke", "users", "users deactivate", "users reactivate", "users list", "scan-pattern"]
   it.each(commands)("fusion-auth %s --help describes the command", async (line) => {
     const command = line === "" ? [] : line.split(" ")
     const run = await fusionAuth([...command, "--help"])
@@ -117,6 +117,37 @@ for (const backend of sqlBackends) {
       assert.isNull(await app.getSession(new Headers({ authorization: `Bearer ${leaked}` })))
       const events = await app.audit.list({ userId })
       assert.deepStrictEqual(events.slice(0, 2).map((e) => [e.action, e.actorId]), [["token.revoked_leaked", "cli"], ["token.created", "cli"]])
+    })
+
+    it("the app's prefix: --prefix or FUSION_AUTH_TOKEN_PREFIX mints with it; --leaked finds it and the legacy prefix", async () => {
+      const email = `prefix.${backend.name}@example.com`
+      const { userId } = await signUp(setup.auth, email)
+      const acme = ApiToken.format("acme_", ["sk_live_"])
+      const moved = createAuthSession(setup.auth, { database: { url: db.url }, tokens: { scopes: ["read"], prefix: "acme_", legacyPrefixes: ["sk_live_"] } })
+      try {
+        const viaFlag = await cli(["--prefix", "acme_", "tokens", "create", "--user", email, "--name", "flag"])
+        assert.strictEqual(viaFlag.code, 0, viaFlag.stderr)
+        const viaEnv = await fusionAuth(["tokens", "create", "--user", email, "--name", "env"], { env: { ...env(), FUSION_AUTH_TOKEN_PREFIX: "acme_" } })
+        const legacy = (await cli(["tokens", "create", "--user", email, "--name", "legacy"])).stdout.trim()
+        const [flag, fromEnv] = [viaFlag.stdout.trim(), viaEnv.stdout.trim()]
+        for (const token of [flag, fromEnv]) assert.isDefined(acme.parse(token), token.slice(0, 8))
+        for (const token of [flag, fromEnv, legacy]) {
+          assert.strictEqual((await moved.getSession(new Headers({ authorization: `Bearer ${token}` })))!.user.id, userId)
+        }
+        // The default-prefix app does not read acme_ tokens at all.
+        assert.isNull(await app.getSession(new Headers({ authorization: `Bearer ${flag}` })))
+
+        const report = await fusionAuth(["--json", "tokens", "revoke", "--leaked"], {
+          env: { ...env(), FUSION_AUTH_TOKEN_PREFIX: "acme_", FUSION_AUTH_TOKEN_LEGACY_PREFIXES: "sk_live_" },
+          stdin: `new ${flag}\nold ${legacy}\n`
+        })
+        assert.strictEqual(report.code, 0, report.stderr)
+        assert.strictEqual((JSON.parse(report.stdout) as { found: number }).found, 2)
+        for (const token of [flag, legacy]) assert.isNull(await moved.getSession(new Headers({ authorization: `Bearer ${token}` })))
+        assert.isNotNull(await moved.getSession(new Headers({ authorization: `Bearer ${fromEnv}` })))
+      } finally {
+        await moved.dispose()
+      }
     })
 
     it("deactivates and reactivates by email, and lists the deactivated", async () => {

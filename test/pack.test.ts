@@ -26,6 +26,8 @@ import { ApiToken, authLayer, CurrentSession, errorResponse, requireScope, safeR
 import { Authentication, AuthenticationLayer, ForbiddenResponse, requireScope as guard } from "fusion-auth/http-api"
 import { MemoryDatabase, SessionResolver as TestResolver, signUpFixture, Stores } from "fusion-auth/testing"
 import { betterAuthDatabase, createAuthSession, fusionAuth, InsufficientScope, type Session } from "fusion-auth"
+import { createAuthClient } from "better-auth/client"
+import { fusionAuthClient } from "fusion-auth/client"
 
 const auth = betterAuth({
   database: betterAuthDatabase(),
@@ -46,6 +48,17 @@ const cookie = headers.getSetCookie().map((c) => c.split(";")[0]).join("; ")
 const viaCookie: Session<typeof auth.$Infer.Session.user, typeof auth.$Infer.Session.session> | null =
   await getSession(new Headers({ cookie }))
 const { token } = await tokens.create({ userId: response.user.id, name: "ci" })
+// fusion-auth/client: Better Auth's client with the plugin, typed from the server plugin, through auth.handler.
+const authClient = createAuthClient({
+  baseURL: "http://localhost:3000",
+  plugins: [fusionAuthClient()],
+  fetchOptions: {
+    customFetchImpl: (input, init) => auth.handler(new Request(input, init)),
+    headers: { cookie, origin: "http://localhost:3000" }
+  }
+})
+const viaClient = await authClient.fusionAuth.tokens.create({ name: "from the client", scopes: [] })
+const clientToken: string | undefined = viaClient.data?.token
 const viaToken = await getSession(new Headers({ authorization: "Bearer " + Redacted.value(token) }))
 await users.deactivate(response.user.id)
 const afterDeactivate = await getSession(new Headers({ authorization: "Bearer " + Redacted.value(token) }))
@@ -55,6 +68,7 @@ console.log(JSON.stringify({
   token: viaToken?.user.email, tokenSession: viaToken?.session,
   afterDeactivate, deactivatedAt: deactivatedAt ?? null,
   parses: ApiToken.parse(Redacted.value(token)) !== undefined,
+  clientToken: clientToken !== undefined && ApiToken.parse(clientToken) !== undefined,
   redirect: safeRedirectPath("//evil.com")
 }))
 
@@ -104,6 +118,7 @@ describe("npm pack", () => {
       const files = packed.files
       assert.include(files, "dist/index.js")
       assert.include(files, "dist/index.d.ts")
+      assert.include(files, "dist/client.js")
       assert.notInclude(files.join("\n"), "test/")
       // `npm run build` (prepack) leaves the bin runnable in the repository too: `npx fusion-auth` there.
       assert.notStrictEqual(statSync(join(packed.repo, "dist/cli/main.js")).mode & 0o111, 0)
@@ -149,6 +164,7 @@ describe("npm pack", () => {
         afterDeactivate: null,
         deactivatedAt: null,
         parses: true,
+        clientToken: true,
         redirect: "/"
       })
     } finally {

@@ -1,20 +1,24 @@
 /**
  * The Better Auth plugin: declares `deactivatedAt` on Better Auth's `user` table, so Better
- * Auth reads it with every session and its own `user` type carries it; and refuses to open a
- * new session (sign-in, sign-up) for a deactivated user.
+ * Auth reads it with every session and its own `user` type carries it; refuses to open a new
+ * session (sign-in, sign-up) for a deactivated user; and serves the caller's own API tokens
+ * (`TokenEndpoints.ts`), typed for the client plugin (`fusion-auth/client`).
  *
  * `createAuthSession` refuses an auth instance without this plugin: without it, the cookie
- * path could not see deactivation at all.
+ * path could not see deactivation at all. It also connects the token endpoints to its runtime.
  */
 import type { BetterAuthPlugin } from "better-auth"
 import { APIError } from "better-auth/api"
+import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
+import { type TokenBackend, tokenEndpoints, type TokenLink } from "./TokenEndpoints.ts"
 
-/** What a deactivated user is told when they try to sign in. */
-export const DEACTIVATED_MESSAGE = "This account is deactivated."
+/** Each plugin instance's slot that its token endpoints read the runtime from. */
+const links = new WeakMap<object, TokenLink>()
 
-export const fusionAuth = () =>
-  ({
+export const fusionAuth = () => {
+  const link: TokenLink = { backends: [] }
+  const plugin = {
     id: PLUGIN_ID,
     schema: {
       user: {
@@ -31,12 +35,34 @@ export const fusionAuth = () =>
               before: async (session, context) => {
                 const user = await context?.context.internalAdapter.findUserById(session.userId)
                 if ((user as { deactivatedAt?: Date | null } | null)?.deactivatedAt != null) {
-                  throw new APIError("FORBIDDEN", { message: DEACTIVATED_MESSAGE, code: "USER_DEACTIVATED" })
+                  throw APIError.from("FORBIDDEN", ERROR_CODES.USER_DEACTIVATED) // "This account is deactivated."
                 }
               }
             }
           }
         }
       }
-    })
-  }) satisfies BetterAuthPlugin
+    }),
+    endpoints: tokenEndpoints(link),
+    $ERROR_CODES: ERROR_CODES
+  } satisfies BetterAuthPlugin
+  links.set(plugin, link)
+  return plugin
+}
+
+/**
+ * Serves the token endpoints of `auth`'s fusion-auth plugin from `backend` (the runtime of
+ * `createAuthSession(auth)`); returns the undo, for when that runtime is disposed.
+ */
+export const connectTokenEndpoints = (
+  auth: { readonly options: { readonly plugins?: ReadonlyArray<object> | undefined } },
+  backend: TokenBackend
+): () => void => {
+  const link = auth.options.plugins?.map((plugin) => links.get(plugin)).find((l) => l !== undefined)
+  if (link === undefined) return () => undefined
+  link.backends.push(backend)
+  return () => {
+    const at = link.backends.indexOf(backend)
+    if (at >= 0) link.backends.splice(at, 1)
+  }
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `fusion-auth`: the operator's command line. Migrations, tokens and deactivation on the
- * database in `DATABASE_URL`, or on the embedded PGlite in `--data-dir` when it is unset.
+ * database in `DATABASE_URL`, or on the embedded PGlite in `--data-dir` when it is unset;
+ * the app's secret-scanner patterns (`scan-pattern`, no database).
  *
  * Every failure is one line on stderr and a non-zero exit (1: refused or not found, 2: bad
  * usage); a token is printed once, on stdout, and nowhere else.
@@ -11,6 +12,8 @@ import { betterAuth } from "better-auth"
 import { Cause, Console, Effect, Exit, Layer, Option, Redacted, Stdio, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as ApiToken from "../core/ApiToken.ts"
+import { describePatterns, scanPatterns } from "../core/ScanPattern.ts"
+import type { TokenPolicyOptions } from "../core/TokenPolicy.ts"
 import { migrate } from "../runtime/createAuthSession.ts"
 import * as Database from "../sql/Database.ts"
 import { fusionAuth } from "../adapters/plugin.ts"
@@ -31,6 +34,10 @@ const root = Command.make("fusion-auth").pipe(
       Flag.withDescription(
         "Embedded database folder, used when DATABASE_URL is unset (default: FUSION_AUTH_DATA_DIR, else .data/fusion-auth); a running app's folder is reached through the app"
       ),
+      Flag.optional
+    ),
+    prefix: Flag.String("prefix").pipe(
+      Flag.withDescription("The app's token prefix, e.g. acme_ (default: FUSION_AUTH_TOKEN_PREFIX, else sk_live_)"),
       Flag.optional
     )
   }),
@@ -132,7 +139,9 @@ const tokensRevoke = Command.make(
         const info = yield* store.revokeById(id.value, ACTOR)
         return yield* output(info, () => [`Revoked ${info.id} (${info.hint}) of user ${info.userId}.`])
       }
-      const found = ApiToken.find(yield* readStdin)
+      const { prefix } = yield* root
+      const { prefix: current, legacyPrefixes } = tokenFormat(prefix)
+      const found = ApiToken.format(current, legacyPrefixes).find(yield* readStdin)
       if (found.length === 0) throw new RefusedError("no fusion-auth token found on stdin")
       const revoked = yield* Effect.forEach(found, ({ token }) =>
         store.revokeLeaked(token, ACTOR).pipe(Effect.map(Option.some), Effect.catchTag("TokenNotFound", () => Effect.succeedNone)))
@@ -147,11 +156,6 @@ const tokensRevoke = Command.make(
 
 /** A refusal that is not a typed domain error: exit code 1. */
 class RefusedError extends Error {}
-
-const tokens = Command.make("tokens").pipe(
-  Command.withDescription("Create, list and revoke API tokens"),
-  Command.withSubcommands([tokensCreate, tokensList, tokensRevoke])
-)
 
 const setActive = (deactivate: boolean) =>
   Command.make(deactivate ? "deactivate" : "reactivate", { email: Argument.String("email") }, ({ email }) =>
@@ -178,10 +182,31 @@ const usersList = Command.make(
     })
 ).pipe(Command.withDescription("List users"))
 
-const users = Command.make("users").pipe(
-  Command.withDescription("Deactivate, reactivate and list users"),
-  Command.withSubcommands([setActive(true), setActive(false), usersList])
-)
+const list = (text: string | undefined) => (text ?? "").split(",").map((s) => s.trim()).filter(Boolean)
+
+/**
+ * The app's token format: `--prefix`, else `FUSION_AUTH_TOKEN_PREFIX`, else the default; the
+ * prefixes in `FUSION_AUTH_TOKEN_LEGACY_PREFIXES` still accepted. A bad prefix is a usage mistake.
+ */
+const tokenFormat = (prefix: Option.Option<string>): TokenPolicyOptions => {
+  const options = {
+    prefix: Option.getOrUndefined(prefix) ?? (process.env.FUSION_AUTH_TOKEN_PREFIX || undefined),
+    legacyPrefixes: list(process.env.FUSION_AUTH_TOKEN_LEGACY_PREFIXES)
+  }
+  try {
+    ApiToken.format(options.prefix, options.legacyPrefixes)
+  } catch (error) {
+    throw new Usage((error as Error).message.replace(/^fusion-auth: /, ""))
+  }
+  return options
+}
+
+const scanPattern = Command.make("scan-pattern", {}, () =>
+  Effect.gen(function*() {
+    const options = tokenFormat((yield* root).prefix)
+    const patterns = scanPatterns(ApiToken.format(options.prefix, options.legacyPrefixes))
+    yield* output(patterns, () => describePatterns(patterns))
+  })).pipe(Command.withDescription("Print a gitleaks rule and a GitHub custom secret-scanning pattern for the app's tokens"))
 
 /** `DATABASE_URL`, or the embedded folder: this process's, or the running app's that owns it. */
 const databaseOptions = (dataDir: Option.Option<string>): Database.DatabaseOptions => ({
@@ -189,14 +214,26 @@ const databaseOptions = (dataDir: Option.Option<string>): Database.DatabaseOptio
   connectToOwner: true
 })
 
-/** The stores on the chosen database; built when a command runs, never for `--help`. */
-const storesFor = (dataDir: Option.Option<string>) => {
-  const scopes = (process.env.FUSION_AUTH_SCOPES ?? "").split(",").map((s) => s.trim()).filter(Boolean)
+/** The stores on the chosen database; built when a command that needs them runs, never for `--help`. */
+const stores = Layer.unwrap(Effect.map(root, ({ dataDir, prefix }) => {
+  const tokens = { scopes: list(process.env.FUSION_AUTH_SCOPES), ...tokenFormat(prefix) }
   return Stores.layer.pipe(
     Layer.provide(Database.layer(databaseOptions(dataDir))),
-    Layer.provide(Stores.settings({ tokens: { scopes }, tokenSecret: process.env.FUSION_AUTH_TOKEN_SECRET || undefined }))
+    Layer.provide(Stores.settings({ tokens, tokenSecret: process.env.FUSION_AUTH_TOKEN_SECRET || undefined }))
   )
-}
+}))
+
+const tokens = Command.make("tokens").pipe(
+  Command.withDescription("Create, list and revoke API tokens"),
+  Command.withSubcommands([tokensCreate, tokensList, tokensRevoke]),
+  Command.provide(stores)
+)
+
+const users = Command.make("users").pipe(
+  Command.withDescription("Deactivate, reactivate and list users"),
+  Command.withSubcommands([setActive(true), setActive(false), usersList]),
+  Command.provide(stores)
+)
 
 const CLI_ERRORS = new Set([
   "UnrecognizedOption", "DuplicateOption", "MissingOption", "MissingArgument", "UnexpectedArgument",
@@ -218,10 +255,7 @@ const describeFailure = (cause: Cause.Cause<unknown>): { readonly line: string; 
   return { line: error?.message ?? String(error), code: 1 }
 }
 
-const cli = root.pipe(
-  Command.withSubcommands([migrateCommand, tokens, users]),
-  Command.provide(({ dataDir }) => storesFor(dataDir))
-)
+const cli = root.pipe(Command.withSubcommands([migrateCommand, tokens, users, scanPattern]))
 
 const program = Command.run(cli, { version: "0.1.0", renderErrors: false }).pipe(Effect.provide(NodeServices.layer))
 

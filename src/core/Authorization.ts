@@ -19,10 +19,11 @@ const malformed: Presented = { _tag: "Malformed" }
 const MENTIONS_BEARER = /(?:^|,)[ \t]*bearer(?:[ \t]|,|$)/i
 const EXACT = /^bearer[ \t]+([^ \t,]+)[ \t]*$/i
 
-export const presented = (headers: Headers): Presented => {
+/** The credential in these headers; a Bearer token must be of `format` (an accepted prefix). */
+export const presented = (headers: Headers, format: ApiToken.Format = ApiToken.DEFAULT): Presented => {
   const raw = headers.get("authorization")
   if (raw === null || !MENTIONS_BEARER.test(raw)) return cookie
-  const match = raw.length <= ApiToken.LENGTH + 64 ? EXACT.exec(raw.replace(/^[ \t]+/, "")) : null
-  const token = match === null ? undefined : ApiToken.parse(match[1]!)
+  const match = raw.length <= format.maxLength + 64 ? EXACT.exec(raw.replace(/^[ \t]+/, "")) : null
+  const token = match === null ? undefined : format.parse(match[1]!)
   return token === undefined ? malformed : { _tag: "Bearer", token }
 }

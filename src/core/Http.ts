@@ -5,6 +5,7 @@
  * `WWW-Authenticate` challenge, never an HTML login page. A browser (cookie or nothing)
  * is sent to the login page with a same-origin `redirect` back to where it was going.
  */
+import type { ErrorCode } from "./ErrorCodes.ts"
 import type { AuthError, FusionAuthError, InsufficientScope } from "./Errors.ts"
 import { SCOPE_PATTERN } from "./TokenPolicy.ts"
 
@@ -118,6 +119,26 @@ export const errorParts = (error: FusionAuthError): ErrorParts => {
         body: { error: "invalid_request", reason: error._tag, field: error.field, problem: error.problem },
         headers: NO_STORE
       }
+  }
+}
+
+/** The stable code of an error, for the Better Auth endpoints (`APIError` bodies, `$ERROR_CODES`). */
+export const errorCode = (error: FusionAuthError): ErrorCode => {
+  switch (error._tag) {
+    case "Anonymous":
+      return "UNAUTHORIZED"
+    case "Deactivated":
+      return "USER_DEACTIVATED"
+    case "InvalidToken":
+      return "INVALID_TOKEN"
+    case "InsufficientScope":
+      return "INSUFFICIENT_SCOPE"
+    case "TokenNotFound":
+      return "TOKEN_NOT_FOUND"
+    case "UserNotFound":
+      return "USER_NOT_FOUND"
+    case "InvalidTokenInput":
+      return "INVALID_TOKEN_INPUT"
   }
 }
 

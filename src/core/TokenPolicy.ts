@@ -7,6 +7,7 @@
  * user narrows their existing tokens on the next request.
  */
 import { Context, Duration, Layer } from "effect"
+import * as ApiToken from "./ApiToken.ts"
 import type { User } from "./Session.ts"
 
 export interface TokenPolicy {
@@ -20,6 +21,8 @@ export interface TokenPolicy {
   readonly maxLiveTokensPerUser: number
   /** `lastUsedAt` is written at most once per this interval per token. */
   readonly lastUsedInterval: Duration.Duration
+  /** The prefix new tokens get and every prefix still accepted (see `ApiToken.format`). */
+  readonly format: ApiToken.Format
 }
 
 export interface TokenPolicyOptions {
@@ -28,12 +31,16 @@ export interface TokenPolicyOptions {
   readonly maxLifetime?: Duration.Input | undefined
   readonly maxLiveTokensPerUser?: number | undefined
   readonly lastUsedInterval?: Duration.Input | undefined
+  /** The app's own token prefix, e.g. `acme_`; default `sk_live_` (Stripe's too: choose your own). */
+  readonly prefix?: string | undefined
+  /** Earlier prefixes whose tokens keep working until they expire, e.g. `["sk_live_"]` after a change. */
+  readonly legacyPrefixes?: ReadonlyArray<string> | undefined
 }
 
 /** Lower-case letters, digits and `:` `.` `_` `-`, starting with a letter; 64 at most. */
 export const SCOPE_PATTERN = /^[a-z][a-z0-9:._-]{0,63}$/
 
-/** Builds a policy; throws at start-up on a scope name that could never be valid. */
+/** Builds a policy; throws at start-up on a scope name that could never be valid, or a bad prefix. */
 export const make = (options: TokenPolicyOptions = {}): TokenPolicy => {
   const scopes = [...new Set(options.scopes ?? [])]
   for (const scope of scopes) {
@@ -44,7 +51,10 @@ export const make = (options: TokenPolicyOptions = {}): TokenPolicy => {
     grantable: options.grantable ?? (() => scopes),
     maxLifetime: options.maxLifetime === undefined ? undefined : Duration.fromInputUnsafe(options.maxLifetime),
     maxLiveTokensPerUser: options.maxLiveTokensPerUser ?? 50,
-    lastUsedInterval: Duration.fromInputUnsafe(options.lastUsedInterval ?? "1 minute")
+    lastUsedInterval: Duration.fromInputUnsafe(options.lastUsedInterval ?? "1 minute"),
+    format: options.prefix === undefined && options.legacyPrefixes === undefined
+      ? ApiToken.DEFAULT
+      : ApiToken.format(options.prefix, options.legacyPrefixes)
   }
 }
 

@@ -11,7 +11,6 @@ import type { SqlError } from "effect/sql/SqlError"
 import { assertPlugin, type BetterAuthLike, CookieSource } from "../services/CookieSource.ts"
 import { CurrentSession } from "../services/CurrentSession.ts"
 import * as Database from "../sql/Database.ts"
-import * as ApiToken from "../core/ApiToken.ts"
 import { type AuditFilter, AuditLog } from "../services/AuditLog.ts"
 import { type AuthError, InvalidTokenInput, isAuthError } from "../core/Errors.ts"
 import { forbidden, loginLocation, presentedToken, unauthorized } from "../core/Http.ts"
@@ -19,6 +18,7 @@ import * as Migrations from "../sql/Migrations.ts"
 import * as Scopes from "../services/Scopes.ts"
 import type { Session } from "../core/Session.ts"
 import { SessionResolver } from "../services/SessionResolver.ts"
+import { connectTokenEndpoints } from "../adapters/plugin.ts"
 import { startRefusal } from "../adapters/StartRefusal.ts"
 import { currentRequest } from "../adapters/StartRequest.ts"
 import * as Stores from "../services/Stores.ts"
@@ -107,6 +107,7 @@ export const authLayer = (
 export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, options: AuthSessionOptions<R> = {}) => {
   type S = SessionOf<A>
   const loginPath = options.loginPath ?? "/login"
+  const { format } = TokenPolicy.make(options.tokens) // a bad scope or prefix throws here, at start-up
 
   // R is inferred from `options.layer` alone, so the live layer (used when there is none) lacks nothing.
   // The policy and secret reach a swapped layer too: a test layer sees the app's scopes.
@@ -118,6 +119,9 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
 
   /** Runs any program over the runtime's services; typed errors reject as themselves. */
   const run = <X, E>(effect: Effect.Effect<X, E, Services | R>): Promise<X> => runtime.runPromiseExit(effect).then(settle)
+
+  // The plugin's token endpoints (`/fusion-auth/tokens/*`) run on this runtime.
+  const disconnect = connectTokenEndpoints(auth, { run })
 
   /** The request's session, or why there is none (`{ error }`); rejects only on failure. */
   const resolve = async (
@@ -186,12 +190,15 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
         run(TokenStore.use((store) => store.revoke(userId, tokenId, actorId))),
       revokeById: (tokenId: string, actorId?: string) => run(TokenStore.use((store) => store.revokeById(tokenId, actorId))),
       rotate: (input: RotateTokenInput) => run(TokenStore.use((store) => store.rotate(input))),
-      /** Revokes a leaked plaintext token; a value that is not a token is `InvalidTokenInput`. */
-      revokeLeaked: (token: string | Redacted.Redacted<string>, actorId?: string) => {
-        const parsed = ApiToken.parse(Redacted.isRedacted(token) ? Redacted.value(token) : token)
+      /**
+       * Revokes a leaked plaintext token (of any accepted prefix); a value that is not one is
+       * `InvalidTokenInput`. `note` (where it was found) joins the audit event.
+       */
+      revokeLeaked: (token: string | Redacted.Redacted<string>, actorId?: string, note?: string) => {
+        const parsed = format.parse(Redacted.isRedacted(token) ? Redacted.value(token) : token)
         return parsed === undefined
           ? Promise.reject(new InvalidTokenInput({ field: "token", problem: "is not a well-formed fusion-auth token" }))
-          : run(TokenStore.use((store) => store.revokeLeaked(parsed, actorId)))
+          : run(TokenStore.use((store) => store.revokeLeaked(parsed, actorId, note)))
       }
     },
     users: {
@@ -209,6 +216,7 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
      * Auth's pool and (when the last user lets go) the embedded database, so a script exits.
      */
     dispose: async () => {
+      disconnect()
       await runtime.dispose()
       await Database.closeBetterAuthDatabase(auth.options.database)
     }

@@ -45,7 +45,7 @@ export class SessionResolver extends Context.Service<SessionResolver, {
 
       return SessionResolver.of({
         resolve: Effect.fnUntraced(function*(headers: Headers) {
-          const credential = presented(headers)
+          const credential = presented(headers, policy.format)
           switch (credential._tag) {
             case "Malformed":
               return yield* MALFORMED

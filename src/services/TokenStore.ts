@@ -8,12 +8,20 @@
  * is, for `SessionResolver` to refuse. Only the digest is stored; `create` and `rotate` hand
  * the plaintext back once, as `Redacted`. Every change is one transaction with its audit event.
  */
-import { Clock, Context, Duration, Effect, Layer, type Redacted } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import * as ApiToken from "../core/ApiToken.ts"
 import { InsufficientScope, InvalidToken, InvalidTokenInput, TokenNotFound, UserNotFound } from "../core/Errors.ts"
-import type { Session, User } from "../core/Session.ts"
 import type { TokenRecord, TokenTable } from "../core/Tables.ts"
+import {
+  type CreatedToken,
+  type CreateTokenInput,
+  describe,
+  info,
+  type RotateTokenInput,
+  type TokenInfo,
+  type VerifiedToken
+} from "../core/TokenTypes.ts"
 import { CurrentTokenPolicy, effectiveScopes, type TokenPolicy } from "../core/TokenPolicy.ts"
 import { checkCaller, checkExpiry, checkName, checkRotatable, checkScopes } from "../core/TokenRules.ts"
 import { TokenSecret } from "../core/TokenSecret.ts"
@@ -23,65 +31,7 @@ import * as SqlTokenTable from "../sql/TokenTable.ts"
 import { AuditLog } from "./AuditLog.ts"
 import { LastUsed } from "./LastUsed.ts"
 
-/** What a token list shows: never the secret, never the digest. */
-export interface TokenInfo {
-  readonly id: string
-  readonly userId: string
-  readonly name: string
-  readonly hint: string
-  readonly scopes: ReadonlyArray<string>
-  readonly createdAt: Date
-  readonly expiresAt: Date | null
-  readonly lastUsedAt: Date | null
-  readonly revokedAt: Date | null
-  /** Set when the token was rotated: the id of its successor. */
-  readonly replacedBy: string | null
-}
-
-/**
- * A token to make: for `caller`, the signed-in session that asks (the token is theirs, and may
- * carry only scopes the caller has now: a token caller cannot mint beyond its own token's
- * scopes), or for `userId`, on an operator's authority (the CLI), up to what the user may grant.
- */
-export type CreateTokenInput = TokenFields & (
-  | { readonly caller: Session; readonly userId?: undefined }
-  | { readonly userId: string; readonly caller?: undefined }
-)
-
-export interface TokenFields {
-  readonly name: string
-  readonly scopes?: ReadonlyArray<string> | undefined
-  /** Absent: the policy's maximum lifetime, or no expiry when the policy has none. */
-  readonly expiresAt?: Date | undefined
-  /** Who asks, for the audit trail; defaults to the owner. */
-  readonly actorId?: string | undefined
-}
-
-export interface RotateTokenInput {
-  readonly userId: string
-  readonly tokenId: string
-  /** How long the old secret keeps working; never past the old token's own expiry. */
-  readonly gracePeriod?: Duration.Input | undefined
-  /** The new token's expiry; absent: the old token's lifetime again, from now. */
-  readonly expiresAt?: Date | undefined
-  readonly actorId?: string | undefined
-}
-
-/** The plaintext exists here once; store it nowhere. */
-export interface CreatedToken {
-  readonly token: Redacted.Redacted<string>
-  readonly info: TokenInfo
-}
-
-/**
- * A live token (not revoked, not expired), its owner and the rights it carries now. The owner
- * may be deactivated: refusing them is the resolver's decision, for both credentials.
- */
-export interface VerifiedToken {
-  readonly tokenId: string
-  readonly user: User
-  readonly scopes: ReadonlyArray<string>
-}
+export type { CreatedToken, CreateTokenInput, RotateTokenInput, TokenFields, TokenInfo, VerifiedToken } from "../core/TokenTypes.ts"
 
 export class TokenStore extends Context.Service<TokenStore, {
   create(input: CreateTokenInput): Effect.Effect<CreatedToken, UserNotFound | InvalidTokenInput | InsufficientScope>
@@ -90,9 +40,13 @@ export class TokenStore extends Context.Service<TokenStore, {
   revoke(userId: string, tokenId: string, actorId?: string): Effect.Effect<TokenInfo, TokenNotFound>
   /** Revoke by id alone, for administrators. */
   revokeById(tokenId: string, actorId?: string): Effect.Effect<TokenInfo, TokenNotFound>
-  /** Revoke by plaintext, e.g. one a secret scanner reported, without knowing owner or id. */
-  revokeLeaked(token: ApiToken.ApiToken, actorId?: string): Effect.Effect<TokenInfo, TokenNotFound>
-  rotate(input: RotateTokenInput): Effect.Effect<CreatedToken, TokenNotFound | InvalidTokenInput>
+  /**
+   * Revoke by plaintext, e.g. one a secret scanner reported, without knowing owner or id.
+   * `note` (where it was found) goes to the audit event, with the token itself replaced by its hint.
+   */
+  revokeLeaked(token: ApiToken.ApiToken, actorId?: string, note?: string): Effect.Effect<TokenInfo, TokenNotFound>
+  /** A token caller may rotate only a token whose scopes it holds itself (`InsufficientScope`). */
+  rotate(input: RotateTokenInput): Effect.Effect<CreatedToken, TokenNotFound | InvalidTokenInput | InsufficientScope>
   verify(token: ApiToken.ApiToken): Effect.Effect<VerifiedToken, InvalidToken>
 }>()("fusion-auth/TokenStore") {
   /** On Postgres through `SqlClient`; expects the migrated `apiToken` table. */
@@ -141,9 +95,11 @@ const make = Effect.fn(function*(table: TokenTable) {
       return yield* table.transaction(Effect.flatMap(table.find({ id: tokenId }), (record) =>
         revoke(record, new TokenNotFound({ tokenId }), "token.revoked", actorId ?? null)))
     }),
-    revokeLeaked: Effect.fn("TokenStore.revokeLeaked")(function*(token, actorId) {
+    revokeLeaked: Effect.fn("TokenStore.revokeLeaked")(function*(token, actorId, note) {
+      const hint = ApiToken.hint(token)
+      const where = note?.replaceAll(Redacted.value(token), hint)
       return yield* table.transaction(Effect.flatMap(table.find({ digest: ApiToken.digest(token, secret) }), (record) =>
-        revoke(record, new TokenNotFound({ tokenId: ApiToken.hint(token) }), "token.revoked_leaked", actorId ?? null)))
+        revoke(record, new TokenNotFound({ tokenId: hint }), "token.revoked_leaked", actorId ?? null, where)))
     }),
     rotate: rotate(deps),
     verify: verify(deps)
@@ -189,13 +145,16 @@ const rotate = (deps: Deps) =>
     const at = yield* now
     const grace = Duration.toMillis(Duration.fromInputUnsafe(input.gracePeriod ?? 0))
     if (!(grace >= 0)) return yield* new InvalidTokenInput({ field: "gracePeriod", problem: "must not be negative" })
+    const userId = input.caller === undefined ? input.userId : input.caller.user.id
     const rotated = yield* table.transaction(Effect.gen(function*() {
-      const owner = yield* table.lockUser(input.userId)
+      const owner = yield* table.lockUser(userId)
       const old = yield* table.find({ id: input.tokenId })
-      if (owner === undefined || old === undefined || old.userId !== input.userId) {
+      if (owner === undefined || old === undefined || old.userId !== userId) {
         return yield* new TokenNotFound({ tokenId: input.tokenId })
       }
       yield* checkRotatable(old, at)
+      const scopes = effectiveScopes(policy, owner, old.scopes) // the successor's: what the owner may still grant
+      if (input.caller !== undefined) yield* checkCaller(policy, input.caller, scopes)
       const lifetime = old.expiresAt === null ? undefined : old.expiresAt.getTime() - old.createdAt.getTime()
       const expiresAt = yield* checkExpiry(
         policy,
@@ -205,7 +164,7 @@ const rotate = (deps: Deps) =>
       const made = yield* insertNew(deps, {
         userId: old.userId,
         name: old.name,
-        scopes: effectiveScopes(policy, owner, old.scopes),
+        scopes,
         expiresAt,
         createdAt: at
       })
@@ -214,7 +173,7 @@ const rotate = (deps: Deps) =>
       yield* table.update(old.id, { expiresAt: oldEnd, replacedBy: made.record.id })
       yield* audit.record({
         action: "token.rotated",
-        actorId: input.actorId ?? input.userId,
+        actorId: input.actorId ?? userId,
         userId: old.userId,
         tokenId: old.id,
         detail: `${describe(old)} → ${made.record.id}, old secret until ${oldEnd.toISOString()}`
@@ -242,10 +201,10 @@ const verify = ({ table, policy, secret, lastUsed }: Deps) =>
 
 /** Stores a new token with its digest and hint; the plaintext leaves only in the result. */
 const insertNew = Effect.fn(function*(
-  { table, secret }: Deps,
+  { table, secret, policy }: Deps,
   fields: Pick<TokenRecord, "userId" | "name" | "scopes" | "expiresAt" | "createdAt">
 ) {
-  const token = ApiToken.generate()
+  const token = policy.format.generate()
   const record: TokenRecord = {
     id: crypto.randomUUID(),
     ...fields,
@@ -265,27 +224,14 @@ const revokeRecord = ({ table, audit }: Deps) =>
     record: TokenRecord | undefined,
     notFound: TokenNotFound,
     action: "token.revoked" | "token.revoked_leaked",
-    actorId: string | null
+    actorId: string | null,
+    note?: string
   ) {
     if (record === undefined) return yield* notFound
     if (record.revokedAt !== null) return info(record)
     const revoked = { ...record, revokedAt: yield* now }
     yield* table.update(record.id, { revokedAt: revoked.revokedAt })
-    yield* audit.record({ action, actorId, userId: record.userId, tokenId: record.id, detail: describe(record) })
+    const detail = note === undefined ? describe(record) : `${describe(record)} ${note}`
+    yield* audit.record({ action, actorId, userId: record.userId, tokenId: record.id, detail })
     return info(revoked)
   })
-
-const describe = (record: TokenRecord) => `${JSON.stringify(record.name)} ${record.hint}`
-
-const info = (record: TokenRecord): TokenInfo => ({
-  id: record.id,
-  userId: record.userId,
-  name: record.name,
-  hint: record.hint,
-  scopes: record.scopes,
-  createdAt: record.createdAt,
-  expiresAt: record.expiresAt,
-  lastUsedAt: record.lastUsedAt,
-  revokedAt: record.revokedAt,
-  replacedBy: record.replacedBy
-})

@@ -3,10 +3,11 @@
  * create users as Better Auth would, and the statements it executed (none for memory).
  */
 import { PgClient } from "@effect/sql-pg"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer, Redacted, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { MemoryDatabase } from "../../src/testing.ts"
-import { Stores } from "../../src/effect.ts"
+import { AuditLog, Stores, TokenStore, type TokenPolicy } from "../../src/effect.ts"
+import { LastUsed } from "../../src/services/LastUsed.ts"
 import { type User } from "../../src/index.ts"
 import { makeAuth, migrate } from "./auth.ts"
 import type { Backend } from "./databases.ts"
@@ -21,6 +22,11 @@ export class Fixture extends Context.Service<Fixture, {
   setRole(userId: string, role: string): Effect.Effect<void>
   /** Statements executed on the database since the last call (memory: always empty). */
   readonly statements: Effect.Effect<ReadonlyArray<Statement>>
+  /**
+   * Another `TokenStore` on the same database, under this policy with `tokens` changed: the
+   * same app restarted with another configuration (a new token prefix, say).
+   */
+  storeWith(tokens: TokenPolicy.TokenPolicyOptions): Effect.Effect<TokenStore["Service"], never, Scope.Scope>
 }>()("test/Fixture") {}
 
 let counter = 0
@@ -43,15 +49,29 @@ const newUser = (role = "member"): User => {
 export type StoreLayer = Layer.Layer<Stores.Stores | Fixture>
 
 /** The policy the contract runs under: three scopes, admins may grant all of them; no token secret. */
-const settings = Stores.settings({
-  tokens: {
-    scopes: ["read", "write", "admin:users"],
-    grantable: (user) => (user.role === "admin" ? ["read", "write", "admin:users"] : ["read", "write"]),
-    maxLifetime: "30 days",
-    maxLiveTokensPerUser: 5,
-    lastUsedInterval: "1 minute"
-  }
-})
+const policy: TokenPolicy.TokenPolicyOptions = {
+  scopes: ["read", "write", "admin:users"],
+  grantable: (user) => (user.role === "admin" ? ["read", "write", "admin:users"] : ["read", "write"]),
+  maxLifetime: "30 days",
+  maxLiveTokensPerUser: 5,
+  lastUsedInterval: "1 minute"
+}
+const settings = Stores.settings({ tokens: policy })
+
+/** A `TokenStore` over a backend's database (`backing`) under the policy with `tokens` changed. */
+const storeOver = <R>(
+  store: Layer.Layer<TokenStore, never, R | AuditLog | LastUsed | Stores.Settings>,
+  lastUsed: Layer.Layer<LastUsed, never, R | TokenPolicy.CurrentTokenPolicy>,
+  audit: Layer.Layer<AuditLog, never, R>,
+  backing: Layer.Layer<R>,
+  tokens: TokenPolicy.TokenPolicyOptions
+) =>
+  Layer.build(Layer.fresh(store).pipe(
+    Layer.provide(lastUsed),
+    Layer.provide(audit),
+    Layer.provide(Stores.settings({ tokens: { ...policy, ...tokens } })),
+    Layer.provide(backing)
+  )).pipe(Effect.map((context) => Context.get(context, TokenStore)))
 
 export const memoryStores: StoreLayer = Layer.mergeAll(
   Stores.layerMemory,
@@ -63,7 +83,9 @@ export const memoryStores: StoreLayer = Layer.mergeAll(
         createUser: Effect.suspend(() => MemoryDatabase.addUser(newUser())).pipe(Effect.provideService(MemoryDatabase, db)),
         createAdmin: Effect.suspend(() => MemoryDatabase.addUser(newUser("admin"))).pipe(Effect.provideService(MemoryDatabase, db)),
         setRole: (userId, role) => Effect.sync(() => void db.users.set(userId, { ...db.users.get(userId)!, role })),
-        statements: Effect.succeed([])
+        statements: Effect.succeed([]),
+        storeWith: (tokens) =>
+          storeOver(TokenStore.layerMemory, LastUsed.layerMemory, AuditLog.layerMemory, Layer.succeed(MemoryDatabase, db), tokens)
       })
     })
   ).pipe(Layer.provide(MemoryDatabase.layer))
@@ -98,7 +120,8 @@ export const sqlStores = (backend: Backend): StoreLayer =>
               const seen = wire.statements()
               wire.reset()
               return seen
-            })
+            }),
+            storeWith: (tokens) => storeOver(TokenStore.layer, LastUsed.layer, AuditLog.layer, Layer.succeed(SqlClient.SqlClient, sql), tokens)
           })
         })
       )

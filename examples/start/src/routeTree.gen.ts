@@ -19,6 +19,7 @@ import { Route as ApiMeRouteImport } from './routes/api/me'
 import { Route as AuthedSettingsIndexRouteImport } from './routes/_authed/settings/index'
 import { Route as AuthedSettingsTokensRouteImport } from './routes/_authed/settings/tokens'
 import { Route as ApiAuthSplatRouteImport } from './routes/api/auth/$'
+import { Route as ApiGithubSecretScanningRouteImport } from './routes/api/github/secret-scanning'
 import { Route as ApiV1SplatRouteImport } from './routes/api/v1/$'
 
 const IndexRoute = IndexRouteImport.update({
@@ -70,6 +71,11 @@ const ApiAuthSplatRoute = ApiAuthSplatRouteImport.update({
   path: '/api/auth/$',
   getParentRoute: () => rootRouteImport,
 } as any)
+const ApiGithubSecretScanningRoute = ApiGithubSecretScanningRouteImport.update({
+  id: '/api/github/secret-scanning',
+  path: '/api/github/secret-scanning',
+  getParentRoute: () => rootRouteImport,
+} as any)
 const ApiV1SplatRoute = ApiV1SplatRouteImport.update({
   id: '/api/v1/$',
   path: '/api/v1/$',
@@ -85,6 +91,7 @@ export interface FileRoutesByFullPath {
   '/api/me': typeof ApiMeRoute
   '/settings/tokens': typeof AuthedSettingsTokensRoute
   '/api/auth/$': typeof ApiAuthSplatRoute
+  '/api/github/secret-scanning': typeof ApiGithubSecretScanningRoute
   '/api/v1/$': typeof ApiV1SplatRoute
   '/settings/': typeof AuthedSettingsIndexRoute
 }
@@ -97,6 +104,7 @@ export interface FileRoutesByTo {
   '/api/me': typeof ApiMeRoute
   '/settings/tokens': typeof AuthedSettingsTokensRoute
   '/api/auth/$': typeof ApiAuthSplatRoute
+  '/api/github/secret-scanning': typeof ApiGithubSecretScanningRoute
   '/api/v1/$': typeof ApiV1SplatRoute
   '/settings': typeof AuthedSettingsIndexRoute
 }
@@ -111,6 +119,7 @@ export interface FileRoutesById {
   '/api/me': typeof ApiMeRoute
   '/_authed/settings/tokens': typeof AuthedSettingsTokensRoute
   '/api/auth/$': typeof ApiAuthSplatRoute
+  '/api/github/secret-scanning': typeof ApiGithubSecretScanningRoute
   '/api/v1/$': typeof ApiV1SplatRoute
   '/_authed/settings/': typeof AuthedSettingsIndexRoute
 }
@@ -125,6 +134,7 @@ export interface FileRouteTypes {
     | '/api/me'
     | '/settings/tokens'
     | '/api/auth/$'
+    | '/api/github/secret-scanning'
     | '/api/v1/$'
     | '/settings/'
   fileRoutesByTo: FileRoutesByTo
@@ -137,6 +147,7 @@ export interface FileRouteTypes {
     | '/api/me'
     | '/settings/tokens'
     | '/api/auth/$'
+    | '/api/github/secret-scanning'
     | '/api/v1/$'
     | '/settings'
   id:
@@ -150,6 +161,7 @@ export interface FileRouteTypes {
     | '/api/me'
     | '/_authed/settings/tokens'
     | '/api/auth/$'
+    | '/api/github/secret-scanning'
     | '/api/v1/$'
     | '/_authed/settings/'
   fileRoutesById: FileRoutesById
@@ -161,6 +173,7 @@ export interface RootRouteChildren {
   SignupRoute: typeof SignupRoute
   ApiMeRoute: typeof ApiMeRoute
   ApiAuthSplatRoute: typeof ApiAuthSplatRoute
+  ApiGithubSecretScanningRoute: typeof ApiGithubSecretScanningRoute
   ApiV1SplatRoute: typeof ApiV1SplatRoute
 }
 
@@ -236,6 +249,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof ApiAuthSplatRouteImport
       parentRoute: typeof rootRouteImport
     }
+    '/api/github/secret-scanning': {
+      id: '/api/github/secret-scanning'
+      path: '/api/github/secret-scanning'
+      fullPath: '/api/github/secret-scanning'
+      preLoaderRoute: typeof ApiGithubSecretScanningRouteImport
+      parentRoute: typeof rootRouteImport
+    }
     '/api/v1/$': {
       id: '/api/v1/$'
       path: '/api/v1/$'
@@ -270,6 +290,7 @@ const rootRouteChildren: RootRouteChildren = {
   SignupRoute: SignupRoute,
   ApiMeRoute: ApiMeRoute,
   ApiAuthSplatRoute: ApiAuthSplatRoute,
+  ApiGithubSecretScanningRoute: ApiGithubSecretScanningRoute,
   ApiV1SplatRoute: ApiV1SplatRoute,
 }
 export const routeTree = rootRouteImport

@@ -5,6 +5,7 @@
  * test-results/start-e2e/ (git-ignored) for a reviewer to look at.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { createHash, generateKeyPairSync, sign } from "node:crypto"
 import { mkdirSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { Browser, BrowserContext, Page } from "playwright-core"
@@ -13,6 +14,13 @@ import { launch } from "./support/browser.ts"
 
 const shots = join(repoRoot, "test-results", "start-e2e")
 const PASSWORD = "correct horse battery staple"
+
+/** The key pair standing in for GitHub's secret-scanning key; the app is given its public half. */
+const github = generateKeyPairSync("ec", { namedCurve: "prime256v1" })
+const GITHUB_KEY_ID = "e2e-secret-scanning-key"
+const githubKeys = JSON.stringify({
+  public_keys: [{ key_identifier: GITHUB_KEY_ID, key: github.publicKey.export({ type: "spki", format: "pem" }).toString() }]
+})
 
 let app: RunningApp
 let browser: Browser
@@ -73,7 +81,7 @@ const call = async (path: string, token?: string) => {
 beforeAll(async () => {
   mkdirSync(shots, { recursive: true })
   await build()
-  app = await startProduction()
+  app = await startProduction({ env: { GITHUB_SECRET_SCANNING_KEYS: githubKeys } })
   browser = await launch()
   admin = await newPage()
   await admin.goto(url("/signup"))
@@ -87,14 +95,18 @@ afterAll(async () => {
 })
 
 describe("the production build", () => {
-  it("the browser's bundle carries none of the server's code: no Better Auth, no fusion-auth runtime, no database", () => {
+  it("the browser's bundle carries none of the server's code: no Better Auth server, no fusion-auth runtime, no database", () => {
     const client = join(repoRoot, "examples", "start", "dist", "client")
     const files = readdirSync(client, { recursive: true, encoding: "utf8" }).filter((file) => /\.(js|wasm)$/.test(file))
     assert.isTrue(files.some((file) => file.endsWith(".js")), "the build has client scripts")
     assert.deepStrictEqual(files.filter((file) => file.endsWith(".wasm")), [], "PGlite's WebAssembly")
+    const read = (file: string) => readFileSync(join(client, file), "utf8")
+    assert.isTrue(files.some((file) => read(file).includes("/fusion-auth/tokens/create")), "the client plugin is in the bundle")
     for (const file of files) {
-      const code = readFileSync(join(client, file), "utf8")
-      assert.notInclude(code, "BETTER_AUTH_SECRET", `Better Auth in ${file}`)
+      const code = read(file)
+      // Better Auth's client (the token page's `authClient`) is meant to be here; its server is not.
+      assert.notInclude(code, "internalAdapter", `Better Auth's server in ${file}`)
+      assert.notInclude(code, "hashPassword", `Better Auth's server in ${file}`)
       assert.notInclude(code, "add fusionAuth() to the plugins", `fusion-auth's runtime in ${file}`)
     }
   })
@@ -261,6 +273,35 @@ describe("the example app in a browser", () => {
     await see(page, who.email)
     assert.deepStrictEqual((await call("/api/v1/me", token)).body.email, who.email)
     assert.strictEqual((await call("/api/me", token)).status, 200)
+    await page.context().close()
+  })
+
+  it("GitHub reports a token made on the page: the signed report revokes it; an unsigned one changes nothing", async () => {
+    const page = await newPage()
+    await signUp(page, person("Leaker"))
+    const token = await createToken(page, "pasted in a gist")
+    assert.strictEqual((await call("/api/v1/me", token)).status, 200)
+
+    const body = JSON.stringify([{ token, type: "fusion_auth_example_token", url: "https://gist.github.com/leaker/1", source: "gist_content" }])
+    const post = (headers: Record<string, string>) =>
+      fetch(url("/api/github/secret-scanning"), { method: "POST", headers: { "content-type": "application/json", ...headers }, body })
+    const unsigned = await post({})
+    assert.strictEqual(unsigned.status, 401)
+    assert.strictEqual((await call("/api/v1/me", token)).status, 200)
+
+    const reported = await post({
+      "github-public-key-identifier": GITHUB_KEY_ID,
+      "github-public-key-signature": sign("sha256", Buffer.from(body), github.privateKey).toString("base64")
+    })
+    assert.strictEqual(reported.status, 200)
+    assert.deepStrictEqual(await reported.json(), [{
+      token_hash: createHash("sha256").update(token).digest("hex"),
+      token_type: "fusion_auth_example_token",
+      label: "true_positive"
+    }])
+    assert.strictEqual((await call("/api/v1/me", token)).status, 401)
+    await page.reload()
+    await page.locator("tr", { hasText: "pasted in a gist" }).getByText("revoked", { exact: true }).waitFor()
     await page.context().close()
   })
 })

@@ -7,9 +7,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { isRedirect } from "@tanstack/react-router"
-import { Layer } from "effect"
+import { Layer, Redacted } from "effect"
 import { vi } from "vitest"
-import type { CreateTokenInput } from "#/lib/tokenForm"
+import { tryLines } from "#/lib/tokenForm"
 
 // The root vitest config has no alias for the library: point `fusion-auth` at this repo's source.
 vi.mock("#/lib/auth", () => import("./support/auth.ts"))
@@ -17,7 +17,7 @@ vi.mock("#/lib/auth", () => import("./support/auth.ts"))
 const { InvalidToken } = await import("fusion-auth")
 const { SessionResolver, Stores } = await import("fusion-auth/testing")
 const { runtime, signedUp } = await import("./support/auth.ts")
-const { requireSession } = await import("#/lib/auth") // support/auth.ts's, typed as the app's own
+const { requireSession, tokens: library } = await import("#/lib/auth") // support/auth.ts's, typed as the app's own
 const account = await import("#/server/account")
 const tokens = await import("#/server/tokens")
 const adminServer = await import("#/server/admin")
@@ -31,9 +31,31 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 const loadDashboard = async (request: Request) => account.loadDashboard(await requireSession(request))
 const loadSettings = async (request: Request) => account.loadSettings(await requireSession(request))
 const listMyTokens = async (request: Request) => tokens.listMyTokens(await requireSession(request))
-const createMyToken = async (input: CreateTokenInput, request: Request) =>
-  tokens.createMyToken(await requireSession(request), input, request)
-const revokeMyToken = async (tokenId: string, request: Request) => tokens.revokeMyToken(await requireSession(request), tokenId)
+
+interface NewToken {
+  readonly name: string
+  readonly scopes: ReadonlyArray<string>
+  readonly expiresInDays: number
+}
+
+/**
+ * What the page's "Create token" does: fusion-auth's create endpoint (through the client plugin)
+ * runs `tokens.create` with the request's session as `caller`, and the page shows `tryLines`.
+ * (The endpoints themselves, over HTTP: the repository's test/token-endpoints.test.ts and e2e.test.ts.)
+ */
+const createMyToken = async (input: NewToken, request: Request) => {
+  const caller = await requireSession(request)
+  const expiresAt = new Date(Date.now() + input.expiresInDays * 86_400_000)
+  const { token, info } = await library.create({ caller, name: input.name, scopes: input.scopes, expiresAt })
+  const value = Redacted.value(token)
+  return { token: value, info, curl: tryLines(new URL(request.url).origin, value, info.scopes) }
+}
+
+/** What the page's "Revoke" does: the revoke endpoint's `tokens.revoke` of the caller's own token. */
+const revokeMyToken = async (tokenId: string, request: Request) => {
+  const { user } = await requireSession(request)
+  await library.revoke(user.id, tokenId)
+}
 const listUsers = async (request: Request) => adminServer.listUsers(await requireSession(request))
 const setActive = async (input: { userId: string; active: boolean }, request: Request) =>
   adminServer.setActive(await requireSession(request), input)

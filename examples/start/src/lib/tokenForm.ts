@@ -1,6 +1,5 @@
-/** The token form's input, shared by the page (browser) and the server function that checks it. */
-import { Schema } from "effect"
-import { MAX_LIFETIME_DAYS, SCOPES } from "./tokenPolicy.ts"
+/** The token form's choices and the lines it shows to try a new token: safe in a browser. */
+import { MAX_LIFETIME_DAYS } from "./tokenPolicy.ts"
 
 /** Expiry choices the form offers, in days, up to the policy's maximum lifetime. */
 export const EXPIRY_DAYS = [7, 30, MAX_LIFETIME_DAYS] as const
@@ -8,11 +7,8 @@ export const EXPIRY_DAYS = [7, 30, MAX_LIFETIME_DAYS] as const
 /** The scope the form starts with ticked. */
 export const DEFAULT_SCOPE = "read"
 
-export const CreateTokenInput = Schema.Struct({
-  name: Schema.String,
-  // Any strings, a few of them: fusion-auth itself refuses a scope that is unknown or not the
-  // user's to grant, naming it (`InvalidTokenInput`), and the page shows that message.
-  scopes: Schema.Array(Schema.String).check(Schema.isMaxLength(SCOPES.length)),
-  expiresInDays: Schema.Literals(EXPIRY_DAYS)
-})
-export type CreateTokenInput = typeof CreateTokenInput.Type
+/** `curl` lines that call this app with a new token: the paths its scopes open. */
+export const tryLines = (origin: string, token: string, scopes: ReadonlyArray<string>): ReadonlyArray<string> =>
+  ["/api/me", "/api/v1/me", ...(scopes.includes("admin:users") ? ["/api/v1/admin/users"] : [])].map(
+    (path) => `curl -H "Authorization: Bearer ${token}" ${origin}${path}`
+  )

@@ -46,6 +46,8 @@ export const build = async (): Promise<void> => {
 export interface Options {
   /** Keep the data here (and leave it on stop); default a fresh folder, removed on stop. */
   readonly dataDir?: string | undefined
+  /** More environment for the app (e.g. `GITHUB_SECRET_SCANNING_KEYS`). */
+  readonly env?: Readonly<Record<string, string>> | undefined
 }
 
 const run = async (mode: "production" | "dev", options: Options = {}): Promise<RunningApp> => {
@@ -56,7 +58,7 @@ const run = async (mode: "production" | "dev", options: Options = {}): Promise<R
     : [vite, "dev", "--config", join(example, "vite.config.ts")]
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: repoRoot,
-    env: { ...environment(port, dataDir), NODE_ENV: mode === "production" ? "production" : "development" },
+    env: { ...environment(port, dataDir), NODE_ENV: mode === "production" ? "production" : "development", ...options.env },
     stdio: ["ignore", "pipe", "pipe"]
   })
   let output = ""

@@ -1,38 +1,37 @@
+/**
+ * `/settings/tokens`: the caller's own API tokens. The list comes with the page (a server
+ * function); creating and revoking go through fusion-auth's Better Auth endpoints with the
+ * client plugin (`authClient.fusionAuth.tokens`), which apply the same rules.
+ */
 import { createFileRoute, useHydrated } from "@tanstack/react-router"
-import { createServerFn, useServerFn } from "@tanstack/react-start"
-import { Schema } from "effect"
+import { createServerFn } from "@tanstack/react-start"
 import { type FormEvent, useState } from "react"
+import { authClient, unwrap } from "#/lib/authClient"
 import { requireSessionMiddleware } from "#/lib/middleware"
-import { CreateTokenInput, DEFAULT_SCOPE, EXPIRY_DAYS } from "#/lib/tokenForm"
-import { createMyToken, listMyTokens, revokeMyToken } from "#/server/tokens"
+import { DEFAULT_SCOPE, EXPIRY_DAYS, tryLines } from "#/lib/tokenForm"
+import { listMyTokens } from "#/server/tokens"
 import { Alert, Page, useAction, when } from "#/ui"
 
 const listTokensFn = createServerFn()
   .middleware([requireSessionMiddleware])
   .handler(({ context }) => listMyTokens(context.session))
 
-const createTokenFn = createServerFn({ method: "POST" })
-  .middleware([requireSessionMiddleware])
-  .validator(Schema.toStandardSchemaV1(CreateTokenInput))
-  .handler(({ context, data }) => createMyToken(context.session, data))
-
-const revokeTokenFn = createServerFn({ method: "POST" })
-  .middleware([requireSessionMiddleware])
-  .validator(Schema.toStandardSchemaV1(Schema.Struct({ tokenId: Schema.String })))
-  .handler(({ context, data }) => revokeMyToken(context.session, data.tokenId))
-
 export const Route = createFileRoute("/_authed/settings/tokens")({
   loader: () => listTokensFn(),
   component: Tokens
 })
 
-type Created = Awaited<ReturnType<typeof createTokenFn>>
+interface Created {
+  readonly name: string
+  readonly token: string
+  readonly curl: ReadonlyArray<string>
+}
+
+const DAY = 86_400
 
 function Tokens() {
   const { tokens, grantable } = Route.useLoaderData()
   const { error, act } = useAction()
-  const createToken = useServerFn(createTokenFn)
-  const revokeToken = useServerFn(revokeTokenFn)
   const [created, setCreated] = useState<Created | null>(null)
   const hydrated = useHydrated()
 
@@ -40,19 +39,20 @@ function Tokens() {
     event.preventDefault()
     const form = event.currentTarget
     const fields = new FormData(form)
-    const data = {
-      name: String(fields.get("name") ?? ""),
-      scopes: fields.getAll("scopes").map(String),
-      expiresInDays: Number(fields.get("expiresInDays"))
-    } as CreateTokenInput
-    const result = await act(() => createToken({ data }))
+    const result = await act(() =>
+      unwrap(authClient.fusionAuth.tokens.create({
+        name: String(fields.get("name") ?? ""),
+        scopes: fields.getAll("scopes").map(String),
+        expiresIn: Number(fields.get("expiresInDays")) * DAY
+      }))
+    )
     if (result) {
-      setCreated(result)
+      setCreated({ name: result.info.name, token: result.token, curl: tryLines(window.location.origin, result.token, result.info.scopes) })
       form.reset()
     }
   }
 
-  const revoke = (tokenId: string) => act(() => revokeToken({ data: { tokenId } }))
+  const revoke = (tokenId: string) => act(() => unwrap(authClient.fusionAuth.tokens.revoke({ tokenId })))
 
   return (
     <Page title="API tokens">
@@ -131,7 +131,7 @@ function NewToken({ created }: { readonly created: Created }) {
   }
   return (
     <div className="card new-token" role="status">
-      <p><strong>{created.info.name}</strong>: copy this token now. It will not be shown again.</p>
+      <p><strong>{created.name}</strong>: copy this token now. It will not be shown again.</p>
       <div className="copy">
         <input readOnly value={created.token} aria-label="New API token" onFocus={(e) => e.currentTarget.select()} />
         <button type="button" onClick={copy}>{copied ? "Copied" : "Copy"}</button>
