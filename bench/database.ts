@@ -59,13 +59,25 @@ export const makePostgres = async (): Promise<BenchDatabase> => {
 
 /** The embedded database as an app without `DATABASE_URL` runs it: fusion-auth in-process, Better Auth over loopback. */
 export const makePglite = async (): Promise<BenchDatabase> => {
-  const lease = await leaseEmbedded({ dataDir: MEMORY })
-  return {
-    backend: "pglite",
-    url: lease.url,
-    database: { dataDir: MEMORY },
-    version: `PGlite ${(await versionOf(lease.url)).replace(/^PostgreSQL /, "(PostgreSQL ")})`,
-    close: lease.release
+  // An app without DATABASE_URL: while this backend runs, the library must not see the Postgres server's.
+  const saved = process.env.DATABASE_URL
+  process.env.DATABASE_URL = ""
+  const restore = () => {
+    if (saved === undefined) delete process.env.DATABASE_URL
+    else process.env.DATABASE_URL = saved
+  }
+  try {
+    const lease = await leaseEmbedded({ dataDir: MEMORY })
+    return {
+      backend: "pglite",
+      url: lease.url,
+      database: { dataDir: MEMORY },
+      version: `PGlite ${(await versionOf(lease.url)).replace(/^PostgreSQL /, "(PostgreSQL ")})`,
+      close: () => lease.release().finally(restore)
+    }
+  } catch (error) {
+    restore()
+    throw error
   }
 }
 
