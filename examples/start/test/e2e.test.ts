@@ -81,7 +81,7 @@ const call = async (path: string, token?: string) => {
 beforeAll(async () => {
   mkdirSync(shots, { recursive: true })
   await build()
-  app = await startProduction({ env: { GITHUB_SECRET_SCANNING_KEYS: githubKeys } })
+  app = await startProduction({ env: { GITHUB_SECRET_SCANNING_KEYS: githubKeys }, fixedBaseURL: true })
   browser = await launch()
   admin = await newPage()
   await admin.goto(url("/signup"))

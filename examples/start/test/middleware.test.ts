@@ -8,7 +8,8 @@
  *   page; a refused token: 401 with its challenge. (A full page load: page-loader.test.ts.)
  * - `sessionMiddleware` (the root's, for the navigation bar): `null` for a browser without a
  *   session, but a refused token still gets its 401.
- * - `requireSessionRequestMiddleware` (`/api/me`): cookie and token 200, every refusal 401.
+ * - `requireSessionRequestMiddleware` (`/api/me`): cookie and token 200, every refusal 401; a
+ *   session due for refresh is renewed by Better Auth, its cookie set on the response.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { fromCrossJSON } from "seroval"
@@ -150,6 +151,29 @@ describe("requireSessionRequestMiddleware on a server route (/api/me)", () => {
       challenge: "Bearer",
       body: { error: "unauthorized", reason: "Deactivated" }
     })
+  })
+})
+
+describe("a session due for refresh (/api/me)", () => {
+  const sessionCookie = (headers: Headers) => headers.getSetCookie().find((c) => c.startsWith("better-auth.session_token="))
+
+  it("Better Auth extends it, and tanstackStartCookies() puts the renewed cookie on the response; the next request needs none", async () => {
+    const member = await dev.signUp("Renewed")
+    const token = decodeURIComponent(member.cookie.match(/better-auth\.session_token=([^;]+)/)![1]!).split(".")[0]
+    // A 7-day session with a day's updateAge: due once less than 6 days are left.
+    await dev.sql(`update "session" set "expiresAt" = $1 where "token" = $2`, [new Date(Date.now() + 6 * 86_400_000 - 60_000), token])
+    const renewed = await fetch(`${dev.url}/api/me`, { headers: { cookie: member.cookie } })
+    assert.strictEqual(renewed.status, 200)
+    assert.strictEqual(((await renewed.json()) as { id: string }).id, member.id)
+    const cookie = sessionCookie(renewed.headers)
+    assert.isDefined(cookie, "the renewed session cookie is set on the route's response")
+    assert.match(cookie!, /Max-Age=604800/)
+    const { rows } = await dev.sql(`select "expiresAt" from "session" where "token" = $1`, [token])
+    assert.isAbove((rows[0] as { expiresAt: Date }).expiresAt.getTime(), Date.now() + 6.9 * 86_400_000)
+
+    const next = await fetch(`${dev.url}/api/me`, { headers: { cookie: member.cookie } })
+    assert.strictEqual(next.status, 200)
+    assert.isUndefined(sessionCookie(next.headers))
   })
 })
 

@@ -21,7 +21,7 @@ export interface RunningApp {
   stop(): Promise<void>
 }
 
-const environment = (port: number, dataDir: string): NodeJS.ProcessEnv => {
+const environment = (port: number, dataDir: string, fixedBaseURL: boolean): NodeJS.ProcessEnv => {
   const { DATABASE_URL: _url, BETTER_AUTH_SECRET: _secret, BETTER_AUTH_URL: _base, ...rest } = process.env
   return {
     ...rest,
@@ -29,7 +29,8 @@ const environment = (port: number, dataDir: string): NodeJS.ProcessEnv => {
     HOST: "127.0.0.1",
     DATA_DIR: dataDir,
     FUSION_AUTH_DATA_DIR: join(dataDir, "pglite"),
-    DATABASE_URL: ""
+    DATABASE_URL: "",
+    ...(fixedBaseURL ? { BETTER_AUTH_URL: `http://127.0.0.1:${port}` } : {})
   }
 }
 
@@ -48,6 +49,12 @@ export interface Options {
   readonly dataDir?: string | undefined
   /** More environment for the app (e.g. `GITHUB_SECRET_SCANNING_KEYS`). */
   readonly env?: Readonly<Record<string, string>> | undefined
+  /**
+   * Its own address as `BETTER_AUTH_URL`, as a deployment sets it (then fusion-auth reads
+   * Better Auth's cookie natively); default unset, as `npm start` runs it (any local port: every
+   * cookie is handed to Better Auth).
+   */
+  readonly fixedBaseURL?: boolean | undefined
 }
 
 const run = async (mode: "production" | "dev", options: Options = {}): Promise<RunningApp> => {
@@ -58,7 +65,7 @@ const run = async (mode: "production" | "dev", options: Options = {}): Promise<R
     : [vite, "dev", "--config", join(example, "vite.config.ts")]
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: repoRoot,
-    env: { ...environment(port, dataDir), NODE_ENV: mode === "production" ? "production" : "development", ...options.env },
+    env: { ...environment(port, dataDir, options.fixedBaseURL === true), NODE_ENV: mode === "production" ? "production" : "development", ...options.env },
     stdio: ["ignore", "pipe", "pipe"]
   })
   let output = ""

@@ -6,6 +6,7 @@
  */
 import { betterAuth } from "better-auth"
 import { Redacted } from "effect"
+import pg from "pg"
 import { createAuthSession, fusionAuth } from "fusion-auth"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -27,11 +28,10 @@ export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
  * fusion-auth as a script uses it, on the database the running app owns: through the server
  * the app names in the folder's lock file (so even with DATABASE_URL set for the other suites).
  */
-const createLibrary = (url: string, dataDir: string) => {
-  const owner = JSON.parse(readFileSync(join(dataDir, "fusion-auth.lock"), "utf8")) as { url: string }
+const createLibrary = (url: string, databaseUrl: string) => {
   return createAuthSession(
     betterAuth({ secret: "dev-app-test-secret-0123456789abcdef", baseURL: url, telemetry: { enabled: false }, plugins: [fusionAuth()] }),
-    { database: { url: owner.url }, tokens: tokenPolicy }
+    { database: { url: databaseUrl }, tokens: tokenPolicy }
   )
 }
 
@@ -39,15 +39,22 @@ export const startDevWithLibrary = async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "fusion-auth-example-dev-"))
   let app: RunningApp | undefined
   let library: ReturnType<typeof createLibrary> | undefined
+  let database: pg.Pool | undefined
   const stop = async () => {
+    await database?.end()
     await library?.dispose()
     await app?.stop()
     rmSync(dataDir, { recursive: true, force: true })
   }
   try {
-    app = await startDev({ dataDir })
+    app = await startDev({ dataDir, fixedBaseURL: true })
     const url = app.url
-    library = createLibrary(url, join(dataDir, "pglite"))
+    const owner = JSON.parse(readFileSync(join(dataDir, "pglite", "fusion-auth.lock"), "utf8")) as { url: string }
+    library = createLibrary(url, owner.url)
+    database = new pg.Pool({ connectionString: owner.url, max: 1 })
+    const pool = database
+    /** A statement on the app's database, as an operator's SQL would be. */
+    const sql = (text: string, values: ReadonlyArray<unknown> = []) => pool.query(text, [...values])
     const { tokens, users } = library
 
     /** Signs up over Better Auth's HTTP API: the user's id, email and the browser's cookie. */
@@ -88,7 +95,7 @@ export const startDevWithLibrary = async () => {
         headers: { "x-tsr-serverfn": "true", origin: url, referer: `${url}${page}`, ...headers }
       })
 
-    return { app, url, tokens, users, signUp, tokenFor, serverFnId, rpc, stop }
+    return { app, url, tokens, users, signUp, tokenFor, serverFnId, rpc, sql, stop }
   } catch (error) {
     await stop()
     throw error
