@@ -41,6 +41,14 @@ declare module "autocannon" {
     readonly "2xx": number
     readonly statusCodeStats: Record<string, { readonly count: number }>
   }
+  interface Instance {
+    /** Each response: its status, size and time in milliseconds (fractional). */
+    on(event: "response", listener: (client: unknown, statusCode: number, bytes: number, milliseconds: number) => void): Instance
+  }
   function autocannon(options: Options): Promise<Result>
+  function autocannon(options: Options, done: (error: Error | null, result: Result) => void): Instance
+  namespace autocannon {
+    export type { Result }
+  }
   export default autocannon
 }
