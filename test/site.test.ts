@@ -51,6 +51,9 @@ const serve = () =>
     }).listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))
   })
 
+/** The environment without what Vitest sets for its own Vite (`MODE`, `DEV`, `NODE_ENV`, …), which would make Astro build for development. */
+const buildEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(VITEST.*|TEST|NODE_ENV|MODE|DEV|PROD|SSR|BASE_URL)$/.test(key)))
+
 const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`) })
 
 describe("the documentation site", () => {
@@ -60,19 +63,19 @@ describe("the documentation site", () => {
     buildOutput = await new Promise<string>((resolve, reject) => {
       execFile("npm", ["run", "docs:build"], {
         cwd: repoRoot,
-        env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}`, NODE_ENV: "production" },
+        env: { ...buildEnv, PATH: `${dirname(process.execPath)}:${process.env.PATH}` },
         maxBuffer: 64 * 1024 * 1024,
-        timeout: 600_000
+        timeout: 900_000
       }, (error, stdout, stderr) => (error ? reject(new Error(`npm run docs:build failed:\n${stdout}\n${stderr}`)) : resolve(stdout + stderr)))
     })
     site = await serve()
     browser = await launch()
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
     page.on("console", (message) => {
-      if (message.type() === "error") consoleErrors.push(`${page.url()}: ${message.text()}`)
+      if (message.type() === "error") consoleErrors.push(`${page.url()}: ${message.text()} (${message.location().url})`)
     })
     page.on("pageerror", (error) => consoleErrors.push(`${page.url()}: ${error.message}`))
-  }, 660_000)
+  }, 960_000)
 
   afterAll(async () => {
     await browser?.close()

@@ -22,7 +22,7 @@ import { pageSlug, repoRoot } from "./pages.ts"
 const fileHeader = /^\/\/ ((?:(?:src|test)\/[\w./$[\]-]+|vite\.config)\.tsx?)$/
 
 /** The pages' apps, one folder each (git-ignored, written anew by every build). */
-const samplesRoot = join(repoRoot, "site", ".samples")
+const defaultFolder = join(repoRoot, "site", ".samples")
 
 /**
  * The repository's compiler options, as a page's app has them: bundler resolution, `#/x` is
@@ -69,14 +69,12 @@ interface PageApp {
   readonly files: Files
 }
 
-const apps = new Map<string, Promise<PageApp>>()
-
-/** The page's app on disk, written once per build and page text. */
-const pageApp = (page: string): Promise<PageApp> => {
+/** The page's app on disk, written once per page text. */
+const pageApp = (apps: Map<string, Promise<PageApp>>, folder: string, page: string): Promise<PageApp> => {
   const text = readFileSync(page, "utf8")
   const key = `${page}\0${text}`
   let app = apps.get(key)
-  if (!app) apps.set(key, app = writeApp(join(samplesRoot, pageSlug(page)!), pageFiles(text)))
+  if (!app) apps.set(key, app = writeApp(join(folder, pageSlug(page)!), pageFiles(text)))
   return app
 }
 
@@ -129,14 +127,19 @@ const prelude = (app: PageApp, self: string, code: string): Array<string> => {
 
 type Plugin = ReturnType<typeof ecTwoSlash>
 type PreprocessCode = NonNullable<NonNullable<Plugin["hooks"]>["preprocessCode"]>
+type PostprocessRenderedBlock = NonNullable<NonNullable<Plugin["hooks"]>["postprocessRenderedBlock"]>
 
-/** The Expressive Code plugin that checks and renders the samples, and the Astro integration that reports on them. */
-export const samples = (): { plugin: Plugin; integration: AstroIntegration } => {
+/**
+ * The Expressive Code plugin that checks and renders the samples, and the Astro integration
+ * that reports on them; `folder` is where the pages' apps are written.
+ */
+export const samples = (folder = defaultFolder): { plugin: Plugin; integration: AstroIntegration } => {
+  const apps = new Map<string, Promise<PageApp>>()
   const twoslash = ecTwoSlash({
     // Every ts/tsx block of a page is a sample, not only those marked `twoslash`.
     instanceConfigs: { twoslash: { explicitTrigger: /(?:)/, languages: ["ts", "tsx"] } },
     tsConfigPath: join(repoRoot, "tsconfig.json"),
-    twoslashOptions: { vfsRoot: samplesRoot, compilerOptions }
+    twoslashOptions: { vfsRoot: folder, compilerOptions }
   })
   const checked: Array<string> = []
   const failed: Array<string> = []
@@ -164,7 +167,7 @@ export const samples = (): { plugin: Plugin; integration: AstroIntegration } => 
     const where = `${posix.relative(repoRoot, page)} (${self})`
     try {
       await oneAtATime(async () => {
-        codeBlock.insertLines(0, prelude(await pageApp(page), self, codeBlock.code))
+        codeBlock.insertLines(0, prelude(await pageApp(apps, folder, page), self, codeBlock.code))
         await twoslash.hooks!.preprocessCode!(context)
       })
       checked.push(where)
@@ -174,8 +177,18 @@ export const samples = (): { plugin: Plugin; integration: AstroIntegration } => 
     }
   }
 
+  // The search index leaves the hovers' types out: a page is found by its own words.
+  const postprocessRenderedBlock: PostprocessRenderedBlock = ({ renderData }) => {
+    const visit = (node: { type: string; properties?: Record<string, unknown>; children?: Array<unknown> }) => {
+      const className = node.properties?.className
+      if (Array.isArray(className) && className.includes("twoslash-popup-container")) node.properties!["data-pagefind-ignore"] = ""
+      for (const child of node.children ?? []) visit(child as typeof node)
+    }
+    visit(renderData.blockAst)
+  }
+
   return {
-    plugin: { ...twoslash, hooks: { ...twoslash.hooks, preprocessCode } },
+    plugin: { ...twoslash, hooks: { ...twoslash.hooks, preprocessCode, postprocessRenderedBlock } },
     integration: {
       name: "fusion-auth-samples",
       hooks: {
