@@ -137,7 +137,7 @@ describe("the documentation site", () => {
     const frame = page.locator("figure", { has: page.locator(".title", { hasText: "src/lib/who.ts" }) })
     // A name with a type is `.twoslash-hover`: its popup, then the name itself.
     const session = frame.locator(".twoslash-hover").filter({ has: page.locator(":scope > span", { hasText: /^session$/ }) }).first()
-    await session.scrollIntoViewIfNeeded()
+    await session.evaluate((name) => name.scrollIntoView({ block: "center", behavior: "instant" })) // the popup opens below it, in view
     await session.hover()
     const popup = page.locator(".twoslash-popup-container:visible")
     await popup.waitFor({ timeout: 10_000 })

@@ -131,7 +131,8 @@ type PostprocessRenderedBlock = NonNullable<NonNullable<Plugin["hooks"]>["postpr
 
 /**
  * The Expressive Code plugin that checks and renders the samples, and the Astro integration
- * that reports on them; `folder` is where the pages' apps are written.
+ * that reports on them; `folder` is where the pages' apps are written (once per process:
+ * expressive-code-twoslash keeps the first twoslash it makes).
  */
 export const samples = (folder = defaultFolder): { plugin: Plugin; integration: AstroIntegration } => {
   const apps = new Map<string, Promise<PageApp>>()
