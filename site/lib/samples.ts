@@ -146,9 +146,13 @@ export const samples = (folder = defaultFolder): { plugin: Plugin; integration: 
   const failed: Array<string> = []
   // One sample at a time: Expressive Code renders a page's blocks (and Astro its pages) at
   // once, and twoslash's programs and rendered hovers held all together outgrow the heap.
+  // Each waits for the event loop's next turn: twoslash runs seconds at a stretch, and the dev
+  // server's module runner gives up on a request left unanswered for a minute.
   let queue: Promise<unknown> = Promise.resolve()
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
   const oneAtATime = <A>(task: () => Promise<A>): Promise<A> => {
-    const run = queue.then(task, task)
+    const turn = () => nextTurn().then(task)
+    const run = queue.then(turn, turn)
     queue = run.catch(() => undefined)
     return run
   }
