@@ -4,6 +4,8 @@
  * `SessionResolver` is the choke point; `CurrentSession` the caller of the request being
  * served; the stores (`TokenStore`, `Users`, `AuditLog`) with their layers (`Stores`); the
  * live `Layer` of them all (`authLayer`); and the one mapping of errors to HTTP (`errorResponse`).
+ *
+ * @module fusion-auth/effect
  */
 export { authLayer, type Services } from "./runtime/createAuthSession.ts"
 export { SessionResolver } from "./services/SessionResolver.ts"

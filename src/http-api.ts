@@ -5,6 +5,8 @@
  * `CurrentSession`; `AuthenticationLayer` implements it over `SessionResolver`; `requireScope`
  * guards a handler. Refusals are `Unauthorized` (401) and `Forbidden` (403), on the wire
  * exactly as `errorResponse` answers them (`UnauthorizedResponse`, `ForbiddenResponse`).
+ *
+ * @module fusion-auth/http-api
  */
 export { Authentication, AuthenticationLayer, requireScope } from "./adapters/HttpApiAuthentication.ts"
 export { Forbidden, ForbiddenResponse, Unauthorized, UnauthorizedResponse } from "./adapters/HttpApiErrors.ts"

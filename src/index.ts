@@ -5,6 +5,8 @@
  * (`createAuthSession`), the Better Auth plugin and database, GitHub's leak alerts handler
  * (`githubSecretScanning`), the errors and the `Session` types. Effect programs: `fusion-auth/effect`; tests: `fusion-auth/testing`; adapters:
  * `fusion-auth/tanstack-start`, `fusion-auth/http-api`.
+ *
+ * @module fusion-auth
  */
 export {
   type AuthSessionOptions,

@@ -6,6 +6,8 @@
  * routes (`sessionRequestMiddleware`, `requireSessionRequestMiddleware`), each putting the
  * app's typed `Session` on `context.session`. `currentRequest` is the request being served;
  * `startRefusal` shapes a thrown 401 so a page answers with it during SSR.
+ *
+ * @module fusion-auth/tanstack-start
  */
 export { type SessionSource, startMiddleware } from "./adapters/StartMiddleware.ts"
 export { currentRequest } from "./adapters/StartRequest.ts"

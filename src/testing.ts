@@ -3,6 +3,8 @@
  * (`SessionResolver.layerTest`) or caller (`CurrentSession.layerTest`), the stores in memory
  * (`Stores.layerMemory`, with `MemoryDatabase.addUser`), and `signUpFixture`: a real user, a
  * token and a cookie in one call, for tests that run the app's own Better Auth.
+ *
+ * @module fusion-auth/testing
  */
 export { SessionResolver } from "./services/SessionResolver.ts"
 export { CurrentSession } from "./services/CurrentSession.ts"
