@@ -45,7 +45,7 @@ export const presets: Record<Mode, BenchOptions> = {
     tokens: 2000,
     warmupMs: 1500,
     rounds: 15,
-    sampleMs: 350,
+    sampleMs: 800,
     maxOpsPerSample: 1_000_000,
     concurrencies: [1, 32],
     countOps: 200,

@@ -123,13 +123,22 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
   // The plugin's token endpoints (`/fusion-auth/tokens/*`) run on this runtime.
   const disconnect = connectTokenEndpoints(auth, { run })
 
+  /** The resolver, once the runtime is built (its start-up failure rejects, and the next call tries again). */
+  let resolver: Promise<SessionResolver["Service"]> | undefined
+  const resolverOf = () => (resolver ??= runtime.runPromise(SessionResolver.useSync((service) => service)).catch((error) => {
+    resolver = undefined
+    throw error
+  }))
+
   /** The request's session, or why there is none (`{ error }`); rejects only on failure. */
   const resolve = async (
     input?: RequestLike
   ): Promise<{ readonly request: RequestLike; readonly session: S } | { readonly request: RequestLike; readonly error: AuthError }> => {
     const request = input ?? (await currentRequest())
     const headers = request instanceof Headers ? request : request.headers
-    const exit = await runtime.runPromiseExit(SessionResolver.use((resolver) => resolver.resolve(headers)))
+    const answer = (await resolverOf()).resolve(headers)
+    // An answer decided with no I/O (a malformed token) is already an Exit: no fiber to run.
+    const exit = Exit.isExit(answer) ? (answer as Exit.Exit<Session, AuthError>) : await runtime.runPromiseExit(answer)
     if (Exit.isSuccess(exit)) return { request, session: exit.value as unknown as S }
     const error = errorOf(exit) // the runtime's own start-up failure is not an authentication answer
     if (isAuthError(error)) return { request, error }

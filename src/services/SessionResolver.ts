@@ -7,7 +7,8 @@
  * is decided here, for both credentials, and nowhere else: from the user row just read, and
  * afresh when a handed-over answer may come from secondary storage.
  */
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Exit, Layer, Option } from "effect"
+import type * as ApiToken from "../core/ApiToken.ts"
 import { presented } from "../core/Authorization.ts"
 import { CookieSource } from "./CookieSource.ts"
 import { Anonymous, type AuthError, Deactivated, InvalidToken, isAuthError } from "../core/Errors.ts"
@@ -16,8 +17,11 @@ import { CurrentTokenPolicy, effectiveScopes } from "../core/TokenPolicy.ts"
 import { TokenStore } from "./TokenStore.ts"
 import { Users } from "./Users.ts"
 
-/** One instance: a malformed credential is refused without even allocating an error. */
-const MALFORMED = new InvalidToken({ reason: "malformed" })
+/**
+ * A malformed credential's answer, made once: already an `Exit`, so refusing it allocates
+ * nothing and a runtime can settle it without starting a fiber (`createAuthSession` does).
+ */
+const MALFORMED = Exit.fail(new InvalidToken({ reason: "malformed" }))
 
 export class SessionResolver extends Context.Service<SessionResolver, {
   resolve(headers: Headers): Effect.Effect<Session, AuthError>
@@ -43,21 +47,24 @@ export class SessionResolver extends Context.Service<SessionResolver, {
         return { user, session, scopes: effectiveScopes(policy, user) } satisfies Session
       })
 
+      const fromToken = Effect.fnUntraced(function*(token: ApiToken.ApiToken) {
+        const { user, scopes } = yield* tokens.verify(token)
+        if (user.deactivatedAt != null) return yield* new Deactivated({ userId: user.id, credential: "token" })
+        return { user, session: null, scopes } satisfies Session
+      })
+
       return SessionResolver.of({
-        resolve: Effect.fnUntraced(function*(headers: Headers) {
+        resolve: (headers) => {
           const credential = presented(headers, policy.format)
           switch (credential._tag) {
             case "Malformed":
-              return yield* MALFORMED
-            case "Bearer": {
-              const { user, scopes } = yield* tokens.verify(credential.token)
-              if (user.deactivatedAt != null) return yield* new Deactivated({ userId: user.id, credential: "token" })
-              return { user, session: null, scopes } satisfies Session
-            }
+              return MALFORMED
+            case "Bearer":
+              return fromToken(credential.token)
             case "Cookie":
-              return yield* fromCookie(headers)
+              return fromCookie(headers)
           }
-        })
+        }
       })
     })
   )
