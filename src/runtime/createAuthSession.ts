@@ -6,7 +6,7 @@
  * or, for a caller that presented a Bearer token, a thrown 401 (requireSession). Anything
  * else (database down, Better Auth throwing) is thrown as is: a 5xx, never anonymous.
  */
-import { Cause, type Config, Effect, Exit, Layer, ManagedRuntime, Option, Redacted } from "effect"
+import { Cause, type Config, Context, Effect, Exit, Layer, ManagedRuntime, Option, Redacted } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import { assertPlugin, type BetterAuthLike, CookieSource } from "../services/CookieSource.ts"
 import { CurrentSession } from "../services/CurrentSession.ts"
@@ -123,12 +123,9 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
   // The plugin's token endpoints (`/fusion-auth/tokens/*`) run on this runtime.
   const disconnect = connectTokenEndpoints(auth, { run })
 
-  /** The resolver, once the runtime is built (its start-up failure rejects, and the next call tries again). */
+  /** The resolver from the runtime's built services (the runtime caches them, and a start-up failure). */
   let resolver: Promise<SessionResolver["Service"]> | undefined
-  const resolverOf = () => (resolver ??= runtime.runPromise(SessionResolver.useSync((service) => service)).catch((error) => {
-    resolver = undefined
-    throw error
-  }))
+  const resolverOf = () => (resolver ??= runtime.context().then((services) => Context.get(services, SessionResolver)))
 
   /** The request's session, or why there is none (`{ error }`); rejects only on failure. */
   const resolve = async (
@@ -226,6 +223,7 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
      */
     dispose: async () => {
       disconnect()
+      resolver = undefined // a call after this meets the disposed runtime, not its old services
       await runtime.dispose()
       await Database.closeBetterAuthDatabase(auth.options.database)
     }
