@@ -24,6 +24,7 @@ export {
   type Credential,
   Deactivated,
   type FusionAuthError,
+  ImpersonationRefused,
   InsufficientScope,
   InvalidToken,
   InvalidTokenInput,
@@ -34,7 +35,8 @@ export {
   UserNotFound
 } from "./core/Errors.ts"
 export type { Session, SessionRow, User } from "./core/Session.ts"
-export type { TokenPolicyOptions } from "./core/TokenPolicy.ts"
+export { MANAGE_TOKENS, type TokenPolicyOptions } from "./core/TokenPolicy.ts"
+export type { LockOutReason } from "./core/LockOut.ts"
 export type { CreatedToken, CreateTokenInput, RotateTokenInput, TokenInfo } from "./services/TokenStore.ts"
 export type { UserFilter, UserStatus } from "./services/Users.ts"
 export type { AuditAction, AuditEvent, AuditFilter } from "./services/AuditLog.ts"

@@ -66,7 +66,7 @@ describe("loginLocation", () => {
 
 describe("unauthorized", () => {
   it("answers a refused token with 401 and an RFC 6750 invalid_token challenge", async () => {
-    for (const error of [new InvalidToken({ reason: "revoked", tokenId: "t1" }), new Deactivated({ userId: "u", credential: "token" })]) {
+    for (const error of [new InvalidToken({ reason: "revoked", tokenId: "t1" }), new Deactivated({ userId: "u", credential: "token", reason: "deactivated" })]) {
       const response = unauthorized(error)
       assert.strictEqual(response.status, 401)
       assert.strictEqual(response.headers.get("www-authenticate"), `Bearer error="invalid_token"`)
@@ -84,7 +84,7 @@ describe("unauthorized", () => {
   })
 
   it("answers a caller without a token with a bare Bearer challenge", () => {
-    for (const error of [new Anonymous(), new Deactivated({ userId: "u", credential: "cookie" })]) {
+    for (const error of [new Anonymous(), new Deactivated({ userId: "u", credential: "cookie", reason: "deactivated" })]) {
       const response = unauthorized(error)
       assert.strictEqual(response.status, 401)
       assert.strictEqual(response.headers.get("www-authenticate"), "Bearer")
@@ -103,8 +103,8 @@ describe("errorResponse", () => {
   it("maps every named error to its status, body and challenge, in one place", async () => {
     const cases: ReadonlyArray<readonly [FusionAuthError, Awaited<ReturnType<typeof read>>]> = [
       [new Anonymous(), { status: 401, challenge: "Bearer", cache: "no-store", body: { error: "unauthorized", reason: "Anonymous" } }],
-      [new Deactivated({ userId: "u1", credential: "cookie" }), { status: 401, challenge: "Bearer", cache: "no-store", body: { error: "unauthorized", reason: "Deactivated" } }],
-      [new Deactivated({ userId: "u1", credential: "token" }), { status: 401, challenge: `Bearer error="invalid_token"`, cache: "no-store", body: { error: "invalid_token", reason: "Deactivated" } }],
+      [new Deactivated({ userId: "u1", credential: "cookie", reason: "deactivated" }), { status: 401, challenge: "Bearer", cache: "no-store", body: { error: "unauthorized", reason: "Deactivated" } }],
+      [new Deactivated({ userId: "u1", credential: "token", reason: "deactivated" }), { status: 401, challenge: `Bearer error="invalid_token"`, cache: "no-store", body: { error: "invalid_token", reason: "Deactivated" } }],
       [new InvalidToken({ reason: "revoked", tokenId: "t1" }), { status: 401, challenge: `Bearer error="invalid_token"`, cache: "no-store", body: { error: "invalid_token", reason: "InvalidToken" } }],
       [new InsufficientScope({ scope: "admin:users", credential: "token" }), { status: 403, challenge: `Bearer error="insufficient_scope", scope="admin:users"`, cache: "no-store", body: { error: "insufficient_scope", scope: "admin:users" } }],
       [new InsufficientScope({ scope: "write", credential: "cookie" }), { status: 403, challenge: null, cache: "no-store", body: { error: "insufficient_scope", scope: "write" } }],

@@ -7,7 +7,8 @@ import { assert, describe, layer } from "@effect/vitest"
 import { Clock, Effect, Redacted } from "effect"
 import { TestClock } from "effect/testing"
 import { ApiToken, AuditLog, TokenStore, Users } from "../src/effect.ts"
-import { InsufficientScope, InvalidToken, InvalidTokenInput, TokenNotFound } from "../src/index.ts"
+import { ImpersonationRefused, InsufficientScope, InvalidToken, InvalidTokenInput, MANAGE_TOKENS, type Session, TokenNotFound, type User } from "../src/index.ts"
+
 import { LastUsed } from "../src/services/LastUsed.ts"
 import { sqlBackends } from "./support/databases.ts"
 import { Fixture, memoryStores, type StoreLayer, sqlStores } from "./support/stores.ts"
@@ -62,9 +63,9 @@ const contract = (name: string, stores: StoreLayer, sqlBacked: boolean) =>
         Effect.gen(function*() {
           const store = yield* TokenStore
           const admin = yield* (yield* Fixture).createAdmin
-          const { token } = yield* store.create({ userId: admin.id, name: "read only", scopes: ["read"] })
+          const { token } = yield* store.create({ userId: admin.id, name: "read only", scopes: ["read", MANAGE_TOKENS] })
           const verified = yield* store.verify(parse(token))
-          const viaToken = { user: verified.user, session: null, scopes: verified.scopes }
+          const viaToken = { user: verified.user, session: null, scopes: verified.scopes, tokenId: verified.tokenId }
           const refused = yield* Effect.flip(store.create({ caller: viaToken, name: "escalate", scopes: ["admin:users"] }))
           assert.deepStrictEqual(refused, new InsufficientScope({ scope: "admin:users", credential: "token" }))
           const within = yield* store.create({ caller: viaToken, name: "narrower", scopes: ["read"] })
@@ -84,15 +85,15 @@ const contract = (name: string, stores: StoreLayer, sqlBacked: boolean) =>
           const fixture = yield* Fixture
           const admin = yield* fixture.createAdmin
           const other = yield* fixture.createUser
-          const readOnly = yield* store.create({ userId: admin.id, name: "ro", scopes: ["read"] })
+          const readOnly = yield* store.create({ userId: admin.id, name: "ro", scopes: ["read", MANAGE_TOKENS] })
           const ops = yield* store.create({ userId: admin.id, name: "ops", scopes: ["read", "admin:users"] })
           const verified = yield* store.verify(parse(readOnly.token))
-          const viaToken = { user: verified.user, session: null, scopes: verified.scopes }
+          const viaToken = { user: verified.user, session: null, scopes: verified.scopes, tokenId: verified.tokenId }
           const refused = yield* Effect.flip(store.rotate({ caller: viaToken, tokenId: ops.info.id }))
           assert.deepStrictEqual(refused, new InsufficientScope({ scope: "admin:users", credential: "token" }))
           assert.isNull((yield* store.list(admin.id)).find((t) => t.id === ops.info.id)!.replacedBy, "nothing rotated")
           const own = yield* store.rotate({ caller: viaToken, tokenId: readOnly.info.id })
-          assert.deepStrictEqual([own.info.userId, own.info.scopes], [admin.id, ["read"]])
+          assert.deepStrictEqual([own.info.userId, own.info.scopes], [admin.id, ["read", MANAGE_TOKENS]])
 
           const viaCookie = { ...viaToken, session: { id: "s", userId: admin.id, token: "t", expiresAt: new Date(), createdAt: new Date(), updatedAt: new Date() }, scopes: ["read", "write", "admin:users"] }
           assert.deepStrictEqual((yield* store.rotate({ caller: viaCookie, tokenId: ops.info.id })).info.scopes, ["read", "admin:users"])
@@ -259,6 +260,141 @@ const contract = (name: string, stores: StoreLayer, sqlBacked: boolean) =>
           const missing = yield* Effect.flip(store.revokeLeaked(unknown))
           assert.instanceOf(missing, TokenNotFound)
           assert.notInclude(JSON.stringify(missing) + String(missing), Redacted.value(unknown))
+        }))
+    })
+
+    describe("lineage: a token cannot outlive the credential that made it", () => {
+      /** The session a request with this token resolves to (what the token endpoints pass as `caller`). */
+      const asToken = (token: Redacted.Redacted<string>) =>
+        Effect.map(TokenStore.use((store) => store.verify(parse(token))), (v): Session => ({
+          user: v.user,
+          session: null,
+          scopes: v.scopes,
+          tokenId: v.tokenId
+        }))
+      const asCookie = (user: User, extra: Record<string, unknown> = {}): Session => ({
+        user,
+        session: { id: "s1", userId: user.id, token: "t", expiresAt: new Date(), createdAt: new Date(), updatedAt: new Date(), ...extra },
+        scopes: ["read", "write", MANAGE_TOKENS]
+      })
+
+      it.effect("managing tokens with a token needs tokens:manage, which no token has unless asked for by name", () =>
+        Effect.gen(function*() {
+          const store = yield* TokenStore
+          const user = yield* (yield* Fixture).createUser
+          const plain = yield* store.create({ userId: user.id, name: "plain", scopes: ["read", "write"] })
+          const viaPlain = yield* asToken(plain.token)
+          assert.notInclude(viaPlain.scopes, MANAGE_TOKENS)
+          const refused = yield* Effect.flip(store.create({ caller: viaPlain, name: "child", scopes: ["read"] }))
+          assert.deepStrictEqual(refused, new InsufficientScope({ scope: MANAGE_TOKENS, credential: "token" }))
+          assert.deepStrictEqual(
+            yield* Effect.flip(store.rotate({ caller: viaPlain, tokenId: plain.info.id })),
+            new InsufficientScope({ scope: MANAGE_TOKENS, credential: "token" })
+          )
+          assert.deepStrictEqual((yield* store.list(user.id)).map((t) => t.name), ["plain"], "nothing written")
+          const minted = yield* store.create({ caller: asCookie(user), name: "by cookie", scopes: ["read"] })
+          assert.deepStrictEqual(minted.info.scopes, ["read"], "a cookie session manages without the scope")
+        }))
+
+      it.effect("a token minted by a token never expires after it, and revoking it revokes every descendant at once", () =>
+        Effect.gen(function*() {
+          const store = yield* TokenStore
+          const audit = yield* AuditLog
+          const user = yield* (yield* Fixture).createUser
+          const t0 = yield* start
+          yield* TestClock.setTime(t0)
+          const parent = yield* store.create({ userId: user.id, name: "parent", scopes: ["read", MANAGE_TOKENS], expiresAt: new Date(t0 + 3 * DAY) })
+          const child = yield* store.create({ caller: yield* asToken(parent.token), name: "child", scopes: ["read", MANAGE_TOKENS] })
+          assert.deepStrictEqual(child.info.expiresAt, new Date(t0 + 3 * DAY), "the policy's 30 days, bounded by the parent")
+          const grandchild = yield* store.create({ caller: yield* asToken(child.token), name: "grandchild", scopes: ["read"] })
+          const sibling = yield* store.create({ userId: user.id, name: "unrelated" })
+          yield* TestClock.adjust(1)
+          yield* store.revoke(user.id, parent.info.id)
+          for (const { token, info } of [parent, child, grandchild]) {
+            assert.deepStrictEqual(yield* Effect.flip(store.verify(parse(token))), new InvalidToken({ reason: "revoked", tokenId: info.id }))
+          }
+          assert.strictEqual((yield* store.verify(parse(sibling.token))).tokenId, sibling.info.id)
+          const events = (yield* audit.list({ userId: user.id })).filter((e) => e.action === "token.revoked")
+          assert.sameMembers(events.map((e) => e.tokenId), [parent.info.id, child.info.id, grandchild.info.id])
+          assert.include(events.find((e) => e.tokenId === grandchild.info.id)!.detail, `with its ancestor ${parent.info.id}`)
+        }))
+
+      it.effect("revoking a leaked token, by value, revokes what it minted", () =>
+        Effect.gen(function*() {
+          const store = yield* TokenStore
+          const user = yield* (yield* Fixture).createUser
+          const leaked = yield* store.create({ userId: user.id, name: "leaked", scopes: [MANAGE_TOKENS] })
+          const minted = yield* store.create({ caller: yield* asToken(leaked.token), name: "minted by the thief" })
+          yield* store.revokeLeaked(parse(leaked.token), "github-secret-scanning")
+          assert.strictEqual(reasonOf(yield* Effect.flip(store.verify(parse(minted.token)))), "revoked")
+        }))
+
+      it.effect("rotation: what the old token minted ends with its grace; a token that rotates another bounds the successor", () =>
+        Effect.gen(function*() {
+          const store = yield* TokenStore
+          const user = yield* (yield* Fixture).createUser
+          const t0 = yield* start
+          yield* TestClock.setTime(t0)
+          const old = yield* store.create({ userId: user.id, name: "old", scopes: ["read", MANAGE_TOKENS] })
+          const child = yield* store.create({ caller: yield* asToken(old.token), name: "child", scopes: ["read"] })
+          const next = yield* store.rotate({ caller: asCookie(user), tokenId: old.info.id, gracePeriod: "1 hour" })
+          const listed = yield* store.list(user.id)
+          assert.deepStrictEqual(listed.find((t) => t.id === child.info.id)!.expiresAt, new Date(t0 + 3_600_000))
+          yield* TestClock.setTime(t0 + 3_599_999)
+          assert.strictEqual((yield* store.verify(parse(child.token))).tokenId, child.info.id)
+          yield* TestClock.setTime(t0 + 3_600_000)
+          assert.strictEqual(reasonOf(yield* Effect.flip(store.verify(parse(child.token)))), "expired")
+          assert.strictEqual((yield* store.verify(parse(next.token))).tokenId, next.info.id, "the successor is not a child")
+
+          const manager = yield* store.create({ userId: user.id, name: "manager", scopes: ["read", MANAGE_TOKENS], expiresAt: new Date(t0 + DAY) })
+          const target = yield* store.create({ userId: user.id, name: "target", scopes: ["read"] })
+          const successor = yield* store.rotate({ caller: yield* asToken(manager.token), tokenId: target.info.id })
+          assert.deepStrictEqual(successor.info.expiresAt, new Date(t0 + DAY), "bounded by the token that rotated it")
+          yield* store.revoke(user.id, manager.info.id)
+          assert.strictEqual(reasonOf(yield* Effect.flip(store.verify(parse(successor.token)))), "revoked")
+        }))
+
+      it.effect("a session under impersonation can neither mint nor rotate; the audit trail names the acting credential", () =>
+        Effect.gen(function*() {
+          const store = yield* TokenStore
+          const audit = yield* AuditLog
+          const user = yield* (yield* Fixture).createUser
+          const own = yield* store.create({ userId: user.id, name: "own", scopes: [MANAGE_TOKENS] })
+          const impersonated = asCookie(user, { impersonatedBy: "admin-1" })
+          assert.deepStrictEqual(yield* Effect.flip(store.create({ caller: impersonated, name: "x" })), new ImpersonationRefused({ action: "create" }))
+          assert.deepStrictEqual(
+            yield* Effect.flip(store.rotate({ caller: impersonated, tokenId: own.info.id })),
+            new ImpersonationRefused({ action: "rotate" })
+          )
+          assert.deepStrictEqual((yield* store.list(user.id)).map((t) => [t.name, t.replacedBy]), [["own", null]], "nothing written")
+          yield* TestClock.adjust(1)
+          const viaToken = yield* store.create({ caller: yield* asToken(own.token), name: "via token" })
+          yield* TestClock.adjust(1)
+          const viaCookie = yield* store.create({ caller: asCookie(user), name: "via cookie" })
+          yield* TestClock.adjust(1)
+          yield* store.revoke(user.id, viaCookie.info.id, user.id, `token:${own.info.id}`)
+          const credentials = (yield* audit.list({ userId: user.id })).map((e) => [e.action, e.tokenId, e.actorCredential]).toReversed()
+          assert.deepStrictEqual(credentials, [
+            ["token.created", own.info.id, null],
+            ["token.created", viaToken.info.id, `token:${own.info.id}`],
+            ["token.created", viaCookie.info.id, "session:s1"],
+            ["token.revoked", viaCookie.info.id, `token:${own.info.id}`]
+          ])
+        }))
+
+      it.effect("nothing is minted or rotated for a deactivated user; reactivated, it is", () =>
+        Effect.gen(function*() {
+          const store = yield* TokenStore
+          const users = yield* Users
+          const user = yield* (yield* Fixture).createUser
+          const before = yield* store.create({ userId: user.id, name: "before" })
+          yield* users.deactivate(user.id)
+          const refused = yield* Effect.flip(store.create({ userId: user.id, name: "x" }))
+          assert.deepStrictEqual([refusedField(refused), problemOf(refused)], ["userId", "the user is deactivated"])
+          assert.strictEqual(refusedField(yield* Effect.flip(store.rotate({ userId: user.id, tokenId: before.info.id }))), "userId")
+          assert.strictEqual((yield* store.list(user.id)).length, 1, "nothing written")
+          yield* users.reactivate(user.id)
+          yield* store.create({ userId: user.id, name: "after" })
         }))
     })
 

@@ -68,7 +68,7 @@ describe("an app's own code, tested with swapped layers", () => {
         { status: 401, id: "revoked" }
       )
       assert.deepStrictEqual(
-        yield* whoAmI(headers).pipe(Effect.provide(SessionResolver.layerTest(new Deactivated({ userId: "u1", credential: "cookie" })))),
+        yield* whoAmI(headers).pipe(Effect.provide(SessionResolver.layerTest(new Deactivated({ userId: "u1", credential: "cookie", reason: "deactivated" })))),
         { status: 401, id: null }
       )
       assert.deepStrictEqual(yield* whoAmI(headers).pipe(Effect.provide(SessionResolver.layerTest(ada))), { status: 200, id: "u1" })

@@ -140,8 +140,8 @@ describe("Authentication over a test resolver", () => {
   it("answers each refusal of the resolver with exactly errorResponse's 401", async () => {
     const refusals: ReadonlyArray<AuthError> = [
       new Anonymous(),
-      new Deactivated({ userId: "ada", credential: "cookie" }),
-      new Deactivated({ userId: "ada", credential: "token" }),
+      new Deactivated({ userId: "ada", credential: "cookie", reason: "deactivated" }),
+      new Deactivated({ userId: "ada", credential: "token", reason: "deactivated" }),
       new InvalidToken({ reason: "malformed" }),
       new InvalidToken({ reason: "revoked", tokenId: "t1" })
     ]
@@ -287,8 +287,8 @@ for (const backend of sqlBackends) {
     it("a revoked token and a deactivated user are refused on the next request, with errorResponse's 401", async () => {
       const { userId, cookie, token } = await caller()
       await app.users.deactivate(userId)
-      await assertAnswers(await api.handler(at("/me", token)), new Deactivated({ userId, credential: "token" }))
-      await assertAnswers(await api.handler(at("/me", cookie)), new Deactivated({ userId, credential: "cookie" }))
+      await assertAnswers(await api.handler(at("/me", token)), new Deactivated({ userId, credential: "token", reason: "deactivated" }))
+      await assertAnswers(await api.handler(at("/me", cookie)), new Deactivated({ userId, credential: "cookie", reason: "deactivated" }))
       await app.users.reactivate(userId)
       assert.strictEqual((await api.handler(at("/me", token))).status, 200)
       const [listed] = await app.tokens.list(userId)

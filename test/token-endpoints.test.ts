@@ -88,7 +88,7 @@ for (const backend of sqlBackends) {
     it("a browser lists, creates, rotates and revokes its own tokens; each is the app's prefix and works at once", async () => {
       const { id, browser } = await signUp("member")
       const empty = await browser.fusionAuth.tokens.list()
-      assert.deepStrictEqual(empty.data, { tokens: [], scopes: ["read", "write"] })
+      assert.deepStrictEqual(empty.data, { tokens: [], scopes: ["read", "write", "tokens:manage"] })
 
       const created = await browser.fusionAuth.tokens.create({ name: "deploy", scopes: ["read"], expiresIn: 7 * 86_400 })
       assert.isNull(created.error)
@@ -121,14 +121,29 @@ for (const backend of sqlBackends) {
       for (const event of events) assert.notInclude(event.detail ?? "", token)
     })
 
-    it("a script with a token manages the same user's tokens, but never mints or rotates beyond its own scopes", async () => {
+    it("a script with a token manages the same user's tokens only with tokens:manage, and never mints or rotates beyond its own scopes", async () => {
       const admin = await signUp("admin")
       const full = (await admin.browser.fusionAuth.tokens.create({ name: "ops", scopes: ["read", "admin:users"] })).data!
-      const readOnly = (await admin.browser.fusionAuth.tokens.create({ name: "ro", scopes: ["read"] })).data!
+      const readOnly = (await admin.browser.fusionAuth.tokens.create({ name: "ro", scopes: ["read", "tokens:manage"] })).data!
       const script = bearer(readOnly.token)
 
+      // Without the management scope, a token (even one with every other scope) manages nothing.
+      const unmanaged = bearer(full.token)
+      for (const refused of [
+        await unmanaged.fusionAuth.tokens.list(),
+        await unmanaged.fusionAuth.tokens.create({ name: "child" }),
+        await unmanaged.fusionAuth.tokens.revoke({ tokenId: readOnly.info.id }),
+        await unmanaged.fusionAuth.tokens.rotate({ tokenId: full.info.id })
+      ]) {
+        assert.deepInclude(refused.error as object, { status: 403, code: "INSUFFICIENT_SCOPE", scope: "tokens:manage" })
+      }
+      assert.deepStrictEqual((await admin.browser.fusionAuth.tokens.list()).data!.tokens.map((t) => [t.name, t.revokedAt, t.replacedBy]), [
+        ["ops", null, null],
+        ["ro", null, null]
+      ])
+
       const listed = await script.fusionAuth.tokens.list()
-      assert.deepStrictEqual(listed.data!.scopes, ["read"])
+      assert.deepStrictEqual(listed.data!.scopes, ["read", "tokens:manage"])
       assert.deepStrictEqual(listed.data!.tokens.map((t) => t.name), ["ops", "ro"])
 
       const beyond = await script.fusionAuth.tokens.create({ name: "escalate", scopes: ["admin:users"] })
@@ -142,7 +157,7 @@ for (const backend of sqlBackends) {
       assert.deepStrictEqual(within.data!.info.scopes, ["read"])
       assert.strictEqual((await resolve(within.data!.token))!.user.id, admin.id)
       // The admin's own browser may grant what the admin may grant.
-      assert.deepStrictEqual((await admin.browser.fusionAuth.tokens.list()).data!.scopes, ["read", "write", "admin:users"])
+      assert.deepStrictEqual((await admin.browser.fusionAuth.tokens.list()).data!.scopes, ["read", "write", "admin:users", "tokens:manage"])
     })
 
     it("refuses with stable codes: unauthenticated 401, a bad or deactivated credential 401, another's token 404", async () => {

@@ -13,11 +13,12 @@
  * connects (and `dispose()` disconnects); with none connected they answer 500.
  */
 import { APIError, createAuthEndpoint, createAuthMiddleware } from "better-auth/api"
-import { type Effect, Redacted, Schema } from "effect"
+import { Effect, Redacted, Schema } from "effect"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { type FusionAuthError, isFusionAuthError } from "../core/Errors.ts"
 import { errorCode, errorParts } from "../core/Http.ts"
 import type { Session } from "../core/Session.ts"
+import { checkManage, credentialOf } from "../core/TokenRules.ts"
 import type { TokenInfo } from "../core/TokenTypes.ts"
 import { SessionResolver } from "../services/SessionResolver.ts"
 import { TokenStore } from "../services/TokenStore.ts"
@@ -57,11 +58,14 @@ const call = async <X, E>(link: TokenLink, effect: Effect.Effect<X, E, SessionRe
   }
 }
 
-/** The caller, from the cookie or a Bearer token, through fusion-auth's choke point; refused: 401. */
+/**
+ * The caller, from the cookie or a Bearer token, through fusion-auth's choke point; refused:
+ * 401. A token caller also needs `tokens:manage` (`checkManage`): 403 without it.
+ */
 const callerMiddleware = (link: TokenLink) =>
   createAuthMiddleware(async (ctx) => {
     const headers = ctx.headers ?? new Headers()
-    const caller: Session = await call(link, SessionResolver.use((resolver) => resolver.resolve(headers)))
+    const caller: Session = await call(link, SessionResolver.use((resolver) => resolver.resolve(headers)).pipe(Effect.tap(checkManage)))
     return { caller }
   })
 
@@ -125,7 +129,7 @@ export const tokenEndpoints = (link: TokenLink) => {
 
     revokeFusionAuthToken: createAuthEndpoint("/fusion-auth/tokens/revoke", { method: "POST", body: body(RevokeBody), use }, async (ctx) => {
       const { caller } = ctx.context
-      const info = await call(link, TokenStore.use((store) => store.revoke(caller.user.id, ctx.body.tokenId)))
+      const info = await call(link, TokenStore.use((store) => store.revoke(caller.user.id, ctx.body.tokenId, caller.user.id, credentialOf(caller))))
       return ctx.json<TokenInfo>(info)
     }),
 

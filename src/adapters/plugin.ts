@@ -1,16 +1,19 @@
 /**
  * The Better Auth plugin: declares `deactivatedAt` on Better Auth's `user` table, so Better
  * Auth reads it with every session and its own `user` type carries it; refuses to open a new
- * session (sign-in, sign-up) for a deactivated user; and serves the caller's own API tokens
- * (`TokenEndpoints.ts`), typed for the client plugin (`fusion-auth/client`).
+ * session (sign-in, sign-up) for a locked-out user (deactivated, or banned: `core/LockOut.ts`);
+ * refuses a locked-out user's session on Better Auth's own endpoints (`LockOutGuard.ts`); and
+ * serves the caller's own API tokens (`TokenEndpoints.ts`), typed for the client plugin
+ * (`fusion-auth/client`).
  *
  * `createAuthSession` refuses an auth instance without this plugin: without it, the cookie
  * path could not see deactivation at all. It also connects the token endpoints to its runtime.
  */
 import type { BetterAuthPlugin } from "better-auth"
-import { APIError } from "better-auth/api"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
+import { lockOut, lockOutFields } from "../core/LockOut.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
+import { lockedOutError, lockOutHooks } from "./LockOutGuard.ts"
 import { type TokenBackend, tokenEndpoints, type TokenLink } from "./TokenEndpoints.ts"
 
 /** Each plugin instance's slot that its token endpoints read the runtime from. */
@@ -34,15 +37,15 @@ export const fusionAuth = () => {
             create: {
               before: async (session, context) => {
                 const user = await context?.context.internalAdapter.findUserById(session.userId)
-                if ((user as { deactivatedAt?: Date | null } | null)?.deactivatedAt != null) {
-                  throw APIError.from("FORBIDDEN", ERROR_CODES.USER_DEACTIVATED) // "This account is deactivated."
-                }
+                const reason = user == null ? undefined : lockOut(lockOutFields(user), Date.now())
+                if (reason !== undefined) throw lockedOutError(reason) // "This account is deactivated." / "… banned."
               }
             }
           }
         }
       }
     }),
+    hooks: lockOutHooks,
     endpoints: tokenEndpoints(link),
     $ERROR_CODES: ERROR_CODES
   } satisfies BetterAuthPlugin

@@ -10,6 +10,8 @@ export const ERROR_CODES = define({
   UNAUTHORIZED: "Sign in, or present a live API token",
   INVALID_TOKEN: "The API token is not a live token",
   USER_DEACTIVATED: "This account is deactivated.",
+  USER_BANNED: "This account is banned.",
+  IMPERSONATION_REFUSED: "A session under impersonation cannot mint or rotate API tokens",
   INSUFFICIENT_SCOPE: "The caller lacks a scope this needs",
   TOKEN_NOT_FOUND: "No such token",
   USER_NOT_FOUND: "No such user",

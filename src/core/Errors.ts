@@ -16,13 +16,18 @@ export class Anonymous extends Schema.TaggedError<Anonymous>()("Anonymous", {}) 
   }
 }
 
-/** A live credential whose user an admin has deactivated. Reactivation lets it back in. */
+/**
+ * A live credential whose user is locked out (see `core/LockOut.ts`): deactivated by an admin,
+ * or banned by Better Auth's admin plugin. `reason` says which; a ban's own reason text never
+ * travels here. Reactivation, an unban or a ban's expiry lets the same credential back in.
+ */
 export class Deactivated extends Schema.TaggedError<Deactivated>()("Deactivated", {
   userId: Schema.String,
-  credential: Schema.Literals(["cookie", "token"])
+  credential: Schema.Literals(["cookie", "token"]),
+  reason: Schema.Literals(["deactivated", "banned"])
 }) {
   override get message() {
-    return `User ${this.userId} is deactivated`
+    return `User ${this.userId} is ${this.reason}`
   }
 }
 
@@ -88,10 +93,22 @@ export class InvalidTokenInput extends Schema.TaggedError<InvalidTokenInput>()("
   }
 }
 
+/**
+ * A session under impersonation (Better Auth's admin plugin, `impersonatedBy`) asked to mint or
+ * rotate a token: a token would keep the admin's borrowed power after the impersonation ends.
+ */
+export class ImpersonationRefused extends Schema.TaggedError<ImpersonationRefused>()("ImpersonationRefused", {
+  action: Schema.Literals(["create", "rotate"])
+}) {
+  override get message() {
+    return `A session under impersonation cannot ${this.action} API tokens`
+  }
+}
+
 /** Every tagged error fusion-auth names: what `errorResponse` answers. */
-export type FusionAuthError = AuthError | InsufficientScope | UserNotFound | TokenNotFound | InvalidTokenInput
+export type FusionAuthError = AuthError | InsufficientScope | UserNotFound | TokenNotFound | InvalidTokenInput | ImpersonationRefused
 
 /** True for any error fusion-auth names (not a defect). */
 export const isFusionAuthError = (error: unknown): error is FusionAuthError =>
   isAuthError(error) || error instanceof InsufficientScope || error instanceof UserNotFound ||
-  error instanceof TokenNotFound || error instanceof InvalidTokenInput
+  error instanceof TokenNotFound || error instanceof InvalidTokenInput || error instanceof ImpersonationRefused

@@ -84,7 +84,7 @@ const NO_STORE = { "cache-control": "no-store" }
 /**
  * The status, JSON body and headers for any error fusion-auth names: 401 with its challenge
  * for the three authentication errors, 403 for `InsufficientScope`, 404 for `TokenNotFound`
- * and `UserNotFound`, 400 for `InvalidTokenInput`. Bodies name the error, never a secret.
+ * and `UserNotFound`, 400 for `InvalidTokenInput`, 403 for `ImpersonationRefused`. Bodies name the error, never a secret.
  */
 export const errorParts = (error: FusionAuthError): ErrorParts => {
   switch (error._tag) {
@@ -113,6 +113,8 @@ export const errorParts = (error: FusionAuthError): ErrorParts => {
     case "TokenNotFound":
     case "UserNotFound":
       return { status: 404, body: { error: "not_found", reason: error._tag }, headers: NO_STORE }
+    case "ImpersonationRefused":
+      return { status: 403, body: { error: "forbidden", reason: error._tag }, headers: NO_STORE }
     case "InvalidTokenInput":
       return {
         status: 400,
@@ -128,7 +130,7 @@ export const errorCode = (error: FusionAuthError): ErrorCode => {
     case "Anonymous":
       return "UNAUTHORIZED"
     case "Deactivated":
-      return "USER_DEACTIVATED"
+      return error.reason === "banned" ? "USER_BANNED" : "USER_DEACTIVATED"
     case "InvalidToken":
       return "INVALID_TOKEN"
     case "InsufficientScope":
@@ -139,6 +141,8 @@ export const errorCode = (error: FusionAuthError): ErrorCode => {
       return "USER_NOT_FOUND"
     case "InvalidTokenInput":
       return "INVALID_TOKEN_INPUT"
+    case "ImpersonationRefused":
+      return "IMPERSONATION_REFUSED"
   }
 }
 

@@ -41,4 +41,9 @@ export interface Session<U = User, S = SessionRow> {
   readonly user: U
   readonly session: S | null
   readonly scopes: ReadonlyArray<string>
+  /**
+   * The id of the API token the caller presented (absent for a cookie): tokens it mints
+   * record it as their parent, and the audit trail names it as the acting credential.
+   */
+  readonly tokenId?: string | undefined
 }

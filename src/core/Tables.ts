@@ -6,6 +6,7 @@
  * refusal, so the rules above cannot mistake one for the other.
  */
 import type { Effect } from "effect"
+import type { LockOutFields } from "./LockOut.ts"
 import type { User } from "./Session.ts"
 
 /** A token row as the SQL table holds it (digest, never the plaintext). */
@@ -22,6 +23,8 @@ export interface TokenRecord {
   readonly scopes: ReadonlyArray<string>
   /** The token this one was rotated to; set once, never cleared. */
   readonly replacedBy: string | null
+  /** The token that minted this one (a token caller's), or `null`: it never outlives that parent. */
+  readonly parentId: string | null
 }
 
 export type AuditAction =
@@ -38,6 +41,8 @@ export interface AuditEvent {
   readonly action: AuditAction
   /** Who did it: a user id, or a label such as `cli` or `system`; `null` when unknown. */
   readonly actorId: string | null
+  /** The credential that acted: `token:<id>` or `session:<id>`; `null` for an operator (the CLI, the app's own code). */
+  readonly actorCredential: string | null
   /** Whose user or token it was. */
   readonly userId: string | null
   readonly tokenId: string | null
@@ -79,6 +84,8 @@ export interface TokenTable extends UserLock {
   /** Inside a transaction, on SQL, also locks the row. */
   find(by: { readonly id: string } | { readonly digest: string }): Effect.Effect<TokenRecord | undefined>
   update(id: string, changes: Partial<Pick<TokenRecord, "expiresAt" | "revokedAt" | "replacedBy">>): Effect.Effect<void>
+  /** Every token minted, directly or not, by this one; on SQL, inside a transaction, locked. */
+  descendants(id: string): Effect.Effect<ReadonlyArray<TokenRecord>>
   /** The one request-path statement, by digest. */
   lookup(digest: string): Effect.Effect<TokenLookup | undefined>
   /** Moves each token's `lastUsedAt` forward to its time (ISO strings), never back. */
@@ -87,7 +94,8 @@ export interface TokenTable extends UserLock {
 
 export interface UserTable extends UserLock {
   setDeactivatedAt(userId: string, value: Date | null): Effect.Effect<User>
-  status(userId: string): Effect.Effect<{ readonly deactivatedAt?: Date | null | undefined } | undefined>
+  /** The user's lock-out fields, by primary key. */
+  status(userId: string): Effect.Effect<LockOutFields | undefined>
   findByEmail(email: string): Effect.Effect<User | undefined>
   list(filter: UserFilter): Effect.Effect<ReadonlyArray<User>>
 }

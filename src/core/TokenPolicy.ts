@@ -11,7 +11,7 @@ import * as ApiToken from "./ApiToken.ts"
 import type { User } from "./Session.ts"
 
 export interface TokenPolicy {
-  /** Every scope the app knows, e.g. `["read", "write", "admin:users"]`. */
+  /** Every scope the app knows, e.g. `["read", "write", "admin:users"]`, and `MANAGE_TOKENS`. */
   readonly scopes: ReadonlyArray<string>
   /** The scopes a user may put on a token, and so the rights of their cookie session. */
   readonly grantable: (user: User) => ReadonlyArray<string>
@@ -37,18 +37,27 @@ export interface TokenPolicyOptions {
   readonly legacyPrefixes?: ReadonlyArray<string> | undefined
 }
 
+/**
+ * The scope a token needs to list, create, revoke or rotate its user's tokens. Every policy
+ * knows it and every user may grant it, but only when asked for by name: no token has it
+ * otherwise. A cookie session manages tokens without it.
+ */
+export const MANAGE_TOKENS = "tokens:manage"
+
 /** Lower-case letters, digits and `:` `.` `_` `-`, starting with a letter; 64 at most. */
 export const SCOPE_PATTERN = /^[a-z][a-z0-9:._-]{0,63}$/
 
 /** Builds a policy; throws at start-up on a scope name that could never be valid, or a bad prefix. */
 export const make = (options: TokenPolicyOptions = {}): TokenPolicy => {
-  const scopes = [...new Set(options.scopes ?? [])]
+  const scopes = [...new Set([...(options.scopes ?? []), MANAGE_TOKENS])]
   for (const scope of scopes) {
     if (!SCOPE_PATTERN.test(scope)) throw new Error(`fusion-auth: scope ${JSON.stringify(scope)} must match ${SCOPE_PATTERN}`)
   }
+  const grantable = options.grantable
   return {
     scopes,
-    grantable: options.grantable ?? (() => scopes),
+    // A user may always hand a token the management their own cookie session has.
+    grantable: grantable === undefined ? () => scopes : (user) => [...grantable(user), MANAGE_TOKENS],
     maxLifetime: options.maxLifetime === undefined ? undefined : Duration.fromInputUnsafe(options.maxLifetime),
     maxLiveTokensPerUser: options.maxLiveTokensPerUser ?? 50,
     lastUsedInterval: Duration.fromInputUnsafe(options.lastUsedInterval ?? "1 minute"),

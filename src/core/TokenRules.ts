@@ -5,10 +5,11 @@
  * A refusal names the field and never echoes a value that could be a pasted secret.
  */
 import { Duration, Effect } from "effect"
-import { InsufficientScope, InvalidTokenInput } from "./Errors.ts"
+import { lockOut } from "./LockOut.ts"
+import { ImpersonationRefused, InsufficientScope, InvalidTokenInput } from "./Errors.ts"
 import type { Session, User } from "./Session.ts"
 import type { TokenRecord } from "./Tables.ts"
-import { effectiveScopes, SCOPE_PATTERN, type TokenPolicy } from "./TokenPolicy.ts"
+import { effectiveScopes, MANAGE_TOKENS, SCOPE_PATTERN, type TokenPolicy } from "./TokenPolicy.ts"
 
 const NAME_MAX = 100
 /** Printable characters only: no control characters, no line or paragraph separators. */
@@ -49,6 +50,36 @@ export const checkCaller = (policy: TokenPolicy, caller: Session, asked: Readonl
     ? Effect.void
     : Effect.fail(new InsufficientScope({ scope: beyond, credential: caller.session === null ? "token" : "cookie" }))
 }
+
+/** A caller may manage its user's tokens: any cookie session, and a token only with `MANAGE_TOKENS`. */
+export const checkManage = (caller: Session): Effect.Effect<void, InsufficientScope> =>
+  caller.session !== null || caller.scopes.includes(MANAGE_TOKENS)
+    ? Effect.void
+    : Effect.fail(new InsufficientScope({ scope: MANAGE_TOKENS, credential: "token" }))
+
+/** A session under impersonation (the admin plugin's `impersonatedBy`) mints and rotates nothing. */
+export const checkNotImpersonating = (caller: Session, action: "create" | "rotate"): Effect.Effect<void, ImpersonationRefused> =>
+  caller.session?.impersonatedBy == null ? Effect.void : Effect.fail(new ImpersonationRefused({ action }))
+
+/** The credential that acts, as the audit trail names it: `session:<id>`, `token:<id>`, or `null` when unknown. */
+export const credentialOf = (caller: Session | undefined): string | null =>
+  caller === undefined
+    ? null
+    : caller.session !== null
+    ? `session:${caller.session.id}`
+    : caller.tokenId === undefined
+    ? null
+    : `token:${caller.tokenId}`
+
+/** Nothing is minted for a locked-out user (deactivated, or banned): their tokens could not be used. */
+export const checkOwner = (owner: User, at: Date): Effect.Effect<void, InvalidTokenInput> => {
+  const reason = lockOut(owner, at.getTime())
+  return reason === undefined ? Effect.void : Effect.fail(new InvalidTokenInput({ field: "userId", problem: `the user is ${reason}` }))
+}
+
+/** A child's expiry: the one asked for, but never past its parent's. */
+export const boundedByParent = (expiresAt: Date | null, parent: Pick<TokenRecord, "expiresAt"> | undefined): Date | null =>
+  parent?.expiresAt == null || (expiresAt !== null && expiresAt <= parent.expiresAt) ? expiresAt : parent.expiresAt
 
 /** The distinct scopes asked for, each known to the policy and grantable by the owner now. */
 export const checkScopes = (policy: TokenPolicy, owner: User, asked: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string>, InvalidTokenInput> => {

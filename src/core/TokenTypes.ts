@@ -3,6 +3,7 @@
  * plaintext (`CreatedToken`) and what the request path learns (`VerifiedToken`). Pure data.
  */
 import type { Duration, Redacted } from "effect"
+import type { LockOutReason } from "./LockOut.ts"
 import type { Session, User } from "./Session.ts"
 import type { TokenRecord } from "./Tables.ts"
 
@@ -66,12 +67,14 @@ export interface CreatedToken {
 
 /**
  * A live token (not revoked, not expired), its owner and the rights it carries now. The owner
- * may be deactivated: refusing them is the resolver's decision, for both credentials.
+ * may be locked out (`lockedOut` says why): refusing them is the resolver's decision, for both
+ * credentials.
  */
 export interface VerifiedToken {
   readonly tokenId: string
   readonly user: User
   readonly scopes: ReadonlyArray<string>
+  readonly lockedOut: LockOutReason | undefined
 }
 
 /** The list view of a stored token: never the digest. */

@@ -1,6 +1,6 @@
 /** The token table in memory: the same operations as `sql/TokenTable.ts`, over `MemoryDatabase`. */
 import { Effect } from "effect"
-import type { TokenTable } from "../core/Tables.ts"
+import type { TokenRecord, TokenTable } from "../core/Tables.ts"
 import type { MemoryDatabase } from "./MemoryDatabase.ts"
 import * as UserLock from "./UserLock.ts"
 
@@ -16,6 +16,16 @@ export const make = (db: MemoryDatabase["Service"]): TokenTable => ({
   list: (userId) => Effect.sync(() => [...db.tokens.values()].filter((t) => t.userId === userId)),
   find: (by) =>
     Effect.sync(() => "id" in by ? db.tokens.get(by.id) : [...db.tokens.values()].find((t) => t.digest === by.digest)),
+  descendants: (id) =>
+    Effect.sync(() => {
+      const found: Array<TokenRecord> = []
+      for (let parents = new Set([id]); parents.size > 0;) {
+        const children = [...db.tokens.values()].filter((t) => t.parentId !== null && parents.has(t.parentId))
+        found.push(...children)
+        parents = new Set(children.map((t) => t.id))
+      }
+      return found
+    }),
   update: (id, changes) => Effect.sync(() => void db.tokens.set(id, { ...db.tokens.get(id)!, ...changes })),
   lookup: (digest) =>
     Effect.sync(() => {

@@ -13,7 +13,9 @@ import * as SqlAuditTable from "../sql/AuditTable.ts"
 
 export type { AuditAction, AuditEvent, AuditFilter } from "../core/Tables.ts"
 
-export type AuditInput = Omit<AuditEvent, "id" | "at">
+export type AuditInput = Omit<AuditEvent, "id" | "at" | "actorCredential"> & {
+  readonly actorCredential?: string | null | undefined
+}
 
 export class AuditLog extends Context.Service<AuditLog, {
   record(event: AuditInput): Effect.Effect<void>
@@ -34,6 +36,6 @@ export class AuditLog extends Context.Service<AuditLog, {
 const make = (table: AuditTable) =>
   AuditLog.of({
     record: (input) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => table.insert({ id: crypto.randomUUID(), at: new Date(now), ...input })),
+      Effect.flatMap(Clock.currentTimeMillis, (now) => table.insert({ id: crypto.randomUUID(), at: new Date(now), ...input, actorCredential: input.actorCredential ?? null })),
     list: (filter = {}) => table.list(filter.userId, Math.min(Math.max(1, filter.limit ?? 100), 1000))
   })

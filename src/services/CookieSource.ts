@@ -11,6 +11,7 @@
 import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { parseSessionOutput, parseUserOutput } from "better-auth/db"
+import { type LockOutFields, type LockOutProbe, PROBE } from "../core/LockOut.ts"
 import { decide, type Plan, refreshDue, versionTested } from "../core/NativeCookie.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
 import type { SessionRow, User } from "../core/Session.ts"
@@ -38,18 +39,20 @@ export interface BetterAuthLike {
   readonly $context?: PromiseLike<unknown> | undefined
 }
 
-/** A cookie session; `fresh` when it was read from the database on this request (not from any cache). */
+/**
+ * A cookie session, and the user's lock-out fields when they were read from the database on
+ * this request by fusion-auth itself (its own statement, or the plugin's primary-key read
+ * during a hand-over). Without them, the choke point reads them by primary key.
+ */
 export interface CookieSession {
   readonly user: User
   readonly session: SessionRow
-  readonly fresh?: boolean | undefined
+  readonly lock?: LockOutFields | undefined
 }
 
 export class CookieSource extends Context.Service<CookieSource, {
   /** The session for these headers; `None` when there is none. Throwing is a defect. */
   get(headers: Headers): Effect.Effect<Option.Option<CookieSession>>
-  /** True when an answer that is not `fresh` may come from a cache, so deactivation must be read afresh. */
-  readonly mayBeStale: boolean
 }>()("fusion-auth/CookieSource") {
   static readonly layer = (auth: BetterAuthLike): Layer.Layer<CookieSource, never, SqlClient.SqlClient> =>
     layerFor(auth, (context) => (context as { version?: unknown } | undefined)?.version)
@@ -70,21 +73,32 @@ export const layerFor = (
     if (decision._tag === "HandOver" && !versionTested(installed)) {
       console.warn(`fusion-auth: ${decision.reason}; the native cookie path is off and every cookie goes to auth.api.getSession`)
     }
-    const handOver = (headers: Headers) =>
-      Effect.tryPromise({
-        try: () => auth.api.getSession({ headers, query: { disableCookieCache: true } }),
+    const handOver = (headers: Headers) => {
+      const probe: LockOutProbe = {}
+      return Effect.tryPromise({
+        // Better Auth spreads the call's own keys into the context its hooks see: the probe rides along.
+        try: () => auth.api.getSession(Object.assign({ headers, query: { disableCookieCache: true } }, { [PROBE]: probe })),
         catch: (cause) => new BetterAuthFailure({ cause })
       }).pipe(
-        Effect.map((found) => Option.fromNullishOr(found as CookieSession | null)),
+        Effect.flatMap((found) => {
+          const answer = found as { user: User; session: SessionRow } | null
+          if (answer === null) return Effect.succeedNone
+          if (typeof answer.user?.id !== "string") {
+            return Effect.fail(new BetterAuthFailure({ cause: "getSession answered a session without user.id" }))
+          }
+          // The answer may be narrowed (customSession): the lock-out comes from the probe, for the user it read.
+          const lock = probe.userId === answer.user.id ? probe.fields : undefined
+          return Effect.succeedSome<CookieSession>({ user: answer.user, session: answer.session, lock })
+        }),
         Effect.orDie,
         Effect.withSpan("CookieSource.get")
       )
+    }
     const options = (context as { options?: object } | undefined)?.options ?? auth.options
     return CookieSource.of({
       get: decision._tag === "Native"
         ? native(decision.plan, SessionTable.make(sql, decision.plan, outputOf(decision.plan, options)), schemaCheck(context), handOver)
-        : handOver,
-      mayBeStale: auth.options.secondaryStorage != null
+        : handOver
     })
   }))
 
@@ -120,7 +134,7 @@ const native = (
     if (refreshDue(plan, found.expiresAt, now, () => SignedCookie.read(header, plan.dontRememberName, secret) !== undefined)) {
       return yield* handOver(headers)
     }
-    return Option.some({ user: found.user as User, session: found.session as SessionRow, fresh: true })
+    return Option.some({ user: found.user as User, session: found.session as SessionRow, lock: found.lock })
   })
 }
 

@@ -3,15 +3,17 @@
  *
  * A Bearer credential decides alone (malformed → `InvalidToken` with no I/O; otherwise one
  * statement). Without one, Better Auth's signed cookie decides (`CookieSource`: verified
- * in-process, then one statement; or Better Auth itself for what it hands over). Deactivation
- * is decided here, for both credentials, and nowhere else: from the user row just read, and
- * afresh when a handed-over answer may come from secondary storage.
+ * in-process, then one statement; or Better Auth itself for what it hands over). The lock-out
+ * (`core/LockOut.ts`: deactivated, or banned) is applied here for both credentials: from the
+ * user row our own statement just read, and otherwise read by primary key, never from a
+ * handed-over answer (a `customSession` or a hook may have narrowed it).
  */
-import { Context, Effect, Exit, Layer, Option } from "effect"
+import { Clock, Context, Effect, Exit, Layer, Option } from "effect"
 import type * as ApiToken from "../core/ApiToken.ts"
 import { presented } from "../core/Authorization.ts"
 import { CookieSource } from "./CookieSource.ts"
 import { Anonymous, type AuthError, Deactivated, InvalidToken, isAuthError } from "../core/Errors.ts"
+import { lockOut } from "../core/LockOut.ts"
 import type { Session } from "../core/Session.ts"
 import { CurrentTokenPolicy, effectiveScopes } from "../core/TokenPolicy.ts"
 import { TokenStore } from "./TokenStore.ts"
@@ -38,19 +40,19 @@ export class SessionResolver extends Context.Service<SessionResolver, {
       const fromCookie = Effect.fnUntraced(function*(headers: Headers) {
         const found = yield* cookies.get(headers)
         if (Option.isNone(found)) return yield* new Anonymous()
-        const { user, session } = found.value
-        const status = cookies.mayBeStale && found.value.fresh !== true
+        const { user, session, lock } = found.value
+        const status = lock === undefined
           ? yield* users.status(user.id)
-          : user.deactivatedAt == null ? "active" : "deactivated"
+          : lockOut(lock, yield* Clock.currentTimeMillis) ?? "active"
         if (status === "missing") return yield* new Anonymous()
-        if (status === "deactivated") return yield* new Deactivated({ userId: user.id, credential: "cookie" })
+        if (status !== "active") return yield* new Deactivated({ userId: user.id, credential: "cookie", reason: status })
         return { user, session, scopes: effectiveScopes(policy, user) } satisfies Session
       })
 
       const fromToken = Effect.fnUntraced(function*(token: ApiToken.ApiToken) {
-        const { user, scopes } = yield* tokens.verify(token)
-        if (user.deactivatedAt != null) return yield* new Deactivated({ userId: user.id, credential: "token" })
-        return { user, session: null, scopes } satisfies Session
+        const { tokenId, user, scopes, lockedOut } = yield* tokens.verify(token)
+        if (lockedOut !== undefined) return yield* new Deactivated({ userId: user.id, credential: "token", reason: lockedOut })
+        return { user, session: null, scopes, tokenId } satisfies Session
       })
 
       return SessionResolver.of({

@@ -11,7 +11,8 @@
 import { Clock, Context, Duration, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import * as ApiToken from "../core/ApiToken.ts"
-import { InsufficientScope, InvalidToken, InvalidTokenInput, TokenNotFound, UserNotFound } from "../core/Errors.ts"
+import { lockOut } from "../core/LockOut.ts"
+import { ImpersonationRefused, InsufficientScope, InvalidToken, InvalidTokenInput, TokenNotFound, UserNotFound } from "../core/Errors.ts"
 import type { TokenRecord, TokenTable } from "../core/Tables.ts"
 import {
   type CreatedToken,
@@ -23,7 +24,18 @@ import {
   type VerifiedToken
 } from "../core/TokenTypes.ts"
 import { CurrentTokenPolicy, effectiveScopes, type TokenPolicy } from "../core/TokenPolicy.ts"
-import { checkCaller, checkExpiry, checkName, checkRotatable, checkScopes } from "../core/TokenRules.ts"
+import {
+  boundedByParent,
+  checkCaller,
+  checkExpiry,
+  checkManage,
+  checkName,
+  checkNotImpersonating,
+  checkOwner,
+  checkRotatable,
+  checkScopes,
+  credentialOf
+} from "../core/TokenRules.ts"
 import { TokenSecret } from "../core/TokenSecret.ts"
 import { MemoryDatabase } from "../memory/MemoryDatabase.ts"
 import * as MemoryTokenTable from "../memory/TokenTable.ts"
@@ -34,10 +46,18 @@ import { LastUsed } from "./LastUsed.ts"
 export type { CreatedToken, CreateTokenInput, RotateTokenInput, TokenFields, TokenInfo, VerifiedToken } from "../core/TokenTypes.ts"
 
 export class TokenStore extends Context.Service<TokenStore, {
-  create(input: CreateTokenInput): Effect.Effect<CreatedToken, UserNotFound | InvalidTokenInput | InsufficientScope>
+  /**
+   * A token caller needs `MANAGE_TOKENS`, and the new token records it as its parent: it never
+   * outlives it. A session under impersonation is refused.
+   */
+  create(input: CreateTokenInput): Effect.Effect<CreatedToken, CreateErrors>
   list(userId: string): Effect.Effect<ReadonlyArray<TokenInfo>>
-  /** Soft delete scoped to the owner: another user's token is `TokenNotFound`. */
-  revoke(userId: string, tokenId: string, actorId?: string): Effect.Effect<TokenInfo, TokenNotFound>
+  /**
+   * Soft delete scoped to the owner: another user's token is `TokenNotFound`. Every route of
+   * revocation revokes the token's descendants too, in the same transaction.
+   * `actorCredential` names the credential that asked, for the audit trail.
+   */
+  revoke(userId: string, tokenId: string, actorId?: string, actorCredential?: string | null): Effect.Effect<TokenInfo, TokenNotFound>
   /** Revoke by id alone, for administrators. */
   revokeById(tokenId: string, actorId?: string): Effect.Effect<TokenInfo, TokenNotFound>
   /**
@@ -45,8 +65,11 @@ export class TokenStore extends Context.Service<TokenStore, {
    * `note` (where it was found) goes to the audit event, with the token itself replaced by its hint.
    */
   revokeLeaked(token: ApiToken.ApiToken, actorId?: string, note?: string): Effect.Effect<TokenInfo, TokenNotFound>
-  /** A token caller may rotate only a token whose scopes it holds itself (`InsufficientScope`). */
-  rotate(input: RotateTokenInput): Effect.Effect<CreatedToken, TokenNotFound | InvalidTokenInput | InsufficientScope>
+  /**
+   * A token caller may rotate only a token whose scopes it holds itself (`InsufficientScope`).
+   * The old token's descendants end when its grace does.
+   */
+  rotate(input: RotateTokenInput): Effect.Effect<CreatedToken, TokenNotFound | CreateErrors>
   verify(token: ApiToken.ApiToken): Effect.Effect<VerifiedToken, InvalidToken>
 }>()("fusion-auth/TokenStore") {
   /** On Postgres through `SqlClient`; expects the migrated `apiToken` table. */
@@ -61,6 +84,9 @@ export class TokenStore extends Context.Service<TokenStore, {
     Effect.flatMap(MemoryDatabase, (db) => make(MemoryTokenTable.make(db)))
   )
 }
+
+/** Why `create` (and `rotate`) may refuse; `InvalidToken` when the presenting token ended meanwhile. */
+type CreateErrors = UserNotFound | InvalidTokenInput | InsufficientScope | ImpersonationRefused | InvalidToken
 
 /** What the rules read besides their table. */
 type Requirements = AuditLog | LastUsed | CurrentTokenPolicy | TokenSecret
@@ -87,19 +113,22 @@ const make = Effect.fn(function*(table: TokenTable) {
   return TokenStore.of({
     create: create(deps),
     list: (userId) => table.list(userId).pipe(Effect.map((rows) => rows.map(info)), Effect.withSpan("TokenStore.list")),
-    revoke: Effect.fn("TokenStore.revoke")(function*(userId, tokenId, actorId) {
+    revoke: Effect.fn("TokenStore.revoke")(function*(userId, tokenId, actorId, actorCredential) {
       return yield* table.transaction(Effect.flatMap(table.find({ id: tokenId }), (record) =>
-        revoke(record?.userId === userId ? record : undefined, new TokenNotFound({ tokenId }), "token.revoked", actorId ?? userId)))
+        revoke(record?.userId === userId ? record : undefined, new TokenNotFound({ tokenId }), "token.revoked", {
+          id: actorId ?? userId,
+          credential: actorCredential ?? null
+        })))
     }),
     revokeById: Effect.fn("TokenStore.revokeById")(function*(tokenId, actorId) {
       return yield* table.transaction(Effect.flatMap(table.find({ id: tokenId }), (record) =>
-        revoke(record, new TokenNotFound({ tokenId }), "token.revoked", actorId ?? null)))
+        revoke(record, new TokenNotFound({ tokenId }), "token.revoked", { id: actorId ?? null, credential: null })))
     }),
     revokeLeaked: Effect.fn("TokenStore.revokeLeaked")(function*(token, actorId, note) {
       const hint = ApiToken.hint(token)
       const where = note?.replaceAll(Redacted.value(token), hint)
       return yield* table.transaction(Effect.flatMap(table.find({ digest: ApiToken.digest(token, secret) }), (record) =>
-        revoke(record, new TokenNotFound({ tokenId: hint }), "token.revoked_leaked", actorId ?? null, where)))
+        revoke(record, new TokenNotFound({ tokenId: hint }), "token.revoked_leaked", { id: actorId ?? null, credential: null }, where)))
     }),
     rotate: rotate(deps),
     verify: verify(deps)
@@ -112,13 +141,21 @@ const create = (deps: Deps) =>
   Effect.fn("TokenStore.create")(function*(input: CreateTokenInput) {
     const { table, policy, audit } = deps
     const at = yield* now
-    const userId = input.caller === undefined ? input.userId : input.caller.user.id
+    const { caller } = input
+    const userId = caller === undefined ? input.userId : caller.user.id
     const name = yield* checkName(input.name)
-    const expiresAt = yield* checkExpiry(policy, at, input.expiresAt)
-    if (input.caller !== undefined) yield* checkCaller(policy, input.caller, input.scopes ?? [])
+    const asked = yield* checkExpiry(policy, at, input.expiresAt)
+    if (caller !== undefined) {
+      yield* checkManage(caller)
+      yield* checkNotImpersonating(caller, "create")
+      yield* checkCaller(policy, caller, input.scopes ?? [])
+    }
+    const parentId = caller?.session === null ? caller.tokenId ?? null : null
     const created = yield* table.transaction(Effect.gen(function*() {
       const owner = yield* table.lockUser(userId)
       if (owner === undefined) return yield* new UserNotFound({ userId })
+      yield* checkOwner(owner, at)
+      const parent = yield* liveParent(table, parentId, at)
       const scopes = yield* checkScopes(policy, owner, input.scopes ?? [])
       if ((yield* table.liveCount(userId, at)) >= policy.maxLiveTokensPerUser) {
         return yield* new InvalidTokenInput({
@@ -126,10 +163,11 @@ const create = (deps: Deps) =>
           problem: `already holds ${policy.maxLiveTokensPerUser} live tokens, the most allowed`
         })
       }
-      const made = yield* insertNew(deps, { userId, name, scopes, expiresAt, createdAt: at })
+      const made = yield* insertNew(deps, { userId, name, scopes, expiresAt: boundedByParent(asked, parent), createdAt: at, parentId })
       yield* audit.record({
         action: "token.created",
         actorId: input.actorId ?? userId,
+        actorCredential: credentialOf(caller),
         userId,
         tokenId: made.record.id,
         detail: describe(made.record)
@@ -139,22 +177,43 @@ const create = (deps: Deps) =>
     return { token: created.token, info: info(created.record) }
   })
 
+/** The parent a new token is bounded by, locked; a parent that ended meanwhile refuses the mint. */
+const liveParent = (table: TokenTable, parentId: string | null, at: Date) =>
+  Effect.gen(function*() {
+    if (parentId === null) return undefined
+    const parent = yield* table.find({ id: parentId })
+    if (parent === undefined) return yield* new InvalidToken({ reason: "unknown" })
+    if (parent.revokedAt !== null) return yield* new InvalidToken({ reason: "revoked", tokenId: parent.id })
+    if (parent.expiresAt !== null && parent.expiresAt <= at) return yield* new InvalidToken({ reason: "expired", tokenId: parent.id })
+    return parent
+  })
+
 const rotate = (deps: Deps) =>
   Effect.fn("TokenStore.rotate")(function*(input: RotateTokenInput) {
     const { table, policy, audit } = deps
     const at = yield* now
     const grace = Duration.toMillis(Duration.fromInputUnsafe(input.gracePeriod ?? 0))
     if (!(grace >= 0)) return yield* new InvalidTokenInput({ field: "gracePeriod", problem: "must not be negative" })
-    const userId = input.caller === undefined ? input.userId : input.caller.user.id
+    const { caller } = input
+    const userId = caller === undefined ? input.userId : caller.user.id
+    if (caller !== undefined) {
+      yield* checkManage(caller)
+      yield* checkNotImpersonating(caller, "rotate")
+    }
     const rotated = yield* table.transaction(Effect.gen(function*() {
       const owner = yield* table.lockUser(userId)
       const old = yield* table.find({ id: input.tokenId })
       if (owner === undefined || old === undefined || old.userId !== userId) {
         return yield* new TokenNotFound({ tokenId: input.tokenId })
       }
+      yield* checkOwner(owner, at)
       yield* checkRotatable(old, at)
       const scopes = effectiveScopes(policy, owner, old.scopes) // the successor's: what the owner may still grant
-      if (input.caller !== undefined) yield* checkCaller(policy, input.caller, scopes)
+      if (caller !== undefined) yield* checkCaller(policy, caller, scopes)
+      // The successor takes the old token's place under its parent; minted by another token, it is bounded by that one.
+      const callerToken = caller?.session === null ? caller.tokenId : undefined
+      const parentId = callerToken !== undefined && callerToken !== old.id ? callerToken : old.parentId
+      const parent = yield* liveParent(table, parentId, at)
       const lifetime = old.expiresAt === null ? undefined : old.expiresAt.getTime() - old.createdAt.getTime()
       const expiresAt = yield* checkExpiry(
         policy,
@@ -165,15 +224,22 @@ const rotate = (deps: Deps) =>
         userId: old.userId,
         name: old.name,
         scopes,
-        expiresAt,
-        createdAt: at
+        expiresAt: boundedByParent(expiresAt, parent),
+        createdAt: at,
+        parentId
       })
       const graceEnd = new Date(at.getTime() + grace)
       const oldEnd = old.expiresAt !== null && old.expiresAt < graceEnd ? old.expiresAt : graceEnd
       yield* table.update(old.id, { expiresAt: oldEnd, replacedBy: made.record.id })
+      // What the old token minted ends with its grace: a child never outlives its parent.
+      for (const child of yield* table.descendants(old.id)) {
+        const end = boundedByParent(child.expiresAt, { expiresAt: oldEnd })
+        if (child.revokedAt === null && end !== child.expiresAt) yield* table.update(child.id, { expiresAt: end })
+      }
       yield* audit.record({
         action: "token.rotated",
         actorId: input.actorId ?? userId,
+        actorCredential: credentialOf(caller),
         userId: old.userId,
         tokenId: old.id,
         detail: `${describe(old)} → ${made.record.id}, old secret until ${oldEnd.toISOString()}`
@@ -194,15 +260,16 @@ const verify = ({ table, policy, secret, lastUsed }: Deps) =>
     if (found.expiresAt !== null && at >= found.expiresAt.getTime()) {
       return yield* new InvalidToken({ reason: "expired", tokenId })
     }
-    // A deactivated owner's request is refused by the resolver, so it is not noted as a use.
-    if (user.deactivatedAt == null) yield* lastUsed.touch(tokenId, found.lastUsedAt)
-    return { tokenId, user, scopes: effectiveScopes(policy, user, found.scopes) } satisfies VerifiedToken
+    // A locked-out owner's request is refused by the resolver, so it is not noted as a use.
+    const lockedOut = lockOut(user, at)
+    if (lockedOut === undefined) yield* lastUsed.touch(tokenId, found.lastUsedAt)
+    return { tokenId, user, scopes: effectiveScopes(policy, user, found.scopes), lockedOut } satisfies VerifiedToken
   })
 
 /** Stores a new token with its digest and hint; the plaintext leaves only in the result. */
 const insertNew = Effect.fn(function*(
   { table, secret, policy }: Deps,
-  fields: Pick<TokenRecord, "userId" | "name" | "scopes" | "expiresAt" | "createdAt">
+  fields: Pick<TokenRecord, "userId" | "name" | "scopes" | "expiresAt" | "createdAt" | "parentId">
 ) {
   const token = policy.format.generate()
   const record: TokenRecord = {
@@ -218,20 +285,36 @@ const insertNew = Effect.fn(function*(
   return { token: token as Redacted.Redacted<string>, record }
 })
 
-/** Revokes inside the caller's transaction; revoking twice keeps the first time and records nothing. */
+/**
+ * Revokes inside the caller's transaction, with every descendant (what it minted, and what
+ * those minted); revoking twice keeps the first time and records nothing.
+ */
 const revokeRecord = ({ table, audit }: Deps) =>
   Effect.fn(function*(
     record: TokenRecord | undefined,
     notFound: TokenNotFound,
     action: "token.revoked" | "token.revoked_leaked",
-    actorId: string | null,
+    actor: { readonly id: string | null; readonly credential: string | null },
     note?: string
   ) {
     if (record === undefined) return yield* notFound
     if (record.revokedAt !== null) return info(record)
-    const revoked = { ...record, revokedAt: yield* now }
-    yield* table.update(record.id, { revokedAt: revoked.revokedAt })
+    const revokedAt = yield* now
+    const revoked = { ...record, revokedAt }
+    yield* table.update(record.id, { revokedAt })
     const detail = note === undefined ? describe(record) : `${describe(record)} ${note}`
-    yield* audit.record({ action, actorId, userId: record.userId, tokenId: record.id, detail })
+    const event = { actorId: actor.id, actorCredential: actor.credential }
+    yield* audit.record({ ...event, action, userId: record.userId, tokenId: record.id, detail })
+    for (const child of yield* table.descendants(record.id)) {
+      if (child.revokedAt !== null) continue
+      yield* table.update(child.id, { revokedAt })
+      yield* audit.record({
+        ...event,
+        action: "token.revoked",
+        userId: child.userId,
+        tokenId: child.id,
+        detail: `${describe(child)} with its ancestor ${record.id}`
+      })
+    }
     return info(revoked)
   })

@@ -9,6 +9,7 @@
 import { Clock, Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { UserNotFound } from "../core/Errors.ts"
+import { lockOut, type LockOutReason } from "../core/LockOut.ts"
 import type { User } from "../core/Session.ts"
 import type { UserFilter, UserTable } from "../core/Tables.ts"
 import { MemoryDatabase } from "../memory/MemoryDatabase.ts"
@@ -18,13 +19,13 @@ import { AuditLog } from "./AuditLog.ts"
 
 export type { UserFilter } from "../core/Tables.ts"
 
-/** What the choke point needs to know fresh about a user. */
-export type UserStatus = "active" | "deactivated" | "missing"
+/** What the choke point needs to know fresh about a user: active, locked out (and why), or gone. */
+export type UserStatus = "active" | LockOutReason | "missing"
 
 export class Users extends Context.Service<Users, {
   deactivate(userId: string, actorId?: string): Effect.Effect<User, UserNotFound>
   reactivate(userId: string, actorId?: string): Effect.Effect<User, UserNotFound>
-  /** One statement; used when Better Auth answered from a cache and may be stale. */
+  /** One primary-key read; used when the session's answer did not come from fusion-auth's own statement. */
   status(userId: string): Effect.Effect<UserStatus>
   findByEmail(email: string): Effect.Effect<User, UserNotFound>
   list(filter?: UserFilter): Effect.Effect<ReadonlyArray<User>>
@@ -64,10 +65,8 @@ const make = Effect.fn(function*(table: UserTable) {
     deactivate: change(true),
     reactivate: change(false),
     status: (userId) =>
-      table.status(userId).pipe(
-        Effect.map((row): UserStatus => row === undefined ? "missing" : row.deactivatedAt == null ? "active" : "deactivated"),
-        Effect.withSpan("Users.status")
-      ),
+      Effect.zipWith(table.status(userId), Clock.currentTimeMillis, (row, now): UserStatus =>
+        row === undefined ? "missing" : lockOut(row, now) ?? "active").pipe(Effect.withSpan("Users.status")),
     findByEmail: (email) =>
       Effect.flatMap(table.findByEmail(email), (user) =>
         user === undefined ? Effect.fail(new UserNotFound({ userId: email })) : Effect.succeed(user)),

@@ -43,6 +43,14 @@ export const migrations = {
       "detail" text
     )`
     yield* sql`create index "fusionAuditEvent_userId_idx" on "fusionAuditEvent" ("userId", "at")`
+  }),
+  "0003_token_lineage": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    // The token that minted this one; earlier tokens have none, and answer as before.
+    yield* sql`alter table "apiToken" add column "parentId" text`
+    yield* sql`create index "apiToken_parentId_idx" on "apiToken" ("parentId") where "parentId" is not null`
+    // Which credential acted ("token:<id>", "session:<id>"); earlier events have none.
+    yield* sql`alter table "fusionAuditEvent" add column "actorCredential" text`
   })
 }
 

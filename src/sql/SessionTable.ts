@@ -10,6 +10,7 @@
  */
 import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
+import type { LockOutFields } from "../core/LockOut.ts"
 import type { Column, Plan } from "../core/NativeCookie.ts"
 
 /** The fields Better Auth leaves out of its answer, per table. */
@@ -21,6 +22,8 @@ export interface Output {
 export interface SessionWithUser {
   /** Read apart from the answer: a schema may hide the field, the decision still needs it. */
   readonly expiresAt: Date
+  /** The user's lock-out fields, apart from the answer for the same reason. */
+  readonly lock: LockOutFields
   readonly session: Record<string, unknown>
   readonly user: Record<string, unknown>
 }
@@ -41,6 +44,11 @@ export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output) => {
   const sessionFields = shown(plan.sessionColumns, "s", output.hiddenSession)
   const userFields = shown(plan.userColumns, "u", output.hiddenUser)
   const expiresAt = `s${plan.sessionColumns.findIndex((c) => c.key === "expiresAt")}`
+  const userAlias = (key: string) => {
+    const at = plan.userColumns.findIndex((c) => c.key === key)
+    return at < 0 ? undefined : `u${at}`
+  }
+  const lockAliases = { deactivatedAt: userAlias("deactivatedAt"), banned: userAlias("banned"), banExpires: userAlias("banExpires") }
   return {
     /** The statement's text: the benchmark's floor sends it bare. */
     text,
@@ -57,7 +65,13 @@ export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output) => {
           if ("id" in session) session.id = String(session.id)
           if ("userId" in session) session.userId = String(session.userId)
           user.id = String(row.u0)
-          return { expiresAt: row[expiresAt] as Date, session, user }
+          const read = (alias: string | undefined) => (alias === undefined ? undefined : row[alias])
+          const lock = {
+            deactivatedAt: read(lockAliases.deactivatedAt),
+            banned: read(lockAliases.banned),
+            banExpires: read(lockAliases.banExpires)
+          } as LockOutFields
+          return { expiresAt: row[expiresAt] as Date, lock, session, user }
         }),
         Effect.orDie
       )

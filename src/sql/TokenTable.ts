@@ -27,6 +27,13 @@ export const make = (sql: SqlClient.SqlClient): TokenTable => ({
       ? sql<TokenRecord>`select * from "apiToken" where "id" = ${by.id} for update`
       : sql<TokenRecord>`select * from "apiToken" where "digest" = ${by.digest} for update`
     ).pipe(Effect.map((rows) => rows[0]), Effect.orDie),
+  descendants: (id) =>
+    sql<TokenRecord>`with recursive "tree" as (
+        select "id" from "apiToken" where "parentId" = ${id}
+        union
+        select t."id" from "apiToken" t join "tree" on t."parentId" = "tree"."id"
+      )
+      select * from "apiToken" where "id" in (select "id" from "tree") order by "createdAt", "id" for update`.pipe(Effect.orDie),
   update: (id, changes) => sql`update "apiToken" set ${sql.update(changes)} where "id" = ${id}`.pipe(Effect.orDie, Effect.asVoid),
   lookup: (digest) =>
     sql<Record<string, unknown>>`select

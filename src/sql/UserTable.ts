@@ -4,6 +4,7 @@
  */
 import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
+import { lockOutFields } from "../core/LockOut.ts"
 import type { User } from "../core/Session.ts"
 import type { UserTable } from "../core/Tables.ts"
 import * as UserLock from "./UserLock.ts"
@@ -15,9 +16,10 @@ export const make = (sql: SqlClient.SqlClient): UserTable => ({
       Effect.map((rows) => rows[0]!),
       Effect.orDie
     ),
+  // The whole row: the ban's columns exist only where Better Auth's admin plugin is installed.
   status: (userId) =>
-    sql<{ deactivatedAt: Date | null }>`select "deactivatedAt" from "user" where "id" = ${userId}`.pipe(
-      Effect.map((rows) => rows[0]),
+    sql<Record<string, unknown>>`select * from "user" where "id" = ${userId}`.pipe(
+      Effect.map((rows) => (rows[0] === undefined ? undefined : lockOutFields(rows[0]))),
       Effect.orDie
     ),
   findByEmail: (email) =>

@@ -1,0 +1,49 @@
+/**
+ * The lock-out rule, the one place it is decided: a user is locked out while `deactivatedAt`
+ * is set (fusion-auth's own column), or while Better Auth's admin plugin has them `banned`
+ * with no `banExpires` or one still ahead. An expired ban locks out nothing.
+ *
+ * Every surface asks this function: both credentials at the choke point, Better Auth's own
+ * endpoints (through the plugin), the token endpoints, the CLI and `Users.status`. Pure: the
+ * caller reads the row and the clock.
+ */
+
+/** Why a user is locked out. The ban's reason text is the app's, and never travels with it. */
+export type LockOutReason = "deactivated" | "banned"
+
+/** The fields the rule reads, as Better Auth's user row carries them (the ban fields only with the admin plugin). */
+export interface LockOutFields {
+  readonly deactivatedAt?: Date | string | null | undefined
+  readonly banned?: boolean | null | undefined
+  readonly banExpires?: Date | string | number | null | undefined
+}
+
+/** Why `user` is locked out at `now` (epoch milliseconds), or `undefined` when they are not. */
+export const lockOut = (user: LockOutFields, now: number): LockOutReason | undefined => {
+  if (user.deactivatedAt != null) return "deactivated"
+  if (user.banned !== true) return undefined
+  if (user.banExpires == null) return "banned"
+  const until = new Date(user.banExpires).getTime()
+  // A ban whose end cannot be read is still a ban: refusing is the safe side.
+  return Number.isNaN(until) || until > now ? "banned" : undefined
+}
+
+/** Only the fields the rule reads, copied from a row (a cache or a narrowed answer must never be asked instead). */
+export const lockOutFields = (row: Readonly<Record<string, unknown>>): LockOutFields => ({
+  deactivatedAt: row.deactivatedAt as LockOutFields["deactivatedAt"],
+  banned: row.banned as LockOutFields["banned"],
+  banExpires: row.banExpires as LockOutFields["banExpires"]
+})
+
+/**
+ * What the plugin's `/get-session` hook read, by primary key, about the user it answered for.
+ * The choke point hands a request over with an empty probe under `PROBE` (a symbol: nothing
+ * that arrives over HTTP can carry one); the hook fills it, so the hand-over reads the lock-out
+ * once, and leaves that caller's answer whole for the choke point to decide on.
+ */
+export interface LockOutProbe {
+  userId?: string
+  fields?: LockOutFields
+}
+
+export const PROBE: unique symbol = Symbol.for("fusion-auth/lock-out-probe")
