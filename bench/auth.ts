@@ -28,6 +28,15 @@ export const cookieAuth = (pool: pg.Pool, cookieCache: boolean) =>
 export type CookieAuth = ReturnType<typeof cookieAuth>
 
 /**
+ * Plain Better Auth, as an app without fusion-auth runs it: the same settings and database,
+ * no fusionAuth() plugin (whose lock-out hook adds a primary-key read to `/get-session`).
+ */
+export const plainAuth = (pool: pg.Pool, cookieCache: boolean) =>
+  betterAuth({ ...base(pool), session: session(cookieCache) })
+
+export type PlainAuth = ReturnType<typeof plainAuth>
+
+/**
  * What a user would pick instead of fusion-auth tokens: `@better-auth/api-key` with
  * `enableSessionForAPIKeys`, its rate limit at its default (on) or off (its best case).
  */

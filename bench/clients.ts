@@ -11,7 +11,7 @@ import { decide } from "../src/core/NativeCookie.ts"
 import { createAuthSession } from "../src/index.ts"
 import * as Database from "../src/sql/Database.ts"
 import * as SessionTable from "../src/sql/SessionTable.ts"
-import { cookieAuth, type CookieAuth, keyAuth, type KeyAuth } from "./auth.ts"
+import { cookieAuth, type CookieAuth, keyAuth, type KeyAuth, plainAuth, type PlainAuth } from "./auth.ts"
 
 export const POOL_SIZE = 16
 
@@ -28,7 +28,7 @@ export class Clients {
     pool.on("error", () => undefined)
     return pool
   })
-  private readonly auths = new Map<string, CookieAuth | KeyAuth>()
+  private readonly auths = new Map<string, CookieAuth | KeyAuth | PlainAuth>()
   private readonly fusions = new Map<boolean, ReturnType<typeof createAuthSession<CookieAuth>>>()
   // The floor's client is fusion-auth's own (`Database.layer`): same driver, same settings.
   private readonly floorRuntime = memo(() => ManagedRuntime.make(Database.layer(this.database)))
@@ -44,6 +44,13 @@ export class Clients {
     const key = `cookie:${cookieCache}`
     if (!this.auths.has(key)) this.auths.set(key, cookieAuth(this.pool.get(), cookieCache))
     return this.auths.get(key) as CookieAuth
+  }
+
+  /** Better Auth without fusion-auth, its cookie cache off or on: the plain `getSession` compared. */
+  plainAuth(cookieCache: boolean): PlainAuth {
+    const key = `plain:${cookieCache}`
+    if (!this.auths.has(key)) this.auths.set(key, plainAuth(this.pool.get(), cookieCache))
+    return this.auths.get(key) as PlainAuth
   }
 
   /** Better Auth with the API-key plugin, its rate limit on (default) or off. */

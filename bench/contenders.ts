@@ -99,7 +99,7 @@ const cookieContender = (via: "fusion" | "plain", cookieCache: boolean): Contend
       const owner = cycle(fixture.cookieUsers)
       const getSession = via === "fusion"
         ? clients.fusion(cookieCache).getSession
-        : (h: Headers) => clients.cookieAuth(cookieCache).api.getSession({ headers: h })
+        : (h: Headers) => clients.plainAuth(cookieCache).api.getSession({ headers: h })
       return async (i) => {
         const session = await getSession(headers(i))
         expect(session !== null && session.session !== null && session.user.id === owner(i), id)

@@ -8,7 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
 import { memoryAdapter } from "better-auth/adapters/memory"
 import { createAuthMiddleware } from "better-auth/api"
-import { customSession } from "better-auth/plugins"
+import { admin, customSession } from "better-auth/plugins"
 import { Effect, Exit, Layer, ManagedRuntime, Option } from "effect"
 import pg from "pg"
 import { afterAll, beforeAll, vi } from "vitest"
@@ -112,6 +112,59 @@ for (const backend of sqlBackends) {
       assert.isTrue(Exit.isSuccess(exit))
       assert.strictEqual(calls, 1)
       assert.isFalse(statements.some((s) => NATIVE.test(s.text)))
+    })
+
+    describe("a handed-over answer never decides the lock-out: it is read by primary key, one read more than Better Auth's own", () => {
+      /** The user narrowed to what an app might keep: no `deactivatedAt`, no `banned`. */
+      const narrow = (user: { id: string; email: string; name: string }) => ({ id: user.id, email: user.email, name: user.name })
+      const USER_BY_ID = /from "user" where "user"."id" = \$1/
+      const cases: ReadonlyArray<readonly [string, Record<string, unknown>]> = [
+        ["customSession narrowing the user", { plugins: [admin(), fusionAuth(), customSession(async ({ user, session }) => ({ user: narrow(user), session }))] }],
+        ["an app's hooks.after rewriting /get-session", {
+          plugins: [admin(), fusionAuth()],
+          hooks: {
+            after: createAuthMiddleware(async (ctx) => {
+              const answer = ctx.context.returned as { user?: { id: string; email: string; name: string }; session?: unknown } | null
+              if (ctx.path === "/get-session" && answer?.user) return ctx.json({ session: answer.session, user: narrow(answer.user) })
+            })
+          }
+        }],
+        ["a plugin not on the list", {
+          plugins: [admin(), fusionAuth(), {
+            id: "acme-narrow",
+            hooks: {
+              after: [{
+                matcher: (ctx: { path?: string }) => ctx.path === "/get-session",
+                handler: createAuthMiddleware(async (ctx) => {
+                  const answer = ctx.context.returned as { user?: { id: string; email: string; name: string }; session?: unknown } | null
+                  if (answer?.user) return ctx.json({ session: answer.session, user: narrow(answer.user) })
+                })
+              }]
+            }
+          }]
+        }]
+      ]
+      for (const [name, options] of cases) {
+        it(name, async () => {
+          const { app, pool, userId, cookie, resolve } = await world(options)
+          const headers = new Headers({ cookie })
+          const served = await resolve(headers)
+          assert.isTrue(Exit.isSuccess(served.exit))
+          assert.notProperty(Exit.isSuccess(served.exit) ? served.exit.value.user : {}, "deactivatedAt", "the answer is narrowed")
+          assert.isFalse(served.statements.some((s) => NATIVE.test(s.text)), "handed over")
+          // Better Auth's own two (session, user), and one primary-key read of the user for the lock-out.
+          assert.deepStrictEqual(served.statements.map((s) => USER_BY_ID.test(s.text)), [false, true, true])
+          const reasonOf = (exit: Exit.Exit<unknown, unknown>) =>
+            Exit.isFailure(exit) ? (Exit.findErrorOption(exit) as any).value : undefined
+          await app.users.deactivate(userId)
+          assert.deepInclude(reasonOf((await resolve(headers)).exit), { _tag: "Deactivated", reason: "deactivated", credential: "cookie" })
+          await app.users.reactivate(userId)
+          await pool.query(`update "user" set "banned" = true, "banExpires" = $1 where "id" = $2`, [new Date(Date.now() + 60_000), userId])
+          assert.deepInclude(reasonOf((await resolve(headers)).exit), { _tag: "Deactivated", reason: "banned" })
+          await pool.query(`update "user" set "banExpires" = $1 where "id" = $2`, [new Date(Date.now() - 1), userId])
+          assert.isTrue(Exit.isSuccess((await resolve(headers)).exit), "an expired ban locks out nothing")
+        })
+      }
     })
 
     it("user hooks: handed over, so they run", async () => {

@@ -32,7 +32,7 @@ for (const backend of sqlBackends) {
       const ada = await signUpFixture(setup.auth, app, { email: "ada@example.com", scopes: ["read"] })
       const viaCookie = await app.getSession(ada.headers.cookie())
       const viaToken = await app.getSession(ada.headers.bearer())
-      assert.deepStrictEqual([viaCookie?.user.id, viaCookie?.session?.userId, viaCookie?.scopes], [ada.userId, ada.userId, ["read", "write"]])
+      assert.deepStrictEqual([viaCookie?.user.id, viaCookie?.session?.userId, viaCookie?.scopes], [ada.userId, ada.userId, ["read", "write", "tokens:manage"]])
       assert.deepStrictEqual([viaToken?.user.email, viaToken?.session, viaToken?.scopes], ["ada@example.com", null, ["read"]])
       assert.notInclude(String(ada.token), Redacted.value(ada.token)) // redacted when printed
       const other = await signUpFixture(setup.auth, app)

@@ -269,7 +269,7 @@ for (const backend of sqlBackends) {
       const byToken = await api.handler(at("/me", token))
       assert.deepStrictEqual([byToken.status, await byToken.json()], [200, { id: userId, via: "token", scopes: ["read"] }])
       const byCookie = await api.handler(at("/me", cookie))
-      assert.deepStrictEqual([byCookie.status, await byCookie.json()], [200, { id: userId, via: "cookie", scopes: ["read", "write"] }])
+      assert.deepStrictEqual([byCookie.status, await byCookie.json()], [200, { id: userId, via: "cookie", scopes: ["read", "write", "tokens:manage"] }])
     })
 
     it("nothing gets the bare Bearer 401; a bad token gets invalid_token, even beside a good cookie", async () => {

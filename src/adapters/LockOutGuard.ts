@@ -6,8 +6,9 @@
  * - Before every endpoint but those that start or end a session (sign-in, sign-up, sign-out)
  *   and `/get-session`: the session the request carries (its signed cookie, or with the
  *   `bearer()` plugin its `Authorization` value) is looked up, its user read by primary key,
- *   and a locked-out user is refused with `USER_DEACTIVATED` or `USER_BANNED` (403). A request
- *   with no session credential costs nothing. fusion-auth's own endpoints decide at its choke point.
+ *   and a locked-out user is refused as fusion-auth's choke point refuses them (`Deactivated`:
+ *   401, `USER_DEACTIVATED` or `USER_BANNED`). A request with no session credential costs
+ *   nothing. fusion-auth's own endpoints decide at its choke point.
  * - After `/get-session`: the user it answered for is read by primary key, whatever the answer
  *   looks like (a `customSession` may have narrowed it), and a locked-out user's answer becomes
  *   `null`. When the choke point handed the request over, the hook fills its probe instead.
@@ -16,7 +17,9 @@
  */
 import { APIError, createAuthMiddleware } from "better-auth/api"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
+import { Deactivated } from "../core/Errors.ts"
 import { lockOut, lockOutFields, type LockOutProbe, type LockOutReason, PROBE } from "../core/LockOut.ts"
+import { toAPIError } from "./TokenEndpoints.ts"
 
 /** Endpoints that open or end a session rather than act for one, and those that decide for themselves. */
 const UNGUARDED = /^\/(?:sign-in|sign-up|sign-out|get-session|fusion-auth)(?:\/|$)/
@@ -47,7 +50,7 @@ const readLockOut = async (ctx: Context, userId: string): Promise<{ fields: Retu
   return user === null ? null : { fields: lockOutFields(user) }
 }
 
-/** The refusal Better Auth's endpoints give a locked-out user. */
+/** The refusal to open a session for a locked-out user (sign-in, sign-up): 403, as Better Auth refuses a banned sign-in. */
 export const lockedOutError = (reason: LockOutReason): APIError =>
   APIError.from("FORBIDDEN", reason === "banned" ? ERROR_CODES.USER_BANNED : ERROR_CODES.USER_DEACTIVATED)
 
@@ -86,7 +89,7 @@ export const lockOutHooks = {
         if (found === null) continue // no such session: the endpoint decides as it would
         const read = await readLockOut(ctx, found.session.userId)
         const reason = read === null ? undefined : lockOut(read.fields, Date.now())
-        if (reason !== undefined) throw lockedOutError(reason)
+        if (reason !== undefined) throw toAPIError(new Deactivated({ userId: found.session.userId, credential: "cookie", reason }))
       }
     })
   }],

@@ -12,6 +12,7 @@ import { betterAuth } from "better-auth"
 import { Cause, Console, Effect, Exit, Layer, Option, Redacted, Stdio, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as ApiToken from "../core/ApiToken.ts"
+import { lockOut } from "../core/LockOut.ts"
 import { describePatterns, scanPatterns } from "../core/ScanPattern.ts"
 import type { TokenPolicyOptions } from "../core/TokenPolicy.ts"
 import { migrate } from "../runtime/createAuthSession.ts"
@@ -69,9 +70,27 @@ const tokenLine = (t: TokenInfo) =>
     t.revokedAt ? `REVOKED ${t.revokedAt.toISOString()}` : t.replacedBy ? `rotated to ${t.replacedBy}` : "live"
   ].join("  ")
 
-const userLine = (u: User) => `${u.id}  ${u.email}  ${u.deactivatedAt ? `DEACTIVATED ${u.deactivatedAt.toISOString()}` : "active"}`
+/** The user's state by the one lock-out rule: active, deactivated (since), or banned (until). */
+const userState = (u: User) => {
+  switch (lockOut(u, Date.now())) {
+    case "deactivated":
+      return `DEACTIVATED ${new Date(u.deactivatedAt!).toISOString()}`
+    case "banned":
+      return u.banExpires == null ? "BANNED" : `BANNED until ${new Date(u.banExpires as Date).toISOString()}`
+    default:
+      return "active"
+  }
+}
 
-const userJson = (u: User) => ({ id: u.id, email: u.email, name: u.name, deactivatedAt: u.deactivatedAt ?? null })
+const userLine = (u: User) => `${u.id}  ${u.email}  ${userState(u)}`
+
+const userJson = (u: User) => ({
+  id: u.id,
+  email: u.email,
+  name: u.name,
+  deactivatedAt: u.deactivatedAt ?? null,
+  lockedOut: lockOut(u, Date.now()) ?? null
+})
 
 const migrateCommand = Command.make("migrate", {}, () =>
   Effect.gen(function*() {

@@ -42,6 +42,7 @@ import * as MemoryTokenTable from "../memory/TokenTable.ts"
 import * as SqlTokenTable from "../sql/TokenTable.ts"
 import { AuditLog } from "./AuditLog.ts"
 import { LastUsed } from "./LastUsed.ts"
+import { endDescendantsBy, liveParent, revokeDescendants } from "./TokenLineage.ts"
 
 export type { CreatedToken, CreateTokenInput, RotateTokenInput, TokenFields, TokenInfo, VerifiedToken } from "../core/TokenTypes.ts"
 
@@ -177,17 +178,6 @@ const create = (deps: Deps) =>
     return { token: created.token, info: info(created.record) }
   })
 
-/** The parent a new token is bounded by, locked; a parent that ended meanwhile refuses the mint. */
-const liveParent = (table: TokenTable, parentId: string | null, at: Date) =>
-  Effect.gen(function*() {
-    if (parentId === null) return undefined
-    const parent = yield* table.find({ id: parentId })
-    if (parent === undefined) return yield* new InvalidToken({ reason: "unknown" })
-    if (parent.revokedAt !== null) return yield* new InvalidToken({ reason: "revoked", tokenId: parent.id })
-    if (parent.expiresAt !== null && parent.expiresAt <= at) return yield* new InvalidToken({ reason: "expired", tokenId: parent.id })
-    return parent
-  })
-
 const rotate = (deps: Deps) =>
   Effect.fn("TokenStore.rotate")(function*(input: RotateTokenInput) {
     const { table, policy, audit } = deps
@@ -231,11 +221,7 @@ const rotate = (deps: Deps) =>
       const graceEnd = new Date(at.getTime() + grace)
       const oldEnd = old.expiresAt !== null && old.expiresAt < graceEnd ? old.expiresAt : graceEnd
       yield* table.update(old.id, { expiresAt: oldEnd, replacedBy: made.record.id })
-      // What the old token minted ends with its grace: a child never outlives its parent.
-      for (const child of yield* table.descendants(old.id)) {
-        const end = boundedByParent(child.expiresAt, { expiresAt: oldEnd })
-        if (child.revokedAt === null && end !== child.expiresAt) yield* table.update(child.id, { expiresAt: end })
-      }
+      yield* endDescendantsBy(table, old.id, oldEnd)
       yield* audit.record({
         action: "token.rotated",
         actorId: input.actorId ?? userId,
@@ -289,7 +275,7 @@ const insertNew = Effect.fn(function*(
  * Revokes inside the caller's transaction, with every descendant (what it minted, and what
  * those minted); revoking twice keeps the first time and records nothing.
  */
-const revokeRecord = ({ table, audit }: Deps) =>
+const revokeRecord = (deps: Deps) =>
   Effect.fn(function*(
     record: TokenRecord | undefined,
     notFound: TokenNotFound,
@@ -297,6 +283,7 @@ const revokeRecord = ({ table, audit }: Deps) =>
     actor: { readonly id: string | null; readonly credential: string | null },
     note?: string
   ) {
+    const { table, audit } = deps
     if (record === undefined) return yield* notFound
     if (record.revokedAt !== null) return info(record)
     const revokedAt = yield* now
@@ -305,16 +292,6 @@ const revokeRecord = ({ table, audit }: Deps) =>
     const detail = note === undefined ? describe(record) : `${describe(record)} ${note}`
     const event = { actorId: actor.id, actorCredential: actor.credential }
     yield* audit.record({ ...event, action, userId: record.userId, tokenId: record.id, detail })
-    for (const child of yield* table.descendants(record.id)) {
-      if (child.revokedAt !== null) continue
-      yield* table.update(child.id, { revokedAt })
-      yield* audit.record({
-        ...event,
-        action: "token.revoked",
-        userId: child.userId,
-        tokenId: child.id,
-        detail: `${describe(child)} with its ancestor ${record.id}`
-      })
-    }
+    yield* revokeDescendants(deps, record.id, revokedAt, event)
     return info(revoked)
   })

@@ -48,7 +48,7 @@ describe("npm start (the Vite dev server)", () => {
           name: "Ada",
           role: "admin",
           via: "cookie",
-          scopes: ["read", "write", "admin:users"]
+          scopes: ["read", "write", "admin:users", "tokens:manage"]
         }])
       } finally {
         await second.stop()

@@ -221,13 +221,14 @@ describe("the example app in a browser", () => {
     assert.include(await admin.locator("tr", { hasText: "user sync" }).innerText(), "admin:users")
     await screenshot(admin, "09-token-scopes")
 
-    // A member is offered `read` and `write` only; a forged scope is refused by fusion-auth, by name.
+    // A member is offered `read`, `write` and `tokens:manage` only; a forged scope is refused by fusion-auth, by name.
     const page = await newPage()
     await signUp(page, person("Member"))
     await page.goto(url("/settings/tokens"))
     assert.deepStrictEqual(await page.getByRole("checkbox").evaluateAll((boxes) => boxes.map((b) => (b as HTMLInputElement).value)), [
       "read",
-      "write"
+      "write",
+      "tokens:manage"
     ])
     await page.getByLabel("Name").fill("forged")
     await page.locator("fieldset.scopes").evaluate((fieldset) =>

@@ -121,7 +121,7 @@ describe("requireSessionRequestMiddleware on a server route (/api/me)", () => {
     assert.deepStrictEqual(await answer(await me({ cookie: member.cookie })), {
       status: 200,
       challenge: null,
-      body: { ...caller, via: "cookie", scopes: ["read", "write"] }
+      body: { ...caller, via: "cookie", scopes: ["read", "write", "tokens:manage"] }
     })
     assert.deepStrictEqual(await answer(await me(bearer(token))), {
       status: 200,

@@ -130,7 +130,7 @@ describe("API tokens", () => {
     assert.approximately(days, 30, 0.01)
     const { tokens: listed, grantable } = await listMyTokens(at("/settings/tokens", { cookie }))
     assert.deepStrictEqual(listed.map((t) => [t.name, t.hint, t.scopes]), [["CI deploy", created.info.hint, ["read"]]])
-    assert.deepStrictEqual(grantable, ["read", "write"])
+    assert.deepStrictEqual(grantable, ["read", "write", "tokens:manage"])
     assert.notInclude(JSON.stringify(listed), created.token)
     assert.notProperty(listed[0]!, "userId")
   })
@@ -227,13 +227,15 @@ describe("token scopes", () => {
     assert.deepStrictEqual((await listMyTokens(at("/", { cookie: member.cookie }))).tokens, [])
   })
 
-  it("a token makes tokens only within its own scopes", async () => {
+  it("a token makes tokens only with tokens:manage, and only within its own scopes", async () => {
     const siteAdmin = await signedUp("admin")
-    const { token } = await create(["read"], { cookie: siteAdmin.cookie })
+    const { token: plain } = await create(["read"], { cookie: siteAdmin.cookie })
+    assert.include(await thrown(create(["read"], bearer(plain))) as object, { _tag: "InsufficientScope", scope: "tokens:manage", credential: "token" })
+    const { token } = await create(["read", "tokens:manage"], { cookie: siteAdmin.cookie })
     assert.deepStrictEqual((await create(["read"], bearer(token))).info.scopes, ["read"])
     const refused = await thrown(create(["read", "admin:users"], bearer(token)))
     assert.include(refused as object, { _tag: "InsufficientScope", scope: "admin:users", credential: "token" })
-    assert.strictEqual((await listMyTokens(at("/", { cookie: siteAdmin.cookie }))).tokens.length, 2)
+    assert.strictEqual((await listMyTokens(at("/", { cookie: siteAdmin.cookie }))).tokens.length, 3)
   })
 
   it("GET /api/v1/admin/users needs admin:users: a token without it, or a member's browser, gets 403", async () => {
@@ -280,7 +282,7 @@ describe("the Effect HttpApi under /api/v1", () => {
       })
       assert.deepStrictEqual(pick(await json(await api.handler(at("/api/v1/me", { cookie }))), "via", "scopes"), {
         via: "cookie",
-        scopes: ["read", "write"]
+        scopes: ["read", "write", "tokens:manage"]
       })
       const listed = await json(await api.handler(at("/api/v1/tokens", bearer(token))))
       assert.deepStrictEqual((listed.body as unknown as Array<{ hint: string }>).map((t) => t.hint), [info.hint])

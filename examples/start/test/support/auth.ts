@@ -40,9 +40,9 @@ const cookies = Layer.effect(
         Effect.sync(() => {
           const id = COOKIE.exec(headers.get("cookie") ?? "")?.[1]
           const user = id === undefined ? undefined : db.users.get(id)
-          return user === undefined ? Option.none() : Option.some({ user, session: sessionRow(user) })
-        }),
-      mayBeStale: false
+          // The row was read just now, so its lock-out fields decide (no second read).
+          return user === undefined ? Option.none() : Option.some({ user, session: sessionRow(user), lock: user })
+        })
     })
   })
 )
