@@ -352,6 +352,13 @@ const contract = (name: string, stores: StoreLayer, sqlBacked: boolean) =>
           assert.deepStrictEqual(successor.info.expiresAt, new Date(t0 + DAY), "bounded by the token that rotated it")
           yield* store.revoke(user.id, manager.info.id)
           assert.strictEqual(reasonOf(yield* Effect.flip(store.verify(parse(successor.token)))), "revoked")
+
+          // A child cannot rotate its own ancestor: the successor would outlive it, or die with the old token.
+          const ancestor = yield* store.create({ userId: user.id, name: "ancestor", scopes: [MANAGE_TOKENS] })
+          const descendant = yield* store.create({ caller: yield* asToken(ancestor.token), name: "descendant", scopes: [MANAGE_TOKENS] })
+          const refused = yield* Effect.flip(store.rotate({ caller: yield* asToken(descendant.token), tokenId: ancestor.info.id }))
+          assert.deepStrictEqual([refusedField(refused), problemOf(refused)], ["tokenId", "is an ancestor of the presenting token"])
+          assert.isNull((yield* store.list(user.id)).find((t) => t.id === ancestor.info.id)!.replacedBy, "nothing rotated")
         }))
 
       it.effect("a session under impersonation can neither mint nor rotate; the audit trail names the acting credential", () =>

@@ -11,7 +11,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
-import { admin } from "better-auth/plugins"
+import { admin, bearer, jwt } from "better-auth/plugins"
 import { Effect, Layer, Redacted, Schema } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
@@ -47,7 +47,7 @@ const makeApp = (url: string, cookieCache: boolean) => {
     rateLimit: { enabled: false },
     emailAndPassword: { enabled: true },
     session: { cookieCache: { enabled: cookieCache, maxAge: 300 } },
-    plugins: [admin(), fusionAuth()]
+    plugins: [admin(), bearer(), jwt(), fusionAuth()]
   })
   const tokens = { scopes: ["read"] }
   const session = createAuthSession(auth, { database: { url }, tokens })
@@ -76,6 +76,8 @@ interface Answer {
   readonly ok: boolean
   readonly status: number
   readonly code?: string | undefined
+  /** A credential handed out with the answer: the jwt plugin's `set-auth-jwt`, the bearer plugin's `set-auth-token`. */
+  readonly credential?: boolean | undefined
 }
 
 const passed = (status = 200): Answer => ({ ok: true, status })
@@ -88,7 +90,8 @@ const handled = async (app: App, path: string, headers: Record<string, string>, 
     ...(body === undefined ? {} : { body: JSON.stringify(body) })
   }))
   const json = await response.json().catch(() => undefined) as { code?: string } | null | undefined
-  return { ok: response.ok && json !== null, status: response.status, code: json?.code }
+  const credential = response.headers.has("set-auth-jwt") || response.headers.has("set-auth-token")
+  return { ok: response.ok && json !== null, status: response.status, code: json?.code, credential }
 }
 
 /** A thrown Response (requireSession's refusal) as an answer. */
@@ -157,6 +160,7 @@ const doors: ReadonlyArray<Door> = [
     knock: (app, headers) => handled(app, "/change-password", headers, { currentPassword: PASSWORD, newPassword: PASSWORD })
   },
   { name: "/list-sessions", kind: "better-auth", knock: (app, headers) => handled(app, "/list-sessions", headers) },
+  { name: "/token (jwt plugin)", kind: "better-auth", knock: (app, headers) => handled(app, "/token", headers) },
   { name: "/revoke-other-sessions", kind: "better-auth", knock: (app, headers) => handled(app, "/revoke-other-sessions", headers, {}) },
   {
     name: "/admin/update-user (self, reactivate and unban)",
@@ -187,7 +191,9 @@ const doors: ReadonlyArray<Door> = [
     name: "tokens/rotate",
     kind: "tokens",
     knock: (app, headers, world, credential) => handled(app, "/fusion-auth/tokens/rotate", headers, { tokenId: world.spares[credential].rotate })
-  }
+  },
+  // Last: it ends the cookie's session. Signing out always works, locked out or not.
+  { name: "/sign-out", kind: "better-auth", knock: (app, headers) => handled(app, "/sign-out", headers, {}) }
 ]
 
 /** Every row of every table a door could change (`lastUsedAt` aside: it is written off the request path). */
@@ -210,6 +216,7 @@ const LOCK_STATES: ReadonlyArray<readonly [LockState, "deactivated" | "banned" |
 
 /** What a door should answer a credential, for a user locked out for `reason` (or not). */
 const expected = (door: Door, credential: "cookie" | "token", reason: "deactivated" | "banned" | undefined): Answer => {
+  if (door.name === "/sign-out") return passed()
   if (door.kind === "better-auth" && credential === "token") {
     // Better Auth's own endpoints take no API token: no session, whatever the state.
     return door.name === "/get-session" ? { ok: false, status: 200 } : { ok: false, status: 401 }
@@ -314,6 +321,7 @@ for (const backend of sqlBackends) {
             assert.strictEqual(got.ok, want.ok, `${label}: ${JSON.stringify(got)}`)
             assert.strictEqual(got.status, want.status, `${label}: ${JSON.stringify(got)}`)
             if (want.code !== undefined) assert.strictEqual(got.code, want.code, label)
+            if (!want.ok) assert.notStrictEqual(got.credential, true, `${label}: refused, and no JWT or bearer token handed out`)
             if (!want.ok) assert.strictEqual(await snapshot(app.pool), before, `${label}: refused, and nothing changed`)
             cells++
           }
@@ -336,9 +344,34 @@ for (const backend of sqlBackends) {
         assert.deepInclude("error" in refused ? refused.error : {}, { _tag: "Deactivated", credential: "token", reason: "banned" })
         assert.notInclude(JSON.stringify("error" in refused ? refused.error : {}), "spam", "the ban's reason does not travel")
         assert.isNull(await app.session.getSession(new Headers(w.cookie)))
+        // Its sessions are deleted; with the cookie cache on, the cached copy must not act either.
+        const before = await snapshot(app.pool)
+        for (const path of ["/update-user", "/token"]) {
+          const got = await handled(app, path, w.cookie, path === "/update-user" ? { name: "while banned" } : undefined)
+          assert.deepInclude(got, { ok: false, status: 401 }, path)
+          assert.notStrictEqual(got.credential, true, path)
+        }
+        assert.strictEqual(await snapshot(app.pool), before)
         assert.deepInclude(await handled(app, "/fusion-auth/tokens/create", w.token, { name: "while banned" }), { status: 401, code: "USER_BANNED" })
         assert.strictEqual((await handled(app, "/admin/unban-user", { cookie: judge.cookie }, { userId: w.victim })).status, 200)
         assert.isNotNull(await app.session.getSession(new Headers(w.token)))
+      })
+
+      it("the bearer() plugin's session token in Authorization is refused at Better Auth's doors as the cookie is", async () => {
+        const w = await world()
+        const sessionToken = decodeURIComponent(w.cookie.cookie!.match(/session_token=([^;]+)/)![1]!)
+        const asBearer = { authorization: `Bearer ${sessionToken}` }
+        assert.isTrue((await handled(app, "/list-sessions", asBearer)).ok, "the bearer plugin serves it")
+        await setState("deactivated", w.victim)
+        for (const door of doors.filter((d) => d.kind === "better-auth" && d.name !== "/sign-out")) {
+          const before = await snapshot(app.pool)
+          const got = await door.knock(app, asBearer, w, "cookie")
+          const want = expected(door, "cookie", "deactivated")
+          assert.deepInclude(got, { ok: want.ok, status: want.status }, door.name)
+          if (want.code !== undefined) assert.strictEqual(got.code, want.code, door.name)
+          assert.strictEqual(await snapshot(app.pool), before, `${door.name}: nothing changed`)
+          cells++
+        }
       })
 
       for (const lineage of ["revoked", "leaked", "rotated"] as const) {
@@ -371,17 +404,21 @@ for (const backend of sqlBackends) {
         })
       }
 
-      it("impersonating: the session acts as the user, but mints and rotates no token", async () => {
+      it("impersonating: the session acts as the user, but mints and rotates no token; the admin's lock-out ends it", async () => {
         const w = await world()
-        const response = await app.auth.handler(new Request(`${BASE}/api/auth/admin/impersonate-user`, {
-          method: "POST",
-          headers: { origin: BASE, "content-type": "application/json", ...w.cookie },
-          body: JSON.stringify({ userId: w.bystander })
-        }))
-        assert.strictEqual(response.status, 200)
-        // The browser's jar after the answer: the last value set for each name, cleared ones gone.
-        const jar = new Map(response.headers.getSetCookie().map((c) => c.split(";")[0]!.split(/=(.*)/s) as [string, string]))
-        const cookie = [...jar].filter(([, value]) => value !== "").map(([name, value]) => `${name}=${value}`).join("; ")
+        /** The browser's cookies while the admin impersonates the bystander. */
+        const impersonate = async () => {
+          const response = await app.auth.handler(new Request(`${BASE}/api/auth/admin/impersonate-user`, {
+            method: "POST",
+            headers: { origin: BASE, "content-type": "application/json", ...w.cookie },
+            body: JSON.stringify({ userId: w.bystander })
+          }))
+          assert.strictEqual(response.status, 200)
+          // The browser's jar after the answer: the last value set for each name, cleared ones gone.
+          const jar = new Map(response.headers.getSetCookie().map((c) => c.split(";")[0]!.split(/=(.*)/s) as [string, string]))
+          return [...jar].filter(([, value]) => value !== "").map(([name, value]) => `${name}=${value}`).join("; ")
+        }
+        const cookie = await impersonate()
         const as = { ...w, victim: w.bystander, bystander: w.victim, spares: await spares(w.bystander), cookie: { cookie } }
         await knockEverywhere(as, ["cookie"], (door) =>
           door.name === "tokens/create" || door.name === "tokens/rotate"
@@ -389,6 +426,13 @@ for (const backend of sqlBackends) {
             : door.name.startsWith("/admin/")
             ? { ok: false, status: 403 } // the impersonated user is no admin
             : passed())
+        // The admin is deactivated while impersonating: the impersonation ends with their lock-out.
+        const again = await impersonate()
+        await app.session.users.deactivate(w.victim)
+        const refused = await app.session.resolve(new Headers({ cookie: again }))
+        assert.deepInclude("error" in refused ? refused.error : {}, { _tag: "Deactivated", userId: w.victim, reason: "deactivated" })
+        assert.deepInclude(await handled(app, "/get-session", { cookie: again }), { ok: false, status: 200 })
+        cells += 2
       })
 
       if (!cookieCache) {

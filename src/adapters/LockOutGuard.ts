@@ -17,12 +17,20 @@
  */
 import { APIError, createAuthMiddleware } from "better-auth/api"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
-import { Deactivated } from "../core/Errors.ts"
+import { Anonymous, Deactivated } from "../core/Errors.ts"
 import { lockOut, lockOutFields, type LockOutProbe, type LockOutReason, PROBE } from "../core/LockOut.ts"
 import { toAPIError } from "./TokenEndpoints.ts"
 
-/** Endpoints that open or end a session rather than act for one, and those that decide for themselves. */
-const UNGUARDED = /^\/(?:sign-in|sign-up|sign-out|get-session|fusion-auth)(?:\/|$)/
+/**
+ * Endpoints that open or end a session rather than act for one (a browser may still carry a
+ * locked-out user's cookie while it signs in as someone else), and those that decide for
+ * themselves (`/get-session` below, fusion-auth's own at its choke point).
+ */
+const UNGUARDED =
+  /^\/(?:sign-in|sign-up|sign-out|get-session|fusion-auth|callback|oauth2\/callback|magic-link\/verify|verify-email|email-otp\/verify-email|reset-password|request-password-reset)(?:\/|$)/
+
+/** Response headers that would hand a locked-out user a credential from `/get-session`: a JWT, a bearer token, cookies. */
+const CREDENTIAL_HEADERS = ["set-auth-jwt", "set-auth-token", "set-cookie"]
 
 interface Context {
   readonly path?: string
@@ -31,14 +39,19 @@ interface Context {
   readonly [PROBE]?: LockOutProbe
   getSignedCookie(name: string, secret: string): Promise<string | null | false>
   json(value: unknown): unknown
+  getCookie(name: string): string | null
   readonly context: {
     readonly secret: string
-    readonly authCookies: { readonly sessionToken: { readonly name: string } }
-    readonly options: { readonly plugins?: ReadonlyArray<{ readonly id: string; readonly options?: unknown }> | undefined }
-    readonly session?: { readonly user?: { readonly id?: unknown } } | null
+    readonly authCookies: { readonly sessionToken: { readonly name: string }; readonly sessionData: { readonly name: string } }
+    readonly options: {
+      readonly plugins?: ReadonlyArray<{ readonly id: string; readonly options?: { readonly requireSignature?: boolean } }> | undefined
+      readonly session?: { readonly cookieCache?: { readonly enabled?: boolean } }
+    }
+    session?: { readonly user?: { readonly id?: unknown }; readonly session?: { readonly impersonatedBy?: unknown } } | null
+    readonly responseHeaders?: Headers
     readonly returned?: unknown
     readonly internalAdapter: {
-      findSession(token: string): Promise<{ readonly session: { readonly userId: string } } | null>
+      findSession(token: string): Promise<{ readonly session: { readonly userId: string; readonly impersonatedBy?: unknown } } | null>
       findUserById(id: string): Promise<Record<string, unknown> | null>
     }
   }
@@ -63,7 +76,8 @@ const sessionTokens = async (ctx: Context): Promise<ReadonlyArray<string>> => {
   const tokens: Array<string> = []
   const cookie = await ctx.getSignedCookie(ctx.context.authCookies.sessionToken.name, ctx.context.secret)
   if (typeof cookie === "string" && cookie !== "") tokens.push(cookie)
-  if (ctx.context.options.plugins?.some((plugin) => plugin.id === "bearer")) {
+  const bearer = ctx.context.options.plugins?.find((plugin) => plugin.id === "bearer")
+  if (bearer !== undefined) {
     const header = ctx.request?.headers.get("authorization") ?? ctx.headers?.get("authorization") ?? ""
     if (header.slice(0, 7).toLowerCase() === "bearer ") {
       let value = header.slice(7).trim()
@@ -72,11 +86,26 @@ const sessionTokens = async (ctx: Context): Promise<ReadonlyArray<string>> => {
       } catch {
         // kept as sent, as the bearer plugin does
       }
-      const token = value.split(".")[0]
-      if (token) tokens.push(token)
+      // An unsigned value counts only where the bearer plugin itself would accept one.
+      const [token, signature] = value.split(".")
+      if (token && (signature !== undefined || bearer.options?.requireSignature !== true)) tokens.push(token)
     }
   }
   return tokens
+}
+
+/** Why the session's user, or the admin impersonating them, is locked out now; `undefined` when neither is. */
+const lockedOutBehind = async (
+  ctx: Context,
+  session: { readonly userId: string; readonly impersonatedBy?: unknown }
+): Promise<{ readonly userId: string; readonly reason: LockOutReason } | undefined> => {
+  const people = typeof session.impersonatedBy === "string" ? [session.userId, session.impersonatedBy] : [session.userId]
+  for (const userId of people) {
+    const read = await readLockOut(ctx, userId)
+    const reason = read === null ? undefined : lockOut(read.fields, Date.now())
+    if (reason !== undefined) return { userId, reason }
+  }
+  return undefined
 }
 
 export const lockOutHooks = {
@@ -86,10 +115,15 @@ export const lockOutHooks = {
       const ctx = raw as unknown as Context
       for (const token of await sessionTokens(ctx)) {
         const found = await ctx.context.internalAdapter.findSession(token)
-        if (found === null) continue // no such session: the endpoint decides as it would
-        const read = await readLockOut(ctx, found.session.userId)
-        const reason = read === null ? undefined : lockOut(read.fields, Date.now())
-        if (reason !== undefined) throw toAPIError(new Deactivated({ userId: found.session.userId, credential: "cookie", reason }))
+        if (found === null) {
+          // An ended session (banned users' are deleted) must not act through its cookie cache either.
+          if (ctx.context.options.session?.cookieCache?.enabled === true && ctx.getCookie(ctx.context.authCookies.sessionData.name)) {
+            throw toAPIError(new Anonymous())
+          }
+          continue // otherwise the endpoint decides as it would
+        }
+        const locked = await lockedOutBehind(ctx, found.session)
+        if (locked !== undefined) throw toAPIError(new Deactivated({ ...locked, credential: "cookie" }))
       }
     })
   }],
@@ -109,7 +143,14 @@ export const lockOutHooks = {
         if (read !== null) probe.fields = read.fields
         return
       }
-      if (read === null || lockOut(read.fields, Date.now()) !== undefined) return ctx.json(null)
+      const impersonatedBy = ctx.context.session?.session?.impersonatedBy
+      const locked = read === null || lockOut(read.fields, Date.now()) !== undefined ||
+        (typeof impersonatedBy === "string" && (await lockedOutBehind(ctx, { userId: impersonatedBy })) !== undefined)
+      if (!locked) return
+      // Refused: no session for the hooks after this one (jwt's), and no credential from those before.
+      ctx.context.session = null
+      for (const header of CREDENTIAL_HEADERS) ctx.context.responseHeaders?.delete(header)
+      return ctx.json(null)
     })
   }]
 }

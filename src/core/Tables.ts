@@ -81,6 +81,8 @@ export interface TokenTable extends UserLock {
   liveCount(userId: string, now: Date): Effect.Effect<number>
   insert(record: TokenRecord): Effect.Effect<void>
   list(userId: string): Effect.Effect<ReadonlyArray<TokenRecord>>
+  /** The owner of a token, read without locking it (to lock the owner first). */
+  ownerOf(by: { readonly id: string } | { readonly digest: string }): Effect.Effect<string | undefined>
   /** Inside a transaction, on SQL, also locks the row. */
   find(by: { readonly id: string } | { readonly digest: string }): Effect.Effect<TokenRecord | undefined>
   update(id: string, changes: Partial<Pick<TokenRecord, "expiresAt" | "revokedAt" | "replacedBy">>): Effect.Effect<void>

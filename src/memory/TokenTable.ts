@@ -16,6 +16,8 @@ export const make = (db: MemoryDatabase["Service"]): TokenTable => ({
   list: (userId) => Effect.sync(() => [...db.tokens.values()].filter((t) => t.userId === userId)),
   find: (by) =>
     Effect.sync(() => "id" in by ? db.tokens.get(by.id) : [...db.tokens.values()].find((t) => t.digest === by.digest)),
+  ownerOf: (by) =>
+    Effect.sync(() => ("id" in by ? db.tokens.get(by.id) : [...db.tokens.values()].find((t) => t.digest === by.digest))?.userId),
   descendants: (id) =>
     Effect.sync(() => {
       const found: Array<TokenRecord> = []

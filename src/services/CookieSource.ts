@@ -11,7 +11,7 @@
 import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { parseSessionOutput, parseUserOutput } from "better-auth/db"
-import { type LockOutFields, type LockOutProbe, PROBE } from "../core/LockOut.ts"
+import { lockOut, type LockOutFields, type LockOutProbe, PROBE } from "../core/LockOut.ts"
 import { decide, type Plan, refreshDue, versionTested } from "../core/NativeCookie.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
 import type { SessionRow, User } from "../core/Session.ts"
@@ -131,9 +131,10 @@ const native = (
     if (found === undefined) return Option.none()
     const now = yield* Clock.currentTimeMillis
     if (found.expiresAt.getTime() < now) return Option.none()
-    if (refreshDue(plan, found.expiresAt, now, () => SignedCookie.read(header, plan.dontRememberName, secret) !== undefined)) {
-      return yield* handOver(headers)
-    }
+    // A locked-out user's session is refused from this row: never handed over to be refreshed (a write).
+    const refresh = lockOut(found.lock, now) === undefined &&
+      refreshDue(plan, found.expiresAt, now, () => SignedCookie.read(header, plan.dontRememberName, secret) !== undefined)
+    if (refresh) return yield* handOver(headers)
     return Option.some({ user: found.user as User, session: found.session as SessionRow, lock: found.lock })
   })
 }

@@ -46,6 +46,13 @@ export class SessionResolver extends Context.Service<SessionResolver, {
           : lockOut(lock, yield* Clock.currentTimeMillis) ?? "active"
         if (status === "missing") return yield* new Anonymous()
         if (status !== "active") return yield* new Deactivated({ userId: user.id, credential: "cookie", reason: status })
+        // Under impersonation, the admin acting is held to the same rule (one read more, for these sessions only).
+        const admin = session.impersonatedBy
+        if (typeof admin === "string") {
+          const acting = yield* users.status(admin)
+          if (acting === "missing") return yield* new Anonymous()
+          if (acting !== "active") return yield* new Deactivated({ userId: admin, credential: "cookie", reason: acting })
+        }
         return { user, session, scopes: effectiveScopes(policy, user) } satisfies Session
       })
 

@@ -42,7 +42,7 @@ import * as MemoryTokenTable from "../memory/TokenTable.ts"
 import * as SqlTokenTable from "../sql/TokenTable.ts"
 import { AuditLog } from "./AuditLog.ts"
 import { LastUsed } from "./LastUsed.ts"
-import { endDescendantsBy, liveParent, revokeDescendants } from "./TokenLineage.ts"
+import { endDescendantsBy, liveParent, lockedFind, revokeRecord } from "./TokenLineage.ts"
 
 export type { CreatedToken, CreateTokenInput, RotateTokenInput, TokenFields, TokenInfo, VerifiedToken } from "../core/TokenTypes.ts"
 
@@ -115,20 +115,20 @@ const make = Effect.fn(function*(table: TokenTable) {
     create: create(deps),
     list: (userId) => table.list(userId).pipe(Effect.map((rows) => rows.map(info)), Effect.withSpan("TokenStore.list")),
     revoke: Effect.fn("TokenStore.revoke")(function*(userId, tokenId, actorId, actorCredential) {
-      return yield* table.transaction(Effect.flatMap(table.find({ id: tokenId }), (record) =>
+      return yield* table.transaction(Effect.flatMap(lockedFind(table, { id: tokenId }), (record) =>
         revoke(record?.userId === userId ? record : undefined, new TokenNotFound({ tokenId }), "token.revoked", {
           id: actorId ?? userId,
           credential: actorCredential ?? null
         })))
     }),
     revokeById: Effect.fn("TokenStore.revokeById")(function*(tokenId, actorId) {
-      return yield* table.transaction(Effect.flatMap(table.find({ id: tokenId }), (record) =>
+      return yield* table.transaction(Effect.flatMap(lockedFind(table, { id: tokenId }), (record) =>
         revoke(record, new TokenNotFound({ tokenId }), "token.revoked", { id: actorId ?? null, credential: null })))
     }),
     revokeLeaked: Effect.fn("TokenStore.revokeLeaked")(function*(token, actorId, note) {
       const hint = ApiToken.hint(token)
       const where = note?.replaceAll(Redacted.value(token), hint)
-      return yield* table.transaction(Effect.flatMap(table.find({ digest: ApiToken.digest(token, secret) }), (record) =>
+      return yield* table.transaction(Effect.flatMap(lockedFind(table, { digest: ApiToken.digest(token, secret) }), (record) =>
         revoke(record, new TokenNotFound({ tokenId: hint }), "token.revoked_leaked", { id: actorId ?? null, credential: null }, where)))
     }),
     rotate: rotate(deps),
@@ -202,6 +202,10 @@ const rotate = (deps: Deps) =>
       if (caller !== undefined) yield* checkCaller(policy, caller, scopes)
       // The successor takes the old token's place under its parent; minted by another token, it is bounded by that one.
       const callerToken = caller?.session === null ? caller.tokenId : undefined
+      if (callerToken !== undefined && (yield* table.descendants(old.id)).some((t) => t.id === callerToken)) {
+        // The successor would have to outlive the token rotating it, or die with the old one.
+        return yield* new InvalidTokenInput({ field: "tokenId", problem: "is an ancestor of the presenting token" })
+      }
       const parentId = callerToken !== undefined && callerToken !== old.id ? callerToken : old.parentId
       const parent = yield* liveParent(table, parentId, at)
       const lifetime = old.expiresAt === null ? undefined : old.expiresAt.getTime() - old.createdAt.getTime()
@@ -270,28 +274,3 @@ const insertNew = Effect.fn(function*(
   yield* table.insert(record)
   return { token: token as Redacted.Redacted<string>, record }
 })
-
-/**
- * Revokes inside the caller's transaction, with every descendant (what it minted, and what
- * those minted); revoking twice keeps the first time and records nothing.
- */
-const revokeRecord = (deps: Deps) =>
-  Effect.fn(function*(
-    record: TokenRecord | undefined,
-    notFound: TokenNotFound,
-    action: "token.revoked" | "token.revoked_leaked",
-    actor: { readonly id: string | null; readonly credential: string | null },
-    note?: string
-  ) {
-    const { table, audit } = deps
-    if (record === undefined) return yield* notFound
-    if (record.revokedAt !== null) return info(record)
-    const revokedAt = yield* now
-    const revoked = { ...record, revokedAt }
-    yield* table.update(record.id, { revokedAt })
-    const detail = note === undefined ? describe(record) : `${describe(record)} ${note}`
-    const event = { actorId: actor.id, actorCredential: actor.credential }
-    yield* audit.record({ ...event, action, userId: record.userId, tokenId: record.id, detail })
-    yield* revokeDescendants(deps, record.id, revokedAt, event)
-    return info(revoked)
-  })

@@ -27,6 +27,11 @@ export const make = (sql: SqlClient.SqlClient): TokenTable => ({
       ? sql<TokenRecord>`select * from "apiToken" where "id" = ${by.id} for update`
       : sql<TokenRecord>`select * from "apiToken" where "digest" = ${by.digest} for update`
     ).pipe(Effect.map((rows) => rows[0]), Effect.orDie),
+  ownerOf: (by) =>
+    ("id" in by
+      ? sql<{ userId: string }>`select "userId" from "apiToken" where "id" = ${by.id}`
+      : sql<{ userId: string }>`select "userId" from "apiToken" where "digest" = ${by.digest}`
+    ).pipe(Effect.map((rows) => rows[0]?.userId), Effect.orDie),
   descendants: (id) =>
     sql<TokenRecord>`with recursive "tree" as (
         select "id" from "apiToken" where "parentId" = ${id}
