@@ -38,6 +38,8 @@ const MeHandlers = HttpApiBuilder.group(Api, "me", (handlers) =>
 
 const makeApp = (url: string, cookieCache: boolean) => {
   const pool = new pg.Pool({ connectionString: url, max: 4 })
+  pool.on("error", () => undefined) // an idle connection dropped with the test database
+  pool.on("connect", (client) => client.on("error", () => undefined))
   const auth = betterAuth({
     database: pool,
     secret: "lockout-matrix-secret-lockout-matrix-0123",
