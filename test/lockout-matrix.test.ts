@@ -338,6 +338,23 @@ for (const backend of sqlBackends) {
         })
       }
 
+      it("a locked-out user's session due for refresh: /get-session answers null and the row stays as it was; the choke point refuses without handing it over", async () => {
+        const w = await world()
+        const token = decodeURIComponent(w.cookie.cookie!.match(/session_token=([^;]+)/)![1]!).split(".")[0]!
+        // A week's session with a day's updateAge: due for refresh once less than six days remain.
+        await app.pool.query(`update "session" set "expiresAt" = $1 where "token" = $2`, [new Date(Date.now() + 5 * 86_400_000), token])
+        await setState("deactivated", w.victim)
+        const before = await snapshot(app.pool)
+        assert.deepInclude(await handled(app, "/get-session", w.cookie), { ok: false, status: 200, credential: false })
+        assert.strictEqual(await snapshot(app.pool), before, "no refresh written")
+        const refused = await app.session.resolve(new Headers(w.cookie))
+        assert.deepInclude("error" in refused ? refused.error : {}, { _tag: "Deactivated", reason: "deactivated" })
+        assert.strictEqual(await snapshot(app.pool), before, "no refresh written")
+        await app.session.users.reactivate(w.victim)
+        assert.isTrue((await handled(app, "/get-session", w.cookie)).ok, "reactivated, the same cookie is served")
+        cells += 2
+      })
+
       it("banned by the admin plugin's own ban-user: the cookie ends (Better Auth deletes the sessions), the token is refused, nothing is minted", async () => {
         const w = await world()
         const judge = await signUp("judge", "admin")

@@ -3,15 +3,18 @@
  * user's session (`core/LockOut.ts`) cannot act through any endpoint that acts for a session,
  * the admin plugin's included, and `/get-session` answers `null` for it.
  *
- * - Before every endpoint but those that start or end a session (sign-in, sign-up, sign-out)
- *   and `/get-session`: the session the request carries (its signed cookie, or with the
- *   `bearer()` plugin its `Authorization` value) is looked up, its user read by primary key,
- *   and a locked-out user is refused as fusion-auth's choke point refuses them (`Deactivated`:
- *   401, `USER_DEACTIVATED` or `USER_BANNED`). A request with no session credential costs
- *   nothing. fusion-auth's own endpoints decide at its choke point.
+ * - Before every endpoint but those that open or end a session (`UNGUARDED`) and
+ *   `/get-session`: the session the request carries (its signed cookie, or with the `bearer()`
+ *   plugin its `Authorization` value) is looked up, its user (and an impersonating admin) read
+ *   by primary key, and a locked-out user is refused as fusion-auth's choke point refuses them
+ *   (`Deactivated`: 401, `USER_DEACTIVATED` or `USER_BANNED`). A request with no session
+ *   credential costs nothing. fusion-auth's own endpoints decide at its choke point.
  * - After `/get-session`: the user it answered for is read by primary key, whatever the answer
  *   looks like (a `customSession` may have narrowed it), and a locked-out user's answer becomes
- *   `null`. When the choke point handed the request over, the hook fills its probe instead.
+ *   `null`, with no credential on the response. When the choke point handed the request over,
+ *   the hook fills its probe instead, and the choke point decides.
+ * - `keepLockedOutSession`: a refresh `/get-session` would write for a locked-out user keeps
+ *   the session as it was.
  *
  * Reads go through Better Auth's own adapter, so its table and field names are followed.
  */
@@ -106,6 +109,22 @@ const lockedOutBehind = async (
     if (reason !== undefined) return { userId, reason }
   }
   return undefined
+}
+
+/**
+ * A `databaseHooks.session.update.before`: when `/get-session` refreshes the session of a
+ * locked-out user (Better Auth does so before the answer reaches the hook that turns it into
+ * `null`), the session keeps the expiry it had, so the refused request changes nothing.
+ */
+export const keepLockedOutSession = async (
+  data: Record<string, unknown>,
+  raw: unknown
+): Promise<{ data: Record<string, unknown> } | undefined> => {
+  const ctx = raw as Context | null | undefined
+  const current = ctx?.context.session as { readonly user?: { readonly id?: unknown }; readonly session?: Record<string, unknown> } | null | undefined
+  if (ctx?.path !== "/get-session" || !("expiresAt" in data) || typeof current?.user?.id !== "string" || current.session === undefined) return
+  const locked = await lockedOutBehind(ctx, { userId: current.user.id, impersonatedBy: current.session.impersonatedBy })
+  return locked === undefined ? undefined : { data: { expiresAt: current.session.expiresAt, updatedAt: current.session.updatedAt } }
 }
 
 export const lockOutHooks = {

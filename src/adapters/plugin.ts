@@ -13,7 +13,7 @@ import type { BetterAuthPlugin } from "better-auth"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { lockOut, lockOutFields } from "../core/LockOut.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
-import { lockedOutError, lockOutHooks } from "./LockOutGuard.ts"
+import { keepLockedOutSession, lockedOutError, lockOutHooks } from "./LockOutGuard.ts"
 import { type TokenBackend, tokenEndpoints, type TokenLink } from "./TokenEndpoints.ts"
 
 /** Each plugin instance's slot that its token endpoints read the runtime from. */
@@ -40,7 +40,8 @@ export const fusionAuth = () => {
                 const reason = user == null ? undefined : lockOut(lockOutFields(user), Date.now())
                 if (reason !== undefined) throw lockedOutError(reason) // "This account is deactivated." / "… banned."
               }
-            }
+            },
+            update: { before: keepLockedOutSession }
           }
         }
       }
