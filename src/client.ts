@@ -6,5 +6,6 @@
  */
 export { fusionAuthClient } from "./adapters/BetterAuthClient.ts"
 export { type ErrorCode, ERROR_CODES as FUSION_AUTH_ERROR_CODES } from "./core/ErrorCodes.ts"
+export { MANAGE_TOKENS } from "./core/Scope.ts"
 export type { CreatedTokenView } from "./adapters/TokenEndpoints.ts"
 export type { TokenInfo } from "./core/TokenTypes.ts"

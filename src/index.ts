@@ -35,7 +35,8 @@ export {
   UserNotFound
 } from "./core/Errors.ts"
 export type { Session, SessionRow, User } from "./core/Session.ts"
-export { MANAGE_TOKENS, type TokenPolicyOptions } from "./core/TokenPolicy.ts"
+export { MANAGE_TOKENS } from "./core/Scope.ts"
+export type { TokenPolicyOptions } from "./core/TokenPolicy.ts"
 export type { LockOutReason } from "./core/LockOut.ts"
 export type { CreatedToken, CreateTokenInput, RotateTokenInput, TokenInfo } from "./services/TokenStore.ts"
 export type { UserFilter, UserStatus } from "./services/Users.ts"

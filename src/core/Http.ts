@@ -7,7 +7,7 @@
  */
 import type { ErrorCode } from "./ErrorCodes.ts"
 import type { AuthError, FusionAuthError, InsufficientScope } from "./Errors.ts"
-import { SCOPE_PATTERN } from "./TokenPolicy.ts"
+import { SCOPE_PATTERN } from "./Scope.ts"
 
 /** True when the error came from the token path, i.e. the caller presented `Bearer …`. */
 export const presentedToken = (error: AuthError): boolean =>

@@ -8,7 +8,10 @@
  */
 import { Context, Duration, Layer } from "effect"
 import * as ApiToken from "./ApiToken.ts"
+import { MANAGE_TOKENS, SCOPE_PATTERN } from "./Scope.ts"
 import type { User } from "./Session.ts"
+
+export { MANAGE_TOKENS, SCOPE_PATTERN } from "./Scope.ts"
 
 export interface TokenPolicy {
   /** Every scope the app knows, e.g. `["read", "write", "admin:users"]`, and `MANAGE_TOKENS`. */
@@ -36,16 +39,6 @@ export interface TokenPolicyOptions {
   /** Earlier prefixes whose tokens keep working until they expire, e.g. `["sk_live_"]` after a change. */
   readonly legacyPrefixes?: ReadonlyArray<string> | undefined
 }
-
-/**
- * The scope a token needs to list, create, revoke or rotate its user's tokens. Every policy
- * knows it and every user may grant it, but only when asked for by name: no token has it
- * otherwise. A cookie session manages tokens without it.
- */
-export const MANAGE_TOKENS = "tokens:manage"
-
-/** Lower-case letters, digits and `:` `.` `_` `-`, starting with a letter; 64 at most. */
-export const SCOPE_PATTERN = /^[a-z][a-z0-9:._-]{0,63}$/
 
 /** Builds a policy; throws at start-up on a scope name that could never be valid, or a bad prefix. */
 export const make = (options: TokenPolicyOptions = {}): TokenPolicy => {
