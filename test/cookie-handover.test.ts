@@ -7,7 +7,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
 import { memoryAdapter } from "better-auth/adapters/memory"
-import { createAuthMiddleware } from "better-auth/api"
+import { APIError, createAuthMiddleware } from "better-auth/api"
 import { admin, customSession } from "better-auth/plugins"
 import { Effect, Exit, Layer, ManagedRuntime, Option } from "effect"
 import pg from "pg"
@@ -165,6 +165,27 @@ for (const backend of sqlBackends) {
           assert.isTrue(Exit.isSuccess((await resolve(headers)).exit), "an expired ban locks out nothing")
         })
       }
+    })
+
+    it("a refused hand-over is no session: Better Auth's 401 or 403 is Anonymous; anything else stays a failure", async () => {
+      let status: "UNAUTHORIZED" | "FORBIDDEN" | "INTERNAL_SERVER_ERROR" = "UNAUTHORIZED"
+      const { app, cookie, resolve } = await world({
+        plugins: [fusionAuth()],
+        hooks: {
+          before: createAuthMiddleware(async (ctx) => {
+            if (ctx.path === "/get-session") throw new APIError(status, { message: "refused by a hook" })
+          })
+        }
+      })
+      const headers = new Headers({ cookie })
+      for (status of ["UNAUTHORIZED", "FORBIDDEN"] as const) {
+        const { exit } = await resolve(headers)
+        assert.strictEqual(Exit.isFailure(exit) && (Exit.findErrorOption(exit) as any).value?._tag, "Anonymous", status)
+      }
+      status = "INTERNAL_SERVER_ERROR"
+      const failed = await app.getSession(headers).then(() => undefined, (error: unknown) => error)
+      assert.instanceOf(failed, Error)
+      assert.strictEqual((failed as Error).name, "BetterAuthFailure")
     })
 
     it("user hooks: handed over, so they run", async () => {

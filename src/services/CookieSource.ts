@@ -10,6 +10,7 @@
  */
 import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
+import { isAPIError } from "better-auth/api"
 import { parseSessionOutput, parseUserOutput } from "better-auth/db"
 import { lockOut, type LockOutFields, type LockOutProbe, PROBE } from "../core/LockOut.ts"
 import { decide, type Plan, refreshDue, versionTested } from "../core/NativeCookie.ts"
@@ -77,7 +78,13 @@ export const layerFor = (
       const probe: LockOutProbe = {}
       return Effect.tryPromise({
         // Better Auth spreads the call's own keys into the context its hooks see: the probe rides along.
-        try: () => auth.api.getSession(Object.assign({ headers, query: { disableCookieCache: true } }, { [PROBE]: probe })),
+        try: () =>
+          auth.api.getSession(Object.assign({ headers, query: { disableCookieCache: true } }, { [PROBE]: probe }))
+            .catch((error: unknown) => {
+              // Better Auth's own refusal (its 401 when a refresh races a sign-out, a plugin hook's 403): no session.
+              if (refusal(error)) return null
+              throw error
+            }),
         catch: (cause) => new BetterAuthFailure({ cause })
       }).pipe(
         Effect.flatMap((found) => {
@@ -148,7 +155,11 @@ const schemaCheck = (context: unknown) => (): boolean => {
   return true
 }
 
-/** Better Auth threw: an infrastructure failure, surfaced as a defect that fails the request. */
+/** A 401 or 403 `APIError`: Better Auth refusing the session, not failing. */
+const refusal = (error: unknown): boolean =>
+  isAPIError(error) && [401, 403].includes((error as { readonly statusCode?: unknown }).statusCode as number)
+
+/** Better Auth threw anything else: an infrastructure failure, surfaced as a defect that fails the request. */
 export class BetterAuthFailure extends Error {
   override readonly name = "BetterAuthFailure"
   constructor(options: { readonly cause: unknown }) {
