@@ -11,10 +11,16 @@ const files = readdirSync(src, { recursive: true, encoding: "utf8" }).filter((f)
 const text = new Map(files.map((file) => [file, readFileSync(file, "utf8")]))
 const name = (file: string) => relative(src, file)
 
-/** Every specifier a file imports or re-exports, static or dynamic, type-only included. */
+/** Every specifier a file imports or re-exports, static, dynamic or `require`d, type-only included. */
 const specifiers = (source: string) =>
-  [...source.matchAll(/(?:^|\n)\s*(?:import|export)\s[^"'`;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)]
-    .map((m) => (m[1] ?? m[2])!)
+  [
+    ...source.matchAll(
+      /(?:^|\n)\s*(?:import|export)\s[^"'`;]*?from\s+["']([^"']+)["']|(?:\bimport|\brequire)\(\s*["']([^"']+)["']\s*\)|(?:^|\n)\s*import\s+["']([^"']+)["']/g
+    )
+  ].map((m) => (m[1] ?? m[2] ?? m[3])!)
+
+/** SQL in a file: a `sql` template, or text handed to the client raw (`sql.unsafe`, `.unsafe(…)`). */
+const hasSql = (source: string) => /\bsql(?:<[^>]*>)?`/.test(source) || /\.unsafe\s*(?:<[^>]*>)?\s*\(/.test(source)
 
 const localImports = (file: string) =>
   specifiers(text.get(file)!).filter((s) => s.startsWith(".")).map((s) => resolve(dirname(file), s))
@@ -44,6 +50,11 @@ describe("layout of src/", () => {
     assert.deepStrictEqual(specifiers(`import type { X } from "./x.ts"\nexport * as Y from "../y.ts"\nawait import("./z.ts")`), [
       "./x.ts", "../y.ts", "./z.ts"
     ])
+    assert.deepStrictEqual(specifiers(`const pg = require("pg")\nimport "node:crypto"\nconst { createRequire } = x`), ["pg", "node:crypto"])
+    assert.isTrue(hasSql("yield* sql`select 1`"))
+    assert.isTrue(hasSql(`client.unsafe<Row>("select * from " + table)`))
+    assert.isTrue(hasSql(`sql.unsafe ("delete from x")`))
+    assert.isFalse(hasSql("const unsafeValue = 1"))
   })
 
   it("has no import cycle", () => {
@@ -66,7 +77,7 @@ describe("layout of src/", () => {
   })
 
   it("keeps every SQL statement under sql/", () => {
-    const outside = files.filter((file) => !name(file).startsWith("sql/") && /\bsql(?:<[^>]*>)?`/.test(text.get(file)!)).map(name)
+    const outside = files.filter((file) => !name(file).startsWith("sql/") && hasSql(text.get(file)!)).map(name)
     assert.deepStrictEqual(outside, [])
   })
 })
