@@ -41,10 +41,14 @@ for (const backend of sqlBackends) {
     let cases: ReadonlyArray<ForgedCookieCase>
     let rowsBefore: unknown
 
-    const rows = async () => (await made[0]!.pool.query(
-      `select (select count(*)::int from "user") as users, (select count(*)::int from "session") as sessions,
-              (select string_agg("token", ',' order by "token") from "session") as tokens`
-    )).rows[0]
+    /** Every user and session row, whole: a write to any column (an `updatedAt`, say) shows. */
+    const rows = async () => {
+      const { pool } = made[0]!
+      return {
+        users: (await pool.query(`select * from "user" order by "id"`)).rows,
+        sessions: (await pool.query(`select * from "session" order by "id"`)).rows
+      }
+    }
 
     beforeAll(async () => {
       db = await backend.make()
@@ -90,12 +94,17 @@ for (const backend of sqlBackends) {
         const statementsWhenResolved: Record<number, number> = {}
         let sessions = 0
         let refusedAtZero = 0
+        // Once, before counting: Better Auth's own schema check (later 1.7 patches) decides the first
+        // request (docs/sessions.md, "the schema check"); from then on the native path owns the cookie.
+        const control = cases.find((c) => c.expect === "true user")!
+        await app.runtime.runPromiseExit(SessionResolver.use((r) => r.resolve(new Headers({ cookie: control.cookies.join("; ") }))))
         for (const c of cases) {
           const headers = new Headers()
           for (const value of c.cookies) headers.append("cookie", value)
           wire.reset()
           const exit = await app.runtime.runPromiseExit(SessionResolver.use((r) => r.resolve(headers)))
           const statements = wire.statements().length
+          if (wire.statements().some((statement) => statement.write)) wrong.push(`${c.name}: wrote to the database`)
           const outcome = outcomeOf(exit)
           const seen = outcome.kind === "session" ? (outcome.userId === liveUserId ? "true user" : "another user") : label(outcome)
           if (outcome.kind === "session") {
@@ -105,7 +114,7 @@ for (const backend of sqlBackends) {
           const want = c.expect === "true user" ? "true user" : "Anonymous"
           if (seen !== want) wrong.push(`${c.name}: expected ${want}, got ${seen}${outcome.kind === "defect" ? " (defect)" : ""}`)
           else if (c.cookieDecides && statements !== 0) wrong.push(`${c.name}: refused, but after ${statements} statement(s)`)
-          else if (c.expect === "true user" && statements === 0) wrong.push(`${c.name}: resolved without asking the database`)
+          else if (c.expect === "true user" && statements !== 1) wrong.push(`${c.name}: resolved after ${statements} statement(s), not exactly 1`)
           else if (c.cookieDecides) refusedAtZero++
         }
         const expectedSessions = cases.filter((c) => c.expect === "true user").length
