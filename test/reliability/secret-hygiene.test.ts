@@ -76,6 +76,9 @@ const printed = (value: unknown, seen = new Set<unknown>()): Array<string> => {
   return out
 }
 
+/** The length of a piece of a secret that must not appear anywhere (docs/reliability.md). */
+const PIECE = 20
+
 /** The secrets of a run, by label; the label is what a failure names, never the value. */
 class Secrets {
   readonly values = new Map<string, string>()
@@ -88,10 +91,15 @@ class Secrets {
     if (encoded !== value) this.values.set(`${label} (URL-encoded)`, encoded)
   }
 
-  /** A token: whole, a piece of its random part, and its digests (as stored, and plain SHA-256). */
+  /** Every 20-character piece of a value: a log that kept any of them (its last 24 characters, say) leaked it. */
+  pieces(label: string, value: string) {
+    for (let at = 0; at + PIECE <= value.length; at++) this.add(`${label}, characters ${at}-${at + PIECE}`, value.slice(at, at + PIECE))
+  }
+
+  /** A token: whole, every piece of its random part, and its digests (as stored, and plain SHA-256). */
   token(label: string, token: string, secret: Redacted.Redacted<string>) {
     this.add(label, token)
-    this.add(`${label}, characters 8-28`, token.slice(8, 28))
+    this.pieces(`${label} after its prefix`, token.slice(token.lastIndexOf("_") + 1))
     const parsed = ApiToken.parse(token)
     if (parsed !== undefined) {
       const stored = ApiToken.digest(parsed, secret)
@@ -106,6 +114,8 @@ class Secrets {
     const [token, signature] = safeDecode(pair.slice(pair.indexOf("=") + 1)).split(".") as [string, string]
     this.add(`${label} session token`, token)
     this.add(`${label} signature`, signature)
+    this.pieces(`${label} session token`, token)
+    this.pieces(`${label} signature`, signature)
   }
 
   /** Labels of the secrets found in any captured text, with where. */
