@@ -22,6 +22,7 @@ import { countStatements, type WireCounter } from "./support/wire.ts"
 
 const SECRET = "test-secret-test-secret-test-secret-0123"
 const NAME = "better-auth.session_token"
+const DONT_REMEMBER = "better-auth.dont_remember"
 const EXPIRES_IN = 7 * 24 * 3600
 const UPDATE_AGE = 24 * 3600
 
@@ -47,8 +48,8 @@ const makeAuth = (url: string) => {
 }
 
 const STATES = [
-  "valid", "boundary", "expired", "deleted", "userDeleted", "deactivated", "refreshDue",
-  "tampered", "wrongSecret", "otherPrefix", "duplicateFirst", "duplicateSecond"
+  "valid", "boundary", "expired", "deleted", "userDeleted", "deactivated", "refreshDue", "refreshBoundary",
+  "unsignedDontRemember", "forgedDontRemember", "tampered", "wrongSecret", "otherPrefix", "duplicateFirst", "duplicateSecond"
 ] as const
 type State = typeof STATES[number]
 
@@ -58,11 +59,19 @@ const caseOf = fc.record({
   dontRemember: fc.boolean()
 })
 
-/** Every state once, and the boundary at each side with and without don't-remember, before the generated ones. */
+/**
+ * Every state once, and each boundary (expiry, refresh) at each side with and without
+ * don't-remember, before the generated ones.
+ */
 const examples = [
   ...STATES.map((state) => [{ state, delta: 0, dontRemember: false }] as [typeof caseOf extends fc.Arbitrary<infer C> ? C : never]),
-  ...[-1, 0, 1].flatMap((delta) => [true, false].map((dontRemember) => [{ state: "boundary" as State, delta, dontRemember }] as [{ state: State; delta: number; dontRemember: boolean }]))
+  ...(["boundary", "refreshBoundary"] as const).flatMap((state) =>
+    [-1, 0, 1].flatMap((delta) => [true, false].map((dontRemember) => [{ state: state as State, delta, dontRemember }] as [{ state: State; delta: number; dontRemember: boolean }]))
+  )
 ]
+
+/** A `dont_remember` cookie Better Auth would not take: unsigned, or with a signature that does not hold. */
+const FORGED_DONT_REMEMBER = { unsignedDontRemember: "true", forgedDontRemember: encodeURIComponent(`true.${"A".repeat(43)}=`) }
 
 let emails = 0
 const email = () => `eq${++emails}.${Math.random().toString(36).slice(2, 8)}@example.com`
@@ -96,8 +105,11 @@ for (const backend of sqlBackends) {
       await setup.pool.query(`update "user" set "secretNote" = 'hidden' where "id" = $1`, [userId])
       assert.include(firstCookie, NAME)
 
-      await fc.assert(fc.asyncProperty(caseOf, async ({ state, delta, dontRemember }) => {
+      await fc.assert(fc.asyncProperty(caseOf, async ({ state, delta, dontRemember: asked }) => {
         vi.useRealTimers()
+        // A forged don't-remember cookie rides on a remembered session: it must not stop the refresh.
+        const forgedDontRemember = state === "unsignedDontRemember" || state === "forgedDontRemember"
+        const dontRemember = asked && !forgedDontRemember
         let owner = userId
         let login = address
         if (state === "userDeleted") {
@@ -122,6 +134,13 @@ for (const backend of sqlBackends) {
           case "userDeleted": await setup.pool.query(`delete from "user" where "id" = $1`, [owner]); break
           case "deactivated": await setup.pool.query(`update "user" set "deactivatedAt" = now() where "id" = $1`, [owner]); break
           case "refreshDue": await setExpiry(T + (EXPIRES_IN - UPDATE_AGE) * 1000 - 1000); break
+          // Due exactly when expiresAt - expiresIn + updateAge <= now: at the boundary itself, and a millisecond before.
+          case "refreshBoundary": await setExpiry(T + (EXPIRES_IN - UPDATE_AGE) * 1000 + delta); break
+          case "unsignedDontRemember":
+          case "forgedDontRemember":
+            await setExpiry(T + (EXPIRES_IN - UPDATE_AGE) * 1000 - 1000)
+            jar.set(DONT_REMEMBER, FORGED_DONT_REMEMBER[state as keyof typeof FORGED_DONT_REMEMBER])
+            break
           case "tampered": sessionCookie = `${NAME}=${encodeURIComponent(`${token}.${"A".repeat(43)}=`)}`; break
           case "wrongSecret": sessionCookie = `${NAME}=${serialize(token, "another-secret-another-secret-0000")}`; break
           case "otherPrefix": sessionCookie = `other-app.session_token=${real}`; break
@@ -138,11 +157,12 @@ for (const backend of sqlBackends) {
         const ours = await setup.auth.api.getSession({ headers, query: { disableCookieCache: true } })
         vi.useRealTimers()
         if (state === "deactivated") await setup.pool.query(`update "user" set "deactivatedAt" = null where "id" = $1`, [owner])
-        const key = state === "boundary" ? `boundary ${delta > 0 ? "+" : ""}${delta} ms` : state
+        const key = state === "boundary" || state === "refreshBoundary" ? `${state} ${delta > 0 ? "+" : ""}${delta} ms` : state
         seen.set(key, (seen.get(key) ?? 0) + 1)
 
         // What each state must be, so that agreeing on "nothing" cannot pass for agreement.
-        const live = ["valid", "refreshDue", "duplicateFirst"].includes(state) || (state === "boundary" && delta >= 0)
+        const live = ["valid", "refreshDue", "refreshBoundary", "unsignedDontRemember", "forgedDontRemember", "duplicateFirst"].includes(state) ||
+          (state === "boundary" && delta >= 0)
         // A locked-out user's live session: Better Auth's /get-session answers null too (the plugin's hook).
         if (state === "deactivated") assert.isNull(ours, key)
         else assert.strictEqual(ours !== null, live, `${key}: Better Auth answered ${ours === null ? "null" : "a session"}`)
@@ -162,7 +182,8 @@ for (const backend of sqlBackends) {
           assert.strictEqual((ours.session as Record<string, unknown>).device, "laptop")
         }
         // The native path owned the answer (one statement, no write) unless a refresh was due.
-        const due = !dontRemember && (state === "refreshDue" || (state === "boundary" && delta >= 0))
+        const due = !dontRemember && (state === "refreshDue" || forgedDontRemember || (state === "refreshBoundary" && delta <= 0) ||
+          (state === "boundary" && delta >= 0))
         if (due) assert.isTrue(cost.some((s) => s.write), `${key}: the refresh was not handed to Better Auth`)
         else assert.isAtMost(cost.length, 1, `${key}: ${cost.map((s) => s.text.slice(0, 80)).join(" | ")}`)
         assert.isFalse(!due && cost.some((s) => s.write), key)
@@ -171,8 +192,10 @@ for (const backend of sqlBackends) {
       const total = [...seen.values()].reduce((a, b) => a + b, 0)
       console.info(`cookie equivalence on ${backend.name}: ${total} cases: ${[...seen].map(([k, n]) => `${k} ${n}`).join(", ")}`)
       assert.isAtLeast(total, 60)
-      for (const state of STATES.filter((s) => s !== "boundary")) assert.isTrue(seen.has(state), state)
-      for (const key of ["boundary -1 ms", "boundary 0 ms", "boundary +1 ms"]) assert.isTrue(seen.has(key), key)
+      for (const state of STATES.filter((s) => s !== "boundary" && s !== "refreshBoundary")) assert.isTrue(seen.has(state), state)
+      for (const state of ["boundary", "refreshBoundary"]) {
+        for (const key of [`${state} -1 ms`, `${state} 0 ms`, `${state} +1 ms`]) assert.isTrue(seen.has(key), key)
+      }
     }, 240_000)
   })
 }
