@@ -24,7 +24,7 @@ const RECOVERY_BOUND_MS = 30_000
 
 type Verdict = "session" | "failed" | "violation"
 
-describe.skipIf(!canRunPostgres)("database faults under load (throwaway Postgres server)", () => {
+describe.skipIf(!canRunPostgres)("database faults under load (throwaway Postgres server; needs Postgres binaries, skipped without them unless CI=true)", () => {
   let server: PostgresServer
   let apps: ReadonlyArray<AppProcess> = []
   let cacheOff: AppProcess

@@ -34,7 +34,7 @@ const RSS_GROWTH_FRACTION = 0.15
 /** Allowed growth of the heap in use after a full GC across the window. */
 const HEAP_GROWTH_MB = 10
 
-describe.skipIf(!canRunPostgres)(`load on /api/me for ${SECONDS} s (throwaway Postgres server)`, () => {
+describe.skipIf(!canRunPostgres)(`load on /api/me for ${SECONDS} s (throwaway Postgres server; needs Postgres binaries, skipped without them unless CI=true)`, () => {
   let server: PostgresServer
   let app: AppProcess
   const users: Array<{ id: string; email: string; cookie: string; token: string }> = []

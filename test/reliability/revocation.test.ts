@@ -63,7 +63,7 @@ const visibleDuring = async <A>(databaseUrl: string, changed: string, values: Re
   }
 }
 
-describe.skipIf(!canRunPostgres)("revocation across two app processes (throwaway Postgres server)", () => {
+describe.skipIf(!canRunPostgres)("revocation across two app processes (throwaway Postgres server; needs Postgres binaries, skipped without them unless CI=true)", () => {
   let server: PostgresServer
 
   beforeAll(async () => {
