@@ -72,8 +72,7 @@ export const layerFor = (
     const installed = typeof reported === "string" ? reported : undefined
     const decision = decide(context, installed)
     if (decision._tag === "HandOver" && !versionTested(installed)) {
-      // Through Effect's logger, which the app routes (its own Logger layer), never straight to the console.
-      yield* Effect.logWarning(`fusion-auth: ${decision.reason}; the native cookie path is off and every cookie goes to auth.api.getSession`)
+      console.warn(`fusion-auth: ${decision.reason}; the native cookie path is off and every cookie goes to auth.api.getSession`)
     }
     const handOver = (headers: Headers) => {
       const probe: LockOutProbe = {}
