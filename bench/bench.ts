@@ -49,7 +49,7 @@ const describeMachine = () => ({
   memoryGB: Math.round(os.totalmem() / 2 ** 30),
   loadAverage: os.loadavg().map((n) => Number(n.toFixed(2))),
   versions: Object.fromEntries(
-    ["better-auth", "@better-auth/api-key", "effect", "@effect/sql-pg", "@electric-sql/pglite", "@electric-sql/pglite-socket", "pg"].map((p) => [p, versionOf(p)])
+    ["better-auth", "@better-auth/api-key", "effect", "@effect/sql-pg", "@electric-sql/pglite", "pg"].map((p) => [p, versionOf(p)])
   ),
   git: { commit: git("rev-parse", "--short", "HEAD"), srcChanges: git("status", "--porcelain", "--", "src").split("\n").filter(Boolean).length }
 })

@@ -9,12 +9,12 @@ import { betterAuth } from "better-auth"
 import { memoryAdapter } from "better-auth/adapters/memory"
 import { APIError, createAuthMiddleware } from "better-auth/api"
 import { admin, customSession } from "better-auth/plugins"
-import { Effect, Exit, Layer, ManagedRuntime, Option } from "effect"
+import { Effect, Exit, Layer, Logger, ManagedRuntime, Option } from "effect"
 import pg from "pg"
 import { afterAll, beforeAll, vi } from "vitest"
 import { Database } from "../src/effect.ts"
 import { CookieSource, layerFor } from "../src/services/CookieSource.ts"
-import { decide, versionTested } from "../src/core/NativeCookie.ts"
+import { decide, versionSeen } from "../src/core/NativeCookie.ts"
 import { serialize } from "../src/core/SignedCookie.ts"
 import { SessionResolver } from "../src/effect.ts"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
@@ -310,10 +310,11 @@ for (const backend of sqlBackends) {
       assert.strictEqual(refused.statements.length, 0)
     })
 
-    it("a Better Auth version outside the tested range: everything handed over, said once at start-up", async () => {
+    it("a Better Auth minor not seen yet (1.8): everything handed over, said once at start-up as a warning through Effect's logger", async () => {
       const { auth, userId, cookie } = await world({ plugins: [fusionAuth()] })
-      const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined)
-      const runtime = ManagedRuntime.make(layerFor(auth, () => "1.8.0").pipe(Layer.provide(Database.layer({ url: wire.url }))))
+      const lines: Array<{ level: string; message: string }> = []
+      const capture = Logger.layer([Logger.make((o) => lines.push({ level: o.logLevel, message: [o.message].flat().join(" ") }))])
+      const runtime = ManagedRuntime.make(layerFor(auth, { version: () => "1.8.0" }).pipe(Layer.provide(Database.layer({ url: wire.url })), Layer.provide(capture)))
       try {
         for (let i = 0; i < 3; i++) {
           wire.reset()
@@ -324,17 +325,54 @@ for (const backend of sqlBackends) {
           assert.strictEqual(wire.statements().length, 3)
           assert.match(wire.statements()[2]!.text, /from "user" where "user"."id" = \$1/)
         }
-        assert.strictEqual(warn.mock.calls.length, 1)
-        assert.match(String(warn.mock.calls[0]![0]), /Better Auth 1\.8\.0 is outside the tested range >=1\.7\.0 <=1\.7\.25; the native cookie path is off/)
+        assert.deepStrictEqual(lines.map((l) => l.level), ["Warn"])
+        assert.match(lines[0]!.message, /^fusion-auth: Better Auth 1\.8\.0 is not a release fusion-auth has seen \(1\.7\.x\); the native cookie path is off/)
       } finally {
-        warn.mockRestore()
         await runtime.dispose()
       }
-      const inRange = ManagedRuntime.make(layerFor(auth, () => "1.7.25").pipe(Layer.provide(Database.layer({ url: wire.url }))))
+      // Any 1.7 patch, a later one than the lockfile's included, is checked by behaviour and answered natively, silently.
+      lines.length = 0
+      const inRange = ManagedRuntime.make(layerFor(auth, { version: () => "1.7.99" }).pipe(Layer.provide(Database.layer({ url: wire.url })), Layer.provide(capture)))
       wire.reset()
       await inRange.runPromise(CookieSource.use((source) => source.get(new Headers({ cookie }))).pipe(Effect.asVoid))
       assert.match(wire.statements()[0]!.text, NATIVE)
+      assert.deepStrictEqual(lines, [])
       await inRange.dispose()
+    })
+
+    it("the start-up check finding a difference, or failing: everything handed over, with one warning naming it", async () => {
+      const { auth, userId, cookie } = await world({ plugins: [fusionAuth()] })
+      for (const [probe, line] of [
+        [async () => "Better Auth's refresh rule differs: a don't-remember session was refreshed or refused", /^fusion-auth: Better Auth's refresh rule differs: a don't-remember session was refreshed or refused; the native cookie path is off/],
+        [() => Promise.reject(new Error("boom")), /^fusion-auth: the start-up check failed \(Error: boom\); the native cookie path is off/]
+      ] as const) {
+        const lines: Array<{ level: string; message: string }> = []
+        const capture = Logger.layer([Logger.make((o) => lines.push({ level: o.logLevel, message: [o.message].flat().join(" ") }))])
+        const runtime = ManagedRuntime.make(layerFor(auth, { version: () => "1.7.29", probe }).pipe(Layer.provide(Database.layer({ url: wire.url })), Layer.provide(capture)))
+        try {
+          wire.reset()
+          const found = await runtime.runPromise(CookieSource.use((source) => source.get(new Headers({ cookie }))))
+          assert.strictEqual(Option.getOrThrow(found).user.id, userId)
+          assert.isFalse(wire.statements().some((s) => NATIVE.test(s.text)))
+          assert.deepStrictEqual(lines.map((l) => l.level), ["Warn"])
+          assert.match(lines[0]!.message, line)
+        } finally {
+          await runtime.dispose()
+        }
+      }
+    })
+
+    it("native: false: every cookie handed over, noted only at debug level", async () => {
+      const { auth, userId, cookie } = await world({ plugins: [fusionAuth()] })
+      const app = createAuthSession(auth, { database: { url: wire.url }, nativeCookie: false })
+      try {
+        wire.reset()
+        assert.strictEqual((await app.getSession(new Headers({ cookie })))?.user.id, userId)
+        assert.isFalse(wire.statements().some((s) => NATIVE.test(s.text)))
+        assert.strictEqual(wire.statements().length, 3)
+      } finally {
+        await app.dispose()
+      }
     })
 
     it("decides from Better Auth's own context: plugins, hooks, storage, adapter, version", async () => {
@@ -353,16 +391,22 @@ for (const backend of sqlBackends) {
       assert.strictEqual(variant((o) => (o.plugins = [...o.plugins, { id: "admin" }, { id: "tanstack-start-cookies" }])), "Native")
       assert.strictEqual(variant((o) => (o.hooks = { after: () => undefined })), "HandOver")
       assert.strictEqual(variant((o) => (o.secondaryStorage = {})), "HandOver")
+      // The app's own choice is not a difference: said at debug level only.
+      const chosen = decide({ ...ctx, options: { ...ctx.options, secondaryStorage: {} } }, "1.7.25")
+      assert.isTrue(chosen._tag === "HandOver" && !chosen.differs)
+      const missing = decide({ ...ctx, secret: undefined }, "1.7.25")
+      assert.isTrue(missing._tag === "HandOver" && missing.differs && missing.reason === "Better Auth's secret is unknown")
       assert.strictEqual(variant((o) => (o.session = { ...o.session, deferSessionRefresh: true })), "HandOver")
       assert.strictEqual(variant((_, c) => (c.adapter.id = "drizzle")), "HandOver")
       assert.strictEqual(variant((_, c) => (c.adapter.options.type = "mysql")), "HandOver")
       assert.strictEqual(variant((o) => (o.baseURL = { allowedHosts: ["x"] })), "HandOver")
       assert.strictEqual(variant((_, c) => (c.tables = { ...c.tables, user: { ...c.tables.user, fields: { ...c.tables.user.fields, tags: { type: "string[]" } } } })), "HandOver")
-      for (const version of ["1.8.0", "1.7.26", "1.6.9", "1.7.0-beta.2", "2.0.0", undefined]) {
-        assert.isFalse(versionTested(version), String(version))
-        assert.strictEqual(decide(ctx, version)._tag, "HandOver")
+      for (const version of ["1.8.0", "1.6.9", "1.7.0-beta.2", "1.7.30-rc.1", "2.0.0", "2.7.0", undefined]) {
+        assert.isFalse(versionSeen(version), String(version))
+        const decision = decide(ctx, version)
+        assert.isTrue(decision._tag === "HandOver" && decision.differs, String(version))
       }
-      for (const version of ["1.7.0", "1.7.12", "1.7.25"]) assert.isTrue(versionTested(version), version)
+      for (const version of ["1.7.0", "1.7.12", "1.7.25", "1.7.29", "1.7.140"]) assert.isTrue(versionSeen(version), version)
       assert.strictEqual(decide(undefined, "1.7.25")._tag, "HandOver")
     })
   })

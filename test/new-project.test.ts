@@ -152,6 +152,8 @@ describe("a new project made from the docs", () => {
       assert.strictEqual(login.status, 200)
       // Configured as the docs say, Better Auth has nothing to warn about (no base URL, a weak secret, …).
       assert.notMatch(app.output(), /\[Better Auth\]/, app.output())
+      // Nor fusion-auth: on the newest releases the docs' install line brings, its native cookie path is on.
+      assert.notMatch(app.output(), /fusion-auth:/, app.output())
 
       // The embedded default: the data and the owner's lock in .data/fusion-auth under the project.
       const lock = join(dir, ".data", "fusion-auth", "fusion-auth.lock")

@@ -4,14 +4,17 @@
  * token → session round trip on the embedded database (no DATABASE_URL, no server).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 import { pack, root } from "./support/pack.ts"
 
-const ours = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { devDependencies: Record<string, string> }
+const ours = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+  devDependencies: Record<string, string>
+  peerDependencies: Record<string, string>
+}
 const env = { ...process.env, DATABASE_URL: "", npm_config_yes: "true" }
 const npm = (args: ReadonlyArray<string>, cwd: string) =>
   execFileSync("npm", args, { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
@@ -108,68 +111,88 @@ console.log(JSON.stringify({
 await dispose()
 `
 
-describe("npm pack", () => {
-  it("gives a tarball a fresh project can install, import, type-check and run on the embedded database", () => {
-    const dir = mkdtempSync(join(tmpdir(), "fusion-auth-pack-"))
-    let repo: string | undefined
-    try {
-      const packed = pack(dir, env)
-      repo = packed.repo
-      const files = packed.files
-      assert.include(files, "dist/index.js")
-      assert.include(files, "dist/index.d.ts")
-      assert.include(files, "dist/client.js")
-      assert.notInclude(files.join("\n"), "test/")
-      // `npm run build` (prepack) leaves the bin runnable in the repository too: `npx fusion-auth` there.
-      assert.notStrictEqual(statSync(join(packed.repo, "dist/cli/main.js")).mode & 0o111, 0)
-      assert.include(execFileSync(join(packed.repo, "dist/cli/main.js"), ["users", "--help"], { cwd: dir, env, encoding: "utf8" }), "fusion-auth users")
-      // The peers README's install line names (no pg: fusion-auth brings it), and what this script itself uses.
-      const peers = ["effect", "better-auth", "@effect/sql-pg", "typescript", "@types/node", "node"]
-      writeFileSync(join(dir, "package.json"), JSON.stringify({
-        name: "fresh-app",
-        private: true,
-        type: "module",
-        dependencies: {
-          "fusion-auth": `file:${packed.tarball}`,
-          ...Object.fromEntries(peers.map((name) => [name, ours.devDependencies[name]!]))
-        },
-        allowScripts: { node: true }
-      }))
-      writeFileSync(join(dir, "main.ts"), consumer)
-      writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({
-        compilerOptions: { target: "es2023", module: "nodenext", moduleResolution: "nodenext", strict: true, noEmit: true, skipLibCheck: true, types: ["node"], lib: ["es2023", "dom"] },
-        files: ["main.ts"]
-      }))
-      npm(["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], dir)
-      execFileSync(join(dir, "node_modules/.bin/tsc"), ["-p", "."], { cwd: dir, env, encoding: "utf8" })
-      const out = execFileSync(join(dir, "node_modules/.bin/node"), ["main.ts"], { cwd: dir, env, encoding: "utf8" })
-      const help = execFileSync(join(dir, "node_modules/.bin/fusion-auth"), ["tokens", "--help"], { cwd: dir, env, encoding: "utf8" })
-      assert.include(help, "fusion-auth tokens")
-      const lines = out.trim().split("\n")
-      assert.deepStrictEqual(JSON.parse(lines.at(-1)!), {
-        fixtureViaToken: "fixture@example.com",
-        memory: "m@example.com",
-        status: 403,
-        api: [200, "fixture@example.com"],
-        apiRefused: 401, // that token's user was deactivated above
-        bearerScheme: true,
-        sameResolver: true
-      })
-      const result = JSON.parse(lines.at(-2)!)
-      assert.deepStrictEqual(result, {
-        cookie: "fresh@example.com",
-        cookieSession: true,
-        token: "fresh@example.com",
-        tokenSession: null,
-        afterDeactivate: null,
-        deactivatedAt: null,
-        parses: true,
-        clientToken: true,
-        redirect: "/"
-      })
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-      if (repo !== undefined) rmSync(repo, { recursive: true, force: true })
-    }
-  }, 300_000)
-})
+/** The lowest version a peer range allows: ranges are written `^x.y.z`, and this says so if one is not. */
+const lowest = (name: string, range: string) => {
+  const match = /^\^(\d+\.\d+\.\d+)$/.exec(range)
+  assert.isNotNull(match, `peer ${name}'s range ${range} is not of the form ^x.y.z`)
+  return match![1]!
+}
+
+/** The script's own tools, as this repository locks them: not peers, so not part of either end. */
+const tools = ["typescript", "@types/node", "node"]
+
+/**
+ * Both ends of every peer range (optional ones included): the lowest version each allows, and
+ * the newest the registry has inside it. Either way npm warns of no peer, `npm ls` is clean, and
+ * the consumer script type-checks and runs.
+ */
+const ends = {
+  "the lowest versions its peer ranges allow": Object.fromEntries(Object.entries(ours.peerDependencies).map(([name, range]) => [name, lowest(name, range)])),
+  "the newest versions its peer ranges allow": ours.peerDependencies
+}
+
+describe("npm pack", () => it.each(Object.entries(ends))("gives a tarball a fresh project installs cleanly with %s, and imports, type-checks and runs on the embedded database", (_end, versions) => {
+  const dir = mkdtempSync(join(tmpdir(), "fusion-auth-pack-"))
+  let repo: string | undefined
+  try {
+    const packed = pack(dir, env)
+    repo = packed.repo
+    const files = packed.files
+    assert.include(files, "dist/index.js")
+    assert.include(files, "dist/index.d.ts")
+    assert.include(files, "dist/client.js")
+    assert.notInclude(files.join("\n"), "test/")
+    // `npm run build` (prepack) leaves the bin runnable in the repository too: `npx fusion-auth` there.
+    assert.notStrictEqual(statSync(join(packed.repo, "dist/cli/main.js")).mode & 0o111, 0)
+    assert.include(execFileSync(join(packed.repo, "dist/cli/main.js"), ["users", "--help"], { cwd: dir, env, encoding: "utf8" }), "fusion-auth users")
+    writeFileSync(join(dir, "package.json"), JSON.stringify({
+      name: "fresh-app",
+      private: true,
+      type: "module",
+      dependencies: {
+        "fusion-auth": `file:${packed.tarball}`,
+        ...versions,
+        ...Object.fromEntries(tools.map((name) => [name, ours.devDependencies[name]!]))
+      },
+      allowScripts: { node: true }
+    }))
+    writeFileSync(join(dir, "main.ts"), consumer)
+    writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({
+      compilerOptions: { target: "es2023", module: "nodenext", moduleResolution: "nodenext", strict: true, noEmit: true, skipLibCheck: true, types: ["node"], lib: ["es2023", "dom"] },
+      files: ["main.ts"]
+    }))
+    const install = spawnSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=warn"], { cwd: dir, env, encoding: "utf8" })
+    assert.strictEqual(install.status, 0, install.stderr)
+    assert.notMatch(install.stderr, /ERESOLVE|peer dep/i, "npm warned of a peer")
+    npm(["ls", "--all"], dir) // throws on an invalid, missing or extraneous package
+    execFileSync(join(dir, "node_modules/.bin/tsc"), ["-p", "."], { cwd: dir, env, encoding: "utf8" })
+    const out = execFileSync(join(dir, "node_modules/.bin/node"), ["main.ts"], { cwd: dir, env, encoding: "utf8" })
+    const help = execFileSync(join(dir, "node_modules/.bin/fusion-auth"), ["tokens", "--help"], { cwd: dir, env, encoding: "utf8" })
+    assert.include(help, "fusion-auth tokens")
+    const lines = out.trim().split("\n")
+    assert.deepStrictEqual(JSON.parse(lines.at(-1)!), {
+      fixtureViaToken: "fixture@example.com",
+      memory: "m@example.com",
+      status: 403,
+      api: [200, "fixture@example.com"],
+      apiRefused: 401, // that token's user was deactivated above
+      bearerScheme: true,
+      sameResolver: true
+    })
+    const result = JSON.parse(lines.at(-2)!)
+    assert.deepStrictEqual(result, {
+      cookie: "fresh@example.com",
+      cookieSession: true,
+      token: "fresh@example.com",
+      tokenSession: null,
+      afterDeactivate: null,
+      deactivatedAt: null,
+      parses: true,
+      clientToken: true,
+      redirect: "/"
+    })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+    if (repo !== undefined) rmSync(repo, { recursive: true, force: true })
+  }
+}, 420_000))

@@ -6,17 +6,19 @@
  * `ctx.secret` under `ctx.authCookies` names, and one statement over Better Auth's `session`
  * and `user` tables as `ctx.tables` names them. Everything that could make Better Auth's
  * answer differ (a refresh due, secondary storage, hooks, a plugin not known to leave
- * `/get-session` alone, another adapter, a field type the driver reads differently, an
- * untested version) is handed over; what is not recognised is handed over, never guessed.
+ * `/get-session` alone, another adapter, a field type the driver reads differently, a minor
+ * not seen yet) is handed over; what is not recognised is handed over, never guessed. What
+ * the path relies on in Better Auth's behaviour is then checked, not assumed from a version:
+ * see `services/NativeProbe.ts`.
  */
 import { Redacted } from "effect"
 
 /**
- * The Better Auth versions the suite runs on (the lowest of the peer range, 1.7.0, and the
- * locked one): outside them, a later patch included, everything is handed over.
+ * The Better Auth releases whose code fusion-auth has read: every 1.7 patch. Within them, the
+ * start-up probe (`services/NativeProbe.ts`) checks the behaviour the native path relies on;
+ * a minor or major not seen yet (1.8, 2.0) or a prerelease is handed over whatever it does.
  */
-export const TESTED_RANGE = { from: [1, 7, 0], through: [1, 7, 25], text: ">=1.7.0 <=1.7.25" } as const
-
+export const SEEN = { major: 1, minor: 7, text: "1.7.x" } as const
 /** Plugins verified not to change `/get-session`'s answer when no refresh or delete is due. */
 export const ALLOWED_PLUGINS: ReadonlySet<string> = new Set([
   "fusion-auth", "tanstack-start-cookies", "admin", "organization", "two-factor", "username", "anonymous",
@@ -46,15 +48,18 @@ export interface Plan {
   readonly userIdColumn: string
 }
 
-export type Decision = { readonly _tag: "Native"; readonly plan: Plan } | { readonly _tag: "HandOver"; readonly reason: string }
+/**
+ * `differs` when the hand-over is not the app's choice (its plugins, hooks, storage, adapter)
+ * but Better Auth not being what the native path relies on: that is said once, at start-up.
+ */
+export type Decision =
+  | { readonly _tag: "Native"; readonly plan: Plan }
+  | { readonly _tag: "HandOver"; readonly reason: string; readonly differs: boolean }
 
-/** True for a plain release inside `TESTED_RANGE` (a prerelease was not tested). */
-export const versionTested = (version: string | undefined): boolean => {
-  const match = /^(\d+)\.(\d+)\.(\d+)$/.exec(version ?? "")
-  if (!match) return false
-  const v = [Number(match[1]), Number(match[2]), Number(match[3])]
-  const compare = (to: ReadonlyArray<number>) => v[0]! - to[0]! || v[1]! - to[1]! || v[2]! - to[2]!
-  return compare(TESTED_RANGE.from) >= 0 && compare(TESTED_RANGE.through) <= 0
+/** True for a plain release of a minor fusion-auth has seen (a prerelease may still change). */
+export const versionSeen = (version: string | undefined): boolean => {
+  const match = /^(\d+)\.(\d+)\.\d+$/.exec(version ?? "")
+  return match !== null && Number(match[1]) === SEEN.major && Number(match[2]) === SEEN.minor
 }
 
 /**
@@ -90,11 +95,13 @@ const columns = (table: Table): ReadonlyArray<Column> | string => {
 
 /** Decides, from `await auth.$context` and the installed version, whether the native path may answer. */
 export const decide = (context: unknown, version: string | undefined): Decision => {
-  const handOver = (reason: string): Decision => ({ _tag: "HandOver", reason })
-  if (!versionTested(version)) return handOver(`Better Auth ${version ?? "(unknown version)"} is outside the tested range ${TESTED_RANGE.text}`)
+  const handOver = (reason: string): Decision => ({ _tag: "HandOver", reason, differs: false })
+  const differs = (reason: string): Decision => ({ _tag: "HandOver", reason, differs: true })
+  if (!versionSeen(version)) return differs(`Better Auth ${version ?? "(unknown version)"} is not a release fusion-auth has seen (${SEEN.text})`)
   const ctx = (context ?? {}) as Record<string, any>
   const options = (ctx.options ?? {}) as Record<string, any>
   const adapter = ctx.adapter as { id?: string; options?: { type?: string; adapterConfig?: { usePlural?: boolean } } } | undefined
+  if (typeof ctx.options !== "object" || typeof adapter?.id !== "string") return differs("Better Auth's options or adapter are unknown")
   if (adapter?.id !== "kysely" || adapter.options?.type !== "postgres") return handOver("the database adapter is not Better Auth's Kysely adapter on Postgres")
   if (adapter.options.adapterConfig?.usePlural) return handOver("the adapter uses plural table names")
   if (options.secondaryStorage != null) return handOver("secondaryStorage is configured")
@@ -109,21 +116,21 @@ export const decide = (context: unknown, version: string | undefined): Decision 
   const cookies = ctx.authCookies as Record<string, { name?: unknown }> | undefined
   const cookieName = cookies?.sessionToken?.name
   const dontRememberName = cookies?.dontRememberToken?.name
-  if (typeof cookieName !== "string" || typeof dontRememberName !== "string") return handOver("Better Auth's cookie names are unknown")
-  if (typeof ctx.secret !== "string" || ctx.secret === "") return handOver("Better Auth's secret is unknown")
+  if (typeof cookieName !== "string" || typeof dontRememberName !== "string") return differs("Better Auth's cookie names are unknown")
+  if (typeof ctx.secret !== "string" || ctx.secret === "") return differs("Better Auth's secret is unknown")
   const config = (ctx.sessionConfig ?? {}) as { expiresIn?: unknown; updateAge?: unknown }
-  if (typeof config.expiresIn !== "number" || typeof config.updateAge !== "number") return handOver("Better Auth's session ages are unknown")
+  if (typeof config.expiresIn !== "number" || typeof config.updateAge !== "number") return differs("Better Auth's session ages are unknown")
   const tables = (ctx.tables ?? {}) as Record<string, Table | undefined>
   const session = tables.session
   const user = tables.user
-  if (!session?.modelName || !user?.modelName) return handOver("Better Auth's session or user table is unknown")
+  if (!session?.modelName || !user?.modelName) return differs("Better Auth's session or user table is unknown")
   const sessionColumns = columns(session)
   const userColumns = columns(user)
   if (typeof sessionColumns === "string") return handOver(`session ${sessionColumns}`)
   if (typeof userColumns === "string") return handOver(`user ${userColumns}`)
   const tokenColumn = sessionColumns.find((c) => c.key === "token")?.column
   const userIdColumn = sessionColumns.find((c) => c.key === "userId")?.column
-  if (!tokenColumn || !userIdColumn || !sessionColumns.some((c) => c.key === "expiresAt")) return handOver("the session table lacks token, userId or expiresAt")
+  if (!tokenColumn || !userIdColumn || !sessionColumns.some((c) => c.key === "expiresAt")) return differs("the session table lacks token, userId or expiresAt")
   return {
     _tag: "Native",
     plan: {

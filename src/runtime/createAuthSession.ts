@@ -6,7 +6,7 @@
  * or, for a caller that presented a Bearer token, a thrown 401 (requireSession). Anything
  * else (database down, Better Auth throwing) is thrown as is: a 5xx, never anonymous.
  */
-import { Cause, type Config, Context, Effect, Exit, Layer, ManagedRuntime, Option, Redacted } from "effect"
+import { Cause, type Config, Context, Effect, Exit, Layer, Logger, ManagedRuntime, Option, Redacted } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import { assertPlugin, type BetterAuthLike, CookieSource } from "../services/CookieSource.ts"
 import { CurrentSession } from "../services/CurrentSession.ts"
@@ -37,6 +37,17 @@ export interface AuthSessionOptions<R = never> {
   readonly tokenSecret?: string | Redacted.Redacted<string> | undefined
   /** Scopes, who may grant them, maximum lifetime, per-user limit (see `TokenPolicy`). */
   readonly tokens?: TokenPolicy.TokenPolicyOptions | undefined
+  /**
+   * `false` sends every cookie to `auth.api.getSession` instead of fusion-auth's own one
+   * statement (see docs/sessions.md, "The native cookie path"). Default: on where it may answer.
+   */
+  readonly nativeCookie?: boolean | undefined
+  /**
+   * Where fusion-auth's log lines go (a start-up notice when the native cookie path is off
+   * because Better Auth differs, say): Effect loggers. Default: Effect's default logger, on
+   * stderr, so an app's own stdout stays its own. `authLayer` users route them as any Effect log.
+   */
+  readonly loggers?: ReadonlyArray<Logger.Logger<unknown, unknown>> | undefined
   /**
    * Replaces the live services, e.g. with memory layers or `SessionResolver.layerTest`. It is
    * given this runtime's token policy and secret (`Stores.Settings`), as the live layer is.
@@ -90,7 +101,7 @@ export const migrate = async (auth: BetterAuthLike, database?: Database.Database
  */
 export const authLayer = (
   auth: BetterAuthLike,
-  options: Pick<AuthSessionOptions, "database" | "tokenSecret" | "tokens"> = {}
+  options: Pick<AuthSessionOptions, "database" | "tokenSecret" | "tokens" | "nativeCookie"> = {}
 ): Layer.Layer<Services, Config.ConfigError | SqlError> => {
   assertPlugin(auth)
   const closeBetterAuth = Layer.effectDiscard(
@@ -98,7 +109,7 @@ export const authLayer = (
   )
   return SessionResolver.layer.pipe(
     Layer.provideMerge(Stores.layer),
-    Layer.provide(CookieSource.layer(auth)),
+    Layer.provide(CookieSource.layer(auth, { native: options.nativeCookie })),
     Layer.provide(Layer.merge(Database.layer(options.database), closeBetterAuth)),
     Layer.provide(Stores.settings(options))
   )
@@ -112,9 +123,11 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
   // R is inferred from `options.layer` alone, so the live layer (used when there is none) lacks nothing.
   // The policy and secret reach a swapped layer too: a test layer sees the app's scopes.
   const runtime = ManagedRuntime.make(
-    options.layer === undefined
+    (options.layer === undefined
       ? (authLayer(auth, options) as Layer.Layer<Services | R, unknown>)
-      : options.layer.pipe(Layer.provide(Stores.settings(options)))
+      : options.layer.pipe(Layer.provide(Stores.settings(options)))).pipe(
+        Layer.provideMerge(options.loggers === undefined ? Layer.succeed(Logger.LogToStderr, true) : Logger.layer(options.loggers))
+      )
   )
 
   /** Runs any program over the runtime's services; typed errors reject as themselves. */

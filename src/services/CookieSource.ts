@@ -13,11 +13,12 @@ import { SqlClient } from "effect/sql"
 import { isAPIError } from "better-auth/api"
 import { parseSessionOutput, parseUserOutput } from "better-auth/db"
 import { lockOut, type LockOutFields, type LockOutProbe, PROBE } from "../core/LockOut.ts"
-import { decide, type Plan, refreshDue, versionTested } from "../core/NativeCookie.ts"
+import { decide, type Decision, type Plan, refreshDue } from "../core/NativeCookie.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
 import type { SessionRow, User } from "../core/Session.ts"
 import * as SignedCookie from "../core/SignedCookie.ts"
 import * as SessionTable from "../sql/SessionTable.ts"
+import { probe } from "./NativeProbe.ts"
 
 /** The part of a Better Auth instance fusion-auth uses. `typeof auth` satisfies it. */
 export interface BetterAuthLike {
@@ -55,24 +56,44 @@ export class CookieSource extends Context.Service<CookieSource, {
   /** The session for these headers; `None` when there is none. Throwing is a defect. */
   get(headers: Headers): Effect.Effect<Option.Option<CookieSession>>
 }>()("fusion-auth/CookieSource") {
-  static readonly layer = (auth: BetterAuthLike): Layer.Layer<CookieSource, never, SqlClient.SqlClient> =>
-    layerFor(auth, (context) => (context as { version?: unknown } | undefined)?.version)
+  static readonly layer = (auth: BetterAuthLike, options: CookieOptions = {}): Layer.Layer<CookieSource, never, SqlClient.SqlClient> =>
+    layerFor(auth, { ...options, version: (context) => (context as { version?: unknown } | undefined)?.version })
 }
 
-/** The layer, with where the Better Auth version comes from: its context's own (tests give another). */
+export interface CookieOptions {
+  /**
+   * `false` sends every cookie to `auth.api.getSession`, as if the native path did not exist
+   * (two or more statements per request instead of one). Default: native where it may answer.
+   */
+  readonly native?: boolean | undefined
+}
+
+/**
+ * The layer, with where the Better Auth version comes from (its context's own; tests give
+ * another) and what checks Better Auth's behaviour (`NativeProbe`; tests stub it).
+ */
 export const layerFor = (
   auth: BetterAuthLike,
-  version: (context: unknown) => unknown
+  config: CookieOptions & {
+    readonly version: (context: unknown) => unknown
+    readonly probe?: ((plan: Plan, options: Record<string, any>) => Promise<string | undefined>) | undefined
+  }
 ): Layer.Layer<CookieSource, never, SqlClient.SqlClient> =>
   Layer.effect(CookieSource, Effect.gen(function*() {
     assertPlugin(auth)
     const sql = yield* SqlClient.SqlClient
     const context = auth.$context === undefined ? undefined : yield* Effect.promise(() => Promise.resolve(auth.$context))
-    const reported = version(context)
-    const installed = typeof reported === "string" ? reported : undefined
-    const decision = decide(context, installed)
-    if (decision._tag === "HandOver" && !versionTested(installed)) {
-      console.warn(`fusion-auth: ${decision.reason}; the native cookie path is off and every cookie goes to auth.api.getSession`)
+    const reported = config.version(context)
+    const decision = yield* checked(
+      config.native === false
+        ? { _tag: "HandOver", reason: "the native cookie path is turned off (native: false)", differs: false }
+        : decide(context, typeof reported === "string" ? reported : undefined),
+      (context as { options?: Record<string, any> } | undefined)?.options ?? {},
+      config.probe ?? probe
+    )
+    if (decision._tag === "HandOver") {
+      const line = `fusion-auth: ${decision.reason}; the native cookie path is off and every cookie goes to auth.api.getSession`
+      yield* decision.differs ? Effect.logWarning(line) : Effect.logDebug(line)
     }
     const handOver = (headers: Headers) => {
       const probe: LockOutProbe = {}
@@ -108,6 +129,18 @@ export const layerFor = (
         : handOver
     })
   }))
+
+/** A native decision once Better Auth's behaviour is checked: what differs is handed over. A probe that throws differs too. */
+const checked = (
+  decision: Decision,
+  options: Record<string, any>,
+  check: (plan: Plan, options: Record<string, any>) => Promise<string | undefined>
+): Effect.Effect<Decision> =>
+  decision._tag === "HandOver"
+    ? Effect.succeed(decision)
+    : Effect.promise(() => check(decision.plan, options).catch((error: unknown) => `the start-up check failed (${String(error)})`)).pipe(
+      Effect.map((reason): Decision => (reason === undefined ? decision : { _tag: "HandOver", reason, differs: true }))
+    )
 
 /** The fields Better Auth's own output rule (`parseUserOutput`, `parseSessionOutput`) leaves out, asked once. */
 const outputOf = (plan: Plan, options: object): SessionTable.Output => {

@@ -1,7 +1,7 @@
 /**
  * Where the database is: `DATABASE_URL` when set, otherwise an embedded PGlite kept in a
  * folder (default `.data/fusion-auth` under the working directory) and served on loopback
- * by `@electric-sql/pglite-socket`, so the same wire driver runs in development, tests and
+ * by `sql/EmbeddedServer.ts`, so the same wire driver runs in development, tests and
  * production with no server to install.
  *
  * One process owns a folder (see `EmbeddedLock`): it opens PGlite, serves it, and writes the

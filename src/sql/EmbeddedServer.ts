@@ -1,18 +1,18 @@
 /**
- * PGlite served to many connections: on loopback by `@electric-sql/pglite-socket` (other
- * processes, Better Auth's `pg` pool) and in-process (`connect()`: a stream for
+ * PGlite served to many connections: on loopback TCP (other processes, Better Auth's `pg`
+ * pool) and in-process (`connect()`: a stream for
  * `@effect/sql-pg`'s `stream` option, so the process that owns the database reaches it with
  * no socket and no system call).
  *
- * PGlite is one Postgres session. pglite-socket multiplexes its clients onto it message by
- * message, so two pooled connections could interleave inside one extended-protocol exchange
- * (one client's `Parse` replacing another's unnamed statement) or inside a transaction.
- * Here the session belongs to one connection from its first message until PGlite answers
+ * PGlite is one Postgres session. Handed to many clients message by message (as
+ * `@electric-sql/pglite-socket` does), two pooled connections could interleave inside one
+ * extended-protocol exchange (one client's `Parse` replacing another's unnamed statement) or
+ * inside a transaction. Here the session belongs to one connection from its first message until PGlite answers
  * `ReadyForQuery` idle: every exchange and every transaction runs whole, as on a server,
  * whichever way each connection arrived.
  */
 import type { PGlite } from "@electric-sql/pglite"
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
+import { createServer, type Socket } from "node:net"
 import { type Duplex, duplexPair } from "node:stream"
 
 interface Pending {
@@ -28,10 +28,8 @@ const READY = [0x5a, 0, 0, 0, 5]
 const IDLE = 0x49
 
 /**
- * The scheduler of the one session. pglite-socket calls it for its connections
- * (`enqueue`, `clearQueueForHandler`, `clearTransactionIfNeeded`, `getQueueLength`); the
- * in-process connections call the same, with ids of their own (negative: pglite-socket
- * counts up from 1).
+ * The scheduler of the one session: every connection, by socket or in-process, hands it its
+ * messages under an id of its own.
  */
 class SessionQueue {
   private queue: Array<Pending> = []
@@ -48,10 +46,6 @@ class SessionQueue {
       this.queue.push({ handlerId, message, onData, resolve, reject })
       void this.pump()
     })
-  }
-
-  getQueueLength() {
-    return this.queue.length
   }
 
   clearQueueForHandler(handlerId: number) {
@@ -114,11 +108,11 @@ const TERMINATE = 0x58
 const MAX_MESSAGE = 64 * 1024 * 1024
 
 /**
- * One in-process connection (fusion-auth's own client): a TLS request answered "N", its
+ * One connection, a socket's or an in-process stream's: a TLS request answered "N", its
  * startup message, then `type + length` messages. Whatever whole messages it has sent go to the
  * session at once, and PGlite's answer comes back in one write.
  */
-const serveInProcess = (queue: SessionQueue, stream: Duplex, id: number) => {
+const serveConnection = (queue: SessionQueue, stream: Duplex, id: number) => {
   let buffered: Buffer = Buffer.alloc(0)
   let started = false
   let work = Promise.resolve() // this connection's exchanges, in order
@@ -185,25 +179,35 @@ export interface EmbeddedServer {
 
 /** Serves `db` on 127.0.0.1 at a free port (or `port`); the URL names database `postgres`. */
 export const serve = async (db: PGlite, options: { readonly port?: number; readonly maxConnections?: number } = {}): Promise<EmbeddedServer> => {
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: options.port ?? 0, maxConnections: options.maxConnections ?? 64 })
   const queue = new SessionQueue(db)
-  // pglite-socket 0.2 hands this scheduler to every connection it accepts.
-  ;(server as unknown as { queryQueue: SessionQueue }).queryQueue = queue
-  await server.start()
-  const local = new Set<Duplex>()
+  const connections = new Set<Duplex>()
   let ids = 0
+  const track = (stream: Duplex) => {
+    connections.add(stream)
+    stream.on("close", () => connections.delete(stream))
+    serveConnection(queue, stream, ++ids)
+  }
+  const server = createServer({ noDelay: true }, (socket: Socket) => track(socket))
+  server.maxConnections = options.maxConnections ?? 64
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(options.port ?? 0, "127.0.0.1", () => {
+      server.off("error", reject)
+      resolve()
+    })
+  })
+  const { port } = server.address() as { port: number }
   return {
-    url: `postgres://postgres@${server.getServerConn()}/postgres`,
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     connect: () => {
       const [client, end] = duplexPair()
-      local.add(end)
-      end.on("close", () => local.delete(end))
-      serveInProcess(queue, end, --ids)
+      track(end)
       return client
     },
     stop: async () => {
-      for (const stream of local) stream.destroy()
-      await server.stop()
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const stream of connections) stream.destroy()
+      await closed
     }
   }
 }
