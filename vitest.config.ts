@@ -21,6 +21,7 @@ const onLowest = [
   "test/Authorization.test.ts",
   "test/SignedCookie.test.ts",
   "test/app-author.test.ts",
+  "test/bearer-plugin.test.ts",
   "test/native-probe.test.ts",
   "test/choke-point.test.ts",
   "test/cookie-equivalence.test.ts",

@@ -114,3 +114,22 @@ export const reader = (name: string, secret: string, capacity = 4096) => {
     return value
   }
 }
+
+/**
+ * The session token in an `Authorization: Bearer <value>` as Better Auth's `bearer()` plugin
+ * reads it: a signed value (`token.signature`, URI-encoded or not) whose signature holds, or,
+ * unless the plugin requires a signature, a bare token (the plugin signs it itself). Anything
+ * else is `undefined`: refused, where the plugin would have fallen back to the cookie.
+ */
+export const bearerSessionToken = (value: string, secret: string, requireSignature: boolean): string | undefined => {
+  if (value.includes(".")) return verify(tryDecode(value), secret)
+  return requireSignature ? undefined : value
+}
+
+/**
+ * A `Cookie` header carrying `value` (already serialized) as the cookie `name`, in place of
+ * any it had, every other cookie kept: what `bearer()` does to a request before Better Auth reads it.
+ */
+export const withCookie = (header: string | null, name: string, value: string): string =>
+  [`${name}=${value}`, ...(header ?? "").split(";").map((part) => part.trim()).filter((part) => part !== "" && part.slice(0, part.indexOf("=")).trim() !== name)]
+    .join("; ")

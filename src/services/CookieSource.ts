@@ -12,6 +12,7 @@ import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { isAPIError } from "better-auth/api"
 import { parseSessionOutput, parseUserOutput } from "better-auth/db"
+import { InvalidToken } from "../core/Errors.ts"
 import { lockOut, type LockOutFields, type LockOutProbe, PROBE } from "../core/LockOut.ts"
 import { decide, type Decision, type Plan, refreshDue } from "../core/NativeCookie.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
@@ -55,6 +56,13 @@ export interface CookieSession {
 export class CookieSource extends Context.Service<CookieSource, {
   /** The session for these headers; `None` when there is none. Throwing is a defect. */
   get(headers: Headers): Effect.Effect<Option.Option<CookieSession>>
+  /**
+   * With Better Auth's `bearer()` plugin, the session whose token these headers present as
+   * `Authorization: Bearer <value>`: read as the plugin reads it, then resolved as that
+   * session's cookie (natively, or handed over with the same headers). Fails `malformed` for
+   * a value the plugin would not take; `undefined` when the plugin is not installed.
+   */
+  readonly bearer: ((headers: Headers, value: string) => Effect.Effect<Option.Option<CookieSession>, InvalidToken>) | undefined
 }>()("fusion-auth/CookieSource") {
   static readonly layer = (auth: BetterAuthLike, options: CookieOptions = {}): Layer.Layer<CookieSource, never, SqlClient.SqlClient> =>
     layerFor(auth, { ...options, version: (context) => (context as { version?: unknown } | undefined)?.version })
@@ -123,12 +131,30 @@ export const layerFor = (
       )
     }
     const options = (context as { options?: object } | undefined)?.options ?? auth.options
-    return CookieSource.of({
-      get: decision._tag === "Native"
-        ? native(decision.plan, SessionTable.make(sql, decision.plan, outputOf(decision.plan, options)), schemaCheck(context), handOver)
-        : handOver
-    })
+    const get = decision._tag === "Native"
+      ? native(decision.plan, SessionTable.make(sql, decision.plan, outputOf(decision.plan, options)), schemaCheck(context), handOver)
+      : handOver
+    return CookieSource.of({ get, bearer: bearerOf(context, get) })
   }))
+
+const MALFORMED = Effect.fail(new InvalidToken({ reason: "malformed" }))
+
+/** `CookieSource.bearer`, from Better Auth's context: its `bearer()` plugin's options, session cookie name and secret. */
+const bearerOf = (context: unknown, get: (headers: Headers) => Effect.Effect<Option.Option<CookieSession>>) => {
+  const ctx = (context ?? {}) as { options?: { plugins?: ReadonlyArray<{ id?: unknown; options?: { requireSignature?: unknown } }> }; secret?: unknown; authCookies?: { sessionToken?: { name?: unknown } } }
+  const plugin = ctx.options?.plugins?.find((p) => p.id === "bearer")
+  const name = ctx.authCookies?.sessionToken?.name
+  const secret = ctx.secret
+  if (plugin === undefined || typeof name !== "string" || typeof secret !== "string") return undefined
+  const requireSignature = plugin.options?.requireSignature === true
+  return (headers: Headers, value: string): Effect.Effect<Option.Option<CookieSession>, InvalidToken> => {
+    const token = SignedCookie.bearerSessionToken(value, secret, requireSignature)
+    if (token === undefined) return MALFORMED
+    const rewritten = new Headers(headers)
+    rewritten.set("cookie", SignedCookie.withCookie(headers.get("cookie"), name, SignedCookie.serialize(token, secret)))
+    return get(rewritten)
+  }
+}
 
 /** A native decision once Better Auth's behaviour is checked: what differs is handed over. A probe that throws differs too. */
 const checked = (

@@ -2,7 +2,10 @@
  * The choke point: headers in, `Session` out, or exactly one of three errors.
  *
  * A Bearer credential decides alone (malformed → `InvalidToken` with no I/O; otherwise one
- * statement). Without one, Better Auth's signed cookie decides (`CookieSource`: verified
+ * statement). With Better Auth's `bearer()` plugin, a Bearer value that is not an API token
+ * is read as that plugin reads it and resolved as that session's cookie; as a Bearer
+ * credential, its refusals are the token path's (`InvalidToken`, `Deactivated` by "token"),
+ * never a fall-back to the cookie. Without one, Better Auth's signed cookie decides (`CookieSource`: verified
  * in-process, then one statement; or Better Auth itself for what it hands over). The lock-out
  * (`core/LockOut.ts`: deactivated, or banned) is applied here for both credentials: from the
  * user row our own statement just read, and otherwise read by primary key, never from a
@@ -11,7 +14,7 @@
 import { Clock, Context, Effect, Exit, Layer, Option } from "effect"
 import type * as ApiToken from "../core/ApiToken.ts"
 import { presented } from "../core/Authorization.ts"
-import { CookieSource } from "./CookieSource.ts"
+import { type CookieSession, CookieSource } from "./CookieSource.ts"
 import { Anonymous, type AuthError, Deactivated, InvalidToken, isAuthError } from "../core/Errors.ts"
 import { lockOut } from "../core/LockOut.ts"
 import type { Session } from "../core/Session.ts"
@@ -37,24 +40,34 @@ export class SessionResolver extends Context.Service<SessionResolver, {
       const policy = yield* CurrentTokenPolicy
 
       // Untraced on purpose: a span and a captured stack per request cost more than the token path's own work.
-      const fromCookie = Effect.fnUntraced(function*(headers: Headers) {
-        const found = yield* cookies.get(headers)
-        if (Option.isNone(found)) return yield* new Anonymous()
+      /** A Better Auth session, presented as a cookie or, through `bearer()`, as a Bearer value. */
+      const fromSession = Effect.fnUntraced(function*(
+        found: Option.Option<CookieSession>,
+        credential: "cookie" | "token",
+        absent: Anonymous | InvalidToken
+      ) {
+        if (Option.isNone(found)) return yield* absent
         const { user, session, lock } = found.value
         const status = lock === undefined
           ? yield* users.status(user.id)
           : lockOut(lock, yield* Clock.currentTimeMillis) ?? "active"
-        if (status === "missing") return yield* new Anonymous()
-        if (status !== "active") return yield* new Deactivated({ userId: user.id, credential: "cookie", reason: status })
+        if (status === "missing") return yield* absent
+        if (status !== "active") return yield* new Deactivated({ userId: user.id, credential, reason: status })
         // Under impersonation, the admin acting is held to the same rule (one read more, for these sessions only).
         const admin = session.impersonatedBy
         if (typeof admin === "string") {
           const acting = yield* users.status(admin)
-          if (acting === "missing") return yield* new Anonymous()
-          if (acting !== "active") return yield* new Deactivated({ userId: admin, credential: "cookie", reason: acting })
+          if (acting === "missing") return yield* absent
+          if (acting !== "active") return yield* new Deactivated({ userId: admin, credential, reason: acting })
         }
         return { user, session, scopes: effectiveScopes(policy, user) } satisfies Session
       })
+      const ANONYMOUS = new Anonymous()
+      const UNKNOWN = new InvalidToken({ reason: "unknown" })
+      const fromCookie = (headers: Headers) => Effect.flatMap(cookies.get(headers), (found) => fromSession(found, "cookie", ANONYMOUS))
+      const bearer = cookies.bearer
+      const fromBearerSession = bearer && ((headers: Headers, value: string) =>
+        Effect.flatMap(bearer(headers, value), (found) => fromSession(found, "token", UNKNOWN)))
 
       const fromToken = Effect.fnUntraced(function*(token: ApiToken.ApiToken) {
         const { tokenId, user, scopes, lockedOut } = yield* tokens.verify(token)
@@ -70,6 +83,8 @@ export class SessionResolver extends Context.Service<SessionResolver, {
               return MALFORMED
             case "Bearer":
               return fromToken(credential.token)
+            case "SessionBearer":
+              return fromBearerSession === undefined ? MALFORMED : fromBearerSession(headers, credential.value)
             case "Cookie":
               return fromCookie(headers)
           }
