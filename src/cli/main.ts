@@ -20,6 +20,7 @@ import * as Database from "../sql/Database.ts"
 import { fusionAuth } from "../adapters/plugin.ts"
 import type { User } from "../core/Session.ts"
 import * as Stores from "../services/Stores.ts"
+import * as UserModel from "../services/UserModel.ts"
 import { type TokenInfo, TokenStore } from "../services/TokenStore.ts"
 import { Users } from "../services/Users.ts"
 
@@ -104,6 +105,9 @@ const migrateCommand = Command.make("migrate", {}, () =>
       plugins: [fusionAuth()],
       logger: { disabled: true }
     })
+    // Better Auth's default schema: refused where the app's own migrate() saved another, which it would not follow.
+    const foreign = yield* UserModel.foreignTo(auth.$context).pipe(Effect.provide(Database.layer(database)))
+    if (foreign !== undefined) throw new Usage(foreign)
     yield* Effect.promise(() => migrate(auth, database)).pipe(
       Effect.ensuring(Effect.promise(() => Database.closeBetterAuthDatabase(auth.options.database)))
     )
@@ -237,6 +241,7 @@ const databaseOptions = (dataDir: Option.Option<string>): Database.DatabaseOptio
 const stores = Layer.unwrap(Effect.map(root, ({ dataDir, prefix }) => {
   const tokens = { scopes: list(process.env.FUSION_AUTH_SCOPES), ...tokenFormat(prefix) }
   return Stores.layer.pipe(
+    Layer.provide(UserModel.layerSaved),
     Layer.provide(Database.layer(databaseOptions(dataDir))),
     Layer.provide(Stores.settings({ tokens, tokenSecret: process.env.FUSION_AUTH_TOKEN_SECRET || undefined }))
   )

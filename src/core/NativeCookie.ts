@@ -12,6 +12,7 @@
  * see `services/NativeProbe.ts`.
  */
 import { Redacted } from "effect"
+import { type Column, tableName } from "./UserModel.ts"
 
 /**
  * The Better Auth releases whose code fusion-auth has read: every 1.7 patch. Within them, the
@@ -26,11 +27,7 @@ export const ALLOWED_PLUGINS: ReadonlySet<string> = new Set([
   "phone-number", "open-api"
 ])
 
-/** One column the statement reads: its logical key and its column in the database. */
-export interface Column {
-  readonly key: string
-  readonly column: string
-}
+export type { Column } from "./UserModel.ts"
 
 /** What the native path needs, captured once. */
 export interface Plan {
@@ -103,7 +100,6 @@ export const decide = (context: unknown, version: string | undefined): Decision 
   const adapter = ctx.adapter as { id?: string; options?: { type?: string; adapterConfig?: { usePlural?: boolean } } } | undefined
   if (typeof ctx.options !== "object" || typeof adapter?.id !== "string") return differs("Better Auth's options or adapter are unknown")
   if (adapter?.id !== "kysely" || adapter.options?.type !== "postgres") return handOver("the database adapter is not Better Auth's Kysely adapter on Postgres")
-  if (adapter.options.adapterConfig?.usePlural) return handOver("the adapter uses plural table names")
   if (options.secondaryStorage != null) return handOver("secondaryStorage is configured")
   if (options.session?.deferSessionRefresh) return handOver("session.deferSessionRefresh is on")
   if (options.hooks?.before || options.hooks?.after) return handOver("Better Auth hooks are configured")
@@ -140,8 +136,8 @@ export const decide = (context: unknown, version: string | undefined): Decision 
       expiresInMs: config.expiresIn * 1000,
       updateAgeMs: config.updateAge * 1000,
       refreshDisabled: options.session?.disableSessionRefresh === true,
-      sessionTable: session.modelName,
-      userTable: user.modelName,
+      sessionTable: tableName(session.modelName, adapter.options.adapterConfig?.usePlural),
+      userTable: tableName(user.modelName, adapter.options.adapterConfig?.usePlural),
       sessionColumns,
       userColumns,
       tokenColumn,

@@ -74,7 +74,10 @@ export interface TokenLookup {
   readonly revokedAt: Date | null
   readonly lastUsedAt: Date | null
   readonly scopes: ReadonlyArray<string>
+  /** The owner as Better Auth returns a user (its output rule applied). */
   readonly user: User
+  /** The owner's lock-out fields, read apart from `user` (the output rule may hide them). */
+  readonly lock: LockOutFields
 }
 
 export interface TokenTable extends UserLock {

@@ -1,4 +1,5 @@
 /** The token table in memory: the same operations as `sql/TokenTable.ts`, over `MemoryDatabase`. */
+import { lockOutFields } from "../core/LockOut.ts"
 import { Effect } from "effect"
 import type { TokenRecord, TokenTable } from "../core/Tables.ts"
 import type { MemoryDatabase } from "./MemoryDatabase.ts"
@@ -39,7 +40,8 @@ export const make = (db: MemoryDatabase["Service"]): TokenTable => ({
         revokedAt: record.revokedAt,
         lastUsedAt: record.lastUsedAt,
         scopes: record.scopes,
-        user
+        user,
+        lock: lockOutFields(user)
       }
     }),
   writeLastUsed: (ids, times) =>

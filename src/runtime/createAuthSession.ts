@@ -18,6 +18,7 @@ import * as Migrations from "../sql/Migrations.ts"
 import * as Scopes from "../services/Scopes.ts"
 import type { Session } from "../core/Session.ts"
 import { SessionResolver } from "../services/SessionResolver.ts"
+import * as UserModel from "../services/UserModel.ts"
 import { connectTokenEndpoints } from "../adapters/plugin.ts"
 import { startRefusal } from "../adapters/StartRefusal.ts"
 import { currentRequest } from "../adapters/StartRequest.ts"
@@ -85,12 +86,21 @@ const redirectTo = async (href: string): Promise<Response> => {
   }
 }
 
-/** Runs Better Auth's migrations, then fusion-auth's, on the same database. Idempotent. */
+/**
+ * Runs Better Auth's migrations, then fusion-auth's, on the same database. Idempotent.
+ * Better Auth's migrator runs only on a database it connects to itself (a pool, a dialect, a
+ * Kysely instance); with an adapter instance (`kyselyAdapter(db, { usePlural })`) its tables
+ * are the app's to create (Better Auth's CLI `generate`), and only fusion-auth's run here.
+ */
 export const migrate = async (auth: BetterAuthLike, database?: Database.DatabaseOptions): Promise<void> => {
-  const { getMigrations } = await import("better-auth/db/migration")
-  const { runMigrations } = await getMigrations(auth.options as Parameters<typeof getMigrations>[0])
-  await runMigrations()
-  await Effect.runPromise(Migrations.run.pipe(Effect.provide(Database.layer(database)), Effect.asVoid))
+  if (typeof auth.options.database !== "function") {
+    const { getMigrations } = await import("better-auth/db/migration")
+    const { runMigrations } = await getMigrations(auth.options as Parameters<typeof getMigrations>[0])
+    await runMigrations()
+  }
+  await Effect.runPromise(
+    Migrations.run.pipe(Effect.provide(UserModel.layer(auth.$context).pipe(Layer.provideMerge(Database.layer(database)))), Effect.asVoid)
+  )
 }
 
 /**
@@ -110,6 +120,7 @@ export const authLayer = (
   return SessionResolver.layer.pipe(
     Layer.provideMerge(Stores.layer),
     Layer.provide(CookieSource.layer(auth, { native: options.nativeCookie })),
+    Layer.provide(UserModel.layer(auth.$context)),
     Layer.provide(Layer.merge(Database.layer(options.database), closeBetterAuth)),
     Layer.provide(Stores.settings(options))
   )

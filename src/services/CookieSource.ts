@@ -20,6 +20,8 @@ import type { SessionRow, User } from "../core/Session.ts"
 import * as SignedCookie from "../core/SignedCookie.ts"
 import * as SessionTable from "../sql/SessionTable.ts"
 import { probe } from "./NativeProbe.ts"
+import { localTimestamps } from "../sql/Catalog.ts"
+import { appZone, hiddenBy } from "./UserModel.ts"
 
 /** The part of a Better Auth instance fusion-auth uses. `typeof auth` satisfies it. */
 export interface BetterAuthLike {
@@ -132,7 +134,7 @@ export const layerFor = (
     }
     const options = (context as { options?: object } | undefined)?.options ?? auth.options
     const get = decision._tag === "Native"
-      ? native(decision.plan, SessionTable.make(sql, decision.plan, outputOf(decision.plan, options)), schemaCheck(context), handOver)
+      ? native(decision.plan, SessionTable.make(sql, decision.plan, yield* outputOf(sql, decision.plan, options)), schemaCheck(context), handOver)
       : handOver
     return CookieSource.of({ get, bearer: bearerOf(context, get) })
   }))
@@ -168,14 +170,18 @@ const checked = (
       Effect.map((reason): Decision => (reason === undefined ? decision : { _tag: "HandOver", reason, differs: true }))
     )
 
-/** The fields Better Auth's own output rule (`parseUserOutput`, `parseSessionOutput`) leaves out, asked once. */
-const outputOf = (plan: Plan, options: object): SessionTable.Output => {
-  const hidden = (columns: Plan["userColumns"], parse: (options: never, row: never) => unknown) => {
-    const kept = parse(options as never, Object.fromEntries(columns.map((c) => [c.key, null])) as never) as object
-    return new Set(columns.map((c) => c.key).filter((key) => !(key in kept)))
-  }
-  return { hiddenSession: hidden(plan.sessionColumns, parseSessionOutput), hiddenUser: hidden(plan.userColumns, parseUserOutput) }
-}
+/**
+ * The fields Better Auth's own output rule (`parseUserOutput`, `parseSessionOutput`) leaves
+ * out, and the columns the database types `timestamp without time zone`: asked once.
+ */
+const outputOf = (sql: SqlClient.SqlClient, plan: Plan, options: object): Effect.Effect<SessionTable.Output> =>
+  Effect.map(localTimestamps(sql, [plan.sessionTable, plan.userTable]), (local) => ({
+    hiddenSession: hiddenBy(parseSessionOutput, options, plan.sessionColumns.map((c) => c.key)),
+    hiddenUser: hiddenBy(parseUserOutput, options, plan.userColumns.map((c) => c.key)),
+    localSession: local(plan.sessionTable),
+    localUser: local(plan.userTable),
+    zone: appZone()
+  }))
 
 const native = (
   plan: Plan,

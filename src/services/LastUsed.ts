@@ -9,6 +9,7 @@
  */
 import { Clock, Context, Duration, Effect, Layer, Queue, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
+import { CurrentUserModel } from "../core/UserModel.ts"
 import type { TokenTable } from "../core/Tables.ts"
 import { CurrentTokenPolicy } from "../core/TokenPolicy.ts"
 import { MemoryDatabase } from "../memory/MemoryDatabase.ts"
@@ -26,7 +27,7 @@ export class LastUsed extends Context.Service<LastUsed, {
 }>()("fusion-auth/LastUsed") {
   static readonly layer: Layer.Layer<LastUsed, never, SqlClient.SqlClient | CurrentTokenPolicy> = Layer.effect(
     LastUsed,
-    Effect.flatMap(SqlClient.SqlClient, (sql) => make(SqlTokenTable.make(sql).writeLastUsed))
+    Effect.flatMap(Effect.all([SqlClient.SqlClient, CurrentUserModel]), ([sql, model]) => make(SqlTokenTable.make(sql, model).writeLastUsed))
   )
 
   static readonly layerMemory: Layer.Layer<LastUsed, never, MemoryDatabase | CurrentTokenPolicy> = Layer.effect(

@@ -10,6 +10,7 @@
  */
 import { Clock, Context, Duration, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
+import { CurrentUserModel } from "../core/UserModel.ts"
 import * as ApiToken from "../core/ApiToken.ts"
 import { lockOut } from "../core/LockOut.ts"
 import { ImpersonationRefused, InsufficientScope, InvalidToken, InvalidTokenInput, TokenNotFound, UserNotFound } from "../core/Errors.ts"
@@ -76,7 +77,7 @@ export class TokenStore extends Context.Service<TokenStore, {
   /** On Postgres through `SqlClient`; expects the migrated `apiToken` table. */
   static readonly layer: Layer.Layer<TokenStore, never, SqlClient.SqlClient | Requirements> = Layer.effect(
     TokenStore,
-    Effect.flatMap(SqlClient.SqlClient, (sql) => make(SqlTokenTable.make(sql)))
+    Effect.flatMap(Effect.all([SqlClient.SqlClient, CurrentUserModel]), ([sql, model]) => make(SqlTokenTable.make(sql, model)))
   )
 
   /** In memory, over `MemoryDatabase`: same rules, for tests. */
@@ -251,7 +252,7 @@ const verify = ({ table, policy, secret, lastUsed }: Deps) =>
       return yield* new InvalidToken({ reason: "expired", tokenId })
     }
     // A locked-out owner's request is refused by the resolver, so it is not noted as a use.
-    const lockedOut = lockOut(user, at)
+    const lockedOut = lockOut(found.lock, at)
     if (lockedOut === undefined) yield* lastUsed.touch(tokenId, found.lastUsedAt)
     return { tokenId, user, scopes: effectiveScopes(policy, user, found.scopes), lockedOut } satisfies VerifiedToken
   })

@@ -8,6 +8,7 @@
  */
 import { Clock, Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
+import { CurrentUserModel } from "../core/UserModel.ts"
 import { UserNotFound } from "../core/Errors.ts"
 import { lockOut, type LockOutReason } from "../core/LockOut.ts"
 import type { User } from "../core/Session.ts"
@@ -32,7 +33,7 @@ export class Users extends Context.Service<Users, {
 }>()("fusion-auth/Users") {
   static readonly layer: Layer.Layer<Users, never, SqlClient.SqlClient | AuditLog> = Layer.effect(
     Users,
-    Effect.flatMap(SqlClient.SqlClient, (sql) => make(SqlUserTable.make(sql)))
+    Effect.flatMap(Effect.all([SqlClient.SqlClient, CurrentUserModel]), ([sql, model]) => make(SqlUserTable.make(sql, model)))
   )
 
   static readonly layerMemory: Layer.Layer<Users, never, MemoryDatabase | AuditLog> = Layer.effect(

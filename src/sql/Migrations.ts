@@ -2,10 +2,17 @@
  * fusion-auth's schema, through `PgMigrator`: the `apiToken` and `fusionAuditEvent` tables
  * and the `deactivatedAt` column on Better Auth's `user` table (which must exist first: see `migrate` in
  * `createAuthSession`, which runs Better Auth's migrations before these).
+ *
+ * Better Auth's table is the app's (`CurrentUserModel`: its name, its columns), and
+ * `apiToken.userId` takes the type the database gives `user.id` (text, uuid, integer), so
+ * the foreign key holds whatever `generateId` the app chose.
  */
 import * as PgMigrator from "@effect/sql-pg/PgMigrator"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
+import { columnOf, CurrentUserModel, quote } from "../core/UserModel.ts"
+import { userIdType } from "./Catalog.ts"
+import * as ModelTable from "./ModelTable.ts"
 
 /** Recorded in its own table, so an app's own Effect migrations never collide with these. */
 export const TABLE = "fusionAuthMigrations"
@@ -13,10 +20,13 @@ export const TABLE = "fusionAuthMigrations"
 export const migrations = {
   "0001_api_tokens": Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    yield* sql`alter table "user" add column if not exists "deactivatedAt" timestamptz`
-    yield* sql`create table "apiToken" (
+    const model = yield* CurrentUserModel
+    const user = quote(model.table)
+    yield* sql.unsafe(`alter table ${user} add column if not exists ${quote(columnOf(model, "deactivatedAt"))} timestamptz`)
+    const idType = yield* userIdType(sql, user)
+    yield* sql.unsafe(`create table "apiToken" (
       "id" text primary key,
-      "userId" text not null references "user" ("id") on delete cascade,
+      "userId" ${idType} not null references ${user} ("id") on delete cascade,
       "name" text not null,
       "digest" text not null,
       "hint" text not null,
@@ -24,7 +34,7 @@ export const migrations = {
       "expiresAt" timestamptz,
       "lastUsedAt" timestamptz,
       "revokedAt" timestamptz
-    )`
+    )`)
     yield* sql`create unique index "apiToken_digest_key" on "apiToken" ("digest")`
     yield* sql`create index "apiToken_userId_idx" on "apiToken" ("userId")`
   }),
@@ -51,8 +61,24 @@ export const migrations = {
     yield* sql`create index "apiToken_parentId_idx" on "apiToken" ("parentId") where "parentId" is not null`
     // Which credential acted ("token:<id>", "session:<id>"); earlier events have none.
     yield* sql`alter table "fusionAuditEvent" add column "actorCredential" text`
+  }),
+  "0004_user_model": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    // The app's Better Auth user model, saved by each migrate() (see ModelTable): for the CLI.
+    yield* sql`create table "fusionAuthUserModel" (
+      "id" integer primary key check ("id" = 1),
+      "model" jsonb not null,
+      "savedAt" timestamptz not null
+    )`
   })
 }
 
 /** Runs what has not run yet; safe to call on every start. pg_dump schema files are not written. */
-export const run = PgMigrator.make({})({ loader: PgMigrator.fromRecord(migrations), table: TABLE })
+const migrator = PgMigrator.make({})({ loader: PgMigrator.fromRecord(migrations), table: TABLE })
+
+/** Runs what has not run yet, then saves the app's user model (`ModelTable`); safe to call on every start. */
+export const run = Effect.gen(function*() {
+  const ran = yield* migrator
+  yield* ModelTable.save(yield* SqlClient.SqlClient, yield* CurrentUserModel)
+  return ran
+})

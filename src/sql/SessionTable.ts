@@ -12,11 +12,16 @@ import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { LockOutFields } from "../core/LockOut.ts"
 import type { Column, Plan } from "../core/NativeCookie.ts"
+import { quote, readColumn } from "../core/UserModel.ts"
 
-/** The fields Better Auth leaves out of its answer, per table. */
+/** The fields Better Auth leaves out of its answer, per table, and how the columns are read. */
 export interface Output {
   readonly hiddenSession: ReadonlySet<string>
   readonly hiddenUser: ReadonlySet<string>
+  /** Columns typed `timestamp without time zone`, per table: read in `zone` (see `core/UserModel.ts`). */
+  readonly localSession: ReadonlySet<string>
+  readonly localUser: ReadonlySet<string>
+  readonly zone: string
 }
 
 export interface SessionWithUser {
@@ -28,7 +33,6 @@ export interface SessionWithUser {
   readonly user: Record<string, unknown>
 }
 
-const quote = (identifier: string) => `"${identifier.replaceAll(`"`, `""`)}"`
 
 /** `[key, alias]` of each column Better Auth returns. */
 const shown = (columns: ReadonlyArray<Column>, alias: string, hidden: ReadonlySet<string>) =>
@@ -36,8 +40,8 @@ const shown = (columns: ReadonlyArray<Column>, alias: string, hidden: ReadonlySe
 
 export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output) => {
   const select = [
-    ...plan.sessionColumns.map((c, i) => `s.${quote(c.column)} as "s${i}"`),
-    ...plan.userColumns.map((c, i) => `u.${quote(c.column)} as "u${i}"`)
+    ...plan.sessionColumns.map((c, i) => `${readColumn(output.localSession, output.zone, "s", c.column)} as "s${i}"`),
+    ...plan.userColumns.map((c, i) => `${readColumn(output.localUser, output.zone, "u", c.column)} as "u${i}"`)
   ].join(", ")
   const text = `select ${select} from ${quote(plan.sessionTable)} s join ${quote(plan.userTable)} u ` +
     `on u."id" = s.${quote(plan.userIdColumn)} where s.${quote(plan.tokenColumn)} = $1 limit 1`

@@ -2,17 +2,20 @@
  * The `apiToken` table on Postgres: every statement `TokenStore` and `LastUsed` run.
  *
  * `lookup` is the request path's one statement: the token joined with its owner by the
- * digest's unique index. Its token columns are aliased so an app's own user columns can
- * never shadow them.
+ * digest's unique index. The owner is read as the app's Better Auth model has it
+ * (`UserModel`: its table, its columns, its output rule), so a token caller's user has the
+ * keys a cookie caller's has; every column is aliased so none can shadow another.
  */
 import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { User } from "../core/Session.ts"
 import type { TokenRecord, TokenTable } from "../core/Tables.ts"
+import { quote, readUser, selectList, type UserModel } from "../core/UserModel.ts"
 import * as UserLock from "./UserLock.ts"
 
-export const make = (sql: SqlClient.SqlClient): TokenTable => ({
-  ...UserLock.make(sql),
+export const make = (sql: SqlClient.SqlClient, model: UserModel): TokenTable => ({
+  ...UserLock.make(sql, model),
+  ...lookupOf(sql, model),
   liveCount: (userId, now) =>
     sql<{ n: number }>`select count(*)::int as "n" from "apiToken" where "userId" = ${userId}
       and "revokedAt" is null and ("expiresAt" is null or "expiresAt" > ${now})`.pipe(
@@ -40,32 +43,39 @@ export const make = (sql: SqlClient.SqlClient): TokenTable => ({
       )
       select * from "apiToken" where "id" in (select "id" from "tree") order by "createdAt", "id" for update`.pipe(Effect.orDie),
   update: (id, changes) => sql`update "apiToken" set ${sql.update(changes)} where "id" = ${id}`.pipe(Effect.orDie, Effect.asVoid),
-  lookup: (digest) =>
-    sql<Record<string, unknown>>`select
-        t."id" as "fusionTokenId", t."expiresAt" as "fusionExpiresAt", t."revokedAt" as "fusionRevokedAt",
-        t."lastUsedAt" as "fusionLastUsedAt", t."scopes" as "fusionScopes", u.*
-      from "apiToken" t join "user" u on u."id" = t."userId"
-      where t."digest" = ${digest}`.pipe(
-      Effect.map((rows) => {
-        const row = rows[0]
-        if (row === undefined) return undefined
-        const { fusionTokenId, fusionExpiresAt, fusionRevokedAt, fusionLastUsedAt, fusionScopes, ...user } = row
-        return {
-          tokenId: fusionTokenId as string,
-          expiresAt: fusionExpiresAt as Date | null,
-          revokedAt: fusionRevokedAt as Date | null,
-          lastUsedAt: fusionLastUsedAt as Date | null,
-          scopes: fusionScopes as ReadonlyArray<string>,
-          user: user as unknown as User
-        }
-      }),
-      Effect.orDie
-    ),
   writeLastUsed: (ids, times) =>
     sql`update "apiToken" as t set "lastUsedAt" = v."at"
       from (select unnest(${ids}::text[]) as "id", unnest(${times}::timestamptz[]) as "at") as v
       where t."id" = v."id" and (t."lastUsedAt" is null or t."lastUsedAt" < v."at")`.pipe(Effect.orDie, Effect.asVoid)
 })
+
+/** The request path's statement, its text made once from the model. */
+const lookupOf = (sql: SqlClient.SqlClient, model: UserModel): Pick<TokenTable, "lookup"> => {
+  const text = `select t."id" as "fusionTokenId", t."expiresAt" as "fusionExpiresAt", t."revokedAt" as "fusionRevokedAt", ` +
+    `t."lastUsedAt" as "fusionLastUsedAt", t."scopes" as "fusionScopes", ${selectList(model, "u", "u")} ` +
+    `from "apiToken" t join ${quote(model.table)} u on u."id" = t."userId" where t."digest" = $1`
+  return {
+    lookup: (digest) =>
+      sql.unsafe<Record<string, unknown>>(text, [digest]).pipe(
+        Effect.map((rows) => {
+          const row = rows[0]
+          if (row === undefined) return undefined
+          const { fusionTokenId, fusionExpiresAt, fusionRevokedAt, fusionLastUsedAt, fusionScopes, ...owner } = row
+          const { user, lock } = readUser(model, owner, "u", true)
+          return {
+            tokenId: fusionTokenId as string,
+            expiresAt: fusionExpiresAt as Date | null,
+            revokedAt: fusionRevokedAt as Date | null,
+            lastUsedAt: fusionLastUsedAt as Date | null,
+            scopes: fusionScopes as ReadonlyArray<string>,
+            user: user as unknown as User,
+            lock
+          }
+        }),
+        Effect.orDie
+      )
+  }
+}
 
 /** A Postgres array literal parameter for a text[] column. */
 const pgArray = (values: ReadonlyArray<string>) => `{${values.map((v) => JSON.stringify(v)).join(",")}}`

@@ -8,9 +8,19 @@ import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { User } from "../core/Session.ts"
 import type { UserLock } from "../core/Tables.ts"
+import { quote, readUser, selectList, type UserModel } from "../core/UserModel.ts"
 
-export const make = (sql: SqlClient.SqlClient): UserLock => ({
-  transaction: (effect) => sql.withTransaction(effect).pipe(Effect.catchTag("SqlError", Effect.die)),
-  lockUser: (userId) =>
-    sql<User>`select * from "user" where "id" = ${userId} for update`.pipe(Effect.map((rows) => rows[0]), Effect.orDie)
-})
+export const make = (sql: SqlClient.SqlClient, model: UserModel): UserLock => {
+  const lock = `select ${selectList(model, "u", "u")} from ${quote(model.table)} u where u."id" = $1 for update of u`
+  return {
+    transaction: (effect) => sql.withTransaction(effect).pipe(Effect.catchTag("SqlError", Effect.die)),
+    lockUser: (userId) => users(sql, model, lock, [userId]).pipe(Effect.map((rows) => rows[0]))
+  }
+}
+
+/** The users a statement of `selectList(model, "u", "u")` finds, as Better Auth returns them. */
+export const users = (sql: SqlClient.SqlClient, model: UserModel, text: string, params: ReadonlyArray<unknown>) =>
+  sql.unsafe<Record<string, unknown>>(text, params as Array<unknown>).pipe(
+    Effect.map((rows) => rows.map((row) => readUser(model, row, "u").user as unknown as User)),
+    Effect.orDie
+  )

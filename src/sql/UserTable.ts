@@ -1,35 +1,35 @@
 /**
  * Better Auth's `user` table on Postgres, as `Users` reads it and changes its one column,
- * `deactivatedAt`.
+ * `deactivatedAt`: under the names the app's Better Auth model gives them (`UserModel`).
  */
 import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
-import { lockOutFields } from "../core/LockOut.ts"
-import type { User } from "../core/Session.ts"
+import { columnOf, quote, readUser, selectList, type UserModel } from "../core/UserModel.ts"
 import type { UserTable } from "../core/Tables.ts"
 import * as UserLock from "./UserLock.ts"
 
-export const make = (sql: SqlClient.SqlClient): UserTable => ({
-  ...UserLock.make(sql),
-  setDeactivatedAt: (userId, value) =>
-    sql<User>`update "user" set "deactivatedAt" = ${value} where "id" = ${userId} returning *`.pipe(
-      Effect.map((rows) => rows[0]!),
-      Effect.orDie
-    ),
-  // The whole row: the ban's columns exist only where Better Auth's admin plugin is installed.
-  status: (userId) =>
-    sql<Record<string, unknown>>`select * from "user" where "id" = ${userId}`.pipe(
-      Effect.map((rows) => (rows[0] === undefined ? undefined : lockOutFields(rows[0]))),
-      Effect.orDie
-    ),
-  findByEmail: (email) =>
-    sql<User>`select * from "user" where lower("email") = lower(${email})`.pipe(Effect.map((rows) => rows[0]), Effect.orDie),
-  list: (filter) =>
-    sql<User>`select * from "user" ${
-      filter.deactivated === undefined
-        ? sql``
-        : filter.deactivated
-        ? sql`where "deactivatedAt" is not null`
-        : sql`where "deactivatedAt" is null`
-    } order by "createdAt", "id"`.pipe(Effect.orDie)
-})
+export const make = (sql: SqlClient.SqlClient, model: UserModel): UserTable => {
+  const table = quote(model.table)
+  const select = `select ${selectList(model, "u", "u")} from ${table} u`
+  const deactivatedAt = `u.${quote(columnOf(model, "deactivatedAt"))}`
+  const order = `order by u.${quote(columnOf(model, "createdAt"))}, u."id"`
+  const users = (text: string, params: ReadonlyArray<unknown> = []) => UserLock.users(sql, model, text, params)
+  return {
+    ...UserLock.make(sql, model),
+    setDeactivatedAt: (userId, value) =>
+      users(`update ${table} u set ${quote(columnOf(model, "deactivatedAt"))} = $1 where u."id" = $2 returning ${selectList(model, "u", "u")}`, [value, userId])
+        .pipe(Effect.map((rows) => rows[0]!)),
+    // Every field: the ban's columns exist only where Better Auth's admin plugin is installed.
+    status: (userId) =>
+      sql.unsafe<Record<string, unknown>>(`${select} where u."id" = $1`, [userId]).pipe(
+        Effect.map((rows) => (rows[0] === undefined ? undefined : readUser(model, rows[0], "u").lock)),
+        Effect.orDie
+      ),
+    findByEmail: (email) =>
+      users(`${select} where lower(u.${quote(columnOf(model, "email"))}) = lower($1)`, [email]).pipe(Effect.map((rows) => rows[0])),
+    list: (filter) =>
+      users(`${select} ${
+        filter.deactivated === undefined ? "" : filter.deactivated ? `where ${deactivatedAt} is not null` : `where ${deactivatedAt} is null`
+      } ${order}`)
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * The app's Better Auth `user` model as its own `migrate()` last saw it, kept in
+ * `fusionAuthUserModel` (one row): what a process without the app's Better Auth (the CLI)
+ * follows, so it reads and deactivates the users the app has, where the app has them.
+ */
+import { Effect } from "effect"
+import type { SqlClient } from "effect/sql"
+import type { Column, UserModel } from "../core/UserModel.ts"
+
+/** The part of a model that is the app's configuration (the rest is read from the database each start). */
+export interface SavedModel {
+  readonly table: string
+  readonly columns: ReadonlyArray<Column>
+  readonly hidden: ReadonlyArray<string>
+}
+
+export const save = (sql: SqlClient.SqlClient, model: UserModel) =>
+  model.columns === undefined
+    ? Effect.void
+    : sql`insert into "fusionAuthUserModel" ("id", "model", "savedAt")
+        values (1, ${JSON.stringify({ table: model.table, columns: model.columns, hidden: [...model.hidden] } satisfies SavedModel)}::jsonb, now())
+        on conflict ("id") do update set "model" = excluded."model", "savedAt" = excluded."savedAt"`.pipe(Effect.orDie, Effect.asVoid)
+
+/** The saved model, or `undefined` (never migrated by an app, or migrated before models were saved). */
+export const load = (sql: SqlClient.SqlClient) =>
+  sql<{ model: SavedModel | string }>`select "model" from "fusionAuthUserModel" where "id" = 1`.pipe(
+    Effect.map((rows) => {
+      const model = rows[0]?.model
+      return typeof model === "string" ? (JSON.parse(model) as SavedModel) : model
+    }),
+    Effect.catchTag("SqlError", () => Effect.succeed(undefined)) // no table yet: an older database
+  )
