@@ -10,13 +10,13 @@ const library = [
 ]
 
 /**
- * The lowest Better Auth of the peer range (`better-auth-lowest`, an npm alias of
- * better-auth@1.7.0, with the better-call it was released with), for the in-process suites
- * whose behaviour depends on Better Auth. Suites that start other processes, or load a
- * plugin package that imports `better-auth` itself, run on the locked version only.
+ * The in-process suites whose behaviour depends on Better Auth, run again on the lowest
+ * Better Auth of the peer range (`better-auth-lowest`, an npm alias of better-auth@1.7.0,
+ * with the better-call it was released with) and, when a maintainer asks for it
+ * (`npm run test:better-auth-next`), on the newest published 1.7.x. Suites that start other
+ * processes, or load a plugin package that imports `better-auth` itself, run on the locked
+ * version only.
  */
-const lowest = fileURLToPath(new URL("./node_modules/better-auth-lowest/", import.meta.url))
-const lowestBetterCall = createRequire(join(lowest, "package.json")).resolve("better-call").replace(/\.cjs$/, ".mjs")
 const onLowest = [
   "test/Authorization.test.ts",
   "test/SignedCookie.test.ts",
@@ -39,6 +39,26 @@ const onLowest = [
   "test/reliability/secret-hygiene.test.ts"
 ]
 
+/** A project running `onLowest` with `better-auth` (and its own better-call) taken from the npm alias `alias`. */
+const onBetterAuth = (alias: string) => {
+  const dir = fileURLToPath(new URL(`./node_modules/${alias}/`, import.meta.url))
+  const { version } = createRequire(import.meta.url)(join(dir, "package.json")) as { version: string }
+  const betterCall = createRequire(join(dir, "package.json")).resolve("better-call").replace(/\.cjs$/, ".mjs")
+  return {
+    extends: true as const,
+    resolve: {
+      alias: [
+        { find: /^better-auth(?=\/|$)/, replacement: alias },
+        { find: /^better-call$/, replacement: betterCall }
+      ]
+    },
+    test: { name: `better-auth ${version}`, include: onLowest }
+  }
+}
+
+/** `scripts/better-auth-next.sh` installs the newest 1.7.x as `better-auth-next` (not saved) and names it here. */
+const next = process.env.FUSION_AUTH_BETTER_AUTH_NEXT
+
 export default defineConfig({
   resolve: { alias: library },
   test: {
@@ -50,16 +70,8 @@ export default defineConfig({
         extends: true,
         test: { name: "better-auth locked", include: ["test/**/*.test.ts", "examples/start/test/**/*.test.ts"] }
       },
-      {
-        extends: true,
-        resolve: {
-          alias: [
-            { find: /^better-auth(?=\/|$)/, replacement: "better-auth-lowest" },
-            { find: /^better-call$/, replacement: lowestBetterCall }
-          ]
-        },
-        test: { name: "better-auth 1.7.0", include: onLowest }
-      }
+      onBetterAuth("better-auth-lowest"),
+      ...(next === undefined ? [] : [{ ...onBetterAuth(next), test: { ...onBetterAuth(next).test, name: `better-auth next (${onBetterAuth(next).test.name})` } }])
     ]
   }
 })

@@ -83,7 +83,7 @@ export class Clients {
     const decision = decide(context, context.version)
     if (decision._tag !== "Native") throw new Error(`the cookie path is handed over here: ${decision.reason}`)
     const { sql } = await this.floor()
-    return SessionTable.make(sql, decision.plan, { hiddenSession: new Set(), hiddenUser: new Set(), localSession: new Set(), localUser: new Set(), zone: "UTC" }).text
+    return SessionTable.make(sql, decision.plan, { hiddenSession: new Set(), hiddenUser: new Set() }).text
   }
 
   async close(): Promise<void> {

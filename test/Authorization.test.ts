@@ -64,6 +64,24 @@ describe("Authorization header", () => {
     assert.oneOf(result, ["Malformed", "rejected by Headers"])
   })
 
+  it("a Bearer value that is not shaped like a token of any prefix may be a Better Auth session token (bearer()), sent as that plugin reads it", () => {
+    const session = "aQ2Cikz8O6j7oeFWxfwXdKi4f3T1wuNi"
+    const signed = `${session}.scuYGrfyOmfEDEG+LwKF5r+y/pTILZEZCtOdBoUUC10=`
+    for (const value of [session, signed, encodeURIComponent(signed)]) {
+      const result = presented(headers(["authorization", `Bearer ${value}`]))
+      assert.deepStrictEqual(result, { _tag: "SessionBearer", value })
+      assert.strictEqual(tag(headers(["authorization", `bearer ${value}`])), "SessionBearer")
+    }
+    const malformed = [
+      `Bearer\t${session}`, // the plugin reads "bearer " then the value
+      `Bearer "${session}"`,
+      `Bearer ${session}.sig;nature`,
+      `Bearer sk_test_${token.slice("sk_live_".length)}`, // a token, of a prefix not accepted
+      `Bearer acme_live_${"a".repeat(10)}`
+    ]
+    for (const value of malformed) assert.strictEqual(tag(headers(["authorization", value])), "Malformed", value)
+  })
+
   it("reads a Bearer token of the app's format: its prefix and the legacy ones; any other prefix is malformed", () => {
     const acme = ApiToken.format("acme_")
     const moved = ApiToken.format("acme_live_", ["sk_live_"])

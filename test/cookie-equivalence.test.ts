@@ -3,6 +3,9 @@
  * cache disabled), over generated states on real Better Auth and real Postgres: valid, the
  * expiry boundary and 1 ms either side, expired, deleted, user deleted, deactivated, refresh
  * due, tampered, wrong secret, another cookie prefix, duplicate cookies, don't-remember.
+ * Every state and boundary is a fixed example; the property runs over three configurations:
+ * Better Auth's defaults, the schema matrix's (mapped model and field names, uuid ids), and
+ * an https `baseURL` (`__Secure-` cookie names).
  *
  * Time is frozen (`Date` only) at T for both sides: Better Auth reads `new Date()`, the
  * native path Effect's `Clock`, which reads `Date.now()`.
@@ -21,27 +24,70 @@ import { sqlBackends, type TestDatabase } from "./support/databases.ts"
 import { countStatements, type WireCounter } from "./support/wire.ts"
 
 const SECRET = "test-secret-test-secret-test-secret-0123"
-const NAME = "better-auth.session_token"
-const DONT_REMEMBER = "better-auth.dont_remember"
 const EXPIRES_IN = 7 * 24 * 3600
 const UPDATE_AGE = 24 * 3600
 
-const makeAuth = (url: string) => {
+/** A Better Auth configuration: its options, and the names its tables, columns and cookies get. */
+interface Config {
+  readonly name: string
+  readonly baseURL: string
+  readonly user: { readonly modelName?: string; readonly fields?: Record<string, string> }
+  readonly session: { readonly modelName?: string; readonly fields?: Record<string, string> }
+  readonly advanced?: Record<string, unknown>
+  readonly cookie: string
+  readonly dontRemember: string
+  readonly numRuns: number
+}
+
+const CONFIGS: ReadonlyArray<Config> = [
+  {
+    name: "Better Auth's defaults",
+    baseURL: "http://localhost:3000",
+    user: {},
+    session: {},
+    cookie: "better-auth.session_token",
+    dontRemember: "better-auth.dont_remember",
+    numRuns: 80
+  },
+  {
+    name: "mapped model and field names, uuid ids",
+    baseURL: "http://localhost:3000",
+    user: { modelName: "members", fields: { email: "email_address", createdAt: "created_at" } },
+    session: { modelName: "logins", fields: { token: "login_token", expiresAt: "expires_at", userId: "member_id" } },
+    advanced: { database: { generateId: "uuid" } },
+    cookie: "better-auth.session_token",
+    dontRemember: "better-auth.dont_remember",
+    numRuns: 60
+  },
+  {
+    name: "an https baseURL (__Secure- cookies)",
+    baseURL: "https://app.example.com",
+    user: {},
+    session: {},
+    cookie: "__Secure-better-auth.session_token",
+    dontRemember: "__Secure-better-auth.dont_remember",
+    numRuns: 60
+  }
+]
+
+const makeAuth = (url: string, config: Config) => {
   const pool = new pg.Pool({ connectionString: url, max: 4 })
   pool.on("error", () => undefined)
   const auth = betterAuth({
     database: pool,
     secret: SECRET,
-    baseURL: "http://localhost:3000",
+    baseURL: config.baseURL,
     telemetry: { enabled: false },
     emailAndPassword: { enabled: true },
+    ...(config.advanced === undefined ? {} : { advanced: config.advanced }),
     user: {
+      ...config.user,
       additionalFields: {
         role: { type: "string", defaultValue: "member", input: false },
         secretNote: { type: "string", required: false, returned: false, input: false }
       }
     },
-    session: { additionalFields: { device: { type: "string", required: false, input: false } } },
+    session: { ...config.session, additionalFields: { device: { type: "string", required: false, input: false } } },
     plugins: [fusionAuth()]
   })
   return { auth, pool }
@@ -60,15 +106,15 @@ const caseOf = fc.record({
 })
 
 /**
- * Every state once, and each boundary (expiry, refresh) at each side with and without
- * don't-remember, before the generated ones.
+ * The cross product of the states, as fixed examples: every state with and without
+ * don't-remember, and each boundary (expiry, refresh) at each side of it; then generated ones.
  */
-const examples = [
-  ...STATES.map((state) => [{ state, delta: 0, dontRemember: false }] as [typeof caseOf extends fc.Arbitrary<infer C> ? C : never]),
-  ...(["boundary", "refreshBoundary"] as const).flatMap((state) =>
-    [-1, 0, 1].flatMap((delta) => [true, false].map((dontRemember) => [{ state: state as State, delta, dontRemember }] as [{ state: State; delta: number; dontRemember: boolean }]))
+type Case = { state: State; delta: number; dontRemember: boolean }
+const examples: Array<[Case]> = STATES.flatMap((state) =>
+  (state === "boundary" || state === "refreshBoundary" ? [-1, 0, 1] : [0]).flatMap((delta) =>
+    [true, false].map((dontRemember): [Case] => [{ state, delta, dontRemember }])
   )
-]
+)
 
 /** A `dont_remember` cookie Better Auth would not take: unsigned, or with a signature that does not hold. */
 const FORGED_DONT_REMEMBER = { unsignedDontRemember: "true", forgedDontRemember: encodeURIComponent(`true.${"A".repeat(43)}=`) }
@@ -76,8 +122,15 @@ const FORGED_DONT_REMEMBER = { unsignedDontRemember: "true", forgedDontRemember:
 let emails = 0
 const email = () => `eq${++emails}.${Math.random().toString(36).slice(2, 8)}@example.com`
 
-for (const backend of sqlBackends) {
-  describe(`native cookie path ≡ Better Auth's getSession on ${backend.name}`, () => {
+for (const backend of sqlBackends) for (const config of CONFIGS) {
+  const NAME = config.cookie
+  const DONT_REMEMBER = config.dontRemember
+  const q = (identifier: string) => `"${identifier}"`
+  const userTable = q(config.user.modelName ?? "user")
+  const sessionTable = q(config.session.modelName ?? "session")
+  const userColumn = (key: string) => q(config.user.fields?.[key] ?? key)
+  const sessionColumn = (key: string) => q(config.session.fields?.[key] ?? key)
+  describe(`native cookie path ≡ Better Auth's getSession on ${backend.name}, ${config.name}`, () => {
     let db: TestDatabase
     let wire: WireCounter
     let setup: ReturnType<typeof makeAuth>
@@ -86,7 +139,7 @@ for (const backend of sqlBackends) {
     beforeAll(async () => {
       db = await backend.make()
       wire = await countStatements(db.url)
-      setup = makeAuth(wire.url)
+      setup = makeAuth(wire.url, config)
       await migrate(setup.auth, { url: wire.url })
       app = createAuthSession(setup.auth, { database: { url: wire.url } })
     })
@@ -100,9 +153,9 @@ for (const backend of sqlBackends) {
 
     it("answers as Better Auth in every generated state", async () => {
       const seen = new Map<string, number>()
-      const { userId, cookie: firstCookie } = await signUp(setup.auth as never, email())
-      const address = (await setup.pool.query(`select "email" from "user" where "id" = $1`, [userId])).rows[0].email as string
-      await setup.pool.query(`update "user" set "secretNote" = 'hidden' where "id" = $1`, [userId])
+      const { userId, cookie: firstCookie } = await signUp(setup.auth as never, email(), config.baseURL)
+      const address = (await setup.pool.query(`select ${userColumn("email")} as "email" from ${userTable} where "id" = $1`, [userId])).rows[0].email as string
+      await setup.pool.query(`update ${userTable} set "secretNote" = 'hidden' where "id" = $1`, [userId])
       assert.include(firstCookie, NAME)
 
       await fc.assert(fc.asyncProperty(caseOf, async ({ state, delta, dontRemember: asked }) => {
@@ -114,7 +167,7 @@ for (const backend of sqlBackends) {
         let login = address
         if (state === "userDeleted") {
           login = email()
-          owner = (await signUp(setup.auth as never, login)).userId
+          owner = (await signUp(setup.auth as never, login, config.baseURL)).userId
         }
         const { headers: signedIn } = await setup.auth.api.signInEmail({
           body: { email: login, password: "correct horse battery", rememberMe: !dontRemember },
@@ -122,17 +175,18 @@ for (const backend of sqlBackends) {
         })
         const jar = new Map(signedIn.getSetCookie().map((c) => c.split(";")[0]!.split(/=(.*)/s).slice(0, 2) as [string, string]))
         const token = decodeURIComponent(jar.get(NAME)!).split(".")[0]!
-        await setup.pool.query(`update "session" set "device" = 'laptop' where "token" = $1`, [token])
+        await setup.pool.query(`update ${sessionTable} set "device" = 'laptop' where ${sessionColumn("token")} = $1`, [token])
         const T = Date.now() + 1000
-        const setExpiry = (at: number) => setup.pool.query(`update "session" set "expiresAt" = $1 where "token" = $2`, [new Date(at), token])
+        const setExpiry = (at: number) =>
+          setup.pool.query(`update ${sessionTable} set ${sessionColumn("expiresAt")} = $1 where ${sessionColumn("token")} = $2`, [new Date(at), token])
         const real = jar.get(NAME)!
         let sessionCookie = `${NAME}=${real}`
         switch (state as State) {
           case "boundary": await setExpiry(T + delta); break
           case "expired": await setExpiry(T - 24 * 3600 * 1000); break
-          case "deleted": await setup.pool.query(`delete from "session" where "token" = $1`, [token]); break
-          case "userDeleted": await setup.pool.query(`delete from "user" where "id" = $1`, [owner]); break
-          case "deactivated": await setup.pool.query(`update "user" set "deactivatedAt" = now() where "id" = $1`, [owner]); break
+          case "deleted": await setup.pool.query(`delete from ${sessionTable} where ${sessionColumn("token")} = $1`, [token]); break
+          case "userDeleted": await setup.pool.query(`delete from ${userTable} where "id" = $1`, [owner]); break
+          case "deactivated": await setup.pool.query(`update ${userTable} set "deactivatedAt" = now() where "id" = $1`, [owner]); break
           case "refreshDue": await setExpiry(T + (EXPIRES_IN - UPDATE_AGE) * 1000 - 1000); break
           // Due exactly when expiresAt - expiresIn + updateAge <= now: at the boundary itself, and a millisecond before.
           case "refreshBoundary": await setExpiry(T + (EXPIRES_IN - UPDATE_AGE) * 1000 + delta); break
@@ -143,7 +197,7 @@ for (const backend of sqlBackends) {
             break
           case "tampered": sessionCookie = `${NAME}=${encodeURIComponent(`${token}.${"A".repeat(43)}=`)}`; break
           case "wrongSecret": sessionCookie = `${NAME}=${serialize(token, "another-secret-another-secret-0000")}`; break
-          case "otherPrefix": sessionCookie = `other-app.session_token=${real}`; break
+          case "otherPrefix": sessionCookie = `${NAME.replace("better-auth", "other-app")}=${real}`; break
           case "duplicateFirst": sessionCookie = `${NAME}=${real}; ${NAME}=${serialize("forged", SECRET)}`; break
           case "duplicateSecond": sessionCookie = `${NAME}=${serialize("forged", SECRET)}; ${NAME}=${real}`; break
         }
@@ -156,7 +210,7 @@ for (const backend of sqlBackends) {
         const cost = [...wire.statements()]
         const ours = await setup.auth.api.getSession({ headers, query: { disableCookieCache: true } })
         vi.useRealTimers()
-        if (state === "deactivated") await setup.pool.query(`update "user" set "deactivatedAt" = null where "id" = $1`, [owner])
+        if (state === "deactivated") await setup.pool.query(`update ${userTable} set "deactivatedAt" = null where "id" = $1`, [owner])
         const key = state === "boundary" || state === "refreshBoundary" ? `${state} ${delta > 0 ? "+" : ""}${delta} ms` : state
         seen.set(key, (seen.get(key) ?? 0) + 1)
 
@@ -187,11 +241,11 @@ for (const backend of sqlBackends) {
         if (due) assert.isTrue(cost.some((s) => s.write), `${key}: the refresh was not handed to Better Auth`)
         else assert.isAtMost(cost.length, 1, `${key}: ${cost.map((s) => s.text.slice(0, 80)).join(" | ")}`)
         assert.isFalse(!due && cost.some((s) => s.write), key)
-      }), { numRuns: 60, examples })
+      }), { numRuns: config.numRuns, examples })
 
       const total = [...seen.values()].reduce((a, b) => a + b, 0)
-      console.info(`cookie equivalence on ${backend.name}: ${total} cases: ${[...seen].map(([k, n]) => `${k} ${n}`).join(", ")}`)
-      assert.isAtLeast(total, 60)
+      console.info(`cookie equivalence on ${backend.name}, ${config.name}: ${total} cases: ${[...seen].map(([k, n]) => `${k} ${n}`).join(", ")}`)
+      assert.isAtLeast(total, config.numRuns)
       for (const state of STATES.filter((s) => s !== "boundary" && s !== "refreshBoundary")) assert.isTrue(seen.has(state), state)
       for (const state of ["boundary", "refreshBoundary"]) {
         for (const key of [`${state} -1 ms`, `${state} 0 ms`, `${state} +1 ms`]) assert.isTrue(seen.has(key), key)

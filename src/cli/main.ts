@@ -15,7 +15,7 @@ import * as ApiToken from "../core/ApiToken.ts"
 import { lockOut } from "../core/LockOut.ts"
 import { describePatterns, scanPatterns } from "../core/ScanPattern.ts"
 import type { TokenPolicyOptions } from "../core/TokenPolicy.ts"
-import { migrate } from "../runtime/createAuthSession.ts"
+import { migrateWith } from "../runtime/createAuthSession.ts"
 import * as Database from "../sql/Database.ts"
 import { fusionAuth } from "../adapters/plugin.ts"
 import type { User } from "../core/Session.ts"
@@ -108,7 +108,7 @@ const migrateCommand = Command.make("migrate", {}, () =>
     // Better Auth's default schema: refused where the app's own migrate() saved another, which it would not follow.
     const foreign = yield* UserModel.foreignTo(auth.$context).pipe(Effect.provide(Database.layer(database)))
     if (foreign !== undefined) throw new Usage(foreign)
-    yield* Effect.promise(() => migrate(auth, database)).pipe(
+    yield* Effect.promise(() => migrateWith(auth, database, { saveModel: false })).pipe(
       Effect.ensuring(Effect.promise(() => Database.closeBetterAuthDatabase(auth.options.database)))
     )
     yield* output({ migrated: true }, () => ["Migrated Better Auth's tables and fusion-auth's."])

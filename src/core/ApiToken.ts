@@ -31,6 +31,11 @@ export const LENGTH = PREFIX.length + BODY_LENGTH
  * prefix can be read as a token of another.
  */
 export const PREFIX_PATTERN = /^[a-z][a-z0-9]*_(?:[a-z0-9]+_)*$/
+/**
+ * The shape of a token of any prefix: a value of this shape is a token (if only of a prefix
+ * this app does not accept), never a Better Auth session token.
+ */
+export const ANY_PREFIX_SHAPE = /^[a-z][a-z0-9]*_(?:[a-z0-9]+_)*[0-9A-Za-z]+$/
 const PREFIX_MIN = 4
 const PREFIX_MAX = 24
 

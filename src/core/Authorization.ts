@@ -26,6 +26,8 @@ const MENTIONS_BEARER = /(?:^|,)[ \t]*bearer(?:[ \t]|,|$)/i
 const EXACT = /^bearer[ \t]+([^ \t,]+)[ \t]*$/i
 /** How `bearer()` recognises its header: `bearer ` (any case) at the very start. */
 const BETTER_AUTH_BEARER = /^bearer /i
+/** What a Better Auth session token can be: its token (letters, digits, `-`, `_`), and a signature (base64, maybe URI-encoded). */
+const SESSION_VALUE = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9+/=%]+)?$/
 
 /** The credential in these headers; a Bearer token must be of `format` (an accepted prefix). */
 export const presented = (headers: Headers, format: ApiToken.Format = ApiToken.DEFAULT): Presented => {
@@ -36,6 +38,6 @@ export const presented = (headers: Headers, format: ApiToken.Format = ApiToken.D
   const value = match[1]!
   const token = format.parse(value)
   if (token !== undefined) return { _tag: "Bearer", token }
-  const apiToken = format.prefixes.some((prefix) => value.startsWith(prefix))
-  return apiToken || !BETTER_AUTH_BEARER.test(raw) ? malformed : { _tag: "SessionBearer", value }
+  const apiToken = format.prefixes.some((prefix) => value.startsWith(prefix)) || ApiToken.ANY_PREFIX_SHAPE.test(value)
+  return apiToken || !BETTER_AUTH_BEARER.test(raw) || !SESSION_VALUE.test(value) ? malformed : { _tag: "SessionBearer", value }
 }

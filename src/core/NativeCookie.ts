@@ -12,7 +12,7 @@
  * see `services/NativeProbe.ts`.
  */
 import { Redacted } from "effect"
-import { type Column, tableName } from "./UserModel.ts"
+import { type Column, tableOf } from "./UserModel.ts"
 
 /**
  * The Better Auth releases whose code fusion-auth has read: every 1.7 patch. Within them, the
@@ -71,23 +71,17 @@ const SAFE_TYPES = new Set(["string", "boolean", "date", "number"])
 
 interface Field {
   readonly type?: unknown
-  readonly fieldName?: string
   readonly bigint?: boolean
   readonly transform?: { readonly output?: unknown }
 }
-interface Table {
-  readonly modelName?: string
-  readonly fields?: Record<string, Field>
-}
 
-const columns = (table: Table): ReadonlyArray<Column> | string => {
-  const out: Array<Column> = [{ key: "id", column: "id" }]
-  for (const [key, field] of Object.entries(table.fields ?? {})) {
-    if (typeof field.type !== "string" || !SAFE_TYPES.has(field.type) || field.bigint) return `field "${key}" of type ${String(field.type)}`
-    if (field.transform?.output) return `field "${key}" has an output transform`
-    out.push({ key, column: field.fieldName ?? key })
+/** A field of this model the native statement cannot read as Better Auth's driver does, in words. */
+const unreadable = (context: Record<string, any>, model: string): string | undefined => {
+  for (const [key, field] of Object.entries((context.tables?.[model]?.fields ?? {}) as Record<string, Field>)) {
+    if (typeof field.type !== "string" || !SAFE_TYPES.has(field.type) || field.bigint) return `${model} field "${key}" of type ${String(field.type)}`
+    if (field.transform?.output) return `${model} field "${key}" has an output transform`
   }
-  return out
+  return undefined
 }
 
 /** Decides, from `await auth.$context` and the installed version, whether the native path may answer. */
@@ -116,14 +110,13 @@ export const decide = (context: unknown, version: string | undefined): Decision 
   if (typeof ctx.secret !== "string" || ctx.secret === "") return differs("Better Auth's secret is unknown")
   const config = (ctx.sessionConfig ?? {}) as { expiresIn?: unknown; updateAge?: unknown }
   if (typeof config.expiresIn !== "number" || typeof config.updateAge !== "number") return differs("Better Auth's session ages are unknown")
-  const tables = (ctx.tables ?? {}) as Record<string, Table | undefined>
-  const session = tables.session
-  const user = tables.user
-  if (!session?.modelName || !user?.modelName) return differs("Better Auth's session or user table is unknown")
-  const sessionColumns = columns(session)
-  const userColumns = columns(user)
-  if (typeof sessionColumns === "string") return handOver(`session ${sessionColumns}`)
-  if (typeof userColumns === "string") return handOver(`user ${userColumns}`)
+  const session = tableOf(ctx, "session")
+  const user = tableOf(ctx, "user")
+  if (session === undefined || user === undefined) return differs("Better Auth's session or user table is unknown")
+  const unread = unreadable(ctx, "session") ?? unreadable(ctx, "user")
+  if (unread !== undefined) return handOver(unread)
+  const sessionColumns = session.columns
+  const userColumns = user.columns
   const tokenColumn = sessionColumns.find((c) => c.key === "token")?.column
   const userIdColumn = sessionColumns.find((c) => c.key === "userId")?.column
   if (!tokenColumn || !userIdColumn || !sessionColumns.some((c) => c.key === "expiresAt")) return differs("the session table lacks token, userId or expiresAt")
@@ -136,8 +129,8 @@ export const decide = (context: unknown, version: string | undefined): Decision 
       expiresInMs: config.expiresIn * 1000,
       updateAgeMs: config.updateAge * 1000,
       refreshDisabled: options.session?.disableSessionRefresh === true,
-      sessionTable: tableName(session.modelName, adapter.options.adapterConfig?.usePlural),
-      userTable: tableName(user.modelName, adapter.options.adapterConfig?.usePlural),
+      sessionTable: session.table,
+      userTable: user.table,
       sessionColumns,
       userColumns,
       tokenColumn,

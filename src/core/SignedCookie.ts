@@ -125,11 +125,3 @@ export const bearerSessionToken = (value: string, secret: string, requireSignatu
   if (value.includes(".")) return verify(tryDecode(value), secret)
   return requireSignature ? undefined : value
 }
-
-/**
- * A `Cookie` header carrying `value` (already serialized) as the cookie `name`, in place of
- * any it had, every other cookie kept: what `bearer()` does to a request before Better Auth reads it.
- */
-export const withCookie = (header: string | null, name: string, value: string): string =>
-  [`${name}=${value}`, ...(header ?? "").split(";").map((part) => part.trim()).filter((part) => part !== "" && part.slice(0, part.indexOf("=")).trim() !== name)]
-    .join("; ")

@@ -2,20 +2,61 @@
  * Better Auth's `user` table as the app configures it, for every statement fusion-auth runs
  * on it (the token path's join, the user lock, deactivation, the CLI's lists): its name
  * (`modelName`, plural under the adapter's `usePlural`), each field's column (`fieldName`),
- * the fields its output rule hides (`returned: false`), and the columns the database types
- * `timestamp without time zone`.
+ * and the fields its output rule hides (`returned: false`).
  *
- * Pure: the model is made once from Better Auth's context and the database's catalog
- * (`services/UserModel.ts`), and the statements and rows below follow it. `DEFAULT` is Better
+ * Pure: the model is made once from Better Auth's context (`services/UserModel.ts`), and the
+ * statements (`sql/Columns.ts`) and rows below follow it. `DEFAULT` is Better
  * Auth's default schema, known only by name: every column is read as it is named.
  */
 import { Context } from "effect"
 import { type LockOutFields, lockOutFields } from "./LockOut.ts"
 
-/** One field: its key in Better Auth's model and its column in the database. */
+/** One field: its key in Better Auth's model, its column in the database, and whether it holds an id. */
 export interface Column {
   readonly key: string
   readonly column: string
+  /** It references another model's `id` (`references.field`): a string to callers, as Better Auth gives it. */
+  readonly reference?: boolean
+  /** Better Auth declares it a `date`: read as an instant whatever the column's type (see `sql/Columns.ts`). */
+  readonly date?: boolean
+}
+
+interface Field {
+  readonly type?: unknown
+  readonly fieldName?: string
+  readonly references?: { readonly field?: string }
+}
+
+/**
+ * A Better Auth model's table and columns, as its context declares them (`ctx.tables`, the
+ * adapter's `usePlural`); `undefined` when the context does not say.
+ */
+export const tableOf = (context: unknown, model: string): { readonly table: string; readonly columns: ReadonlyArray<Column> } | undefined => {
+  const ctx = (context ?? {}) as {
+    tables?: Record<string, { modelName?: string; fields?: Record<string, Field> } | undefined>
+    adapter?: { options?: { adapterConfig?: { usePlural?: boolean } } }
+  }
+  const declared = ctx.tables?.[model]
+  if (typeof declared?.modelName !== "string") return undefined
+  return {
+    table: tableName(declared.modelName, ctx.adapter?.options?.adapterConfig?.usePlural),
+    columns: [
+      { key: "id", column: "id" },
+      ...Object.entries(declared.fields ?? {}).map(([key, field]) => ({
+        key,
+        column: field.fieldName ?? key,
+        ...(field.references?.field === "id" ? { reference: true } : {}),
+        ...(field.type === "date" ? { date: true } : {})
+      }))
+    ]
+  }
+}
+
+/** Ids as Better Auth gives them to callers: strings, whatever the column's type (serial ids are integers). */
+export const idsAsStrings = (row: Record<string, unknown>, columns: ReadonlyArray<Column>): void => {
+  for (const c of columns) {
+    if ((c.key === "id" || c.reference) && row[c.key] !== null && row[c.key] !== undefined) row[c.key] = String(row[c.key])
+  }
 }
 
 export interface UserModel {
@@ -25,15 +66,9 @@ export interface UserModel {
   readonly columns: ReadonlyArray<Column> | undefined
   /** Fields Better Auth's output rule leaves out of a user (`returned: false`). */
   readonly hidden: ReadonlySet<string>
-  /**
-   * Columns typed `timestamp without time zone` (a Prisma-made or older schema): read in
-   * `zone`, the app's own time zone, as Better Auth's `pg` driver reads them.
-   */
-  readonly localTimestamps: ReadonlySet<string>
-  readonly zone: string
 }
 
-export const DEFAULT: UserModel = { table: "user", columns: undefined, hidden: new Set(), localTimestamps: new Set(), zone: "UTC" }
+export const DEFAULT: UserModel = { table: "user", columns: undefined, hidden: new Set() }
 
 /** The model the SQL tables follow: the default one unless a layer provides the app's (`services/UserModel.ts`). */
 export const CurrentUserModel = Context.Reference<UserModel>("fusion-auth/UserModel", { defaultValue: () => DEFAULT })
@@ -41,24 +76,8 @@ export const CurrentUserModel = Context.Reference<UserModel>("fusion-auth/UserMo
 /** A model's table as Better Auth's adapters name it: `modelName`, with an `s` under `usePlural`. */
 export const tableName = (modelName: string, usePlural: boolean | undefined): string => (usePlural === true ? `${modelName}s` : modelName)
 
-export const quote = (identifier: string): string => `"${identifier.replaceAll(`"`, `""`)}"`
-const literal = (text: string): string => `'${text.replaceAll(`'`, `''`)}'`
-
 /** The column of a field (its own name where the model does not know it). */
 export const columnOf = (model: UserModel, key: string): string => model.columns?.find((c) => c.key === key)?.column ?? key
-
-/**
- * A column of `table` (aliased `alias`) as an expression that reads it right: a
- * `timestamp without time zone` is taken as wall time in the app's zone.
- */
-export const readColumn = (local: ReadonlySet<string>, zone: string, alias: string, column: string): string =>
-  local.has(column) ? `(${alias}.${quote(column)} at time zone ${literal(zone)})` : `${alias}.${quote(column)}`
-
-/** The user's select list under table alias `alias`, each field aliased `${prefix}${i}`. */
-export const selectList = (model: UserModel, alias: string, prefix: string): string =>
-  model.columns === undefined
-    ? `${alias}.*`
-    : model.columns.map((c, i) => `${readColumn(model.localTimestamps, model.zone, alias, c.column)} as "${prefix}${i}"`).join(", ")
 
 /**
  * The user a row of `selectList` holds under Better Auth's keys, its id a string, and the
@@ -74,7 +93,7 @@ export const readUser = (
   const all: Record<string, unknown> = {}
   if (model.columns === undefined) Object.assign(all, row)
   else model.columns.forEach((c, i) => (all[c.key] = row[`${prefix}${i}`]))
-  all.id = String(all.id)
+  idsAsStrings(all, model.columns ?? [{ key: "id", column: "id" }])
   const lock = lockOutFields(all)
   if (output) for (const key of model.hidden) delete all[key]
   return { user: all, lock }

@@ -92,14 +92,22 @@ const redirectTo = async (href: string): Promise<Response> => {
  * Kysely instance); with an adapter instance (`kyselyAdapter(db, { usePlural })`) its tables
  * are the app's to create (Better Auth's CLI `generate`), and only fusion-auth's run here.
  */
-export const migrate = async (auth: BetterAuthLike, database?: Database.DatabaseOptions): Promise<void> => {
+export const migrate = (auth: BetterAuthLike, database?: Database.DatabaseOptions): Promise<void> =>
+  migrateWith(auth, database, { saveModel: true })
+
+/** `migrate`; the CLI's, on Better Auth's default schema, saves no model (it would replace the app's). */
+export const migrateWith = async (
+  auth: BetterAuthLike,
+  database: Database.DatabaseOptions | undefined,
+  options: { readonly saveModel: boolean }
+): Promise<void> => {
   if (typeof auth.options.database !== "function") {
     const { getMigrations } = await import("better-auth/db/migration")
     const { runMigrations } = await getMigrations(auth.options as Parameters<typeof getMigrations>[0])
     await runMigrations()
   }
   await Effect.runPromise(
-    Migrations.run.pipe(Effect.provide(UserModel.layer(auth.$context).pipe(Layer.provideMerge(Database.layer(database)))), Effect.asVoid)
+    Migrations.run(options).pipe(Effect.provide(UserModel.layer(auth.$context).pipe(Layer.provideMerge(Database.layer(database)))), Effect.asVoid)
   )
 }
 

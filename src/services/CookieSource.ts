@@ -20,8 +20,7 @@ import type { SessionRow, User } from "../core/Session.ts"
 import * as SignedCookie from "../core/SignedCookie.ts"
 import * as SessionTable from "../sql/SessionTable.ts"
 import { probe } from "./NativeProbe.ts"
-import { localTimestamps } from "../sql/Catalog.ts"
-import { appZone, hiddenBy } from "./UserModel.ts"
+import { hiddenBy } from "./UserModel.ts"
 
 /** The part of a Better Auth instance fusion-auth uses. `typeof auth` satisfies it. */
 export interface BetterAuthLike {
@@ -133,28 +132,31 @@ export const layerFor = (
       )
     }
     const options = (context as { options?: object } | undefined)?.options ?? auth.options
-    const get = decision._tag === "Native"
-      ? native(decision.plan, SessionTable.make(sql, decision.plan, yield* outputOf(sql, decision.plan, options)), schemaCheck(context), handOver)
-      : handOver
-    return CookieSource.of({ get, bearer: bearerOf(context, get) })
+    const path = decision._tag === "Native"
+      ? native(decision.plan, SessionTable.make(sql, decision.plan, outputOf(decision.plan, options)), schemaCheck(context), handOver)
+      : { get: handOver, byToken: (_token: string, headers: Headers) => handOver(headers) }
+    return CookieSource.of({ get: path.get, bearer: bearerOf(context, path.byToken) })
   }))
 
 const MALFORMED = Effect.fail(new InvalidToken({ reason: "malformed" }))
 
-/** `CookieSource.bearer`, from Better Auth's context: its `bearer()` plugin's options, session cookie name and secret. */
-const bearerOf = (context: unknown, get: (headers: Headers) => Effect.Effect<Option.Option<CookieSession>>) => {
-  const ctx = (context ?? {}) as { options?: { plugins?: ReadonlyArray<{ id?: unknown; options?: { requireSignature?: unknown } }> }; secret?: unknown; authCookies?: { sessionToken?: { name?: unknown } } }
+/**
+ * `CookieSource.bearer`, from Better Auth's context (its `bearer()` plugin's options and the
+ * secret): the session token read as the plugin reads it, then the session with that token,
+ * natively or handed over with the same headers (the plugin makes them that cookie).
+ */
+const bearerOf = (
+  context: unknown,
+  byToken: (token: string, headers: Headers) => Effect.Effect<Option.Option<CookieSession>>
+) => {
+  const ctx = (context ?? {}) as { options?: { plugins?: ReadonlyArray<{ id?: unknown; options?: { requireSignature?: unknown } }> }; secret?: unknown }
   const plugin = ctx.options?.plugins?.find((p) => p.id === "bearer")
-  const name = ctx.authCookies?.sessionToken?.name
   const secret = ctx.secret
-  if (plugin === undefined || typeof name !== "string" || typeof secret !== "string") return undefined
+  if (plugin === undefined || typeof secret !== "string") return undefined
   const requireSignature = plugin.options?.requireSignature === true
   return (headers: Headers, value: string): Effect.Effect<Option.Option<CookieSession>, InvalidToken> => {
     const token = SignedCookie.bearerSessionToken(value, secret, requireSignature)
-    if (token === undefined) return MALFORMED
-    const rewritten = new Headers(headers)
-    rewritten.set("cookie", SignedCookie.withCookie(headers.get("cookie"), name, SignedCookie.serialize(token, secret)))
-    return get(rewritten)
+    return token === undefined ? MALFORMED : byToken(token, headers)
   }
 }
 
@@ -170,18 +172,11 @@ const checked = (
       Effect.map((reason): Decision => (reason === undefined ? decision : { _tag: "HandOver", reason, differs: true }))
     )
 
-/**
- * The fields Better Auth's own output rule (`parseUserOutput`, `parseSessionOutput`) leaves
- * out, and the columns the database types `timestamp without time zone`: asked once.
- */
-const outputOf = (sql: SqlClient.SqlClient, plan: Plan, options: object): Effect.Effect<SessionTable.Output> =>
-  Effect.map(localTimestamps(sql, [plan.sessionTable, plan.userTable]), (local) => ({
-    hiddenSession: hiddenBy(parseSessionOutput, options, plan.sessionColumns.map((c) => c.key)),
-    hiddenUser: hiddenBy(parseUserOutput, options, plan.userColumns.map((c) => c.key)),
-    localSession: local(plan.sessionTable),
-    localUser: local(plan.userTable),
-    zone: appZone()
-  }))
+/** The fields Better Auth's own output rule (`parseUserOutput`, `parseSessionOutput`) leaves out, asked once. */
+const outputOf = (plan: Plan, options: object): SessionTable.Output => ({
+  hiddenSession: hiddenBy(parseSessionOutput, options, plan.sessionColumns.map((c) => c.key)),
+  hiddenUser: hiddenBy(parseUserOutput, options, plan.userColumns.map((c) => c.key))
+})
 
 const native = (
   plan: Plan,
@@ -191,11 +186,8 @@ const native = (
 ) => {
   const secret = Redacted.value(plan.secret)
   const sessionToken = SignedCookie.reader(plan.cookieName, secret)
-  return Effect.fnUntraced(function*(headers: Headers) {
-    const header = headers.get("cookie")
-    if (header === null) return Option.none()
-    const token = sessionToken(header)
-    if (token === undefined) return Option.none()
+  /** The session with this (verified) token; `headers` go to Better Auth when it must answer. */
+  const byToken = Effect.fnUntraced(function*(token: string, headers: Headers) {
     // Better Auth checks its schema before each call; until it has a clean verdict, it decides.
     if (schemaPending()) return yield* handOver(headers)
     // Untraced, as the token path: a span per request costs more than the decision (the SQL keeps its own).
@@ -205,10 +197,16 @@ const native = (
     if (found.expiresAt.getTime() < now) return Option.none()
     // A locked-out user's session is refused from this row: never handed over to be refreshed (a write).
     const refresh = lockOut(found.lock, now) === undefined &&
-      refreshDue(plan, found.expiresAt, now, () => SignedCookie.read(header, plan.dontRememberName, secret) !== undefined)
+      refreshDue(plan, found.expiresAt, now, () => SignedCookie.read(headers.get("cookie"), plan.dontRememberName, secret) !== undefined)
     if (refresh) return yield* handOver(headers)
-    return Option.some({ user: found.user as User, session: found.session as SessionRow, lock: found.lock })
+    return Option.some<CookieSession>({ user: found.user as User, session: found.session as SessionRow, lock: found.lock })
   })
+  const get = (headers: Headers): Effect.Effect<Option.Option<CookieSession>> => {
+    const header = headers.get("cookie")
+    const token = header === null ? undefined : sessionToken(header)
+    return token === undefined ? Effect.succeedNone : byToken(token, headers)
+  }
+  return { get, byToken }
 }
 
 /** True while Better Auth's own schema check (later 1.7 patches) has no clean verdict: pending, or failing. */

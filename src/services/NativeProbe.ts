@@ -52,7 +52,11 @@ export type MakeAuth = (options: BetterAuthOptions) => ProbeAuth
 
 const makeAuth: MakeAuth = (options) => betterAuth(options) as unknown as ProbeAuth
 
-export const probe = async (plan: Plan, options: Record<string, any>, make: MakeAuth = makeAuth): Promise<string | undefined> => {
+export const probe = async (app: Plan, options: Record<string, any>, make: MakeAuth = makeAuth): Promise<string | undefined> => {
+  // The app's ages, unless they leave no live session due for a refresh (updateAge within two
+  // minutes of expiresIn, or past it): the rule is the same formula for any ages, so Better
+  // Auth's defaults show it then.
+  const plan = app.expiresInMs - app.updateAgeMs > 2 * MINUTE ? app : { ...app, expiresInMs: 7 * 86_400_000, updateAgeMs: 86_400_000 }
   const secret = Redacted.value(plan.secret)
   const now = new Date()
   const user = { id: "fusion-auth-probe", email: "probe@fusion-auth.invalid", name: "probe", emailVerified: false, createdAt: now, updatedAt: now }

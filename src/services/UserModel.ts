@@ -1,34 +1,15 @@
 /**
  * The app's Better Auth `user` model (`core/UserModel.ts`), made once at start-up from Better
  * Auth's own context (`ctx.tables.user`, the adapter's `usePlural`, the output rule of
- * `parseUserOutput`) and the database's catalog (which columns are `timestamp without time
- * zone`). Without it (memory layers, a program that builds the stores alone) the default
+ * `parseUserOutput`), or, for a process without the app's Better Auth, from what the app's
+ * `migrate()` saved. Without either (memory layers, a program that builds the stores alone) the default
  * model applies: Better Auth's default `user` table, every column read as named.
  */
 import { parseUserOutput } from "better-auth/db"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { localTimestamps } from "../sql/Catalog.ts"
 import * as ModelTable from "../sql/ModelTable.ts"
-import { type Column, CurrentUserModel, DEFAULT, tableName, type UserModel } from "../core/UserModel.ts"
-
-interface Field {
-  readonly fieldName?: string
-}
-
-/** A Better Auth model's table name and columns, as its context declares them. */
-export const tableOf = (context: unknown, model: string): { readonly table: string; readonly columns: ReadonlyArray<Column> } | undefined => {
-  const ctx = (context ?? {}) as {
-    tables?: Record<string, { modelName?: string; fields?: Record<string, Field> } | undefined>
-    adapter?: { options?: { adapterConfig?: { usePlural?: boolean } } }
-  }
-  const declared = ctx.tables?.[model]
-  if (typeof declared?.modelName !== "string") return undefined
-  return {
-    table: tableName(declared.modelName, ctx.adapter?.options?.adapterConfig?.usePlural),
-    columns: [{ key: "id", column: "id" }, ...Object.entries(declared.fields ?? {}).map(([key, field]) => ({ key, column: field.fieldName ?? key }))]
-  }
-}
+import { CurrentUserModel, DEFAULT, tableOf, type UserModel } from "../core/UserModel.ts"
 
 /** The keys Better Auth's own output rule leaves out of a row with these keys. */
 export const hiddenBy = (
@@ -40,9 +21,6 @@ export const hiddenBy = (
   return new Set(keys.filter((key) => !(key in kept)))
 }
 
-/** The app's own time zone: the one Better Auth's `pg` driver reads a `timestamp without time zone` in. */
-export const appZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC"
-
 /**
  * The model the app's last `migrate()` saved (`sql/ModelTable.ts`), for a process without the
  * app's Better Auth (the CLI); the default model when none was saved.
@@ -51,8 +29,7 @@ export const layerSaved: Layer.Layer<never, never, SqlClient.SqlClient> = Layer.
   const sql = yield* SqlClient.SqlClient
   const saved = yield* ModelTable.load(sql)
   if (saved === undefined) return DEFAULT
-  const local = yield* localTimestamps(sql, [saved.table])
-  return { table: saved.table, columns: saved.columns, hidden: new Set(saved.hidden), localTimestamps: local(saved.table), zone: appZone() } satisfies UserModel
+  return { table: saved.table, columns: saved.columns, hidden: new Set(saved.hidden) } satisfies UserModel
 }))
 
 /**
@@ -70,19 +47,11 @@ export const foreignTo = (context: PromiseLike<unknown>) =>
   })
 
 /** The model of the Better Auth instance whose context this is (`await auth.$context`). */
-export const layer = (context: PromiseLike<unknown> | undefined): Layer.Layer<never, never, SqlClient.SqlClient> =>
+export const layer = (context: PromiseLike<unknown> | undefined): Layer.Layer<never> =>
   Layer.effect(CurrentUserModel, Effect.gen(function*() {
     const ctx = context === undefined ? undefined : yield* Effect.promise(() => Promise.resolve(context))
     const user = tableOf(ctx, "user")
     if (user === undefined) return DEFAULT
-    const sql = yield* SqlClient.SqlClient
-    const local = yield* localTimestamps(sql, [user.table])
     const options = (ctx as { options?: object }).options ?? {}
-    return {
-      table: user.table,
-      columns: user.columns,
-      hidden: hiddenBy(parseUserOutput, options, user.columns.map((c) => c.key)),
-      localTimestamps: local(user.table),
-      zone: appZone()
-    } satisfies UserModel
+    return { table: user.table, columns: user.columns, hidden: hiddenBy(parseUserOutput, options, user.columns.map((c) => c.key)) } satisfies UserModel
   }))

@@ -1,18 +1,9 @@
 /**
- * What the database's catalog says of Better Auth's tables, read once at start-up or in a
- * migration: which columns are `timestamp without time zone`, and the type of `user.id`.
+ * What the database's catalog says of Better Auth's tables, read in a migration: the type of
+ * `user.id`.
  */
 import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
-
-/** The columns of these tables the database types `timestamp without time zone`, by table. */
-export const localTimestamps = (sql: SqlClient.SqlClient, tables: ReadonlyArray<string>) =>
-  sql<{ table: string; column: string }>`select table_name as "table", column_name as "column"
-    from information_schema.columns
-    where table_schema = current_schema() and table_name in ${sql.in(tables)} and data_type = 'timestamp without time zone'`.pipe(
-    Effect.map((rows) => (table: string) => new Set(rows.filter((r) => r.table === table).map((r) => r.column))),
-    Effect.orDie
-  )
 
 /** The type the database gives the user table's `id` (`text`, `uuid`, `integer`, …), as a column type to reuse. */
 export const userIdType = (sql: SqlClient.SqlClient, table: string) =>

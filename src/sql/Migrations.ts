@@ -10,7 +10,8 @@
 import * as PgMigrator from "@effect/sql-pg/PgMigrator"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
-import { columnOf, CurrentUserModel, quote } from "../core/UserModel.ts"
+import { columnOf, CurrentUserModel } from "../core/UserModel.ts"
+import { quote } from "./Columns.ts"
 import { userIdType } from "./Catalog.ts"
 import * as ModelTable from "./ModelTable.ts"
 
@@ -76,9 +77,13 @@ export const migrations = {
 /** Runs what has not run yet; safe to call on every start. pg_dump schema files are not written. */
 const migrator = PgMigrator.make({})({ loader: PgMigrator.fromRecord(migrations), table: TABLE })
 
-/** Runs what has not run yet, then saves the app's user model (`ModelTable`); safe to call on every start. */
-export const run = Effect.gen(function*() {
-  const ran = yield* migrator
-  yield* ModelTable.save(yield* SqlClient.SqlClient, yield* CurrentUserModel)
-  return ran
-})
+/**
+ * Runs what has not run yet, then (`saveModel`, the app's own migrate) saves the app's user
+ * model (`ModelTable`) for the processes without its Better Auth; safe to call on every start.
+ */
+export const run = (options: { readonly saveModel: boolean }) =>
+  Effect.gen(function*() {
+    const ran = yield* migrator
+    if (options.saveModel) yield* ModelTable.save(yield* SqlClient.SqlClient, yield* CurrentUserModel)
+    return ran
+  })

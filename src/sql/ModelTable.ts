@@ -28,5 +28,10 @@ export const load = (sql: SqlClient.SqlClient) =>
       const model = rows[0]?.model
       return typeof model === "string" ? (JSON.parse(model) as SavedModel) : model
     }),
-    Effect.catchTag("SqlError", () => Effect.succeed(undefined)) // no table yet: an older database
+    // No table yet (an older database, 42P01) means none saved; any other failure is one.
+    Effect.catchTag("SqlError", (error) => (postgresCode(error) === "42P01" ? Effect.succeed(undefined) : Effect.die(error)))
   )
+
+/** The Postgres error code (SQLSTATE) under a `SqlError`: its reason's cause, as @effect/sql-pg reports it. */
+const postgresCode = (error: { readonly reason?: unknown }): unknown =>
+  ((error.reason as { readonly cause?: { readonly code?: unknown } } | undefined)?.cause)?.code

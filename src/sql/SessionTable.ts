@@ -12,16 +12,13 @@ import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { LockOutFields } from "../core/LockOut.ts"
 import type { Column, Plan } from "../core/NativeCookie.ts"
-import { quote, readColumn } from "../core/UserModel.ts"
+import { idsAsStrings } from "../core/UserModel.ts"
+import { quote, readColumn } from "./Columns.ts"
 
-/** The fields Better Auth leaves out of its answer, per table, and how the columns are read. */
+/** The fields Better Auth leaves out of its answer, per table. */
 export interface Output {
   readonly hiddenSession: ReadonlySet<string>
   readonly hiddenUser: ReadonlySet<string>
-  /** Columns typed `timestamp without time zone`, per table: read in `zone` (see `core/UserModel.ts`). */
-  readonly localSession: ReadonlySet<string>
-  readonly localUser: ReadonlySet<string>
-  readonly zone: string
 }
 
 export interface SessionWithUser {
@@ -40,8 +37,8 @@ const shown = (columns: ReadonlyArray<Column>, alias: string, hidden: ReadonlySe
 
 export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output) => {
   const select = [
-    ...plan.sessionColumns.map((c, i) => `${readColumn(output.localSession, output.zone, "s", c.column)} as "s${i}"`),
-    ...plan.userColumns.map((c, i) => `${readColumn(output.localUser, output.zone, "u", c.column)} as "u${i}"`)
+    ...plan.sessionColumns.map((c, i) => `${readColumn("s", c)} as "s${i}"`),
+    ...plan.userColumns.map((c, i) => `${readColumn("u", c)} as "u${i}"`)
   ].join(", ")
   const text = `select ${select} from ${quote(plan.sessionTable)} s join ${quote(plan.userTable)} u ` +
     `on u."id" = s.${quote(plan.userIdColumn)} where s.${quote(plan.tokenColumn)} = $1 limit 1`
@@ -66,8 +63,8 @@ export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output) => {
           const user: Record<string, unknown> = {}
           for (const [key, alias] of sessionFields) session[key] = row[alias]
           for (const [key, alias] of userFields) user[key] = row[alias]
-          if ("id" in session) session.id = String(session.id)
-          if ("userId" in session) session.userId = String(session.userId)
+          idsAsStrings(session, plan.sessionColumns)
+          idsAsStrings(user, plan.userColumns)
           user.id = String(row.u0)
           const read = (alias: string | undefined) => (alias === undefined ? undefined : row[alias])
           const lock = {

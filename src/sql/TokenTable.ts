@@ -10,7 +10,8 @@ import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { User } from "../core/Session.ts"
 import type { TokenRecord, TokenTable } from "../core/Tables.ts"
-import { quote, readUser, selectList, type UserModel } from "../core/UserModel.ts"
+import { readUser, type UserModel } from "../core/UserModel.ts"
+import { quote, selectList } from "./Columns.ts"
 import * as UserLock from "./UserLock.ts"
 
 export const make = (sql: SqlClient.SqlClient, model: UserModel): TokenTable => ({
@@ -24,24 +25,24 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel): TokenTable => 
     ),
   insert: (record) => sql`insert into "apiToken" ${sql.insert({ ...record, scopes: pgArray(record.scopes) })}`.pipe(Effect.orDie),
   list: (userId) =>
-    sql<TokenRecord>`select * from "apiToken" where "userId" = ${userId} order by "createdAt", "id"`.pipe(Effect.orDie),
+    sql<TokenRecord>`select * from "apiToken" where "userId" = ${userId} order by "createdAt", "id"`.pipe(Effect.map(records), Effect.orDie),
   find: (by) =>
     ("id" in by
       ? sql<TokenRecord>`select * from "apiToken" where "id" = ${by.id} for update`
       : sql<TokenRecord>`select * from "apiToken" where "digest" = ${by.digest} for update`
-    ).pipe(Effect.map((rows) => rows[0]), Effect.orDie),
+    ).pipe(Effect.map((rows) => records(rows)[0]), Effect.orDie),
   ownerOf: (by) =>
     ("id" in by
-      ? sql<{ userId: string }>`select "userId" from "apiToken" where "id" = ${by.id}`
-      : sql<{ userId: string }>`select "userId" from "apiToken" where "digest" = ${by.digest}`
-    ).pipe(Effect.map((rows) => rows[0]?.userId), Effect.orDie),
+      ? sql<{ userId: unknown }>`select "userId" from "apiToken" where "id" = ${by.id}`
+      : sql<{ userId: unknown }>`select "userId" from "apiToken" where "digest" = ${by.digest}`
+    ).pipe(Effect.map((rows) => (rows[0] === undefined ? undefined : String(rows[0].userId))), Effect.orDie),
   descendants: (id) =>
     sql<TokenRecord>`with recursive "tree" as (
         select "id" from "apiToken" where "parentId" = ${id}
         union
         select t."id" from "apiToken" t join "tree" on t."parentId" = "tree"."id"
       )
-      select * from "apiToken" where "id" in (select "id" from "tree") order by "createdAt", "id" for update`.pipe(Effect.orDie),
+      select * from "apiToken" where "id" in (select "id" from "tree") order by "createdAt", "id" for update`.pipe(Effect.map(records), Effect.orDie),
   update: (id, changes) => sql`update "apiToken" set ${sql.update(changes)} where "id" = ${id}`.pipe(Effect.orDie, Effect.asVoid),
   writeLastUsed: (ids, times) =>
     sql`update "apiToken" as t set "lastUsedAt" = v."at"
@@ -76,6 +77,10 @@ const lookupOf = (sql: SqlClient.SqlClient, model: UserModel): Pick<TokenTable, 
       )
   }
 }
+
+/** Token rows as `TokenRecord`s: `userId` a string whatever type the user table's id has (serial ids are integers). */
+const records = (rows: ReadonlyArray<TokenRecord>): ReadonlyArray<TokenRecord> =>
+  rows.map((row) => (typeof row.userId === "string" ? row : { ...row, userId: String(row.userId) }))
 
 /** A Postgres array literal parameter for a text[] column. */
 const pgArray = (values: ReadonlyArray<string>) => `{${values.map((v) => JSON.stringify(v)).join(",")}}`

@@ -8,7 +8,8 @@ import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { User } from "../core/Session.ts"
 import type { UserLock } from "../core/Tables.ts"
-import { quote, readUser, selectList, type UserModel } from "../core/UserModel.ts"
+import { readUser, type UserModel } from "../core/UserModel.ts"
+import { quote, selectList } from "./Columns.ts"
 
 export const make = (sql: SqlClient.SqlClient, model: UserModel): UserLock => {
   const lock = `select ${selectList(model, "u", "u")} from ${quote(model.table)} u where u."id" = $1 for update of u`

@@ -4,7 +4,8 @@
  */
 import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
-import { columnOf, quote, readUser, selectList, type UserModel } from "../core/UserModel.ts"
+import { columnOf, readUser, type UserModel } from "../core/UserModel.ts"
+import { quote, selectList } from "./Columns.ts"
 import type { UserTable } from "../core/Tables.ts"
 import * as UserLock from "./UserLock.ts"
 

@@ -29,11 +29,11 @@ export const makeAuth = (
 export type TestAuth = ReturnType<typeof makeAuth>["auth"]
 
 /** Signs up through the HTTP handler; returns the user id and the browser's `Cookie` header. */
-export const signUp = async (auth: TestAuth, email: string) => {
+export const signUp = async (auth: TestAuth, email: string, baseURL = "http://localhost:3000") => {
   const response = await auth.handler(
-    new Request("http://localhost:3000/api/auth/sign-up/email", {
+    new Request(`${baseURL}/api/auth/sign-up/email`, {
       method: "POST",
-      headers: { "content-type": "application/json", origin: "http://localhost:3000" },
+      headers: { "content-type": "application/json", origin: baseURL },
       body: JSON.stringify({ email, password: "correct horse battery", name: email.split("@")[0] })
     })
   )
