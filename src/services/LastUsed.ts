@@ -36,7 +36,8 @@ export class LastUsed extends Context.Service<LastUsed, {
   )
 }
 
-const make = Effect.fn(function*(write: TokenTable["writeLastUsed"]) {
+/** LastUsed over any writer (the layers give the token table's); exported for tests of the writer failing. */
+export const make = Effect.fn(function*(write: TokenTable["writeLastUsed"]) {
   const policy = yield* CurrentTokenPolicy
   const interval = Duration.toMillis(policy.lastUsedInterval)
   let pending = new Map<string, number>()
@@ -53,6 +54,8 @@ const make = Effect.fn(function*(write: TokenTable["writeLastUsed"]) {
       Effect.catchCause(() =>
         Effect.sync(() => {
           for (const [id, at] of batch) if (!pending.has(id) && pending.size < MAX_PENDING) pending.set(id, at)
+          // Retried at the next interval, whether or not another use arrives meanwhile.
+          Queue.offerUnsafe(wake, undefined)
         }).pipe(Effect.andThen(Effect.logWarning(`fusion-auth: lastUsedAt not written for ${batch.size} tokens; will retry`)))
       )
     )

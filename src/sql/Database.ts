@@ -248,7 +248,17 @@ export const betterAuthDatabase = (options: DatabaseOptions = {}) => {
     pool.on("connect", (client) => client.on("error", () => undefined))
     return { pool, lease }
   }
-  const pool = async () => (await (opened ??= open())).pool
+  const pool = async () => {
+    if (opened === undefined) {
+      const attempt = open()
+      opened = attempt
+      // A failed open (the folder unwritable, the database down) is not kept: the next use tries again.
+      attempt.catch(() => {
+        if (opened === attempt) opened = undefined
+      })
+    }
+    return (await opened).pool
+  }
   const close = async () => {
     if (opened === undefined) return
     const current = opened

@@ -1,0 +1,57 @@
+/**
+ * What fails once is tried again, not given up on for the life of the process: a
+ * `lastUsedAt` flush the database refused, and an embedded open that failed.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { TestClock } from "effect/testing"
+import { Kysely, sql } from "kysely"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as TokenPolicy from "../src/core/TokenPolicy.ts"
+import { make } from "../src/services/LastUsed.ts"
+import { betterAuthDatabase, closeBetterAuthDatabase } from "../src/sql/Database.ts"
+
+describe("retries", () => {
+  it.effect("a failed lastUsedAt flush is retried at the next interval, with no further use of the token (memory)", () =>
+    Effect.gen(function*() {
+      let down = true
+      const attempts: Array<ReadonlyArray<string>> = []
+      const written: Array<string> = []
+      const lastUsed = yield* make((ids) =>
+        Effect.suspend(() => {
+          attempts.push(ids)
+          return down ? Effect.die(new Error("the database is down")) : Effect.sync(() => void written.push(...ids))
+        })
+      )
+      yield* lastUsed.touch("token-1", null)
+      yield* TestClock.adjust("1 minute")
+      assert.deepStrictEqual(attempts, [["token-1"]], "the first flush ran, and failed")
+      assert.deepStrictEqual(written, [])
+      down = false
+      yield* TestClock.adjust("1 minute")
+      assert.deepStrictEqual(written, ["token-1"], "retried an interval later")
+      yield* TestClock.adjust("5 minutes")
+      assert.strictEqual(attempts.length, 2, "and not again once written")
+    }).pipe(Effect.scoped, Effect.provide(TokenPolicy.layer({ lastUsedInterval: "1 minute" }))))
+
+  it("a failed embedded open is retried on the next use of Better Auth's pool (pglite)", async () => {
+    const root = mkdtempSync(join(tmpdir(), "fusion-auth-retry-"))
+    const blocker = join(root, "data")
+    writeFileSync(blocker, "a file where the folder should be") // the folder cannot be made
+    const database = betterAuthDatabase({ dataDir: join(blocker, "db"), url: undefined })
+    try {
+      // As Better Auth uses it: Kysely over the dialect.
+      const db = new Kysely<Record<string, never>>({ dialect: database.dialect })
+      const one = () => sql<{ one: number }>`select 1 as one`.execute(db)
+      const failed = await one().then(() => undefined, (error: unknown) => error)
+      assert.instanceOf(failed, Error, "the first open fails")
+      rmSync(blocker)
+      assert.deepStrictEqual((await one()).rows, [{ one: 1 }])
+    } finally {
+      await closeBetterAuthDatabase(database)
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+})
