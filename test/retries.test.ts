@@ -40,7 +40,10 @@ describe("retries", () => {
     const root = mkdtempSync(join(tmpdir(), "fusion-auth-retry-"))
     const blocker = join(root, "data")
     writeFileSync(blocker, "a file where the folder should be") // the folder cannot be made
-    const database = betterAuthDatabase({ dataDir: join(blocker, "db"), url: undefined })
+    // The embedded database, even where the suite runs with DATABASE_URL set.
+    const serverUrl = process.env.DATABASE_URL
+    process.env.DATABASE_URL = ""
+    const database = betterAuthDatabase({ dataDir: join(blocker, "db") })
     try {
       // As Better Auth uses it: Kysely over the dialect.
       const db = new Kysely<Record<string, never>>({ dialect: database.dialect })
@@ -50,6 +53,8 @@ describe("retries", () => {
       rmSync(blocker)
       assert.deepStrictEqual((await one()).rows, [{ one: 1 }])
     } finally {
+      if (serverUrl === undefined) delete process.env.DATABASE_URL
+      else process.env.DATABASE_URL = serverUrl
       await closeBetterAuthDatabase(database)
       rmSync(root, { recursive: true, force: true })
     }
