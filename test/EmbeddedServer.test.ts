@@ -97,6 +97,43 @@ describe("embedded server", () => {
     }
   })
 
+  it("a client idle inside a transaction past the limit is rolled back and dropped; the others are answered within the limit (psql left at BEGIN)", async () => {
+    const own = await PGlite.create()
+    const limited = await serve(own, { idleLimitMs: 400 })
+    await own.exec(`create table t (n int)`)
+    const stalled = new pg.Client({ connectionString: limited.url })
+    stalled.on("error", () => undefined)
+    const other = new pg.Client({ connectionString: limited.url })
+    try {
+      await stalled.connect()
+      await other.connect()
+      await stalled.query("begin")
+      await stalled.query("insert into t values (1)")
+      // Left there, as a forgotten psql would be: the other client's statement waits for the limit, not for ever.
+      const started = performance.now()
+      const { rows } = await other.query<{ n: string }>("select count(*) as n from t")
+      const waited = performance.now() - started
+      assert.strictEqual(rows[0]!.n, "0", "the stalled transaction's write was rolled back")
+      assert.isAtLeast(waited, 300)
+      assert.isBelow(waited, 5_000)
+      const dropped = await stalled.query("select 1").then(() => "answered", (error: Error) => error.message)
+      assert.notStrictEqual(dropped, "answered", "the stalled connection was dropped")
+      // A transaction that keeps talking is never cut short.
+      await other.query("begin")
+      for (let i = 0; i < 4; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        await other.query("insert into t values (2)")
+      }
+      await other.query("commit")
+      assert.strictEqual((await other.query<{ n: string }>("select count(*) as n from t")).rows[0]!.n, "4")
+    } finally {
+      await stalled.end().catch(() => undefined)
+      await other.end()
+      await limited.stop()
+      await own.close()
+    }
+  })
+
   it("answers an in-process TLS request with 'N', as a server without TLS does, and then serves the connection", async () => {
     const stream = server.connect()
     const answer = await new Promise<string>((resolve) => {

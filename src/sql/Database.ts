@@ -34,6 +34,12 @@ export interface DatabaseOptions {
   readonly dataDir?: string | undefined
   /** When another process owns the folder, use its server instead of refusing to start (the CLI does). */
   readonly connectToOwner?: boolean | undefined
+  /**
+   * Embedded database: how long, in milliseconds, one connection may hold the database idle
+   * inside a transaction (or stopped mid-exchange) before it is rolled back and dropped, so it
+   * cannot stall every other request. Default 10 000 (10 s). The process that opens the folder sets it.
+   */
+  readonly idleInTransactionTimeout?: number | undefined
 }
 
 /** The embedded folder these options name: the option, `FUSION_AUTH_DATA_DIR`, or `.data/fusion-auth`; absolute. */
@@ -67,11 +73,11 @@ const registry: Registry = ((globalThis as Record<symbol, unknown>)[Symbol.for("
   closing: new Map()
 }) as Registry
 
-const startEmbedded = async (dataDir: string): Promise<Embedded> => {
+const startEmbedded = async (dataDir: string, idleLimitMs: number | undefined): Promise<Embedded> => {
   const [{ PGlite }, { serve }] = await Promise.all([import("@electric-sql/pglite"), import("./EmbeddedServer.ts")])
   if (dataDir === MEMORY) {
     const db = await PGlite.create()
-    const server = await serve(db)
+    const server = await serve(db, { idleLimitMs })
     return { url: server.url, connect: server.connect, close: () => server.stop().then(() => db.close()) }
   }
   await mkdir(dataDir, { recursive: true })
@@ -79,7 +85,7 @@ const startEmbedded = async (dataDir: string): Promise<Embedded> => {
   if ("owner" in lock) throw new EmbeddedDatabaseOwned(lock.owner)
   try {
     const db = await PGlite.create({ dataDir })
-    const server = await serve(db).catch(async (error) => {
+    const server = await serve(db, { idleLimitMs }).catch(async (error) => {
       await db.close()
       throw error
     })
@@ -130,11 +136,11 @@ const closeEntry = (key: string, entry: Entry): Promise<void> => {
   return done
 }
 
-const ownLease = async (key: string): Promise<Lease> => {
+const ownLease = async (key: string, idleLimitMs: number | undefined): Promise<Lease> => {
   let entry = registry.open.get(key)
   if (entry === undefined) {
     const previous = registry.closing.get(key)
-    const started = (previous ?? Promise.resolve()).then(() => startEmbedded(key))
+    const started = (previous ?? Promise.resolve()).then(() => startEmbedded(key, idleLimitMs))
     entry = { started, refs: 0 }
     const created = entry
     started.catch(() => {
@@ -171,7 +177,7 @@ export const leaseEmbedded = async (options: DatabaseOptions = {}): Promise<Leas
   const key = dataDirOf(options)
   for (;;) {
     try {
-      return await ownLease(key)
+      return await ownLease(key, options.idleInTransactionTimeout)
     } catch (error) {
       if (!(error instanceof EmbeddedDatabaseOwned)) throw error
       if (options.connectToOwner !== true) throw new EmbeddedLock.EmbeddedDatabaseInUse(key, error.owner.pid)

@@ -27,28 +27,63 @@ interface Pending {
 const READY = [0x5a, 0, 0, 0, 5]
 const IDLE = 0x49
 
+/** How long a connection may hold the session idle (in a transaction, or mid-exchange) before it is dropped. */
+export const IDLE_LIMIT_MS = 10_000
+
 /**
  * The scheduler of the one session: every connection, by socket or in-process, hands it its
- * messages under an id of its own.
+ * messages under an id of its own. A connection that holds the session (inside a transaction,
+ * or between the messages of one exchange) and sends nothing for `idleLimitMs` is dropped: its
+ * transaction is rolled back and the others go on, as `idle_in_transaction_session_timeout`
+ * would on a server.
  */
 class SessionQueue {
   private queue: Array<Pending> = []
   private owner: number | null = null
   private running = false
+  private idle: { readonly handlerId: number; readonly timer: ReturnType<typeof setTimeout> } | undefined
+  private readonly drops = new Map<number, () => void>()
   private readonly db: PGlite
+  private readonly idleLimitMs: number
 
-  constructor(db: PGlite) {
+  constructor(db: PGlite, idleLimitMs: number) {
     this.db = db
+    this.idleLimitMs = idleLimitMs
+  }
+
+  /** How to drop this connection when it holds the session idle too long. */
+  register(handlerId: number, drop: () => void) {
+    this.drops.set(handlerId, drop)
   }
 
   enqueue(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
     return new Promise((resolve, reject) => {
+      if (this.idle?.handlerId === handlerId) this.disarm()
       this.queue.push({ handlerId, message, onData, resolve, reject })
       void this.pump()
     })
   }
 
+  private disarm() {
+    if (this.idle !== undefined) clearTimeout(this.idle.timer)
+    this.idle = undefined
+  }
+
+  /** The owner sent nothing more: drop it after the limit, unless it speaks or lets go first. */
+  private arm(handlerId: number) {
+    if (this.idle?.handlerId === handlerId) return
+    this.disarm()
+    const timer = setTimeout(() => {
+      this.idle = undefined
+      if (this.owner !== handlerId || this.queue.some((item) => item.handlerId === handlerId)) return
+      this.drops.get(handlerId)?.() // its close rolls the transaction back and releases the session
+    }, this.idleLimitMs)
+    timer.unref()
+    this.idle = { handlerId, timer }
+  }
+
   clearQueueForHandler(handlerId: number) {
+    this.drops.delete(handlerId)
     this.queue = this.queue.filter((item) => {
       if (item.handlerId !== handlerId) return true
       item.reject(new Error("Handler disconnected"))
@@ -60,6 +95,7 @@ class SessionQueue {
     if (this.owner !== handlerId) return
     if (this.db.isInTransaction()) await this.db.exec("ROLLBACK")
     this.owner = null
+    this.disarm()
     await this.pump()
   }
 
@@ -70,7 +106,10 @@ class SessionQueue {
       for (;;) {
         const index = this.owner === null ? 0 : this.queue.findIndex((item) => item.handlerId === this.owner)
         const item = index === -1 ? undefined : this.queue[index]
-        if (item === undefined) return
+        if (item === undefined) {
+          if (this.owner !== null) this.arm(this.owner)
+          return
+        }
         this.queue.splice(index, 1)
         this.owner = item.handlerId
         let tail: Array<number> = []
@@ -89,7 +128,10 @@ class SessionQueue {
           item.reject(error)
           continue
         }
-        if (tail.length === 6 && READY.every((b, i) => tail[i] === b) && tail[5] === IDLE) this.owner = null
+        if (tail.length === 6 && READY.every((b, i) => tail[i] === b) && tail[5] === IDLE) {
+          this.owner = null
+          this.disarm()
+        }
         item.resolve(bytes)
       }
     } finally {
@@ -125,6 +167,7 @@ const serveConnection = (queue: SessionQueue, stream: Duplex, id: number) => {
     // After what it already handed over: its turn, and a transaction it left open, are released.
     work = work.then(() => queue.clearTransactionIfNeeded(id))
   }
+  queue.register(id, close)
   const reply = (data: Uint8Array) => {
     if (stream.destroyed) return
     stream.cork()
@@ -177,9 +220,16 @@ export interface EmbeddedServer {
   stop(): Promise<void>
 }
 
+export interface ServeOptions {
+  readonly port?: number | undefined
+  readonly maxConnections?: number | undefined
+  /** How long a connection may hold the session idle before it is dropped (default `IDLE_LIMIT_MS`, 10 s). */
+  readonly idleLimitMs?: number | undefined
+}
+
 /** Serves `db` on 127.0.0.1 at a free port (or `port`); the URL names database `postgres`. */
-export const serve = async (db: PGlite, options: { readonly port?: number; readonly maxConnections?: number } = {}): Promise<EmbeddedServer> => {
-  const queue = new SessionQueue(db)
+export const serve = async (db: PGlite, options: ServeOptions = {}): Promise<EmbeddedServer> => {
+  const queue = new SessionQueue(db, options.idleLimitMs ?? IDLE_LIMIT_MS)
   const connections = new Set<Duplex>()
   let ids = 0
   const track = (stream: Duplex) => {
