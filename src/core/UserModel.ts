@@ -59,6 +59,16 @@ export const idsAsStrings = (row: Record<string, unknown>, columns: ReadonlyArra
   }
 }
 
+/** The keys Better Auth's own output rule leaves out of a row with these keys. */
+export const hiddenBy = (
+  parse: (options: never, row: never) => unknown,
+  options: object,
+  keys: ReadonlyArray<string>
+): ReadonlySet<string> => {
+  const kept = parse(options as never, Object.fromEntries(keys.map((key) => [key, null])) as never) as object
+  return new Set(keys.filter((key) => !(key in kept)))
+}
+
 export interface UserModel {
   /** The table as the database names it. */
   readonly table: string

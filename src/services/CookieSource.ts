@@ -20,7 +20,7 @@ import type { SessionRow, User } from "../core/Session.ts"
 import * as SignedCookie from "../core/SignedCookie.ts"
 import * as SessionTable from "../sql/SessionTable.ts"
 import { probe } from "./NativeProbe.ts"
-import { hiddenBy } from "./UserModel.ts"
+import { hiddenBy } from "../core/UserModel.ts"
 
 /** The part of a Better Auth instance fusion-auth uses. `typeof auth` satisfies it. */
 export interface BetterAuthLike {
@@ -93,11 +93,12 @@ export const layerFor = (
     const sql = yield* SqlClient.SqlClient
     const context = auth.$context === undefined ? undefined : yield* Effect.promise(() => Promise.resolve(auth.$context))
     const reported = config.version(context)
+    const options: Record<string, any> = (context as { options?: Record<string, any> } | undefined)?.options ?? auth.options
     const decision = yield* checked(
       config.native === false
         ? { _tag: "HandOver", reason: "the native cookie path is turned off (native: false)", differs: false }
         : decide(context, typeof reported === "string" ? reported : undefined),
-      (context as { options?: Record<string, any> } | undefined)?.options ?? {},
+      options,
       config.probe ?? probe
     )
     if (decision._tag === "HandOver") {
@@ -131,7 +132,6 @@ export const layerFor = (
         Effect.withSpan("CookieSource.get")
       )
     }
-    const options = (context as { options?: object } | undefined)?.options ?? auth.options
     const path = decision._tag === "Native"
       ? native(decision.plan, SessionTable.make(sql, decision.plan, outputOf(decision.plan, options)), schemaCheck(context), handOver)
       : { get: handOver, byToken: (_token: string, headers: Headers) => handOver(headers) }

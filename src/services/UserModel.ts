@@ -9,17 +9,7 @@ import { parseUserOutput } from "better-auth/db"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import * as ModelTable from "../sql/ModelTable.ts"
-import { CurrentUserModel, DEFAULT, tableOf, type UserModel } from "../core/UserModel.ts"
-
-/** The keys Better Auth's own output rule leaves out of a row with these keys. */
-export const hiddenBy = (
-  parse: (options: never, row: never) => unknown,
-  options: object,
-  keys: ReadonlyArray<string>
-): ReadonlySet<string> => {
-  const kept = parse(options as never, Object.fromEntries(keys.map((key) => [key, null])) as never) as object
-  return new Set(keys.filter((key) => !(key in kept)))
-}
+import { CurrentUserModel, DEFAULT, hiddenBy, tableOf, type UserModel } from "../core/UserModel.ts"
 
 /**
  * The model the app's last `migrate()` saved (`sql/ModelTable.ts`), for a process without the

@@ -217,12 +217,7 @@ export const layer = (
     // Multiplexed: statements from concurrent requests share a connection's write (a
     // transaction still holds its connection alone). The embedded database this process
     // serves is reached in-process, without a socket.
-    return PgClient.layer({
-      url,
-      maxConnections: 16,
-      multiplex: true,
-      ...(lease?.connect ? { stream: lease.connect } : {})
-    })
+    return PgClient.layer({ url, maxConnections: 16, multiplex: true, ...(lease?.connect ? { stream: lease.connect } : {}) })
   }))
 
 /** The symbol under which `betterAuthDatabase()` keeps its `close`, for `dispose()`. */

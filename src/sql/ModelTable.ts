@@ -7,7 +7,7 @@ import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { Column, UserModel } from "../core/UserModel.ts"
 
-/** The part of a model that is the app's configuration (the rest is read from the database each start). */
+/** A model as saved: its `hidden` set as a list, for JSON. */
 export interface SavedModel {
   readonly table: string
   readonly columns: ReadonlyArray<Column>

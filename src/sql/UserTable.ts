@@ -11,14 +11,16 @@ import * as UserLock from "./UserLock.ts"
 
 export const make = (sql: SqlClient.SqlClient, model: UserModel): UserTable => {
   const table = quote(model.table)
-  const select = `select ${selectList(model, "u", "u")} from ${table} u`
-  const deactivatedAt = `u.${quote(columnOf(model, "deactivatedAt"))}`
+  const fields = selectList(model, "u", "u")
+  const select = `select ${fields} from ${table} u`
+  const deactivatedColumn = quote(columnOf(model, "deactivatedAt"))
+  const deactivatedAt = `u.${deactivatedColumn}`
   const order = `order by u.${quote(columnOf(model, "createdAt"))}, u."id"`
   const users = (text: string, params: ReadonlyArray<unknown> = []) => UserLock.users(sql, model, text, params)
   return {
     ...UserLock.make(sql, model),
     setDeactivatedAt: (userId, value) =>
-      users(`update ${table} u set ${quote(columnOf(model, "deactivatedAt"))} = $1 where u."id" = $2 returning ${selectList(model, "u", "u")}`, [value, userId])
+      users(`update ${table} u set ${deactivatedColumn} = $1 where u."id" = $2 returning ${fields}`, [value, userId])
         .pipe(Effect.map((rows) => rows[0]!)),
     // Every field: the ban's columns exist only where Better Auth's admin plugin is installed.
     status: (userId) =>
