@@ -3,10 +3,15 @@
  * operator types, what they see, and the exit code a script gets.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { Cause, Config, ConfigProvider, Effect, Redacted } from "effect"
+import { CliError } from "effect/cli"
+import { ConnectionError, SqlError, SqlSyntaxError, UnknownError } from "effect/sql/SqlError"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll } from "vitest"
+import { describeError, describeFailure, Refused, UNREACHABLE, UsageError } from "../src/cli/CliErrors.ts"
+import { UserNotFound } from "../src/core/Errors.ts"
 import { ApiToken } from "../src/effect.ts"
 import { createAuthSession } from "../src/index.ts"
 import { makeAuth, migrate, signUp } from "./support/auth.ts"
@@ -150,6 +155,23 @@ for (const backend of sqlBackends) {
       }
     })
 
+    it("reads its settings from the environment, an empty one as unset", async () => {
+      const email = `settings.${backend.name}@example.com`
+      const { userId } = await signUp(setup.auth, email)
+      const run = await fusionAuth(["tokens", "create", "--user", email, "--name", "empty", "--scope", "read"], {
+        env: { ...env(), FUSION_AUTH_TOKEN_PREFIX: "", FUSION_AUTH_TOKEN_LEGACY_PREFIXES: "", FUSION_AUTH_TOKEN_SECRET: "" }
+      })
+      assert.strictEqual(run.code, 0, run.stderr)
+      const token = run.stdout.trim()
+      assert.isDefined(ApiToken.parse(token), "the default prefix")
+      assert.strictEqual((await app.getSession(new Headers({ authorization: `Bearer ${token}` })))!.user.id, userId, "no secret")
+      const noScopes = await fusionAuth(["tokens", "create", "--user", email, "--name", "x", "--scope", "read"], {
+        env: { ...env(), FUSION_AUTH_SCOPES: "" }
+      })
+      assert.strictEqual(noScopes.code, 1)
+      assert.match(oneLine(noScopes), /Invalid scopes: unknown scope "read"/)
+    })
+
     it("deactivates and reactivates by email, and lists the deactivated", async () => {
       const email = `Someone.${backend.name}@Example.com`
       const { cookie } = await signUp(setup.auth, email.toLowerCase())
@@ -173,9 +195,23 @@ for (const backend of sqlBackends) {
       const badDuration = await cli(["tokens", "create", "--user", "ghost@example.com", "--name", "x", "--expires-in", "soon"])
       assert.strictEqual(badDuration.code, 2)
       assert.match(oneLine(badDuration), /bad duration "soon"/)
+      for (const bad of ["1.5d", "30", "2x", "1000000d"]) {
+        const run = await cli(["tokens", "create", "--user", `ops.${backend.name}@example.com`, "--name", "x", "--expires-in", bad])
+        assert.strictEqual(run.code, 2, bad)
+        assert.strictEqual(oneLine(run), `fusion-auth: bad duration "${bad}": use a number and m, h, d or w, e.g. 30d`)
+        assert.strictEqual(run.stdout, "", "no token minted")
+      }
+      for (const args of [["no-such-id", "--leaked"], []]) {
+        const both = await cli(["tokens", "revoke", ...args], "sk_live_whatever")
+        assert.strictEqual(both.code, 2, args.join(" "))
+        assert.strictEqual(oneLine(both), "fusion-auth: give either a token id or --leaked (with the token on stdin)")
+      }
       const nothing = await cli(["tokens", "revoke", "--leaked"], "no secrets here, just sk_live_lookalike")
       assert.strictEqual(nothing.code, 1)
       assert.strictEqual(oneLine(nothing), "fusion-auth: no fusion-auth token found on stdin")
+      const unknown = await cli(["tokens", "revoke", "--leaked"], `${Redacted.value(ApiToken.generate())}\n`)
+      assert.strictEqual(unknown.code, 1)
+      assert.strictEqual(oneLine(unknown), "fusion-auth: none of the tokens found is in this database")
       const unknownScope = await cli(["tokens", "create", "--user", `ops.${backend.name}@example.com`, "--name", "x", "--scope", "admin"])
       assert.strictEqual(unknownScope.code, 1)
       assert.match(oneLine(unknownScope), /Invalid scopes: unknown scope "admin"/)
@@ -188,5 +224,75 @@ describe("fusion-auth with the database down", () => {
     const run = await fusionAuth(["users", "list"], { env: { DATABASE_URL: "postgres://postgres@127.0.0.1:9/none" } })
     assert.strictEqual(run.code, 1)
     assert.match(oneLine(run), /cannot reach the database/)
+  })
+})
+
+describe("fusion-auth with a setting that breaks the rules", () => {
+  // Read before the database is opened: the one line names the setting's problem, exit code 2.
+  const down = { DATABASE_URL: "postgres://postgres@127.0.0.1:9/none" }
+  it.each([
+    ["FUSION_AUTH_SCOPES", "read,Not A Scope", ["users", "list"], /^fusion-auth: scope "Not A Scope" must match/],
+    ["FUSION_AUTH_TOKEN_PREFIX", "acme", ["users", "list"], /^fusion-auth: token prefix "acme" /],
+    ["FUSION_AUTH_TOKEN_LEGACY_PREFIXES", "sk_live_", ["scan-pattern"], /^fusion-auth: token prefix "sk_live_" is given twice$/]
+  ] as const)("%s=%s exits 2 with one line", async (name, value, args, line) => {
+    const run = await fusionAuth(args, { env: { ...down, [name]: value } })
+    assert.strictEqual(run.code, 2, run.stderr)
+    assert.match(oneLine(run), line)
+  })
+})
+
+describe("describeFailure: one line and an exit code, by the failure's tag", () => {
+  const connect = (reason: SqlError["reason"]) => new SqlError({ reason })
+
+  it("a connection failure of the database, failed or died with: unreachable, exit 1", () => {
+    const refused = connect(new ConnectionError({ cause: new Error("connect ECONNREFUSED 127.0.0.1:9"), message: "PgConnection: Failed to connect", operation: "connect" }))
+    assert.deepStrictEqual(describeFailure(Cause.fail(refused)), { line: UNREACHABLE, code: 1 })
+    assert.deepStrictEqual(describeFailure(Cause.die(refused)), { line: UNREACHABLE, code: 1 })
+    // The server refused the connection: the same line, with its words.
+    const noDatabase = connect(new UnknownError({ cause: new Error('database "x" does not exist'), message: "PgConnection: Failed to connect", operation: "connect" }))
+    assert.deepStrictEqual(describeFailure(Cause.fail(noDatabase)), { line: `${UNREACHABLE}: database "x" does not exist`, code: 1 })
+  })
+
+  it("any other SqlError: its own message, exit 1 (never the unreachable line)", () => {
+    const syntax = connect(new SqlSyntaxError({ cause: new Error("syntax error at or near"), message: "syntax error at or near \"connect\"", operation: "execute" }))
+    assert.deepStrictEqual(describeFailure(Cause.fail(syntax)), { line: 'syntax error at or near "connect"', code: 1 })
+  })
+
+  it("a usage mistake and a configuration error: exit 2; a refusal: exit 1", () => {
+    assert.deepStrictEqual(describeFailure(Cause.fail(new UsageError({ message: "bad duration" }))), { line: "bad duration", code: 2 })
+    assert.deepStrictEqual(describeFailure(Cause.fail(new Refused({ message: "nothing on stdin" }))), { line: "nothing on stdin", code: 1 })
+    const configError = Effect.runSync(Effect.flip(Config.Number("PORT").parse(ConfigProvider.fromUnknown({ PORT: "eighty" }))))
+    const described = describeFailure(Cause.fail(configError))
+    assert.strictEqual(described.code, 2)
+    // Its message spans lines; the CLI prints it as one.
+    assert.include(configError.message, "\n")
+    assert.strictEqual(described.line, configError.message.replace(/\s*\n\s*/g, " "))
+    assert.include(described.line, `["PORT"]`)
+  })
+
+  it("effect/cli's parse errors: exit 2; help asked for: exit 0 and nothing printed", () => {
+    const unknown = new CliError.UnrecognizedOption({ option: "--nope", suggestions: [] })
+    assert.deepStrictEqual(describeFailure(Cause.fail(unknown)), { line: unknown.message, code: 2 })
+    assert.deepStrictEqual(describeFailure(Cause.fail(new CliError.ShowHelp({ commandPath: ["fusion-auth"], errors: [] }))), { line: "", code: 0 })
+    const withErrors = new CliError.ShowHelp({ commandPath: ["fusion-auth"], errors: [new CliError.MissingOption({ option: "user" })] })
+    assert.deepStrictEqual(describeFailure(Cause.fail(withErrors)), { line: withErrors.errors[0]!.message, code: 2 })
+  })
+
+  it("a domain error: its message, exit 1", () => {
+    assert.deepStrictEqual(describeFailure(Cause.fail(new UserNotFound({ userId: "ghost@example.com" }))), { line: "No user ghost@example.com", code: 1 })
+    class Elsewhere extends Error {
+      readonly _tag = "EmbeddedDatabaseInUse"
+    }
+    assert.deepStrictEqual(describeError(new Elsewhere("fusion-auth: the folder is another process's")), { line: "the folder is another process's", code: 1 })
+  })
+
+  it("a defect: its message without the library's prefix, exit 1; an interruption: exit 1", () => {
+    assert.deepStrictEqual(describeFailure(Cause.die(new Error("fusion-auth: something broke"))), { line: "something broke", code: 1 })
+    assert.deepStrictEqual(describeFailure(Cause.die("a string")), { line: "a string", code: 1 })
+    assert.deepStrictEqual(describeFailure(Cause.die(new Error("first\n  second"))), { line: "first second", code: 1 })
+    // A driver outside effect/sql (Better Auth's pool in `migrate`) says so by its socket error's code.
+    const socket = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" })
+    assert.deepStrictEqual(describeFailure(Cause.die(socket)), { line: UNREACHABLE, code: 1 })
+    assert.deepStrictEqual(describeFailure(Cause.interrupt()), { line: "interrupted", code: 1 })
   })
 })

@@ -4,12 +4,17 @@
  * database in `DATABASE_URL`, or on the embedded PGlite in `--data-dir` when it is unset;
  * the app's secret-scanner patterns (`scan-pattern`, no database).
  *
- * Every failure is one line on stderr and a non-zero exit (1: refused or not found, 2: bad
- * usage); a token is printed once, on stdout, and nowhere else.
+ * Every failure is one line on stderr and an exit code (see `CliErrors.ts`):
+ *   0  done (and `--help`)
+ *   1  refused, not found, or the database unreachable
+ *   2  bad usage: an unknown command or flag, a bad value, a setting that breaks the rules
+ * A token is printed once, on stdout, and nowhere else. Settings come through `Config`
+ * (the environment): `FUSION_AUTH_TOKEN_PREFIX`, `FUSION_AUTH_TOKEN_LEGACY_PREFIXES`,
+ * `FUSION_AUTH_SCOPES`, `FUSION_AUTH_TOKEN_SECRET`; an empty one is unset.
  */
 import { NodeServices } from "@effect/platform-node"
 import { betterAuth } from "better-auth"
-import { Cause, Console, Effect, Exit, Layer, Option, Redacted, Stdio, Stream } from "effect"
+import { Config, Console, Effect, Exit, Layer, Option, Redacted, Stdio, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as ApiToken from "../core/ApiToken.ts"
 import { lockOut } from "../core/LockOut.ts"
@@ -23,11 +28,9 @@ import * as Stores from "../services/Stores.ts"
 import * as UserModel from "../services/UserModel.ts"
 import { type TokenInfo, TokenStore } from "../services/TokenStore.ts"
 import { Users } from "../services/Users.ts"
+import { describeFailure, Refused, stripPrefix, UsageError } from "./CliErrors.ts"
 
 const ACTOR = "cli"
-
-/** A usage mistake the user can fix: exit code 2. */
-class Usage extends Error {}
 
 const root = Command.make("fusion-auth").pipe(
   Command.withSharedFlags({
@@ -52,11 +55,12 @@ const output = (value: unknown, lines: () => ReadonlyArray<string>) =>
 
 const userFlag = Flag.String("user").pipe(Flag.withDescription("The user's email address"))
 
-/** `30d`, `12h`, `90m`, `2w` → milliseconds. */
-const parseDuration = (text: string): number => {
+/** `30d`, `12h`, `90m`, `2w` → milliseconds; anything else is a usage mistake. */
+const parseDuration = (text: string): Effect.Effect<number, UsageError> => {
   const match = /^(\d{1,6})([mhdw])$/.exec(text.trim())
-  if (match === null) throw new Usage(`bad duration "${text.slice(0, 40)}": use a number and m, h, d or w, e.g. 30d`)
-  return Number(match[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[match[2] as "m" | "h" | "d" | "w"]
+  return match === null
+    ? Effect.fail(new UsageError({ message: `bad duration "${text.slice(0, 40)}": use a number and m, h, d or w, e.g. 30d` }))
+    : Effect.succeed(Number(match[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[match[2] as "m" | "h" | "d" | "w"])
 }
 
 const tokenLine = (t: TokenInfo) =>
@@ -107,7 +111,7 @@ const migrateCommand = Command.make("migrate", {}, () =>
     })
     // Better Auth's default schema: refused where the app's own migrate() saved another, which it would not follow.
     const foreign = yield* UserModel.foreignTo(auth.$context).pipe(Effect.provide(Database.layer(database)))
-    if (foreign !== undefined) throw new Usage(foreign)
+    if (foreign !== undefined) return yield* new UsageError({ message: foreign })
     yield* Effect.promise(() => migrateWith(auth, database, { saveModel: false })).pipe(
       Effect.ensuring(Effect.promise(() => Database.closeBetterAuthDatabase(auth.options.database)))
     )
@@ -124,9 +128,9 @@ const tokensCreate = Command.make(
   },
   ({ user, name, scope, expiresIn }) =>
     Effect.gen(function*() {
-      const lifetime = Option.map(expiresIn, parseDuration)
+      const lifetime = Option.isSome(expiresIn) ? yield* parseDuration(expiresIn.value) : undefined
       const owner = yield* Users.use((users) => users.findByEmail(user))
-      const expiresAt = Option.getOrUndefined(Option.map(lifetime, (ms) => new Date(Date.now() + ms)))
+      const expiresAt = lifetime === undefined ? undefined : new Date(Date.now() + lifetime)
       const { token, info } = yield* TokenStore.use((store) =>
         store.create({ userId: owner.id, name, scopes: scope, expiresAt, actorId: ACTOR })
       )
@@ -157,15 +161,17 @@ const tokensRevoke = Command.make(
   ({ id, leaked }) =>
     Effect.gen(function*() {
       const store = yield* TokenStore
-      if (leaked === Option.isSome(id)) throw new Usage("give either a token id or --leaked (with the token on stdin)")
+      if (leaked === Option.isSome(id)) {
+        return yield* new UsageError({ message: "give either a token id or --leaked (with the token on stdin)" })
+      }
       if (Option.isSome(id)) {
         const info = yield* store.revokeById(id.value, ACTOR)
         return yield* output(info, () => [`Revoked ${info.id} (${info.hint}) of user ${info.userId}.`])
       }
       const { prefix } = yield* root
-      const { prefix: current, legacyPrefixes } = tokenFormat(prefix)
+      const { prefix: current, legacyPrefixes } = yield* tokenFormat(prefix)
       const found = ApiToken.format(current, legacyPrefixes).find(yield* readStdin)
-      if (found.length === 0) throw new RefusedError("no fusion-auth token found on stdin")
+      if (found.length === 0) return yield* new Refused({ message: "no fusion-auth token found on stdin" })
       const revoked = yield* Effect.forEach(found, ({ token }) =>
         store.revokeLeaked(token, ACTOR).pipe(Effect.map(Option.some), Effect.catchTag("TokenNotFound", () => Effect.succeedNone)))
       const known = revoked.flatMap((r) => (Option.isSome(r) ? [r.value] : []))
@@ -173,12 +179,9 @@ const tokensRevoke = Command.make(
         ...known.map((t) => `Revoked ${t.id} (${t.hint}) of user ${t.userId}.`),
         ...(found.length > known.length ? [`${found.length - known.length} token(s) found are not in this database.`] : [])
       ])
-      if (known.length === 0) throw new RefusedError("none of the tokens found is in this database")
+      if (known.length === 0) return yield* new Refused({ message: "none of the tokens found is in this database" })
     })
 ).pipe(Command.withDescription("Revoke a token by id, or a leaked token read from stdin"))
-
-/** A refusal that is not a typed domain error: exit code 1. */
-class RefusedError extends Error {}
 
 const setActive = (deactivate: boolean) =>
   Command.make(deactivate ? "deactivate" : "reactivate", { email: Argument.String("email") }, ({ email }) =>
@@ -205,28 +208,40 @@ const usersList = Command.make(
     })
 ).pipe(Command.withDescription("List users"))
 
-const list = (text: string | undefined) => (text ?? "").split(",").map((s) => s.trim()).filter(Boolean)
+/** A setting from the environment; unset or empty is `None`. */
+const setting = (name: string) => Config.option(Config.String(name)).pipe(Config.map(Option.filter((value) => value !== "")))
+
+/** A comma-separated setting; unset or empty is none. */
+const listSetting = (name: string) =>
+  Config.map(setting(name), (text) => Option.getOrElse(text, () => "").split(",").map((s) => s.trim()).filter(Boolean))
+
+/** The secret for token digests, never printed; unset or empty is none. */
+const tokenSecret = Config.option(Config.Redacted("FUSION_AUTH_TOKEN_SECRET")).pipe(
+  Config.map(Option.filter((secret) => Redacted.value(secret) !== ""))
+)
+
+/** A value the library refuses by throwing (a bad prefix or scope name): a usage mistake. */
+const usage = <A>(build: () => A): Effect.Effect<A, UsageError> =>
+  Effect.try({ try: build, catch: (error) => new UsageError({ message: stripPrefix(error instanceof Error ? error.message : String(error)) }) })
 
 /**
  * The app's token format: `--prefix`, else `FUSION_AUTH_TOKEN_PREFIX`, else the default; the
  * prefixes in `FUSION_AUTH_TOKEN_LEGACY_PREFIXES` still accepted. A bad prefix is a usage mistake.
  */
-const tokenFormat = (prefix: Option.Option<string>): TokenPolicyOptions => {
-  const options = {
-    prefix: Option.getOrUndefined(prefix) ?? (process.env.FUSION_AUTH_TOKEN_PREFIX || undefined),
-    legacyPrefixes: list(process.env.FUSION_AUTH_TOKEN_LEGACY_PREFIXES)
-  }
-  try {
-    ApiToken.format(options.prefix, options.legacyPrefixes)
-  } catch (error) {
-    throw new Usage((error as Error).message.replace(/^fusion-auth: /, ""))
-  }
-  return options
-}
+const tokenFormat = (prefix: Option.Option<string>): Effect.Effect<TokenPolicyOptions, UsageError | Config.ConfigError> =>
+  Effect.gen(function*() {
+    const fromEnv = yield* setting("FUSION_AUTH_TOKEN_PREFIX")
+    const options = {
+      prefix: Option.getOrUndefined(Option.orElse(prefix, () => fromEnv)),
+      legacyPrefixes: yield* listSetting("FUSION_AUTH_TOKEN_LEGACY_PREFIXES")
+    }
+    yield* usage(() => ApiToken.format(options.prefix, options.legacyPrefixes))
+    return options
+  })
 
 const scanPattern = Command.make("scan-pattern", {}, () =>
   Effect.gen(function*() {
-    const options = tokenFormat((yield* root).prefix)
+    const options = yield* tokenFormat((yield* root).prefix)
     const patterns = scanPatterns(ApiToken.format(options.prefix, options.legacyPrefixes))
     yield* output(patterns, () => describePatterns(patterns))
   })).pipe(Command.withDescription("Print a gitleaks rule and a GitHub custom secret-scanning pattern for the app's tokens"))
@@ -238,12 +253,15 @@ const databaseOptions = (dataDir: Option.Option<string>): Database.DatabaseOptio
 })
 
 /** The stores on the chosen database; built when a command that needs them runs, never for `--help`. */
-const stores = Layer.unwrap(Effect.map(root, ({ dataDir, prefix }) => {
-  const tokens = { scopes: list(process.env.FUSION_AUTH_SCOPES), ...tokenFormat(prefix) }
+const stores = Layer.unwrap(Effect.gen(function*() {
+  const { dataDir, prefix } = yield* root
+  const tokens = { scopes: yield* listSetting("FUSION_AUTH_SCOPES"), ...(yield* tokenFormat(prefix)) }
+  const secret = Option.getOrUndefined(yield* tokenSecret)
+  const settings = yield* usage(() => Stores.settings({ tokens, tokenSecret: secret }))
   return Stores.layer.pipe(
     Layer.provide(UserModel.layerSaved),
     Layer.provide(Database.layer(databaseOptions(dataDir))),
-    Layer.provide(Stores.settings({ tokens, tokenSecret: process.env.FUSION_AUTH_TOKEN_SECRET || undefined }))
+    Layer.provide(settings)
   )
 }))
 
@@ -258,26 +276,6 @@ const users = Command.make("users").pipe(
   Command.withSubcommands([setActive(true), setActive(false), usersList]),
   Command.provide(stores)
 )
-
-const CLI_ERRORS = new Set([
-  "UnrecognizedOption", "DuplicateOption", "MissingOption", "MissingArgument", "UnexpectedArgument",
-  "InvalidValue", "UnknownSubcommand", "ValidationError", "UserError"
-])
-
-/** One line for any failure: a typed error's message, a usage mistake, or an unreachable database. */
-const describeFailure = (cause: Cause.Cause<unknown>): { readonly line: string; readonly code: number } => {
-  const error = Cause.squash(cause) as { _tag?: string; message?: string; reason?: { _tag?: string } } | undefined
-  if (error instanceof Usage) return { line: error.message, code: 2 }
-  if (error?._tag === "SqlError" || /ECONNREFUSED|connect/i.test(String(error?.message))) {
-    return { line: "cannot reach the database (check DATABASE_URL, or that the app owning the embedded folder is running)", code: 1 }
-  }
-  if (error?._tag === "ShowHelp") {
-    const errors = (error as { errors?: ReadonlyArray<{ message?: string }> }).errors ?? []
-    return errors.length === 0 ? { line: "", code: 0 } : { line: errors.map((e) => e.message).join("; "), code: 2 }
-  }
-  if (CLI_ERRORS.has(error?._tag ?? "")) return { line: error?.message ?? "bad usage", code: 2 }
-  return { line: error?.message ?? String(error), code: 1 }
-}
 
 const cli = root.pipe(Command.withSubcommands([migrateCommand, tokens, users, scanPattern]))
 
