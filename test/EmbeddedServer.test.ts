@@ -1,6 +1,6 @@
 /**
  * The embedded server: PGlite (one Postgres session) shared by many connections, over
- * loopback TCP and in-process streams at once, each exchange and transaction whole; a client
+ * its Unix socket and in-process streams at once, each exchange and transaction whole; a client
  * that leaves mid-transaction costs nobody else anything.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -25,7 +25,7 @@ afterAll(async () => {
   await db.close()
 })
 
-/** fusion-auth's own client on the server: in-process (no socket) or over TCP; multiplexed, as `Database.layer` makes it. */
+/** fusion-auth's own client on the server: in-process (no socket) or over its socket; multiplexed, as `Database.layer` makes it. */
 const client = (inProcess: boolean) =>
   ManagedRuntime.make(PgClient.layer({
     url: Redacted.make(server.url),
@@ -48,7 +48,7 @@ const increment = SqlClient.SqlClient.pipe(
 const count = async () => (await db.query<{ n: number }>(`select n from counter where id = 1`)).rows[0]!.n
 
 describe("embedded server", () => {
-  it("runs every transaction whole, from in-process, TCP and pg clients at once", async () => {
+  it("runs every transaction whole, from in-process, socket and pg clients at once", async () => {
     const before = await count()
     const local = client(true)
     const remote = client(false)
@@ -131,6 +131,34 @@ describe("embedded server", () => {
       await other.end()
       await limited.stop()
       await own.close()
+    }
+  })
+
+  it("resets what a leaving connection changed, as a pooler's DISCARD ALL would: its settings and its prepared statements, not another's", async () => {
+    const leaving = new pg.Client({ connectionString: server.url })
+    const staying = new pg.Client({ connectionString: server.url })
+    await leaving.connect()
+    await staying.connect()
+    try {
+      await staying.query({ name: "staying_one", text: "select 1 as one" })
+      await leaving.query("set statement_timeout = '4321ms'")
+      await leaving.query({ name: "leaving_one", text: "select 2 as two" })
+      await leaving.query({ name: 'odd "name"; select 1', text: "select 3 as three" })
+      const prepared = async () =>
+        (await staying.query<{ name: string }>("select name from pg_prepared_statements order by name")).rows.map((r) => r.name)
+      assert.includeMembers(await prepared(), ["leaving_one", 'odd "name"; select 1', "staying_one"])
+      assert.strictEqual((await staying.query<{ statement_timeout: string }>("show statement_timeout")).rows[0]!.statement_timeout, "4321ms")
+      await leaving.end()
+      const after = await prepared()
+      assert.notInclude(after, "leaving_one")
+      assert.notInclude(after, 'odd "name"; select 1')
+      assert.include(after, "staying_one")
+      assert.strictEqual((await staying.query<{ statement_timeout: string }>("show statement_timeout")).rows[0]!.statement_timeout, "0")
+      // The one that stays still runs its own statement.
+      assert.deepStrictEqual((await staying.query({ name: "staying_one", text: "select 1 as one" })).rows, [{ one: 1 }])
+    } finally {
+      await leaving.end().catch(() => undefined)
+      await staying.end()
     }
   })
 

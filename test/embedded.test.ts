@@ -6,10 +6,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
+import { ConfigProvider, Effect } from "effect"
 import { afterEach } from "vitest"
 import * as Database from "../src/sql/Database.ts"
 import * as EmbeddedLock from "../src/sql/EmbeddedLock.ts"
@@ -28,8 +29,8 @@ interface Child {
   readonly exited: Promise<number | null>
 }
 
-const run = (args: ReadonlyArray<string>): Child => {
-  const child = spawn(process.execPath, args, { env: env(), stdio: ["ignore", "pipe", "pipe"] })
+const run = (args: ReadonlyArray<string>, command: ReadonlyArray<string> = [process.execPath]): Child => {
+  const child = spawn(command[0]!, [...command.slice(1), ...args], { env: env(), stdio: ["ignore", "pipe", "pipe"] })
   let output = ""
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()))
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()))
@@ -62,8 +63,9 @@ const freshDir = () => {
   return join(dir, "data")
 }
 
-const startOwner = async (dataDir: string): Promise<Owner> => {
-  const child = run([ownerScript, dataDir])
+/** `command`: how the owner's node is started (e.g. inside `unshare`); `seenAs`: the folder's path where the owner runs. */
+const startOwner = async (dataDir: string, command?: ReadonlyArray<string>, seenAs = dataDir): Promise<Owner> => {
+  const child = run([ownerScript, seenAs], command)
   children.push(child)
   const line = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`owner not ready after 60 s:\n${child.output()}`)), 60_000)
@@ -87,11 +89,15 @@ const startOwner = async (dataDir: string): Promise<Owner> => {
     whoami: (authorization) => get("/whoami", authorization),
     whoamiCookie: () => get("/whoami/cookie"),
     stop: async () => {
-      child.process.kill("SIGTERM")
+      // Inside `unshare --fork` the app is unshare's child: signal it, and unshare exits with it.
+      const node = command === undefined ? child.process.pid! : childOf(child.process.pid!)
+      process.kill(node, "SIGTERM")
       assert.strictEqual(await child.exited, 0, child.output())
     }
   }
 }
+
+const childOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ")[0])
 
 /** A pid that no process has: one that just exited. */
 const deadPid = async (): Promise<number> => {
@@ -111,19 +117,14 @@ const query = async (url: string, sql: string) => {
 }
 
 describe("the embedded default", () => {
-  it("defaults to .data/fusion-auth under the working directory, or FUSION_AUTH_DATA_DIR; memory only when asked", () => {
-    const saved = process.env.FUSION_AUTH_DATA_DIR
-    try {
-      delete process.env.FUSION_AUTH_DATA_DIR
-      assert.strictEqual(Database.dataDirOf(), join(process.cwd(), ".data", "fusion-auth"))
-      process.env.FUSION_AUTH_DATA_DIR = "/srv/app/db"
-      assert.strictEqual(Database.dataDirOf(), "/srv/app/db")
-      assert.strictEqual(Database.dataDirOf({ dataDir: "relative/db" }), join(process.cwd(), "relative", "db"))
-      assert.strictEqual(Database.dataDirOf({ dataDir: Database.MEMORY }), "memory://")
-    } finally {
-      if (saved === undefined) delete process.env.FUSION_AUTH_DATA_DIR
-      else process.env.FUSION_AUTH_DATA_DIR = saved
-    }
+  it("defaults to .data/fusion-auth under the working directory, or FUSION_AUTH_DATA_DIR (read through Config); memory only when asked", () => {
+    const withEnv = (env: Record<string, string>, options?: Database.DatabaseOptions) =>
+      Effect.runSync(Database.dataDir(options).pipe(Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnv({ env }))))
+    assert.strictEqual(withEnv({}), join(process.cwd(), ".data", "fusion-auth"))
+    assert.strictEqual(withEnv({ FUSION_AUTH_DATA_DIR: "" }), join(process.cwd(), ".data", "fusion-auth"))
+    assert.strictEqual(withEnv({ FUSION_AUTH_DATA_DIR: "/srv/app/db" }), "/srv/app/db")
+    assert.strictEqual(withEnv({ FUSION_AUTH_DATA_DIR: "/srv/app/db" }, { dataDir: "relative/db" }), join(process.cwd(), "relative", "db"))
+    assert.strictEqual(Database.dataDirOf({ dataDir: Database.MEMORY }), "memory://")
   })
 
   it("keeps its data across a close and reopen, holds the lock while open and frees it on close", async () => {
@@ -234,6 +235,134 @@ describe("one owner per folder", () => {
   })
 })
 
+const root = process.getuid?.() === 0
+
+/** `psql` as another, unprivileged user (uid 65534, "nobody"), with the exit code and what it printed. */
+const psqlAsNobody = (args: ReadonlyArray<string>) =>
+  new Promise<{ code: number | null; output: string }>((resolve) => {
+    const child = spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "psql", "-X", "-w", ...args], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", PGCONNECT_TIMEOUT: "5" },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let output = ""
+    child.stdout.on("data", (c: Buffer) => (output += c.toString()))
+    child.stderr.on("data", (c: Buffer) => (output += c.toString()))
+    child.once("exit", (code) => resolve({ code, output }))
+  })
+
+/** The TCP ports a process listens on, from /proc: its sockets' inodes in the listening rows of tcp and tcp6. */
+const listeningPorts = (pid: number): Array<number> => {
+  const inodes = new Set(
+    readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+      try {
+        return [/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1]].filter((x) => x !== undefined)
+      } catch {
+        return []
+      }
+    })
+  )
+  return ["tcp", "tcp6"].flatMap((table) =>
+    readFileSync(`/proc/${pid}/net/${table}`, "utf8").split("\n").slice(1).flatMap((line) => {
+      const cols = line.trim().split(/\s+/)
+      return cols[3] === "0A" && inodes.has(cols[9]!) ? [parseInt(cols[1]!.split(":")[1]!, 16)] : []
+    })
+  )
+}
+
+describe("who can reach the embedded database", () => {
+  it("only its folder's user: a Unix socket in the folder (mode 0700), no network address; another local user is refused", async () => {
+    const dataDir = freshDir()
+    chmodSync(join(dataDir, ".."), 0o755) // only the data folder's own mode stands in the way
+    const owner = await startOwner(dataDir)
+    const lock = EmbeddedLock.read(dataDir)!
+    const socketDir = new URL(lock.url!).searchParams.get("host")!
+    assert.strictEqual(socketDir, dataDir)
+    assert.strictEqual(statSync(dataDir).mode & 0o777, 0o700)
+    assert.isTrue(statSync(join(dataDir, ".s.PGSQL.5432")).isSocket())
+    assert.strictEqual(statSync(join(dataDir, ".s.PGSQL.5432")).mode & 0o777, 0o600)
+    assert.strictEqual(statSync(join(dataDir, EmbeddedLock.LOCK_FILE)).mode & 0o777, 0o600)
+    // The folder's user reaches it (psql -h <folder>, as libpq names the socket).
+    assert.deepStrictEqual(await query(lock.url!, "select count(*)::int as n from \"user\""), [{ n: 1 }])
+
+    // What the owner listens on over TCP is its app's HTTP port, not the database.
+    assert.deepStrictEqual(listeningPorts(owner.pid), [Number(new URL(owner.url).port)])
+    await owner.stop()
+  })
+
+  // Another user needs root to become (CI runs as root); root itself passes file modes, so it cannot be the other user.
+  it.runIf(root)("refuses another local user (uid 65534) by every address the owner serves: socket and TCP alike", async () => {
+    const dataDir = freshDir()
+    chmodSync(join(dataDir, ".."), 0o755)
+    const owner = await startOwner(dataDir)
+    const ports = listeningPorts(owner.pid)
+    assert.isNotEmpty(ports)
+    const bySocket = await psqlAsNobody(["-h", dataDir, "-U", "postgres", "-d", "postgres", "-c", "select count(*) from \"session\""])
+    assert.notStrictEqual(bySocket.code, 0, bySocket.output)
+    assert.include(bySocket.output, "Permission denied")
+    for (const port of ports) {
+      const byTcp = await psqlAsNobody(["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", "postgres", "-c", "select 1"])
+      assert.notStrictEqual(byTcp.code, 0, byTcp.output)
+      assert.notInclude(byTcp.output, "?column?")
+    }
+    await owner.stop()
+  })
+})
+
+describe("a lock that knows where its owner lives", () => {
+  const foreignLock = (dataDir: string, fields: Record<string, unknown>) => {
+    mkdirSync(dataDir, { recursive: true })
+    writeFileSync(join(dataDir, EmbeddedLock.LOCK_FILE), JSON.stringify({ pid: 13, started: "42", host: hostname(), namespace: "pid:[1]", heartbeat: Date.now(), url: null, ...fields }))
+  }
+
+  it("records host, PID namespace, pid, start time and a heartbeat the owner renews", async () => {
+    const dataDir = freshDir()
+    const lease = await Database.leaseEmbedded({ dataDir })
+    try {
+      const first = EmbeddedLock.read(dataDir)!
+      assert.strictEqual(first.pid, process.pid)
+      assert.strictEqual(first.host, hostname())
+      assert.strictEqual(first.namespace, readlinkSync("/proc/self/ns/pid"))
+      assert.isString(first.started)
+      await new Promise((r) => setTimeout(r, EmbeddedLock.HEARTBEAT_MS * 2 + 200))
+      const later = EmbeddedLock.read(dataDir)!
+      assert.isAbove(later.heartbeat!, first.heartbeat!)
+      assert.strictEqual(later.url, first.url)
+    } finally {
+      await lease.release()
+    }
+  })
+
+  it("never takes over a fresh lock from another PID namespace or host: the app refuses naming where its owner is, and so does the CLI for another host", async () => {
+    const dataDir = freshDir()
+    foreignLock(dataDir, {})
+    const refused = await Database.leaseEmbedded({ dataDir }).then(() => undefined, (error: unknown) => error)
+    assert.instanceOf(refused, EmbeddedLock.EmbeddedDatabaseInUse)
+    assert.include((refused as Error).message, "process 13 in another PID namespace (pid:[1]")
+    assert.strictEqual(EmbeddedLock.read(dataDir)?.pid, 13)
+
+    foreignLock(dataDir, { host: "db-host-2", url: "postgresql://postgres@localhost/postgres?host=%2Fnowhere" })
+    const cli = await fusionAuth(["--data-dir", dataDir, "users", "list"])
+    assert.strictEqual(cli.code, 1)
+    assert.strictEqual(cli.stderr.trim().split("\n").length, 1, cli.stderr)
+    assert.include(cli.stderr, "in use by process 13 on host db-host-2")
+    assert.strictEqual(EmbeddedLock.read(dataDir)?.host, "db-host-2") // the CLI never took the folder
+  })
+
+  it("takes over a lock from another namespace or host only once its heartbeat is stale", async () => {
+    for (const where of [{}, { host: "db-host-2" }]) {
+      const dataDir = freshDir()
+      foreignLock(dataDir, { ...where, heartbeat: Date.now() - EmbeddedLock.STALE_MS - 1_000 })
+      const lease = await Database.leaseEmbedded({ dataDir })
+      try {
+        assert.deepInclude(EmbeddedLock.read(dataDir), { pid: process.pid, host: hostname(), url: lease.url })
+        assert.deepStrictEqual(await query(lease.url, "select 1 as one"), [{ one: 1 }])
+      } finally {
+        await lease.release()
+      }
+    }
+  })
+})
+
 describe("the CLI beside a running app", () => {
   it("goes through the app's server: its writes are seen on the very next request and outlive the app", async () => {
     const dataDir = freshDir()
@@ -272,5 +401,59 @@ describe("the CLI beside a running app", () => {
     assert.deepStrictEqual(await again.whoami(bearer), { status: 401, body: { status: 401, error: "Deactivated" } })
     await again.stop()
     assert.strictEqual(readFileSync(join(dataDir, "PG_VERSION"), "utf8").trim().length > 0, true)
+  }, 180_000)
+
+  it("psql left at BEGIN through the app's server: the app answers again within the idle limit, and the stalled write is rolled back", async () => {
+    const dataDir = freshDir()
+    const owner = await startOwner(dataDir)
+    const psql = spawn("psql", ["-X", "-h", dataDir, "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1"], { stdio: ["pipe", "pipe", "pipe"] })
+    let printed = ""
+    psql.stdout.on("data", (c: Buffer) => (printed += c.toString()))
+    const exited = new Promise<number | null>((resolve) => psql.once("exit", resolve))
+    try {
+      psql.stdin.write(`begin;\nupdate "user" set "deactivatedAt" = now();\nselect 'stalled' as mark;\n`)
+      while (!printed.includes("stalled")) await new Promise((r) => setTimeout(r, 50))
+      // psql now holds the database inside its transaction, and says nothing more.
+      const started = performance.now()
+      const answer = await owner.whoamiCookie()
+      const waited = performance.now() - started
+      assert.deepStrictEqual(answer, { status: 200, body: { status: 200, email: "ada@example.com", via: "cookie" } })
+      assert.isAtLeast(waited, 5_000) // it did hold the database
+      assert.isBelow(waited, 10_000 + 3_000) // the default limit, 10 s
+      assert.deepStrictEqual(await query(EmbeddedLock.read(dataDir)!.url!, `select count(*)::int as n from "user" where "deactivatedAt" is not null`), [{ n: 0 }])
+    } finally {
+      psql.stdin.end()
+      await exited
+    }
+    await owner.stop()
+  }, 60_000)
+
+  // `unshare --pid` needs root (CI runs as root).
+  it.runIf(root)("reaches an app in its own PID namespace (a container with the volume at its own path) through its socket, and never opens the folder itself", async () => {
+    const dataDir = freshDir()
+    const volume = join(dataDir, "..")
+    const mountPoint = mkdtempSync(join(tmpdir(), "fusion-auth-volume-"))
+    dirs.push(mountPoint)
+    // As a container: its own PID and mount namespaces, the volume mounted at another path.
+    const container = ["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c", 'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", volume, mountPoint, process.execPath]
+    const owner = await startOwner(dataDir, container, join(mountPoint, "data"))
+    const lock = EmbeddedLock.read(dataDir)!
+    assert.strictEqual(owner.pid, 1) // its pid means nothing here: pid 1 in its namespace
+    assert.strictEqual(lock.pid, 1)
+    assert.notStrictEqual(lock.namespace, readlinkSync("/proc/self/ns/pid"))
+    assert.include(lock.url!, encodeURIComponent(mountPoint)) // the app's own path, which means nothing on the host
+    assert.isFalse(existsSync(join(mountPoint, "data")))
+    const cli = (...args: Array<string>) => fusionAuth(["--data-dir", dataDir, "--json", ...args])
+    assert.strictEqual((await owner.whoamiCookie()).status, 200)
+
+    const deactivated = await cli("users", "deactivate", "ada@example.com")
+    assert.strictEqual(deactivated.code, 0, deactivated.stderr)
+    assert.deepStrictEqual(await owner.whoamiCookie(), { status: 401, body: { status: 401, error: "Deactivated" } })
+    assert.deepStrictEqual(EmbeddedLock.read(dataDir), { ...EmbeddedLock.read(dataDir)!, pid: 1, namespace: lock.namespace }) // still the app's
+
+    await owner.stop()
+    const after = await cli("users", "list", "--deactivated")
+    assert.strictEqual(after.code, 0, after.stderr)
+    assert.deepStrictEqual((JSON.parse(after.stdout) as Array<{ email: string }>).map((u) => u.email), ["ada@example.com"])
   }, 180_000)
 })

@@ -120,7 +120,7 @@ export const migrateWith = async (
 export const authLayer = (
   auth: BetterAuthLike,
   options: Pick<AuthSessionOptions, "database" | "tokenSecret" | "tokens" | "nativeCookie"> = {}
-): Layer.Layer<Services, Config.ConfigError | SqlError> => {
+): Layer.Layer<Services, Config.ConfigError | SqlError | Database.EmbeddedFailure> => {
   assertPlugin(auth)
   const closeBetterAuth = Layer.effectDiscard(
     Effect.addFinalizer(() => Effect.promise(() => Database.closeBetterAuthDatabase(auth.options.database)))

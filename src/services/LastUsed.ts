@@ -5,9 +5,10 @@
  * A token is noted only when the `lastUsedAt` its own lookup just read is older than the
  * interval, so a busy token costs one write per interval per process however many requests
  * it serves, and an idle one costs none. The write only ever moves `lastUsedAt` forward.
- * Pending notes are flushed when the layer closes, and kept for the next try if a flush fails.
+ * The writer is a loop on a `Schedule` (once per interval) in the layer's scope; pending notes
+ * are flushed when the layer closes, and kept for the next interval if a flush fails.
  */
-import { Clock, Context, Duration, Effect, Layer, Queue, Semaphore } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Schedule, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
 import { CurrentUserModel } from "../core/UserModel.ts"
 import type { TokenTable } from "../core/Tables.ts"
@@ -41,8 +42,6 @@ export const make = Effect.fn(function*(write: TokenTable["writeLastUsed"]) {
   const policy = yield* CurrentTokenPolicy
   const interval = Duration.toMillis(policy.lastUsedInterval)
   let pending = new Map<string, number>()
-  /** Wakes the writer when the first note of an interval arrives; an idle process has no timer. */
-  const wake = yield* Queue.dropping<void>(1)
   /** One flush at a time, so an explicit `flush` waits for one already writing. */
   const writing = yield* Semaphore.make(1)
 
@@ -53,15 +52,14 @@ export const make = Effect.fn(function*(write: TokenTable["writeLastUsed"]) {
     return write([...batch.keys()], [...batch.values()].map((ms) => new Date(ms).toISOString())).pipe(
       Effect.catchCause(() =>
         Effect.sync(() => {
+          // Kept for the next interval's flush, whether or not another use arrives meanwhile.
           for (const [id, at] of batch) if (!pending.has(id) && pending.size < MAX_PENDING) pending.set(id, at)
-          // Retried at the next interval, whether or not another use arrives meanwhile.
-          Queue.offerUnsafe(wake, undefined)
         }).pipe(Effect.andThen(Effect.logWarning(`fusion-auth: lastUsedAt not written for ${batch.size} tokens; will retry`)))
       )
     )
   }))
 
-  yield* Effect.forkScoped(Effect.forever(Queue.take(wake).pipe(Effect.andThen(Effect.delay(flush, policy.lastUsedInterval)))))
+  yield* Effect.forkScoped(Effect.sleep(policy.lastUsedInterval).pipe(Effect.andThen(Effect.repeat(flush, Schedule.spaced(policy.lastUsedInterval)))))
   yield* Effect.addFinalizer(() => flush)
 
   return LastUsed.of({
@@ -70,7 +68,6 @@ export const make = Effect.fn(function*(write: TokenTable["writeLastUsed"]) {
         if (lastUsedAt !== null && now - lastUsedAt.getTime() < interval) return Effect.void
         if (pending.has(tokenId)) return Effect.void
         pending.set(tokenId, now)
-        if (pending.size === 1) Queue.offerUnsafe(wake, undefined)
         return pending.size >= MAX_PENDING ? Effect.asVoid(Effect.forkDetach(flush)) : Effect.void
       }),
     flush

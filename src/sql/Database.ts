@@ -1,27 +1,26 @@
 /**
  * Where the database is: `DATABASE_URL` when set, otherwise an embedded PGlite kept in a
- * folder (default `.data/fusion-auth` under the working directory) and served on loopback
- * by `sql/EmbeddedServer.ts`, so the same wire driver runs in development, tests and
- * production with no server to install.
+ * folder (default `.data/fusion-auth` under the working directory, or `FUSION_AUTH_DATA_DIR`),
+ * so the same wire driver runs in development, tests and production with no server to install.
  *
- * One process owns a folder (see `EmbeddedLock`): it opens PGlite, serves it, and writes the
- * server's URL into the folder. In that process fusion-auth's `PgClient` and Better Auth's
- * pool (`betterAuthDatabase`) share the one server; another process refuses the folder, or,
- * with `connectToOwner` (the CLI), uses the owner's server. The server closes when the last
- * user in the process lets go of it (`dispose()`), or at `closeEmbedded()`.
+ * One process owns a folder (`EmbeddedDatabase`: the lock, PGlite, its server on a Unix
+ * socket only the folder's user can reach). In that process fusion-auth's `PgClient` and Better
+ * Auth's pool (`betterAuthDatabase`) share it; another process refuses the folder, or, with
+ * `connectToOwner` (the CLI), connects through the owner's socket. The database closes (its
+ * scope) when the last user in the process lets go of it (`dispose()`), or at `closeEmbedded()`.
  */
 import { PgClient } from "@effect/sql-pg"
-import { mkdir } from "node:fs/promises"
 import { resolve } from "node:path"
 import type { Duplex } from "node:stream"
-import { Config, Effect, Layer, Option, Redacted } from "effect"
+import { Config, Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { PostgresDialect } from "kysely"
+import * as EmbeddedDatabase from "./EmbeddedDatabase.ts"
 import * as EmbeddedLock from "./EmbeddedLock.ts"
 
 /** `dataDir` for an embedded database that lives in memory and keeps nothing (tests). */
-export const MEMORY = "memory://"
+export const MEMORY = EmbeddedDatabase.MEMORY
 
 export interface DatabaseOptions {
   /** A connection URL; overrides `DATABASE_URL`. */
@@ -42,20 +41,25 @@ export interface DatabaseOptions {
   readonly idleInTransactionTimeout?: number | undefined
 }
 
-/** The embedded folder these options name: the option, `FUSION_AUTH_DATA_DIR`, or `.data/fusion-auth`; absolute. */
-export const dataDirOf = (options: DatabaseOptions = {}): string => {
-  const dir = options.dataDir ?? (process.env.FUSION_AUTH_DATA_DIR || ".data/fusion-auth")
-  return dir === MEMORY ? MEMORY : resolve(dir)
-}
+/** `FUSION_AUTH_DATA_DIR`, else `.data/fusion-auth`; an empty value counts as unset. */
+const DATA_DIR = Config.String("FUSION_AUTH_DATA_DIR").pipe(
+  Config.withDefault(""),
+  Config.map((dir) => dir || ".data/fusion-auth")
+)
 
-interface Embedded {
-  readonly url: string
-  readonly connect: () => Duplex
-  readonly close: () => Promise<void>
-}
+/** The embedded folder these options name: the option, `FUSION_AUTH_DATA_DIR`, or `.data/fusion-auth`; absolute. */
+export const dataDir = (options: DatabaseOptions = {}): Effect.Effect<string> =>
+  Effect.map(
+    options.dataDir === undefined ? Effect.orDie(Effect.gen(function*() { return yield* DATA_DIR })) : Effect.succeed(options.dataDir),
+    (dir) => (dir === MEMORY ? MEMORY : resolve(dir))
+  )
+
+/** `dataDir`, read now from the environment's configuration. */
+export const dataDirOf = (options: DatabaseOptions = {}): string => Effect.runSync(dataDir(options))
 
 interface Entry {
-  readonly started: Promise<Embedded>
+  readonly started: Promise<EmbeddedDatabase.Embedded>
+  readonly scope: Scope.Closeable
   refs: number
 }
 
@@ -66,56 +70,12 @@ interface Registry {
 
 /**
  * Per process, not per module instance: a dev server that re-evaluates this module (Vite's
- * SSR reload) must find the server it already started rather than open the folder twice.
+ * SSR reload) must find the database it already opened rather than open the folder twice.
  */
-const registry: Registry = ((globalThis as Record<symbol, unknown>)[Symbol.for("fusion-auth/embedded/v2")] ??= {
+const registry: Registry = ((globalThis as Record<symbol, unknown>)[Symbol.for("fusion-auth/embedded/v3")] ??= {
   open: new Map(),
   closing: new Map()
 }) as Registry
-
-const startEmbedded = async (dataDir: string, idleLimitMs: number | undefined): Promise<Embedded> => {
-  const [{ PGlite }, { serve }] = await Promise.all([import("@electric-sql/pglite"), import("./EmbeddedServer.ts")])
-  if (dataDir === MEMORY) {
-    const db = await PGlite.create()
-    const server = await serve(db, { idleLimitMs })
-    return { url: server.url, connect: server.connect, close: () => server.stop().then(() => db.close()) }
-  }
-  await mkdir(dataDir, { recursive: true })
-  const lock = await EmbeddedLock.acquire(dataDir)
-  if ("owner" in lock) throw new EmbeddedDatabaseOwned(lock.owner)
-  try {
-    const db = await PGlite.create({ dataDir })
-    const server = await serve(db, { idleLimitMs }).catch(async (error) => {
-      await db.close()
-      throw error
-    })
-    lock.held.publish(server.url)
-    return {
-      url: server.url,
-      connect: server.connect,
-      close: async () => {
-        try {
-          await server.stop()
-          await db.close()
-        } finally {
-          lock.held.release()
-        }
-      }
-    }
-  } catch (error) {
-    lock.held.release()
-    throw error
-  }
-}
-
-/** Internal: the folder is another live process's (carries the owner, for `connectToOwner`). */
-class EmbeddedDatabaseOwned extends Error {
-  readonly owner: EmbeddedLock.Owner
-  constructor(owner: EmbeddedLock.Owner) {
-    super("owned elsewhere")
-    this.owner = owner
-  }
-}
 
 /**
  * A hold on an embedded database: its URL, `connect` when this process serves it (a
@@ -129,7 +89,7 @@ export interface Lease {
 
 const closeEntry = (key: string, entry: Entry): Promise<void> => {
   if (registry.open.get(key) === entry) registry.open.delete(key)
-  const done = entry.started.then((e) => e.close(), () => undefined).finally(() => {
+  const done = entry.started.then(() => Effect.runPromise(Scope.close(entry.scope, Exit.void)), () => undefined).finally(() => {
     if (registry.closing.get(key) === done) registry.closing.delete(key)
   })
   registry.closing.set(key, done)
@@ -140,8 +100,14 @@ const ownLease = async (key: string, idleLimitMs: number | undefined): Promise<L
   let entry = registry.open.get(key)
   if (entry === undefined) {
     const previous = registry.closing.get(key)
-    const started = (previous ?? Promise.resolve()).then(() => startEmbedded(key, idleLimitMs))
-    entry = { started, refs: 0 }
+    // The database lives in its own scope, closed by the last release; a failed start closes it at once.
+    const scope = Scope.makeUnsafe()
+    const start = EmbeddedDatabase.make(key, { idleLimitMs }).pipe(
+      Scope.provide(scope),
+      Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
+    )
+    const started = (previous ?? Promise.resolve()).then(() => Effect.runPromise(start))
+    entry = { started, scope, refs: 0 }
     const created = entry
     started.catch(() => {
       if (registry.open.get(key) === created) registry.open.delete(key)
@@ -171,7 +137,8 @@ const ownLease = async (key: string, idleLimitMs: number | undefined): Promise<L
 /**
  * Holds the embedded database for these options, starting it on first use. Another live
  * process's folder is refused (`EmbeddedDatabaseInUse`), or reached through the owner's
- * server with `connectToOwner`.
+ * socket with `connectToOwner` (refused too when the owner is on another host, where its
+ * socket cannot be reached).
  */
 export const leaseEmbedded = async (options: DatabaseOptions = {}): Promise<Lease> => {
   const key = dataDirOf(options)
@@ -179,9 +146,11 @@ export const leaseEmbedded = async (options: DatabaseOptions = {}): Promise<Leas
     try {
       return await ownLease(key, options.idleInTransactionTimeout)
     } catch (error) {
-      if (!(error instanceof EmbeddedDatabaseOwned)) throw error
-      if (options.connectToOwner !== true) throw new EmbeddedLock.EmbeddedDatabaseInUse(key, error.owner.pid)
-      const url = await EmbeddedLock.ownerUrl(key, error.owner)
+      if (!(error instanceof EmbeddedDatabase.EmbeddedDatabaseOwned)) throw error
+      const owner = error.owner
+      const inUse = new EmbeddedLock.EmbeddedDatabaseInUse({ dataDir: key, owner: EmbeddedLock.whereabouts(owner) })
+      if (options.connectToOwner !== true || !EmbeddedLock.sameHost(owner)) throw inUse
+      const url = await EmbeddedLock.ownerUrl(key, owner)
       if (url !== undefined) return { url, release: async () => undefined }
       // The owner went away meanwhile: open the folder here.
     }
@@ -204,20 +173,34 @@ const configuredUrl = (options: DatabaseOptions): Effect.Effect<Option.Option<Re
     return Option.filter(fromEnv, (url) => Redacted.value(url) !== "")
   })
 
+/** Why the embedded database could not be had: another process's folder, or a failure to open or serve it. */
+export type EmbeddedFailure = EmbeddedLock.EmbeddedDatabaseInUse | EmbeddedDatabase.EmbeddedDatabaseError
+
+/** `leaseEmbedded` for as long as the scope lives; its failures typed. */
+export const lease = (options: DatabaseOptions = {}): Effect.Effect<Lease, EmbeddedFailure, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () => leaseEmbedded(options),
+      catch: (error) =>
+        error instanceof EmbeddedLock.EmbeddedDatabaseInUse || error instanceof EmbeddedDatabase.EmbeddedDatabaseError
+          ? error
+          : new EmbeddedDatabase.EmbeddedDatabaseError({ dataDir: dataDirOf(options), step: "open", cause: error })
+    }),
+    (held) => Effect.promise(held.release)
+  )
+
 /** fusion-auth's `SqlClient` on that database; the embedded one is held for as long as the layer lives. */
 export const layer = (
   options: DatabaseOptions = {}
-): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, Config.ConfigError | SqlError> =>
+): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, Config.ConfigError | SqlError | EmbeddedFailure> =>
   Layer.unwrap(Effect.gen(function*() {
     const configured = yield* configuredUrl(options)
-    const lease = Option.isSome(configured)
-      ? undefined
-      : yield* Effect.acquireRelease(Effect.promise(() => leaseEmbedded(options)), (lease) => Effect.promise(lease.release))
-    const url = lease === undefined ? Option.getOrThrow(configured) : Redacted.make(lease.url)
+    const held = Option.isSome(configured) ? undefined : yield* lease(options)
+    const url = held === undefined ? Option.getOrThrow(configured) : Redacted.make(held.url)
     // Multiplexed: statements from concurrent requests share a connection's write (a
     // transaction still holds its connection alone). The embedded database this process
     // serves is reached in-process, without a socket.
-    return PgClient.layer({ url, maxConnections: 16, multiplex: true, ...(lease?.connect ? { stream: lease.connect } : {}) })
+    return PgClient.layer({ url, maxConnections: 16, multiplex: true, ...(held?.connect ? { stream: held.connect } : {}) })
   }))
 
 /** The symbol under which `betterAuthDatabase()` keeps its `close`, for `dispose()`. */

@@ -3,46 +3,71 @@
  *
  * PGlite is single-process: two processes that open one folder each keep their own copy of
  * the database in memory and overwrite each other's writes. So the process that opens the
- * folder first holds the lock and writes into it the loopback URL its server listens on;
- * every other process either reaches the database through that URL (the CLI) or refuses to
- * start (a second app). A lock whose process has died is stale and is taken over, under a
- * short-lived `fusion-auth.lock.takeover` directory so that two processes never both take it.
+ * folder first holds the lock and writes into it where its server listens (a Unix socket in
+ * the folder); every other process either reaches the database there (the CLI) or refuses to
+ * start (a second app).
+ *
+ * The lock says where its owner lives: its host, its PID namespace (a container over the same
+ * volume has its own), its pid and start time, and a heartbeat the owner renews every
+ * `HEARTBEAT_MS`. A pid means something only in its own namespace on its own host, so:
+ * - same host and namespace: the owner is alive while its pid is (with the same start time);
+ * - anywhere else: while its heartbeat is fresh (younger than `STALE_MS`).
+ * A lock whose owner is not alive is stale and is taken over, under a short-lived
+ * `fusion-auth.lock.takeover` directory so that two processes never both take it. A lock
+ * written by an earlier release names no host or namespace and is judged by its pid, as then.
  */
 import { randomUUID } from "node:crypto"
-import { mkdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs"
+import { hostname } from "node:os"
 import { join } from "node:path"
+import { Schema } from "effect"
+import { socketUrl } from "./EmbeddedServer.ts"
 
-/** What the lock file says: the owner's pid, its start time where the OS tells it, and its server's URL once it listens. */
+/** What the lock file says. */
 export interface Owner {
   readonly pid: number
+  /** The process start time from `/proc`, so a reused pid is not taken for the owner. */
   readonly started: string | null
+  /** The owner's host and PID namespace; null in a lock of an earlier release. */
+  readonly host: string | null
+  readonly namespace: string | null
+  /** When the owner last renewed the lock (epoch ms); null in a lock of an earlier release. */
+  readonly heartbeat: number | null
+  /** The connection URL of the owner's server, once it listens, as the owner sees its own paths. */
   readonly url: string | null
+  /**
+   * Where its socket is: `"."`, the data folder itself (reached by whatever path the reader
+   * mounts the folder at: a container's `/data` is the host's `/srv/app/data`); or an absolute folder.
+   */
+  readonly socket: string | null
 }
 
-/** Thrown when another live process owns the folder; its message is one line naming that process. */
-export class EmbeddedDatabaseInUse extends Error {
-  override readonly name = "EmbeddedDatabaseInUse"
-  readonly dataDir: string
-  readonly pid: number
-  constructor(dataDir: string, pid: number) {
-    super(
-      `fusion-auth: the embedded database in ${dataDir} is in use by process ${pid}; stop that process, or set DATABASE_URL to use a database server`
-    )
-    this.dataDir = dataDir
-    this.pid = pid
+/** How often the owner renews its lock, and how old a renewal may be before the lock is stale. */
+export const HEARTBEAT_MS = 2_000
+export const STALE_MS = 15_000
+
+/** Another live process owns the folder; the message is one line saying where that process is. */
+export class EmbeddedDatabaseInUse extends Schema.TaggedError<EmbeddedDatabaseInUse>()("EmbeddedDatabaseInUse", {
+  dataDir: Schema.String,
+  owner: Schema.String
+}) {
+  override get message() {
+    return `fusion-auth: the embedded database in ${this.dataDir} is in use by ${this.owner}; stop that process, or set DATABASE_URL to use a database server`
   }
 }
 
 export interface Held {
-  /** Writes the owner's server URL into the lock, for the other processes. */
-  readonly publish: (url: string) => void
+  /** Writes where the owner's server listens into the lock, for the other processes. */
+  readonly publish: (server: Server) => void
+  /** Renews the heartbeat; false when the lock is no longer this process's. */
+  readonly beat: () => boolean
   /** Removes the lock (only while it is still this process's). */
   readonly release: () => void
 }
 
 export const LOCK_FILE = "fusion-auth.lock"
 
-/** The process start time from `/proc` (Linux), so a reused pid is not taken for the owner. */
+/** The process start time from `/proc` (Linux). */
 const startTime = (pid: number): string | null => {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
@@ -52,7 +77,35 @@ const startTime = (pid: number): string | null => {
   }
 }
 
-const alive = (owner: Owner): boolean => {
+/** This process's PID namespace (`pid:[4026531836]` on Linux), or null where the OS has none to tell. */
+const pidNamespace = (): string | null => {
+  try {
+    return readlinkSync("/proc/self/ns/pid")
+  } catch {
+    return null
+  }
+}
+
+const here = { host: hostname(), namespace: pidNamespace() }
+
+/** Whether a pid means the same process here as for the owner: same host and namespace (or a lock that names neither). */
+const local = (owner: Owner): boolean =>
+  (owner.host === null || owner.host === here.host) && (owner.namespace === null || owner.namespace === here.namespace)
+
+/** Whether the owner runs on this host (its socket is reachable here); an earlier release's lock names no host. */
+export const sameHost = (owner: Owner): boolean => owner.host === null || owner.host === here.host
+
+/** Where the owner is, for a message: "process 13 in another PID namespace on host a1b2". */
+export const whereabouts = (owner: Owner): string => {
+  const elsewhere = owner.host !== null && owner.host !== here.host
+    ? ` on host ${owner.host}`
+    : owner.namespace !== null && owner.namespace !== here.namespace
+    ? ` in another PID namespace (${owner.namespace}: a container?)`
+    : ""
+  return `process ${owner.pid}${elsewhere}`
+}
+
+const pidAlive = (owner: Owner): boolean => {
   try {
     process.kill(owner.pid, 0)
   } catch (error) {
@@ -63,12 +116,27 @@ const alive = (owner: Owner): boolean => {
   return now === null || now === owner.started
 }
 
-const parse = (text: string): Owner | undefined => {
+/** Is the owner alive: by its pid where that means something here, else by its heartbeat. */
+export const alive = (owner: Owner, now = Date.now()): boolean =>
+  local(owner) ? pidAlive(owner) : owner.heartbeat !== null && now - owner.heartbeat < STALE_MS
+
+const text = (value: unknown) => (typeof value === "string" ? value : null)
+
+const parse = (source: string): Owner | undefined => {
   try {
-    const value = JSON.parse(text) as Partial<Owner>
-    return typeof value.pid === "number" && Number.isSafeInteger(value.pid) && value.pid > 0
-      ? { pid: value.pid, started: typeof value.started === "string" ? value.started : null, url: typeof value.url === "string" ? value.url : null }
-      : undefined
+    const value = JSON.parse(source) as Record<string, unknown>
+    const pid = value.pid
+    if (typeof pid !== "number" || !Number.isSafeInteger(pid) || pid <= 0) return undefined
+    const heartbeat = typeof value.heartbeat === "number" && Number.isFinite(value.heartbeat) ? value.heartbeat : null
+    return {
+      pid,
+      started: text(value.started),
+      host: text(value.host),
+      namespace: text(value.namespace),
+      heartbeat,
+      url: text(value.url),
+      socket: text(value.socket)
+    }
   } catch {
     return undefined
   }
@@ -83,20 +151,28 @@ export const read = (dataDir: string): Owner | undefined => {
   }
 }
 
-/** The live owner of the folder, if any. */
+const isMe = (owner: Owner | undefined): boolean => owner !== undefined && owner.pid === process.pid && local(owner)
+
+/** The live owner of the folder, if any (not this process). */
 export const liveOwner = (dataDir: string): Owner | undefined => {
   const owner = read(dataDir)
-  return owner !== undefined && owner.pid !== process.pid && alive(owner) ? owner : undefined
+  return owner !== undefined && !isMe(owner) && alive(owner) ? owner : undefined
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-const me = (url: string | null): string => JSON.stringify({ pid: process.pid, started: startTime(process.pid), url })
+interface Server {
+  readonly url: string
+  readonly socket: string
+}
+
+const me = (server: Server | null): string =>
+  JSON.stringify({ pid: process.pid, started: startTime(process.pid), ...here, heartbeat: Date.now(), url: server?.url ?? null, socket: server?.socket ?? null })
 
 /**
- * Takes the folder's lock, or answers the live owner. A lock file that names a dead process
- * (or this one, left by an earlier open) is stale and taken over; one that cannot be read
- * yet (its owner is writing it) is read again for up to a second before it counts as stale.
+ * Takes the folder's lock, or answers the live owner. A lock file that names a process that
+ * is not alive (or this one, left by an earlier open) is stale and taken over; one that cannot
+ * be read yet (its owner is writing it) is read again for up to a second before it counts as stale.
  */
 export const acquire = async (dataDir: string): Promise<{ readonly held: Held } | { readonly owner: Owner }> => {
   const file = join(dataDir, LOCK_FILE)
@@ -108,16 +184,16 @@ export const acquire = async (dataDir: string): Promise<{ readonly held: Held } 
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
     }
-    const text = (() => {
+    const current = (() => {
       try {
         return readFileSync(file, "utf8")
       } catch {
         return undefined // removed meanwhile: try again
       }
     })()
-    if (text === undefined) continue
-    const owner = parse(text)
-    if (owner !== undefined && owner.pid !== process.pid && alive(owner)) return { owner }
+    if (current === undefined) continue
+    const owner = parse(current)
+    if (owner !== undefined && !isMe(owner) && alive(owner)) return { owner }
     if (owner === undefined && attempt < 20) {
       await sleep(50)
       continue
@@ -139,7 +215,7 @@ export const acquire = async (dataDir: string): Promise<{ readonly held: Held } 
       continue
     }
     try {
-      if (readFileSync(file, "utf8") === text) unlinkSync(file)
+      if (readFileSync(file, "utf8") === current) unlinkSync(file)
     } catch {
       // already gone
     } finally {
@@ -150,40 +226,61 @@ export const acquire = async (dataDir: string): Promise<{ readonly held: Held } 
 
 const hold = (file: string): Held => {
   let released = false
+  let server: Server | null = null
+  const mine = () => {
+    try {
+      return isMe(parse(readFileSync(file, "utf8")))
+    } catch {
+      return false
+    }
+  }
+  const write = () => {
+    const next = `${file}.${randomUUID()}.tmp`
+    writeFileSync(next, me(server), { mode: 0o600 })
+    renameSync(next, file)
+  }
   const releaseSync = () => {
     if (released) return
     released = true
     process.removeListener("exit", releaseSync)
     try {
-      if (parse(readFileSync(file, "utf8"))?.pid === process.pid) unlinkSync(file)
+      if (mine()) unlinkSync(file)
     } catch {
       // gone already
     }
   }
   process.once("exit", releaseSync)
   return {
-    publish: (url) => {
-      const next = `${file}.${randomUUID()}.tmp`
-      writeFileSync(next, me(url), { mode: 0o600 })
-      renameSync(next, file)
+    publish: (published) => {
+      server = published
+      write()
+    },
+    beat: () => {
+      if (released || !mine()) return false
+      write()
+      return true
     },
     release: releaseSync
   }
 }
 
+/** The URL to reach the owner's server by, from here. */
+const reach = (dataDir: string, owner: Owner): string | null =>
+  owner.socket === "." ? socketUrl(dataDir) : owner.url
+
 /**
- * Waits for the live owner to publish its server's URL (it does once it listens); undefined
- * when the owner went away meanwhile.
+ * Waits for the live owner to publish its server (it does once it listens), and answers the
+ * URL to reach it by from here; undefined when the owner went away meanwhile.
  */
 export const ownerUrl = async (dataDir: string, owner: Owner, timeoutMs = 15_000): Promise<string | undefined> => {
   const deadline = Date.now() + timeoutMs
   let current: Owner | undefined = owner
   while (current !== undefined && current.url === null) {
     if (Date.now() > deadline) {
-      throw new Error(`fusion-auth: process ${owner.pid} holds the embedded database in ${dataDir} but has not published its server`)
+      throw new EmbeddedDatabaseInUse({ dataDir, owner: `${whereabouts(owner)}, which has not published its server` })
     }
     await sleep(50)
     current = liveOwner(dataDir)
   }
-  return current?.url ?? undefined
+  return current === undefined ? undefined : reach(dataDir, current) ?? undefined
 }

@@ -1,8 +1,9 @@
 /**
- * PGlite served to many connections: on loopback TCP (other processes, Better Auth's `pg`
- * pool) and in-process (`connect()`: a stream for
- * `@effect/sql-pg`'s `stream` option, so the process that owns the database reaches it with
- * no socket and no system call).
+ * PGlite served to many connections: on a Unix socket in a folder only its user can enter
+ * (other processes of that user, Better Auth's `pg` pool), and in-process (`connect()`: a
+ * stream for `@effect/sql-pg`'s `stream` option, so the process that owns the database
+ * reaches it with no socket and no system call). Nothing listens on a network address: the
+ * socket's folder (mode 0700) is the door, as a server's `unix_socket_permissions` would be.
  *
  * PGlite is one Postgres session. Handed to many clients message by message (as
  * `@electric-sql/pglite-socket` does), two pooled connections could interleave inside one
@@ -12,7 +13,10 @@
  * whichever way each connection arrived.
  */
 import type { PGlite } from "@electric-sql/pglite"
+import { chmodSync, mkdtempSync, rmSync, unlinkSync } from "node:fs"
 import { createServer, type Socket } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { type Duplex, duplexPair } from "node:stream"
 
 interface Pending {
@@ -56,7 +60,16 @@ class SessionQueue {
     this.drops.set(handlerId, drop)
   }
 
+  private stopped = false
+
+  /** The server is stopping: nothing more reaches the session (a leaving connection's reset included). */
+  stop() {
+    this.stopped = true
+    this.disarm()
+  }
+
   enqueue(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
+    if (this.stopped) return Promise.reject(new Error("Server stopping"))
     return new Promise((resolve, reject) => {
       if (this.idle?.handlerId === handlerId) this.disarm()
       this.queue.push({ handlerId, message, onData, resolve, reject })
@@ -146,6 +159,36 @@ const GSSENC_REQUEST = 80877104
 const CANCEL_REQUEST = 80877102
 /** Terminate ('X'): the client is leaving (the session is not PGlite's to end). */
 const TERMINATE = 0x58
+/** Parse ('P') names a statement; Close ('C') of a statement ('S') forgets one. */
+const PARSE = 0x50
+const CLOSE = 0x43
+const STATEMENT = 0x53
+
+/** The NUL-terminated name at `at` (a statement name never holds a NUL). */
+const cString = (buffer: Buffer, at: number, end: number): string => {
+  const nul = buffer.indexOf(0, at)
+  return buffer.toString("utf8", at, nul === -1 || nul > end ? end : nul)
+}
+
+const message = (type: string, body: Buffer): Buffer => {
+  const header = Buffer.alloc(5)
+  header.write(type, 0, "latin1")
+  header.writeInt32BE(4 + body.length, 1)
+  return Buffer.concat([header, body])
+}
+
+/**
+ * What a leaving connection changed in the one session, undone as a pooler's `DISCARD ALL`
+ * would for its server connection: a `Close` of each statement it prepared (by the protocol,
+ * so any name is closed exactly, with no SQL built from it), then `RESET ALL` for its settings.
+ * Temporary tables, cursors and listens are left alone: they are the whole session's.
+ */
+export const resetMessages = (statements: Iterable<string>): Uint8Array =>
+  Buffer.concat([
+    ...[...statements].map((name) => message("C", Buffer.concat([Buffer.from("S"), Buffer.from(name), Buffer.alloc(1)]))),
+    message("S", Buffer.alloc(0)),
+    message("Q", Buffer.from("RESET ALL\0"))
+  ])
 /** Longer than any message fusion-auth sends: the connection is dropped. */
 const MAX_MESSAGE = 64 * 1024 * 1024
 
@@ -159,13 +202,19 @@ const serveConnection = (queue: SessionQueue, stream: Duplex, id: number) => {
   let started = false
   let work = Promise.resolve() // this connection's exchanges, in order
   let closed = false
+  const prepared = new Set<string>()
   const close = () => {
     if (closed) return
     closed = true
     stream.destroy()
     queue.clearQueueForHandler(id)
-    // After what it already handed over: its turn, and a transaction it left open, are released.
-    work = work.then(() => queue.clearTransactionIfNeeded(id))
+    // After what it already handed over: its turn, and a transaction it left open, are
+    // released; then what it changed in the session is reset (once the session is free).
+    const reset = started ? resetMessages(prepared) : undefined
+    work = work
+      .then(() => queue.clearTransactionIfNeeded(id))
+      .then(() => (reset === undefined ? undefined : queue.enqueue(id, reset, () => undefined).then(() => undefined)))
+      .catch(() => undefined)
   }
   queue.register(id, close)
   const reply = (data: Uint8Array) => {
@@ -187,6 +236,12 @@ const serveConnection = (queue: SessionQueue, stream: Duplex, id: number) => {
       if (started && buffered[whole] === TERMINATE) {
         terminated = true
         break
+      }
+      if (started && buffered[whole] === PARSE) {
+        const name = cString(buffered, whole + 5, whole + length)
+        if (name !== "") prepared.add(name)
+      } else if (started && buffered[whole] === CLOSE && buffered[whole + 5] === STATEMENT) {
+        prepared.delete(cString(buffered, whole + 6, whole + length))
       }
       if (!started) { // nothing precedes these: `whole` is 0
         const code = buffered.readInt32BE(4)
@@ -221,14 +276,37 @@ export interface EmbeddedServer {
 }
 
 export interface ServeOptions {
-  readonly port?: number | undefined
+  /**
+   * The folder to listen in, as `<folder>/.s.PGSQL.5432` (libpq's name, so `psql -h <folder>`
+   * reaches it). It must be the owner's alone (mode 0700): that is the only door. Default: a
+   * new private folder in the system's temporary folder, removed on stop.
+   */
+  readonly socketDir?: string | undefined
   readonly maxConnections?: number | undefined
   /** How long a connection may hold the session idle before it is dropped (default `IDLE_LIMIT_MS`, 10 s). */
   readonly idleLimitMs?: number | undefined
 }
 
-/** Serves `db` on 127.0.0.1 at a free port (or `port`); the URL names database `postgres`. */
+/** The longest Unix socket path Linux and macOS accept (`sun_path`, less its NUL). */
+export const MAX_SOCKET_PATH = 103
+
+/** The socket libpq and `pg` derive from a folder and the default port. */
+export const socketPath = (folder: string): string => join(folder, ".s.PGSQL.5432")
+
+/** A connection URL for `pg`, `@effect/sql-pg` and `psql`: the socket's folder as `host`, database `postgres`. */
+export const socketUrl = (folder: string): string => `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(folder)}`
+
+/** Serves `db` on a Unix socket in `socketDir` (see `ServeOptions`); the URL names database `postgres`. */
 export const serve = async (db: PGlite, options: ServeOptions = {}): Promise<EmbeddedServer> => {
+  const own = options.socketDir === undefined ? mkdtempSync(join(tmpdir(), "fusion-auth-")) : undefined
+  const folder = options.socketDir ?? own!
+  const path = socketPath(folder)
+  if (path.length > MAX_SOCKET_PATH) throw new Error(`fusion-auth: the socket path ${path} is longer than ${MAX_SOCKET_PATH} characters`)
+  try {
+    unlinkSync(path) // left by an owner that died: the folder's lock is this process's now
+  } catch {
+    // none
+  }
   const queue = new SessionQueue(db, options.idleLimitMs ?? IDLE_LIMIT_MS)
   const connections = new Set<Duplex>()
   let ids = 0
@@ -239,16 +317,22 @@ export const serve = async (db: PGlite, options: ServeOptions = {}): Promise<Emb
   }
   const server = createServer({ noDelay: true }, (socket: Socket) => track(socket))
   server.maxConnections = options.maxConnections ?? 64
+  const removeOwn = () => {
+    if (own !== undefined) rmSync(own, { recursive: true, force: true })
+  }
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject)
-    server.listen(options.port ?? 0, "127.0.0.1", () => {
+    server.listen({ path, exclusive: true }, () => {
       server.off("error", reject)
       resolve()
     })
+  }).catch((error: unknown) => {
+    removeOwn()
+    throw error
   })
-  const { port } = server.address() as { port: number }
+  chmodSync(path, 0o600)
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url: socketUrl(folder),
     connect: () => {
       const [client, end] = duplexPair()
       track(end)
@@ -256,8 +340,10 @@ export const serve = async (db: PGlite, options: ServeOptions = {}): Promise<Emb
     },
     stop: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      queue.stop()
       for (const stream of connections) stream.destroy()
       await closed
+      removeOwn()
     }
   }
 }

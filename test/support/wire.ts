@@ -31,7 +31,11 @@ export const countStatements = async (targetUrl: string): Promise<WireCounter> =
   const sockets = new Set<net.Socket>()
 
   const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port || 5432), target.hostname)
+    // The embedded database's URL names its Unix socket's folder as `host` (libpq's form).
+    const socketDir = target.searchParams.get("host")
+    const upstream = socketDir?.startsWith("/")
+      ? net.connect(`${socketDir}/.s.PGSQL.${target.port || 5432}`)
+      : net.connect(Number(target.port || 5432), target.hostname)
     sockets.add(client).add(upstream)
     const parsed = new Map<string, string>()
     const portals = new Map<string, string>()
@@ -84,6 +88,7 @@ export const countStatements = async (targetUrl: string): Promise<WireCounter> =
   const url = new URL(targetUrl)
   url.hostname = "127.0.0.1"
   url.port = String(port)
+  url.searchParams.delete("host")
 
   return {
     url: url.toString(),
