@@ -12,6 +12,7 @@ export {
   type AuthSessionOptions,
   createAuthSession,
   migrate,
+  type MigrateOptions,
   type RequestLike,
   type SessionOf
 } from "./runtime/createAuthSession.ts"
@@ -32,6 +33,7 @@ export {
   isAuthError,
   isFusionAuthError,
   TokenNotFound,
+  TokenSecretMismatch,
   UserNotFound
 } from "./core/Errors.ts"
 export type { Session, SessionRow, User } from "./core/Session.ts"

@@ -15,7 +15,7 @@
 import { APIError, createAuthEndpoint, createAuthMiddleware } from "better-auth/api"
 import { Effect, Redacted, Schema } from "effect"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
-import { type FusionAuthError, isFusionAuthError } from "../core/Errors.ts"
+import { type FusionAuthError, isFusionAuthError, TokenSecretMismatch } from "../core/Errors.ts"
 import { errorCode, errorParts } from "../core/Http.ts"
 import type { Session } from "../core/Session.ts"
 import { checkManage, credentialOf } from "../core/TokenRules.ts"
@@ -33,7 +33,7 @@ export interface TokenLink {
   readonly backends: Array<TokenBackend>
 }
 
-const STATUS = { 400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND" } as const
+const STATUS = { 400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 500: "INTERNAL_SERVER_ERROR" } as const
 
 /** A fusion-auth error as Better Auth's `APIError`: status and headers from `errorParts`, a stable code. */
 export const toAPIError = (error: FusionAuthError): APIError => {
@@ -52,7 +52,10 @@ const call = async <X, E>(link: TokenLink, effect: Effect.Effect<X, E, SessionRe
     throw new APIError("INTERNAL_SERVER_ERROR", { message: "fusion-auth: call createAuthSession(auth) before serving requests" })
   }
   try {
-    return await backend.run(effect)
+    // A secret that is not the app's is the server's to fix: the operator reads it in the log, the caller gets a bare 500.
+    return await backend.run(effect.pipe(Effect.tapError((error) =>
+      error instanceof TokenSecretMismatch ? Effect.logError(`fusion-auth: ${error.message}`) : Effect.void
+    )))
   } catch (error) {
     throw isFusionAuthError(error) ? toAPIError(error) : error
   }

@@ -15,7 +15,8 @@ export const ERROR_CODES = define({
   INSUFFICIENT_SCOPE: "The caller lacks a scope this needs",
   TOKEN_NOT_FOUND: "No such token",
   USER_NOT_FOUND: "No such user",
-  INVALID_TOKEN_INPUT: "A token field was refused"
+  INVALID_TOKEN_INPUT: "A token field was refused",
+  SERVER_ERROR: "The server could not complete the request"
 })
 
 export type ErrorCode = keyof typeof ERROR_CODES

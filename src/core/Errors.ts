@@ -105,10 +105,32 @@ export class ImpersonationRefused extends Schema.TaggedError<ImpersonationRefuse
   }
 }
 
+/**
+ * This process's token secret is not the one the app's own `migrate()` recorded (its
+ * fingerprint, see `TokenSecret.fingerprint`): digests it computed would match no token the
+ * app issued, and tokens it minted would be refused by the app. So it refuses to mint, rotate
+ * or revoke by value; revoking by id and listing, which read no digest, still work. A
+ * misconfiguration of the server, not of the caller: at the endpoints a 500 that names
+ * nothing. Carries no field: never a secret or a fingerprint.
+ */
+export class TokenSecretMismatch extends Schema.TaggedError<TokenSecretMismatch>()("TokenSecretMismatch", {}) {
+  override get message() {
+    return "this process's token secret does not match the app's (set FUSION_AUTH_TOKEN_SECRET to the app's tokenSecret)"
+  }
+}
+
 /** Every tagged error fusion-auth names: what `errorResponse` answers. */
-export type FusionAuthError = AuthError | InsufficientScope | UserNotFound | TokenNotFound | InvalidTokenInput | ImpersonationRefused
+export type FusionAuthError =
+  | AuthError
+  | InsufficientScope
+  | UserNotFound
+  | TokenNotFound
+  | InvalidTokenInput
+  | ImpersonationRefused
+  | TokenSecretMismatch
 
 /** True for any error fusion-auth names (not a defect). */
 export const isFusionAuthError = (error: unknown): error is FusionAuthError =>
   isAuthError(error) || error instanceof InsufficientScope || error instanceof UserNotFound ||
-  error instanceof TokenNotFound || error instanceof InvalidTokenInput || error instanceof ImpersonationRefused
+  error instanceof TokenNotFound || error instanceof InvalidTokenInput || error instanceof ImpersonationRefused ||
+  error instanceof TokenSecretMismatch

@@ -73,7 +73,7 @@ export const forbidden = (error: InsufficientScope): Response => errorResponse(e
 
 /** What `errorResponse` answers, as data, for adapters that build their own response (fusion-auth/http-api). */
 export interface ErrorParts {
-  readonly status: 400 | 401 | 403 | 404
+  readonly status: 400 | 401 | 403 | 404 | 500
   readonly body: Readonly<Record<string, string>>
   /** Lower-case names: `cache-control` always, `www-authenticate` for 401 and a token's 403. */
   readonly headers: Readonly<Record<string, string>>
@@ -84,7 +84,9 @@ const NO_STORE = { "cache-control": "no-store" }
 /**
  * The status, JSON body and headers for any error fusion-auth names: 401 with its challenge
  * for the three authentication errors, 403 for `InsufficientScope`, 404 for `TokenNotFound`
- * and `UserNotFound`, 400 for `InvalidTokenInput`, 403 for `ImpersonationRefused`. Bodies name the error, never a secret.
+ * and `UserNotFound`, 400 for `InvalidTokenInput`, 403 for `ImpersonationRefused`, and 500 for
+ * `TokenSecretMismatch` (the server's misconfiguration: the body says nothing more than
+ * `server_error`). Bodies name the error, never a secret.
  */
 export const errorParts = (error: FusionAuthError): ErrorParts => {
   switch (error._tag) {
@@ -115,6 +117,9 @@ export const errorParts = (error: FusionAuthError): ErrorParts => {
       return { status: 404, body: { error: "not_found", reason: error._tag }, headers: NO_STORE }
     case "ImpersonationRefused":
       return { status: 403, body: { error: "forbidden", reason: error._tag }, headers: NO_STORE }
+    case "TokenSecretMismatch":
+      // The server's fault, not the caller's: no reason, nothing of the secret or its fingerprint.
+      return { status: 500, body: { error: "server_error" }, headers: NO_STORE }
     case "InvalidTokenInput":
       return {
         status: 400,
@@ -143,6 +148,8 @@ export const errorCode = (error: FusionAuthError): ErrorCode => {
       return "INVALID_TOKEN_INPUT"
     case "ImpersonationRefused":
       return "IMPERSONATION_REFUSED"
+    case "TokenSecretMismatch":
+      return "SERVER_ERROR"
   }
 }
 

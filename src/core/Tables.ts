@@ -95,6 +95,12 @@ export interface TokenTable extends UserLock {
   lookup(digest: string): Effect.Effect<TokenLookup | undefined>
   /** Moves each token's `lastUsedAt` forward to its time (ISO strings), never back. */
   writeLastUsed(ids: ReadonlyArray<string>, times: ReadonlyArray<string>): Effect.Effect<void>
+  /**
+   * The fingerprint of the app's token secret as its own `migrate()` recorded it
+   * (`TokenSecret.fingerprint`), or `undefined` when none is; read outside a transaction,
+   * never on the request path.
+   */
+  digestScheme(): Effect.Effect<string | undefined>
 }
 
 export interface UserTable extends UserLock {

@@ -24,6 +24,7 @@ import { startRefusal } from "../adapters/StartRefusal.ts"
 import { currentRequest } from "../adapters/StartRequest.ts"
 import * as Stores from "../services/Stores.ts"
 import * as TokenPolicy from "../core/TokenPolicy.ts"
+import { fingerprint } from "../core/TokenSecret.ts"
 import { type CreateTokenInput, type RotateTokenInput, TokenStore } from "../services/TokenStore.ts"
 import { type UserFilter, Users } from "../services/Users.ts"
 
@@ -86,20 +87,41 @@ const redirectTo = async (href: string): Promise<Response> => {
   }
 }
 
+/** What `migrate` records besides the schema. */
+export interface MigrateOptions {
+  /**
+   * The app's `tokenSecret` (`undefined`: none, plain SHA-256). Given, the fingerprint of its
+   * digest scheme (`TokenSecret.fingerprint`, never the secret) is recorded, replacing the one
+   * before, and a process with another secret (the CLI without `FUSION_AUTH_TOKEN_SECRET`)
+   * then refuses to mint or revoke by value. `createAuthSession(auth, options).migrate()` gives
+   * its own `tokenSecret`.
+   */
+  readonly tokenSecret?: string | Redacted.Redacted<string> | undefined
+}
+
 /**
  * Runs Better Auth's migrations, then fusion-auth's, on the same database. Idempotent.
  * Better Auth's migrator runs only on a database it connects to itself (a pool, a dialect, a
  * Kysely instance); with an adapter instance (`kyselyAdapter(db, { usePlural })`) its tables
  * are the app's to create (Better Auth's CLI `generate`), and only fusion-auth's run here.
+ *
+ * With `options`, it records the app's token digest scheme (see `MigrateOptions`); without,
+ * the one recorded (if any) is left as it is, since this call does not know the app's secret.
  */
-export const migrate = (auth: BetterAuthLike, database?: Database.DatabaseOptions): Promise<void> =>
-  migrateWith(auth, database, { saveModel: true })
+export const migrate = (auth: BetterAuthLike, database?: Database.DatabaseOptions, options?: MigrateOptions): Promise<void> =>
+  migrateWith(auth, database, {
+    saveModel: true,
+    ...(options === undefined ? {} : { fingerprint: fingerprint(options.tokenSecret) })
+  })
 
-/** `migrate`; the CLI's, on Better Auth's default schema, saves no model (it would replace the app's). */
+/**
+ * `migrate`; the CLI's, on Better Auth's default schema, saves no model (it would replace the
+ * app's) and records no digest scheme (it is not the app's to say), `Migrations.run`'s options.
+ */
 export const migrateWith = async (
   auth: BetterAuthLike,
   database: Database.DatabaseOptions | undefined,
-  options: { readonly saveModel: boolean }
+  options: Migrations.RunOptions
 ): Promise<void> => {
   if (typeof auth.options.database !== "function") {
     const { getMigrations } = await import("better-auth/db/migration")
@@ -248,7 +270,8 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
     audit: {
       list: (filter?: AuditFilter) => run(AuditLog.use((log) => log.list(filter)))
     },
-    migrate: () => migrate(auth, options.database),
+    /** `migrate(auth, database, { tokenSecret })` with this runtime's own: it records the app's digest scheme. */
+    migrate: () => migrate(auth, options.database, { tokenSecret: options.tokenSecret }),
     /**
      * Closes everything this runtime and `betterAuthDatabase()` opened: the services, Better
      * Auth's pool and (when the last user lets go) the embedded database, so a script exits.

@@ -7,13 +7,18 @@
  * is left to `LastUsed`. It answers for the token alone: a deactivated owner is returned as
  * is, for `SessionResolver` to refuse. Only the digest is stored; `create` and `rotate` hand
  * the plaintext back once, as `Redacted`. Every change is one transaction with its audit event.
+ *
+ * `create`, `rotate` and `revokeLeaked`, which digest a new or presented token, first refuse
+ * (`TokenSecretMismatch`, see `checkDigestScheme`) where the app's `migrate()` recorded another
+ * secret's digest scheme. `revoke`, `revokeById` and `list` read no digest and are allowed;
+ * `verify`, the request path, gains no statement (a wrong secret there finds no token).
  */
 import { Clock, Context, Duration, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { CurrentUserModel } from "../core/UserModel.ts"
 import * as ApiToken from "../core/ApiToken.ts"
 import { lockOut } from "../core/LockOut.ts"
-import { ImpersonationRefused, InsufficientScope, InvalidToken, InvalidTokenInput, TokenNotFound, UserNotFound } from "../core/Errors.ts"
+import { ImpersonationRefused, InsufficientScope, InvalidToken, InvalidTokenInput, TokenNotFound, TokenSecretMismatch, UserNotFound } from "../core/Errors.ts"
 import type { TokenRecord, TokenTable } from "../core/Tables.ts"
 import {
   type CreatedToken,
@@ -37,7 +42,7 @@ import {
   checkScopes,
   credentialOf
 } from "../core/TokenRules.ts"
-import { TokenSecret } from "../core/TokenSecret.ts"
+import { fingerprint, TokenSecret } from "../core/TokenSecret.ts"
 import { MemoryDatabase } from "../memory/MemoryDatabase.ts"
 import * as MemoryTokenTable from "../memory/TokenTable.ts"
 import * as SqlTokenTable from "../sql/TokenTable.ts"
@@ -66,7 +71,7 @@ export class TokenStore extends Context.Service<TokenStore, {
    * Revoke by plaintext, e.g. one a secret scanner reported, without knowing owner or id.
    * `note` (where it was found) goes to the audit event, with the token itself replaced by its hint.
    */
-  revokeLeaked(token: ApiToken.ApiToken, actorId?: string, note?: string): Effect.Effect<TokenInfo, TokenNotFound>
+  revokeLeaked(token: ApiToken.ApiToken, actorId?: string, note?: string): Effect.Effect<TokenInfo, TokenNotFound | TokenSecretMismatch>
   /**
    * A token caller may rotate only a token whose scopes it holds itself (`InsufficientScope`).
    * The old token's descendants end when its grace does.
@@ -88,7 +93,7 @@ export class TokenStore extends Context.Service<TokenStore, {
 }
 
 /** Why `create` (and `rotate`) may refuse; `InvalidToken` when the presenting token ended meanwhile. */
-type CreateErrors = UserNotFound | InvalidTokenInput | InsufficientScope | ImpersonationRefused | InvalidToken
+type CreateErrors = UserNotFound | InvalidTokenInput | InsufficientScope | ImpersonationRefused | InvalidToken | TokenSecretMismatch
 
 /** What the rules read besides their table. */
 type Requirements = AuditLog | LastUsed | CurrentTokenPolicy | TokenSecret
@@ -98,19 +103,22 @@ interface Deps {
   readonly table: TokenTable
   readonly policy: TokenPolicy
   readonly secret: Redacted.Redacted<string> | undefined
+  /** `TokenSecret.fingerprint` of `secret`: what the app's recorded digest scheme must be. */
+  readonly fingerprint: string
   readonly audit: AuditLog["Service"]
   readonly lastUsed: LastUsed["Service"]
 }
 
 const make = Effect.fn(function*(table: TokenTable) {
+  const secret = yield* TokenSecret
   const deps: Deps = {
     table,
     policy: yield* CurrentTokenPolicy,
-    secret: yield* TokenSecret,
+    secret,
+    fingerprint: fingerprint(secret),
     audit: yield* AuditLog,
     lastUsed: yield* LastUsed
   }
-  const { secret } = deps
   const revoke = revokeRecord(deps)
   return TokenStore.of({
     create: create(deps),
@@ -129,6 +137,7 @@ const make = Effect.fn(function*(table: TokenTable) {
     revokeLeaked: Effect.fn("TokenStore.revokeLeaked")(function*(token, actorId, note) {
       const hint = ApiToken.hint(token)
       const where = note?.replaceAll(Redacted.value(token), hint)
+      yield* checkDigestScheme(deps)
       return yield* table.transaction(Effect.flatMap(lockedFind(table, { digest: ApiToken.digest(token, secret) }), (record) =>
         revoke(record, new TokenNotFound({ tokenId: hint }), "token.revoked_leaked", { id: actorId ?? null, credential: null }, where)))
     }),
@@ -138,6 +147,17 @@ const make = Effect.fn(function*(table: TokenTable) {
 })
 
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+/**
+ * Refuses when the app's own migrate recorded a digest scheme other than this process's:
+ * its tokens would be refused by the app, its search for a leaked one would miss. None
+ * recorded (a database this release has not migrated; memory): allowed, as before. One
+ * statement before the transaction, read on each call and never cached: the app may
+ * re-migrate with a new secret while this process runs.
+ */
+const checkDigestScheme = ({ table, fingerprint }: Deps): Effect.Effect<void, TokenSecretMismatch> =>
+  Effect.flatMap(table.digestScheme(), (recorded) =>
+    recorded === undefined || recorded === fingerprint ? Effect.void : Effect.fail(new TokenSecretMismatch()))
 
 const create = (deps: Deps) =>
   Effect.fn("TokenStore.create")(function*(input: CreateTokenInput) {
@@ -153,6 +173,7 @@ const create = (deps: Deps) =>
       yield* checkCaller(policy, caller, input.scopes ?? [])
     }
     const parentId = caller?.session === null ? caller.tokenId ?? null : null
+    yield* checkDigestScheme(deps)
     const created = yield* table.transaction(Effect.gen(function*() {
       const owner = yield* table.lockUser(userId)
       if (owner === undefined) return yield* new UserNotFound({ userId })
@@ -191,6 +212,7 @@ const rotate = (deps: Deps) =>
       yield* checkManage(caller)
       yield* checkNotImpersonating(caller, "rotate")
     }
+    yield* checkDigestScheme(deps)
     const rotated = yield* table.transaction(Effect.gen(function*() {
       const owner = yield* table.lockUser(userId)
       const old = yield* table.find({ id: input.tokenId })

@@ -1,7 +1,8 @@
 /**
- * fusion-auth's schema, through `PgMigrator`: the `apiToken` and `fusionAuditEvent` tables
- * and the `deactivatedAt` column on Better Auth's `user` table (which must exist first: see `migrate` in
- * `createAuthSession`, which runs Better Auth's migrations before these).
+ * fusion-auth's schema, through `PgMigrator`: the `apiToken` and `fusionAuditEvent` tables,
+ * the one-row records of the app's user model and token digest scheme, and the
+ * `deactivatedAt` column on Better Auth's `user` table (which must exist first: see `migrate`
+ * in `createAuthSession`, which runs Better Auth's migrations before these).
  *
  * Better Auth's table is the app's (`CurrentUserModel`: its name, its columns), and
  * `apiToken.userId` takes the type the database gives `user.id` (text, uuid, integer), so
@@ -13,6 +14,7 @@ import { SqlClient } from "effect/sql"
 import { columnOf, CurrentUserModel } from "../core/UserModel.ts"
 import { quote } from "./Columns.ts"
 import { userIdType } from "./Catalog.ts"
+import * as DigestScheme from "./DigestScheme.ts"
 import * as ModelTable from "./ModelTable.ts"
 
 /** Recorded in its own table, so an app's own Effect migrations never collide with these. */
@@ -71,19 +73,43 @@ export const migrations = {
       "model" jsonb not null,
       "savedAt" timestamptz not null
     )`
+  }),
+  "0005_digest_scheme": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    // The fingerprint of the app's token secret, recorded by each migrate() (see DigestScheme): never the secret.
+    yield* sql`create table "fusionAuthDigestScheme" (
+      "id" integer primary key check ("id" = 1),
+      "fingerprint" text not null,
+      "savedAt" timestamptz not null
+    )`
   })
 }
 
 /** Runs what has not run yet; safe to call on every start. pg_dump schema files are not written. */
 const migrator = PgMigrator.make({})({ loader: PgMigrator.fromRecord(migrations), table: TABLE })
 
+export interface RunOptions {
+  /** Save the app's user model (the app's own migrate; never the CLI's, which would replace it). */
+  readonly saveModel: boolean
+  /**
+   * The digest scheme to record, `TokenSecret.fingerprint(tokenSecret)` of the app's own
+   * migrate: it replaces the one recorded before. Absent (the CLI's migrate): the recorded one
+   * is left as it is.
+   */
+  readonly fingerprint?: string | undefined
+}
+
 /**
  * Runs what has not run yet, then (`saveModel`, the app's own migrate) saves the app's user
- * model (`ModelTable`) for the processes without its Better Auth; safe to call on every start.
+ * model (`ModelTable`) for the processes without its Better Auth, and (`fingerprint`) the
+ * app's token digest scheme (`DigestScheme`) for the processes without its secret; safe to
+ * call on every start.
  */
-export const run = (options: { readonly saveModel: boolean }) =>
+export const run = (options: RunOptions) =>
   Effect.gen(function*() {
     const ran = yield* migrator
-    if (options.saveModel) yield* ModelTable.save(yield* SqlClient.SqlClient, yield* CurrentUserModel)
+    const sql = yield* SqlClient.SqlClient
+    if (options.saveModel) yield* ModelTable.save(sql, yield* CurrentUserModel)
+    if (options.fingerprint !== undefined) yield* DigestScheme.save(sql, options.fingerprint)
     return ran
   })

@@ -33,5 +33,5 @@ export const load = (sql: SqlClient.SqlClient) =>
   )
 
 /** The Postgres error code (SQLSTATE) under a `SqlError`: its reason's cause, as @effect/sql-pg reports it. */
-const postgresCode = (error: { readonly reason?: unknown }): unknown =>
+export const postgresCode = (error: { readonly reason?: unknown }): unknown =>
   ((error.reason as { readonly cause?: { readonly code?: unknown } } | undefined)?.cause)?.code

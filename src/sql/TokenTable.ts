@@ -12,6 +12,7 @@ import type { User } from "../core/Session.ts"
 import type { TokenRecord, TokenTable } from "../core/Tables.ts"
 import { readUser, type UserModel } from "../core/UserModel.ts"
 import { quote, selectList } from "./Columns.ts"
+import * as DigestScheme from "./DigestScheme.ts"
 import * as UserLock from "./UserLock.ts"
 
 export const make = (sql: SqlClient.SqlClient, model: UserModel): TokenTable => ({
@@ -47,7 +48,8 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel): TokenTable => 
   writeLastUsed: (ids, times) =>
     sql`update "apiToken" as t set "lastUsedAt" = v."at"
       from (select unnest(${ids}::text[]) as "id", unnest(${times}::timestamptz[]) as "at") as v
-      where t."id" = v."id" and (t."lastUsedAt" is null or t."lastUsedAt" < v."at")`.pipe(Effect.orDie, Effect.asVoid)
+      where t."id" = v."id" and (t."lastUsedAt" is null or t."lastUsedAt" < v."at")`.pipe(Effect.orDie, Effect.asVoid),
+  digestScheme: () => DigestScheme.load(sql)
 })
 
 /** The request path's statement, its text made once from the model. */
