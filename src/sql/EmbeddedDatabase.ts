@@ -27,15 +27,20 @@ export class EmbeddedDatabaseOwned extends Data.TaggedError("EmbeddedDatabaseOwn
   readonly owner: EmbeddedLock.Owner
 }> {}
 
-/** The embedded database could not be opened or served: the folder, PGlite, or the socket. */
-export class EmbeddedDatabaseError extends Data.TaggedError("EmbeddedDatabaseError")<{
-  readonly dataDir: string
-  readonly step: string
-  readonly cause: unknown
-}> {
-  override get message() {
-    const reason = this.cause instanceof Error ? this.cause.message : String(this.cause)
-    return `fusion-auth: cannot ${this.step} the embedded database in ${this.dataDir}: ${reason}`
+/** The embedded database could not be opened or served: the folder, PGlite, or the socket. A tagged error that prints as one line. */
+export class EmbeddedDatabaseError extends Error {
+  declare readonly dataDir: string
+  declare readonly step: string
+  constructor(args: { readonly dataDir: string; readonly step: string; readonly cause: unknown }) {
+    const reason = args.cause instanceof Error ? args.cause.message : String(args.cause)
+    super(`fusion-auth: cannot ${args.step} the embedded database in ${args.dataDir}: ${reason}`, { cause: args.cause })
+    Object.defineProperties(this, { dataDir: { value: args.dataDir }, step: { value: args.step } })
+  }
+  get _tag() {
+    return "EmbeddedDatabaseError" as const
+  }
+  override get name() {
+    return "EmbeddedDatabaseError"
   }
 }
 

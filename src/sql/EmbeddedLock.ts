@@ -20,7 +20,6 @@ import { randomUUID } from "node:crypto"
 import { mkdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs"
 import { hostname } from "node:os"
 import { join } from "node:path"
-import { Schema } from "effect"
 import { socketUrl } from "./EmbeddedServer.ts"
 
 /** What the lock file says. */
@@ -46,13 +45,23 @@ export interface Owner {
 export const HEARTBEAT_MS = 2_000
 export const STALE_MS = 15_000
 
-/** Another live process owns the folder; the message is one line saying where that process is. */
-export class EmbeddedDatabaseInUse extends Schema.TaggedError<EmbeddedDatabaseInUse>()("EmbeddedDatabaseInUse", {
-  dataDir: Schema.String,
-  owner: Schema.String
-}) {
-  override get message() {
-    return `fusion-auth: the embedded database in ${this.dataDir} is in use by ${this.owner}; stop that process, or set DATABASE_URL to use a database server`
+/**
+ * Another live process owns the folder; the message is one line saying where that process is.
+ * A tagged error (`_tag`, for `Effect.catchTag`) that prints as that line and its stack.
+ */
+export class EmbeddedDatabaseInUse extends Error {
+  declare readonly dataDir: string
+  declare readonly owner: string
+  constructor(args: { readonly dataDir: string; readonly owner: string }) {
+    super(`fusion-auth: the embedded database in ${args.dataDir} is in use by ${args.owner}; stop that process, or set DATABASE_URL to use a database server`)
+    // Not enumerable: a printed error is its one line and its stack, nothing said twice.
+    Object.defineProperties(this, { dataDir: { value: args.dataDir }, owner: { value: args.owner } })
+  }
+  get _tag() {
+    return "EmbeddedDatabaseInUse" as const
+  }
+  override get name() {
+    return "EmbeddedDatabaseInUse"
   }
 }
 
