@@ -146,9 +146,15 @@ describe("the documentation site", () => {
   })
 
   it("finds requireSession with the search box, offline", async () => {
-    await page.goto(`${site}/`)
-    await page.getByRole("button", { name: "Search" }).first().click()
-    await page.locator("dialog input[type=search], .pagefind-ui__search-input").first().fill("requireSession")
+    // The button opens the dialog once the page's script has run: on a loaded machine, after `load`.
+    await page.goto(`${site}/`, { waitUntil: "load" })
+    const input = page.locator("dialog input[type=search], .pagefind-ui__search-input").first()
+    for (let attempt = 0; !(await input.isVisible()); attempt++) {
+      if (attempt === 6) assert.fail("the Search button opened no search box in 30 s")
+      await page.getByRole("button", { name: "Search" }).first().click()
+      await input.waitFor({ state: "visible", timeout: 5_000 }).catch(() => undefined)
+    }
+    await input.fill("requireSession")
     const results = page.locator(".pagefind-ui__result-link")
     await results.first().waitFor({ timeout: 15_000 })
     const hrefs = await results.evaluateAll((links) => links.map((link) => link.getAttribute("href")))
