@@ -114,6 +114,23 @@ const start = async (script: string, env: NodeJS.ProcessEnv, ready: RegExp): Pro
   return { output: () => output, stop }
 }
 
+/**
+ * The example's production build (`serve.ts`), as deployed: production mode, Better Auth's
+ * rate limit off, its own state in a new folder; `env` gives the port, URL, secret and database.
+ */
+export const startExample = (env: NodeJS.ProcessEnv): Promise<Child> => {
+  const dir = mkdtempSync(join(tmpdir(), "fusion-example-"))
+  return start(join(example, "serve.ts"), {
+    ...process.env,
+    NODE_ENV: "production",
+    HOST: "127.0.0.1",
+    AUTH_RATE_LIMIT: "off",
+    DATA_DIR: join(dir, "app"),
+    FUSION_AUTH_DATA_DIR: join(dir, "pglite"),
+    ...env
+  }, /ready: open http/).then((child) => ({ ...child, stop: () => child.stop().finally(() => rmSync(dir, { recursive: true, force: true })) }))
+}
+
 class WrongAnswer extends Error {
   override readonly name = "WrongAnswer"
 }
@@ -134,18 +151,13 @@ export const runHttp = async (backend: BackendName, options: HttpOptions, log: (
   try {
     const port = await freePort()
     const origin = `http://127.0.0.1:${port}`
-    const app = await start(join(example, "serve.ts"), {
-      ...process.env,
-      NODE_ENV: "production",
+    const app = await startExample({
       PORT: String(port),
-      HOST: "127.0.0.1",
       BETTER_AUTH_URL: origin,
       BETTER_AUTH_SECRET: randomBytes(32).toString("base64url"),
-      AUTH_RATE_LIMIT: "off",
-      DATA_DIR: join(dir, "app"),
       FUSION_AUTH_DATA_DIR: join(dir, "pglite"),
       DATABASE_URL: postgres?.url ?? ""
-    }, /ready: open http/)
+    })
     children.push(app)
     // Everyone else reaches the example's database as the CLI would: the server URL, or the owner's loopback server.
     const lease = postgres ? undefined : await leaseEmbedded({ dataDir: join(dir, "pglite"), connectToOwner: true })

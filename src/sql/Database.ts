@@ -16,13 +16,14 @@ import { Config, Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { PostgresDialect } from "kysely"
+import { connection, type ConnectionOptions } from "./Connection.ts"
 import * as EmbeddedDatabase from "./EmbeddedDatabase.ts"
 import * as EmbeddedLock from "./EmbeddedLock.ts"
 
 /** `dataDir` for an embedded database that lives in memory and keeps nothing (tests). */
 export const MEMORY = EmbeddedDatabase.MEMORY
 
-export interface DatabaseOptions {
+export interface DatabaseOptions extends ConnectionOptions {
   /** A connection URL; overrides `DATABASE_URL`. */
   readonly url?: string | Redacted.Redacted<string> | undefined
   /**
@@ -196,11 +197,11 @@ export const layer = (
   Layer.unwrap(Effect.gen(function*() {
     const configured = yield* configuredUrl(options)
     const held = Option.isSome(configured) ? undefined : yield* lease(options)
-    const url = held === undefined ? Option.getOrThrow(configured) : Redacted.make(held.url)
+    const { url, prepare, maxConnections } = yield* connection(held === undefined ? Option.getOrThrow(configured) : Redacted.make(held.url), options)
     // Multiplexed: statements from concurrent requests share a connection's write (a
     // transaction still holds its connection alone). The embedded database this process
     // serves is reached in-process, without a socket.
-    return PgClient.layer({ url, maxConnections: 16, multiplex: true, ...(held?.connect ? { stream: held.connect } : {}) })
+    return PgClient.layer({ url, maxConnections, prepare, multiplex: true, ...(held?.connect ? { stream: held.connect } : {}) })
   }))
 
 /** The symbol under which `betterAuthDatabase()` keeps its `close`, for `dispose()`. */
@@ -224,8 +225,11 @@ export const betterAuthDatabase = (options: DatabaseOptions = {}) => {
   const open = async () => {
     const [{ default: pg }, configured] = await Promise.all([import("pg"), Effect.runPromise(configuredUrl(options))])
     const lease = Option.isSome(configured) ? undefined : await leaseEmbedded(options)
-    const url = Option.isSome(configured) ? Redacted.value(configured.value) : lease!.url
-    const pool = new pg.Pool({ connectionString: url, max: 16 })
+    // `pg` prepares nothing unless asked, so behind a transaction pooler only the count matters.
+    const { url, maxConnections } = await Effect.runPromise(
+      connection(Option.isSome(configured) ? configured.value : Redacted.make(lease!.url), options)
+    )
+    const pool = new pg.Pool({ connectionString: Redacted.value(url), max: maxConnections })
     // An idle connection the server dropped is not fatal: the next query opens a new one.
     pool.on("error", () => undefined)
     // Nor is one dropped while checked out between queries (pg emits that on the client, where an unheard 'error' kills the process); the pool discards it on release.

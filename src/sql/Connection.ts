@@ -1,0 +1,59 @@
+/**
+ * How the drivers connect to a database server: fusion-auth's own settings (`pooler`,
+ * `connection_limit`), from the `database` options or the URL, taken off the URL so no
+ * driver sees a parameter it does not know.
+ */
+import { Config, ConfigProvider, Effect, Redacted } from "effect"
+
+/** fusion-auth's own connection settings, part of the `database` options. */
+export interface ConnectionOptions {
+  /**
+   * What sits between the app and Postgres. `"transaction"`: a transaction pooler (PgBouncer's
+   * `pool_mode = transaction`, Supabase's pooler on port 6543, Neon's `-pooler` host), where a
+   * named prepared statement made on one server connection is missing on the next: fusion-auth
+   * then sends every statement unnamed. Default `"none"` (or `"session"`: the same). The URL
+   * form is `?pooler=transaction`.
+   */
+  readonly pooler?: "none" | "session" | "transaction" | undefined
+  /**
+   * Connections per pool in each process: fusion-auth's own and Better Auth's (from
+   * `betterAuthDatabase`) each open up to this many, so one process opens up to twice it.
+   * Default 16. The URL form is `?connection_limit=4`.
+   */
+  readonly maxConnections?: number | undefined
+}
+
+/** How the drivers connect: the URL without fusion-auth's own parameters, and what those and the options say. */
+export interface Connection {
+  readonly url: Redacted.Redacted<string>
+  readonly prepare: boolean
+  readonly maxConnections: number
+}
+
+const POOLERS = ["none", "session", "transaction"] as const
+
+const badSetting = (message: string) => new Config.ConfigError(new ConfigProvider.SourceError({ message: `fusion-auth: ${message}` }))
+
+/**
+ * Reads `pooler` and `connection_limit` off a URL (the options win) and takes them out of it,
+ * so no driver sees a parameter it does not know. A bad value is a `ConfigError`, named.
+ */
+export const connection = (url: Redacted.Redacted<string>, options: ConnectionOptions): Effect.Effect<Connection, Config.ConfigError> =>
+  Effect.gen(function*() {
+    const parsed = URL.canParse(Redacted.value(url)) ? new URL(Redacted.value(url)) : undefined
+    const param = (name: string) => parsed?.searchParams.get(name) ?? undefined
+    const pooler = options.pooler ?? param("pooler") ?? "none"
+    if (!(POOLERS as ReadonlyArray<string>).includes(pooler)) {
+      return yield* Effect.fail(badSetting(`pooler must be one of ${POOLERS.join(", ")}`))
+    }
+    const limit = options.maxConnections ?? (param("connection_limit") === undefined ? 16 : Number(param("connection_limit")))
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1_000) {
+      return yield* Effect.fail(badSetting("connection_limit must be a whole number from 1 to 1000"))
+    }
+    if (parsed !== undefined && (parsed.searchParams.has("pooler") || parsed.searchParams.has("connection_limit"))) {
+      parsed.searchParams.delete("pooler")
+      parsed.searchParams.delete("connection_limit")
+      url = Redacted.make(parsed.toString())
+    }
+    return { url, prepare: pooler !== "transaction", maxConnections: limit }
+  })
