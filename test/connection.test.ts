@@ -1,0 +1,53 @@
+/**
+ * fusion-auth's own connection settings: `pooler` and `connection_limit` from the options or
+ * the URL (the options win), taken off the URL so no driver sees them; a bad value is a
+ * `ConfigError` that names the setting, and the URL's secret never appears in it.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Redacted } from "effect"
+import { connection } from "../src/sql/Connection.ts"
+
+const read = (url: string, options = {}) => Effect.runSyncExit(connection(Redacted.make(url), options))
+const ok = (url: string, options = {}) => {
+  const exit = read(url, options)
+  assert.isTrue(Exit.isSuccess(exit))
+  const value = Exit.isSuccess(exit) ? exit.value : undefined
+  return { url: Redacted.value(value!.url), prepare: value!.prepare, maxConnections: value!.maxConnections }
+}
+
+describe("connection settings", () => {
+  it("defaults: named statements, 16 connections, the URL as given", () => {
+    assert.deepStrictEqual(ok("postgres://app:s3cret@db:5432/app?sslmode=require"), {
+      url: "postgres://app:s3cret@db:5432/app?sslmode=require",
+      prepare: true,
+      maxConnections: 16
+    })
+  })
+
+  it("reads ?pooler=transaction&connection_limit=4 and takes them off the URL, keeping the rest", () => {
+    assert.deepStrictEqual(ok("postgres://app:s3cret@pooler:6432/app?pooler=transaction&sslmode=require&connection_limit=4"), {
+      url: "postgres://app:s3cret@pooler:6432/app?sslmode=require",
+      prepare: false,
+      maxConnections: 4
+    })
+    assert.strictEqual(ok("postgres://app@db/app?pooler=session").prepare, true)
+  })
+
+  it("the options win over the URL", () => {
+    assert.deepStrictEqual(ok("postgres://app@db/app?pooler=none&connection_limit=4", { pooler: "transaction", maxConnections: 2 }), {
+      url: "postgres://app@db/app",
+      prepare: false,
+      maxConnections: 2
+    })
+  })
+
+  it("refuses a bad value with a ConfigError naming the setting, never the URL's secret", () => {
+    for (const url of ["postgres://app:s3cret@db/app?pooler=statement", "postgres://app:s3cret@db/app?connection_limit=0", "postgres://app:s3cret@db/app?connection_limit=four"]) {
+      const exit = read(url)
+      assert.isTrue(Exit.isFailure(exit), url)
+      const message = String(Exit.isFailure(exit) ? Exit.findErrorOption(exit).pipe((o) => (o._tag === "Some" ? (o.value as Error).message : "")) : "")
+      assert.match(message, /pooler must be one of|connection_limit must be/)
+      assert.notInclude(message, "s3cret")
+    }
+  })
+})
