@@ -228,7 +228,10 @@ export const betterAuthDatabase = (options: DatabaseOptions = {}) => {
     // `pg` prepares nothing unless asked, so behind a transaction pooler only the count matters.
     const { url, maxConnections } = await Effect.runPromise(
       connection(Option.isSome(configured) ? configured.value : Redacted.make(lease!.url), options)
-    )
+    ).catch(async (error: unknown) => {
+      await lease?.release() // a bad setting keeps no hold on the embedded database
+      throw error
+    })
     const pool = new pg.Pool({ connectionString: Redacted.value(url), max: maxConnections })
     // An idle connection the server dropped is not fatal: the next query opens a new one.
     pool.on("error", () => undefined)

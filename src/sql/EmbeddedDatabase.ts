@@ -68,7 +68,7 @@ const socketFolder = (dataDir: string) =>
     const privateToOwner = yield* Effect.promise(() =>
       chmod(dataDir, 0o700).then(() => stat(dataDir)).then((s) => (s.mode & 0o077) === 0, () => false)
     )
-    if (privateToOwner && socketPath(dataDir).length <= MAX_SOCKET_PATH) return dataDir
+    if (privateToOwner && Buffer.byteLength(socketPath(dataDir)) <= MAX_SOCKET_PATH) return dataDir
     yield* Effect.logWarning(
       privateToOwner
         ? `fusion-auth: ${dataDir} is too long a path for a socket; serving the embedded database from a private temporary folder`
@@ -95,11 +95,15 @@ const served = (db: PGlite, dataDir: string, socketDir: string | undefined, opti
 
 /** The lock's heartbeat, renewed for as long as the scope lives. */
 const heartbeat = (dataDir: string, held: EmbeddedLock.Held) =>
-  Effect.suspend(() =>
-    held.beat()
-      ? Effect.void
-      : Effect.logError(`fusion-auth: the lock of ${dataDir} is no longer this process's; stop the other process that took it`)
-  ).pipe(Effect.repeat(Schedule.spaced(EmbeddedLock.HEARTBEAT_MS)), Effect.forkScoped)
+  Effect.try(() => held.beat()).pipe(
+    Effect.flatMap((mine) =>
+      mine ? Effect.void : Effect.logError(`fusion-auth: the lock of ${dataDir} is no longer this process's; stop the other process that took it`)
+    ),
+    // A beat that could not be written (a full disk) is tried again at the next one.
+    Effect.catch((error) => Effect.logWarning(`fusion-auth: the lock of ${dataDir} could not be renewed: ${String(error.cause)}`)),
+    Effect.repeat(Schedule.spaced(EmbeddedLock.HEARTBEAT_MS)),
+    Effect.forkScoped
+  )
 
 /**
  * Opens the embedded database in `dataDir` (`MEMORY`: in memory, nothing kept) and serves it
@@ -121,9 +125,10 @@ export const make = (
       (lock) => Effect.sync(() => ("held" in lock ? lock.held.release() : undefined))
     )
     if ("owner" in lock) return yield* new EmbeddedDatabaseOwned({ dataDir, owner: lock.owner })
+    // Beating from the start: opening a new folder (initdb) can take longer than a heartbeat's life.
+    yield* heartbeat(dataDir, lock.held)
     const socketDir = yield* socketFolder(dataDir)
     const server = yield* served(yield* open(dataDir), dataDir, socketDir, options)
     lock.held.publish({ url: server.url, socket: socketDir === dataDir ? "." : socketDir })
-    yield* heartbeat(dataDir, lock.held)
     return { url: server.url, connect: server.connect }
   })

@@ -19,7 +19,7 @@
 import { randomUUID } from "node:crypto"
 import { mkdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs"
 import { hostname } from "node:os"
-import { join } from "node:path"
+import { isAbsolute, join } from "node:path"
 import { socketUrl } from "./EmbeddedServer.ts"
 
 /** What the lock file says. */
@@ -27,9 +27,12 @@ export interface Owner {
   readonly pid: number
   /** The process start time from `/proc`, so a reused pid is not taken for the owner. */
   readonly started: string | null
-  /** The owner's host and PID namespace; null in a lock of an earlier release. */
+  /** The owner's host name (for messages), machine (its kernel's boot id: every container on one kernel shares it) and PID namespace; null in a lock of an earlier release. */
   readonly host: string | null
+  readonly machine: string | null
   readonly namespace: string | null
+  /** This open of the folder, so an owner knows its lock from another's with the same pid. */
+  readonly id: string | null
   /** When the owner last renewed the lock (epoch ms); null in a lock of an earlier release. */
   readonly heartbeat: number | null
   /** The connection URL of the owner's server, once it listens, as the owner sees its own paths. */
@@ -95,18 +98,27 @@ const pidNamespace = (): string | null => {
   }
 }
 
-const here = { host: hostname(), namespace: pidNamespace() }
+/** This machine: the kernel's boot id (Linux; shared by every container on it, unlike the host name), else the host name. */
+const machineId = (): string => {
+  try {
+    return `boot:${readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()}`
+  } catch {
+    return `host:${hostname()}`
+  }
+}
 
-/** Whether a pid means the same process here as for the owner: same host and namespace (or a lock that names neither). */
-const local = (owner: Owner): boolean =>
-  (owner.host === null || owner.host === here.host) && (owner.namespace === null || owner.namespace === here.namespace)
+const here = { host: hostname(), machine: machineId(), namespace: pidNamespace() }
 
-/** Whether the owner runs on this host (its socket is reachable here); an earlier release's lock names no host. */
-export const sameHost = (owner: Owner): boolean => owner.host === null || owner.host === here.host
+/** Whether the owner runs on this machine (its socket is reachable here); an earlier release's lock names none. */
+export const sameHost = (owner: Owner): boolean =>
+  owner.machine !== null ? owner.machine === here.machine : owner.host === null || owner.host === here.host
+
+/** Whether a pid means the same process here as for the owner: same machine and namespace (or a lock that names neither). */
+const local = (owner: Owner): boolean => sameHost(owner) && (owner.namespace === null || owner.namespace === here.namespace)
 
 /** Where the owner is, for a message: "process 13 in another PID namespace on host a1b2". */
 export const whereabouts = (owner: Owner): string => {
-  const elsewhere = owner.host !== null && owner.host !== here.host
+  const elsewhere = !sameHost(owner)
     ? ` on host ${owner.host}`
     : owner.namespace !== null && owner.namespace !== here.namespace
     ? ` in another PID namespace (${owner.namespace}: a container?)`
@@ -125,9 +137,30 @@ const pidAlive = (owner: Owner): boolean => {
   return now === null || now === owner.started
 }
 
-/** Is the owner alive: by its pid where that means something here, else by its heartbeat. */
+/** Is the owner alive, at a glance: by its pid where that means something here, else by its heartbeat's age. */
 export const alive = (owner: Owner, now = Date.now()): boolean =>
   local(owner) ? pidAlive(owner) : owner.heartbeat !== null && now - owner.heartbeat < STALE_MS
+
+/**
+ * An owner elsewhere (another namespace or machine), watched by this process's own clock: alive
+ * when its heartbeat moves within `STALE_MS`, stale when it does not (another clock's time is
+ * never compared with this one). "changed" when the lock was removed or replaced meanwhile.
+ */
+const watch = async (file: string, owner: Owner): Promise<"alive" | "stale" | "changed"> => {
+  const deadline = Date.now() + STALE_MS
+  while (Date.now() < deadline) {
+    await sleep(200)
+    let current: Owner | undefined
+    try {
+      current = parse(readFileSync(file, "utf8"))
+    } catch {
+      return "changed"
+    }
+    if (current === undefined || current.id !== owner.id || current.pid !== owner.pid) return "changed"
+    if (current.heartbeat !== owner.heartbeat) return "alive"
+  }
+  return "stale"
+}
 
 const text = (value: unknown) => (typeof value === "string" ? value : null)
 
@@ -141,7 +174,9 @@ const parse = (source: string): Owner | undefined => {
       pid,
       started: text(value.started),
       host: text(value.host),
+      machine: text(value.machine),
       namespace: text(value.namespace),
+      id: text(value.id),
       heartbeat,
       url: text(value.url),
       socket: text(value.socket)
@@ -175,8 +210,8 @@ interface Server {
   readonly socket: string
 }
 
-const me = (server: Server | null): string =>
-  JSON.stringify({ pid: process.pid, started: startTime(process.pid), ...here, heartbeat: Date.now(), url: server?.url ?? null, socket: server?.socket ?? null })
+const me = (id: string, server: Server | null): string =>
+  JSON.stringify({ pid: process.pid, started: startTime(process.pid), ...here, id, heartbeat: Date.now(), url: server?.url ?? null, socket: server?.socket ?? null })
 
 /**
  * Takes the folder's lock, or answers the live owner. A lock file that names a process that
@@ -186,10 +221,11 @@ const me = (server: Server | null): string =>
 export const acquire = async (dataDir: string): Promise<{ readonly held: Held } | { readonly owner: Owner }> => {
   const file = join(dataDir, LOCK_FILE)
   const takeover = `${file}.takeover`
+  const id = randomUUID()
   for (let attempt = 0;; attempt++) {
     try {
-      writeFileSync(file, me(null), { flag: "wx", mode: 0o600 })
-      return { held: hold(file) }
+      writeFileSync(file, me(id, null), { flag: "wx", mode: 0o600 })
+      return { held: hold(file, id) }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
     }
@@ -202,7 +238,15 @@ export const acquire = async (dataDir: string): Promise<{ readonly held: Held } 
     })()
     if (current === undefined) continue
     const owner = parse(current)
-    if (owner !== undefined && !isMe(owner) && alive(owner)) return { owner }
+    if (owner !== undefined && !isMe(owner)) {
+      if (local(owner)) {
+        if (pidAlive(owner)) return { owner }
+      } else {
+        const seen = await watch(file, owner)
+        if (seen === "changed") continue
+        if (seen === "alive") return { owner: parse(readFileSync(file, "utf8")) ?? owner }
+      }
+    }
     if (owner === undefined && attempt < 20) {
       await sleep(50)
       continue
@@ -233,19 +277,19 @@ export const acquire = async (dataDir: string): Promise<{ readonly held: Held } 
   }
 }
 
-const hold = (file: string): Held => {
+const hold = (file: string, id: string): Held => {
   let released = false
   let server: Server | null = null
   const mine = () => {
     try {
-      return isMe(parse(readFileSync(file, "utf8")))
+      return parse(readFileSync(file, "utf8"))?.id === id
     } catch {
       return false
     }
   }
   const write = () => {
     const next = `${file}.${randomUUID()}.tmp`
-    writeFileSync(next, me(server), { mode: 0o600 })
+    writeFileSync(next, me(id, server), { mode: 0o600 })
     renameSync(next, file)
   }
   const releaseSync = () => {
@@ -273,9 +317,18 @@ const hold = (file: string): Held => {
   }
 }
 
-/** The URL to reach the owner's server by, from here. */
-const reach = (dataDir: string, owner: Owner): string | null =>
-  owner.socket === "." ? socketUrl(dataDir) : owner.url
+/**
+ * The URL to reach the owner's server by, from here: its socket in the folder, or in the
+ * absolute folder the lock names; a lock of an earlier release gives a loopback URL. Anything
+ * else (a lock someone else wrote) is not followed.
+ */
+const reach = (dataDir: string, owner: Owner): string => {
+  if (owner.socket === ".") return socketUrl(dataDir)
+  if (owner.socket !== null && isAbsolute(owner.socket)) return socketUrl(owner.socket)
+  const url = owner.url !== null && URL.canParse(owner.url) ? new URL(owner.url) : undefined
+  if (owner.socket === null && url !== undefined && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) return owner.url!
+  throw new EmbeddedDatabaseInUse({ dataDir, owner: `${whereabouts(owner)}, whose lock names no server of this machine` })
+}
 
 /**
  * Waits for the live owner to publish its server (it does once it listens), and answers the
@@ -291,5 +344,5 @@ export const ownerUrl = async (dataDir: string, owner: Owner, timeoutMs = 15_000
     await sleep(50)
     current = liveOwner(dataDir)
   }
-  return current === undefined ? undefined : reach(dataDir, current) ?? undefined
+  return current === undefined ? undefined : reach(dataDir, current)
 }

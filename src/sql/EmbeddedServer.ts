@@ -168,7 +168,7 @@ export const serve = async (db: PGlite, options: ServeOptions = {}): Promise<Emb
   const own = options.socketDir === undefined ? mkdtempSync(join(tmpdir(), "fusion-auth-")) : undefined
   const folder = options.socketDir ?? own!
   const path = socketPath(folder)
-  if (path.length > MAX_SOCKET_PATH) throw new Error(`fusion-auth: the socket path ${path} is longer than ${MAX_SOCKET_PATH} characters`)
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) throw new Error(`fusion-auth: the socket path ${path} is longer than ${MAX_SOCKET_PATH} characters`)
   try {
     unlinkSync(path) // left by an owner that died: the folder's lock is this process's now
   } catch {

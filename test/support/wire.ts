@@ -8,6 +8,8 @@ import net from "node:net"
 export interface Statement {
   readonly text: string
   readonly write: boolean
+  /** Its parameters' bytes as sent (text or binary format, as the client chose). */
+  readonly params: ReadonlyArray<Buffer | null>
 }
 
 export interface WireCounter {
@@ -38,11 +40,25 @@ export const countStatements = async (targetUrl: string): Promise<WireCounter> =
       : net.connect(Number(target.port || 5432), target.hostname)
     sockets.add(client).add(upstream)
     const parsed = new Map<string, string>()
-    const portals = new Map<string, string>()
+    const portals = new Map<string, { readonly text: string; readonly params: ReadonlyArray<Buffer | null> }>()
     let startup = true
     let pending = Buffer.alloc(0)
 
-    const record = (text: string) => seen.push({ text, write: WRITE.test(text) })
+    const record = (text: string, params: ReadonlyArray<Buffer | null> = []) => seen.push({ text, write: WRITE.test(text), params })
+    /** Bind's parameter values, after its format codes. */
+    const bindParams = (body: Buffer, at: number): Array<Buffer | null> => {
+      at += 2 + 2 * body.readInt16BE(at)
+      const count = body.readInt16BE(at)
+      at += 2
+      const params: Array<Buffer | null> = []
+      for (let i = 0; i < count; i++) {
+        const length = body.readInt32BE(at)
+        at += 4
+        params.push(length < 0 ? null : Buffer.from(body.subarray(at, at + length)))
+        at += Math.max(length, 0)
+      }
+      return params
+    }
 
     client.on("data", (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk])
@@ -66,8 +82,12 @@ export const countStatements = async (targetUrl: string): Promise<WireCounter> =
           parsed.set(name, cstring(body, next)[0])
         } else if (type === "B") {
           const [portal, next] = cstring(body, 0)
-          portals.set(portal, parsed.get(cstring(body, next)[0]) ?? "")
-        } else if (type === "E") record(portals.get(cstring(body, 0)[0]) ?? "")
+          const [statement, after] = cstring(body, next)
+          portals.set(portal, { text: parsed.get(statement) ?? "", params: bindParams(body, after) })
+        } else if (type === "E") {
+          const portal = portals.get(cstring(body, 0)[0])
+          record(portal?.text ?? "", portal?.params)
+        }
         pending = pending.subarray(length + 1)
       }
       upstream.write(chunk)
