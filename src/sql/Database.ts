@@ -19,6 +19,7 @@ import { PostgresDialect } from "kysely"
 import { connection, type ConnectionOptions } from "./Connection.ts"
 import * as EmbeddedDatabase from "./EmbeddedDatabase.ts"
 import * as EmbeddedLock from "./EmbeddedLock.ts"
+import { ownerUrl } from "./EmbeddedOwner.ts"
 
 /** `dataDir` for an embedded database that lives in memory and keeps nothing (tests). */
 export const MEMORY = EmbeddedDatabase.MEMORY
@@ -151,7 +152,7 @@ export const leaseEmbedded = async (options: DatabaseOptions = {}): Promise<Leas
       const owner = error.owner
       const inUse = new EmbeddedLock.EmbeddedDatabaseInUse({ dataDir: key, owner: EmbeddedLock.whereabouts(owner) })
       if (options.connectToOwner !== true || !EmbeddedLock.sameHost(owner)) throw inUse
-      const url = await EmbeddedLock.ownerUrl(key, owner)
+      const url = await ownerUrl(key, owner)
       if (url !== undefined) return { url, release: async () => undefined }
       // The owner went away meanwhile: open the folder here.
     }

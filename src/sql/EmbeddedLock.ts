@@ -17,10 +17,9 @@
  * written by an earlier release names no host or namespace and is judged by its pid, as then.
  */
 import { randomUUID } from "node:crypto"
-import { mkdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs"
-import { hostname } from "node:os"
-import { isAbsolute, join } from "node:path"
-import { socketUrl } from "./EmbeddedServer.ts"
+import { mkdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { here, pidAlive, startTime } from "./ProcessPlace.ts"
 
 /** What the lock file says. */
 export interface Owner {
@@ -79,36 +78,6 @@ export interface Held {
 
 export const LOCK_FILE = "fusion-auth.lock"
 
-/** The process start time from `/proc` (Linux). */
-const startTime = (pid: number): string | null => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null
-  } catch {
-    return null
-  }
-}
-
-/** This process's PID namespace (`pid:[4026531836]` on Linux), or null where the OS has none to tell. */
-const pidNamespace = (): string | null => {
-  try {
-    return readlinkSync("/proc/self/ns/pid")
-  } catch {
-    return null
-  }
-}
-
-/** This machine: the kernel's boot id (Linux; shared by every container on it, unlike the host name), else the host name. */
-const machineId = (): string => {
-  try {
-    return `boot:${readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()}`
-  } catch {
-    return `host:${hostname()}`
-  }
-}
-
-const here = { host: hostname(), machine: machineId(), namespace: pidNamespace() }
-
 /** Whether the owner runs on this machine (its socket is reachable here); an earlier release's lock names none. */
 export const sameHost = (owner: Owner): boolean =>
   owner.machine !== null ? owner.machine === here.machine : owner.host === null || owner.host === here.host
@@ -126,20 +95,9 @@ export const whereabouts = (owner: Owner): string => {
   return `process ${owner.pid}${elsewhere}`
 }
 
-const pidAlive = (owner: Owner): boolean => {
-  try {
-    process.kill(owner.pid, 0)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false
-  }
-  if (owner.started === null) return true
-  const now = startTime(owner.pid)
-  return now === null || now === owner.started
-}
-
 /** Is the owner alive, at a glance: by its pid where that means something here, else by its heartbeat's age. */
 export const alive = (owner: Owner, now = Date.now()): boolean =>
-  local(owner) ? pidAlive(owner) : owner.heartbeat !== null && now - owner.heartbeat < STALE_MS
+  local(owner) ? pidAlive(owner.pid, owner.started) : owner.heartbeat !== null && now - owner.heartbeat < STALE_MS
 
 /**
  * An owner elsewhere (another namespace or machine), watched by this process's own clock: alive
@@ -203,7 +161,7 @@ export const liveOwner = (dataDir: string): Owner | undefined => {
   return owner !== undefined && !isMe(owner) && alive(owner) ? owner : undefined
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 interface Server {
   readonly url: string
@@ -240,7 +198,7 @@ export const acquire = async (dataDir: string): Promise<{ readonly held: Held } 
     const owner = parse(current)
     if (owner !== undefined && !isMe(owner)) {
       if (local(owner)) {
-        if (pidAlive(owner)) return { owner }
+        if (pidAlive(owner.pid, owner.started)) return { owner }
       } else {
         const seen = await watch(file, owner)
         if (seen === "changed") continue
@@ -315,34 +273,4 @@ const hold = (file: string, id: string): Held => {
     },
     release: releaseSync
   }
-}
-
-/**
- * The URL to reach the owner's server by, from here: its socket in the folder, or in the
- * absolute folder the lock names; a lock of an earlier release gives a loopback URL. Anything
- * else (a lock someone else wrote) is not followed.
- */
-const reach = (dataDir: string, owner: Owner): string => {
-  if (owner.socket === ".") return socketUrl(dataDir)
-  if (owner.socket !== null && isAbsolute(owner.socket)) return socketUrl(owner.socket)
-  const url = owner.url !== null && URL.canParse(owner.url) ? new URL(owner.url) : undefined
-  if (owner.socket === null && url !== undefined && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) return owner.url!
-  throw new EmbeddedDatabaseInUse({ dataDir, owner: `${whereabouts(owner)}, whose lock names no server of this machine` })
-}
-
-/**
- * Waits for the live owner to publish its server (it does once it listens), and answers the
- * URL to reach it by from here; undefined when the owner went away meanwhile.
- */
-export const ownerUrl = async (dataDir: string, owner: Owner, timeoutMs = 15_000): Promise<string | undefined> => {
-  const deadline = Date.now() + timeoutMs
-  let current: Owner | undefined = owner
-  while (current !== undefined && current.url === null) {
-    if (Date.now() > deadline) {
-      throw new EmbeddedDatabaseInUse({ dataDir, owner: `${whereabouts(owner)}, which has not published its server` })
-    }
-    await sleep(50)
-    current = liveOwner(dataDir)
-  }
-  return current === undefined ? undefined : reach(dataDir, current)
 }
