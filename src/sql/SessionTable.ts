@@ -13,6 +13,7 @@ import type { SqlClient } from "effect/sql"
 import type { LockOutFields } from "../core/LockOut.ts"
 import type { Column, Plan } from "../core/NativeCookie.ts"
 import { idsAsStrings } from "../core/UserModel.ts"
+import * as Batch from "./Batch.ts"
 import { quote, readColumn } from "./Columns.ts"
 
 /** The fields Better Auth leaves out of its answer, per table. */
@@ -40,8 +41,10 @@ export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output) => {
     ...plan.sessionColumns.map((c, i) => `${readColumn("s", c)} as "s${i}"`),
     ...plan.userColumns.map((c, i) => `${readColumn("u", c)} as "u${i}"`)
   ].join(", ")
-  const text = `select ${select} from ${quote(plan.sessionTable)} s join ${quote(plan.userTable)} u ` +
-    `on u."id" = s.${quote(plan.userIdColumn)} where s.${quote(plan.tokenColumn)} = $1 limit 1`
+  const from = `from ${quote(plan.sessionTable)} s join ${quote(plan.userTable)} u on u."id" = s.${quote(plan.userIdColumn)}`
+  const text = `select ${select} ${from} where s.${quote(plan.tokenColumn)} = $1 limit 1`
+  // Lookups in flight at once share one statement (`Batch`); the token is unique in Better Auth's schema.
+  const many = `select s.${quote(plan.tokenColumn)} as "fusionKey", ${select} ${from} where s.${quote(plan.tokenColumn)} = any($1::text[])`
   const sessionFields = shown(plan.sessionColumns, "s", output.hiddenSession)
   const userFields = shown(plan.userColumns, "u", output.hiddenUser)
   const expiresAt = `s${plan.sessionColumns.findIndex((c) => c.key === "expiresAt")}`
@@ -50,31 +53,26 @@ export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output) => {
     return at < 0 ? undefined : `u${at}`
   }
   const lockAliases = { deactivatedAt: userAlias("deactivatedAt"), banned: userAlias("banned"), banExpires: userAlias("banExpires") }
+  const decode = (row: Record<string, unknown>): SessionWithUser => {
+    const session: Record<string, unknown> = {}
+    const user: Record<string, unknown> = {}
+    for (const [key, alias] of sessionFields) session[key] = row[alias]
+    for (const [key, alias] of userFields) user[key] = row[alias]
+    idsAsStrings(session, plan.sessionColumns)
+    idsAsStrings(user, plan.userColumns)
+    user.id = String(row.u0)
+    const read = (alias: string | undefined) => (alias === undefined ? undefined : row[alias])
+    const lock = {
+      deactivatedAt: read(lockAliases.deactivatedAt),
+      banned: read(lockAliases.banned),
+      banExpires: read(lockAliases.banExpires)
+    } as LockOutFields
+    return { expiresAt: row[expiresAt] as Date, lock, session, user }
+  }
   return {
     /** The statement's text: the benchmark's floor sends it bare. */
     text,
     /** The session with this token and its user, or `undefined`. */
-    find: (token: string): Effect.Effect<SessionWithUser | undefined> =>
-      sql.unsafe<Record<string, unknown>>(text, [token]).pipe(
-        Effect.map((rows) => {
-          const row = rows[0]
-          if (row === undefined) return undefined
-          const session: Record<string, unknown> = {}
-          const user: Record<string, unknown> = {}
-          for (const [key, alias] of sessionFields) session[key] = row[alias]
-          for (const [key, alias] of userFields) user[key] = row[alias]
-          idsAsStrings(session, plan.sessionColumns)
-          idsAsStrings(user, plan.userColumns)
-          user.id = String(row.u0)
-          const read = (alias: string | undefined) => (alias === undefined ? undefined : row[alias])
-          const lock = {
-            deactivatedAt: read(lockAliases.deactivatedAt),
-            banned: read(lockAliases.banned),
-            banExpires: read(lockAliases.banExpires)
-          } as LockOutFields
-          return { expiresAt: row[expiresAt] as Date, lock, session, user }
-        }),
-        Effect.orDie
-      )
+    find: Batch.fromStatements(sql, { one: text, many, decode })
   }
 }

@@ -9,8 +9,9 @@
 import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { User } from "../core/Session.ts"
-import type { TokenRecord, TokenTable } from "../core/Tables.ts"
+import type { TokenLookup, TokenRecord, TokenTable } from "../core/Tables.ts"
 import { readUser, type UserModel } from "../core/UserModel.ts"
+import * as Batch from "./Batch.ts"
 import { quote, selectList } from "./Columns.ts"
 import * as DigestScheme from "./DigestScheme.ts"
 import * as UserLock from "./UserLock.ts"
@@ -52,32 +53,30 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel): TokenTable => 
   digestScheme: () => DigestScheme.load(sql)
 })
 
-/** The request path's statement, its text made once from the model. */
+/**
+ * The request path's statement, its text made once from the model. Lookups in flight at once
+ * share one statement (`Batch`): `where t."digest" = any($1)`; one alone is `= $1`, as ever.
+ */
 const lookupOf = (sql: SqlClient.SqlClient, model: UserModel): Pick<TokenTable, "lookup"> => {
-  const text = `select t."id" as "fusionTokenId", t."expiresAt" as "fusionExpiresAt", t."revokedAt" as "fusionRevokedAt", ` +
+  const select = `t."id" as "fusionTokenId", t."expiresAt" as "fusionExpiresAt", t."revokedAt" as "fusionRevokedAt", ` +
     `t."lastUsedAt" as "fusionLastUsedAt", t."scopes" as "fusionScopes", ${selectList(model, "u", "u")} ` +
-    `from "apiToken" t join ${quote(model.table)} u on u."id" = t."userId" where t."digest" = $1`
-  return {
-    lookup: (digest) =>
-      sql.unsafe<Record<string, unknown>>(text, [digest]).pipe(
-        Effect.map((rows) => {
-          const row = rows[0]
-          if (row === undefined) return undefined
-          const { fusionTokenId, fusionExpiresAt, fusionRevokedAt, fusionLastUsedAt, fusionScopes, ...owner } = row
-          const { user, lock } = readUser(model, owner, "u", true)
-          return {
-            tokenId: fusionTokenId as string,
-            expiresAt: fusionExpiresAt as Date | null,
-            revokedAt: fusionRevokedAt as Date | null,
-            lastUsedAt: fusionLastUsedAt as Date | null,
-            scopes: fusionScopes as ReadonlyArray<string>,
-            user: user as unknown as User,
-            lock
-          }
-        }),
-        Effect.orDie
-      )
+    `from "apiToken" t join ${quote(model.table)} u on u."id" = t."userId"`
+  const one = `select ${select} where t."digest" = $1`
+  const many = `select t."digest" as "fusionKey", ${select} where t."digest" = any($1::text[])`
+  const decode = (row: Record<string, unknown>): TokenLookup => {
+    const { fusionKey: _, fusionTokenId, fusionExpiresAt, fusionRevokedAt, fusionLastUsedAt, fusionScopes, ...owner } = row
+    const { user, lock } = readUser(model, owner, "u", true)
+    return {
+      tokenId: fusionTokenId as string,
+      expiresAt: fusionExpiresAt as Date | null,
+      revokedAt: fusionRevokedAt as Date | null,
+      lastUsedAt: fusionLastUsedAt as Date | null,
+      scopes: fusionScopes as ReadonlyArray<string>,
+      user: user as unknown as User,
+      lock
+    }
   }
+  return { lookup: Batch.fromStatements(sql, { one, many, decode }) }
 }
 
 /** Token rows as `TokenRecord`s: `userId` a string whatever type the user table's id has (serial ids are integers). */

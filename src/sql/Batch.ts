@@ -1,0 +1,70 @@
+/**
+ * Lookups by key that are in flight at the same moment go out as ONE statement, through
+ * Effect's own request batching (`Request`, `RequestResolver`): every lookup made before the
+ * runtime next yields to the event loop (one `setImmediate` hop, no timer) joins one batch,
+ * and a batch that reaches `MAX_BATCH` keys runs at once. So nothing waits for a batch to
+ * fill: a lookup alone costs what it did (today's single-key statement, `= $1`), and many at
+ * once cost one statement per `MAX_BATCH` (`= any($1)`).
+ *
+ * A batch is read after every lookup in it began, so a change visible before a lookup began
+ * is in its answer: an ended session or a locked-out user is refused on the very next
+ * request. A lookup inside a transaction never joins a batch (it would run on that
+ * transaction's connection, with its locks): it runs alone.
+ */
+import { Effect, Exit, Option, Request, RequestResolver } from "effect"
+import type { SqlClient } from "effect/sql"
+
+/** The most keys one statement carries. */
+export const MAX_BATCH = 64
+
+class Lookup<A> extends Request.Class<{ readonly key: string }, A | undefined> {}
+
+export interface BatchOptions<A> {
+  /** Today's statement: the row for one key, or `undefined`. */
+  readonly one: (key: string) => Effect.Effect<A | undefined>
+  /** One statement for many keys (distinct, 2 to `MAX_BATCH`): each key's row, by key. */
+  readonly many: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, A>>
+  /** Told the size of each statement sent (1 for `one`). */
+  readonly sent?: ((keys: number) => void) | undefined
+}
+
+/** A lookup by key that batches with the others in flight; built once per table, so they share it. */
+export const make = <A>(sql: SqlClient.SqlClient, options: BatchOptions<A>): (key: string) => Effect.Effect<A | undefined> => {
+  const sent = options.sent ?? (() => undefined)
+  const alone = (key: string) => Effect.tap(options.one(key), () => Effect.sync(() => sent(1)))
+  const resolver = RequestResolver.make<Lookup<A>>((entries) => {
+    if (entries.length === 1) {
+      const entry = entries[0]
+      return Effect.map(alone(entry.request.key), (found) => entry.completeUnsafe(Exit.succeed(found)))
+    }
+    const keys = [...new Set(entries.map((e) => e.request.key))]
+    const found = keys.length === 1 ? Effect.map(alone(keys[0]!), (row) => new Map(row === undefined ? [] : [[keys[0]!, row]])) : Effect.tap(options.many(keys), () => Effect.sync(() => sent(keys.length)))
+    return Effect.map(found, (rows) => {
+      for (const entry of entries) entry.completeUnsafe(Exit.succeed(rows.get(entry.request.key)))
+    })
+  }).pipe(RequestResolver.batchN(MAX_BATCH))
+  return (key) =>
+    Effect.flatMap(Effect.serviceOption(sql.transactionService), (transaction) =>
+      Option.isSome(transaction) ? alone(key) : Effect.request(new Lookup<A>({ key }), resolver))
+}
+
+/**
+ * `make` over two statement texts: `one` takes the key as `$1`; `many` takes the keys as a
+ * `text[]` in `$1` and answers each row's key as `"fusionKey"`. `decode` makes a row the answer.
+ */
+export const fromStatements = <A>(
+  sql: SqlClient.SqlClient,
+  statements: { readonly one: string; readonly many: string; readonly decode: (row: Record<string, unknown>) => A }
+): (key: string) => Effect.Effect<A | undefined> =>
+  make(sql, {
+    one: (key) =>
+      sql.unsafe<Record<string, unknown>>(statements.one, [key]).pipe(
+        Effect.map((rows) => (rows[0] === undefined ? undefined : statements.decode(rows[0]))),
+        Effect.orDie
+      ),
+    many: (keys) =>
+      sql.unsafe<Record<string, unknown>>(statements.many, [keys]).pipe(
+        Effect.map((rows) => new Map(rows.map((row) => [row.fusionKey as string, statements.decode(row)]))),
+        Effect.orDie
+      )
+  })
