@@ -16,6 +16,7 @@ import { join } from "node:path"
 import type { Duplex } from "node:stream"
 import { Data, Effect, Schedule, type Scope } from "effect"
 import * as EmbeddedLock from "./EmbeddedLock.ts"
+import { LineError } from "./LineError.ts"
 import { MAX_SOCKET_PATH, serve, socketPath } from "./EmbeddedServer.ts"
 
 /** `dataDir` for an embedded database that lives in memory and keeps nothing (tests). */
@@ -28,19 +29,12 @@ export class EmbeddedDatabaseOwned extends Data.TaggedError("EmbeddedDatabaseOwn
 }> {}
 
 /** The embedded database could not be opened or served: the folder, PGlite, or the socket. A tagged error that prints as one line. */
-export class EmbeddedDatabaseError extends Error {
+export class EmbeddedDatabaseError extends LineError("EmbeddedDatabaseError") {
   declare readonly dataDir: string
   declare readonly step: string
   constructor(args: { readonly dataDir: string; readonly step: string; readonly cause: unknown }) {
     const reason = args.cause instanceof Error ? args.cause.message : String(args.cause)
-    super(`fusion-auth: cannot ${args.step} the embedded database in ${args.dataDir}: ${reason}`, { cause: args.cause })
-    Object.defineProperties(this, { dataDir: { value: args.dataDir }, step: { value: args.step } })
-  }
-  get _tag() {
-    return "EmbeddedDatabaseError" as const
-  }
-  override get name() {
-    return "EmbeddedDatabaseError"
+    super(`fusion-auth: cannot ${args.step} the embedded database in ${args.dataDir}: ${reason}`, { dataDir: args.dataDir, step: args.step }, { cause: args.cause })
   }
 }
 

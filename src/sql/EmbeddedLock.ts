@@ -19,6 +19,7 @@
 import { randomUUID } from "node:crypto"
 import { mkdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { LineError } from "./LineError.ts"
 import { here, pidAlive, startTime } from "./ProcessPlace.ts"
 
 /** What the lock file says. */
@@ -51,19 +52,11 @@ export const STALE_MS = 15_000
  * Another live process owns the folder; the message is one line saying where that process is.
  * A tagged error (`_tag`, for `Effect.catchTag`) that prints as that line and its stack.
  */
-export class EmbeddedDatabaseInUse extends Error {
+export class EmbeddedDatabaseInUse extends LineError("EmbeddedDatabaseInUse") {
   declare readonly dataDir: string
   declare readonly owner: string
   constructor(args: { readonly dataDir: string; readonly owner: string }) {
-    super(`fusion-auth: the embedded database in ${args.dataDir} is in use by ${args.owner}; stop that process, or set DATABASE_URL to use a database server`)
-    // Not enumerable: a printed error is its one line and its stack, nothing said twice.
-    Object.defineProperties(this, { dataDir: { value: args.dataDir }, owner: { value: args.owner } })
-  }
-  get _tag() {
-    return "EmbeddedDatabaseInUse" as const
-  }
-  override get name() {
-    return "EmbeddedDatabaseInUse"
+    super(`fusion-auth: the embedded database in ${args.dataDir} is in use by ${args.owner}; stop that process, or set DATABASE_URL to use a database server`, args)
   }
 }
 
