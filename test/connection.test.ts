@@ -12,31 +12,34 @@ const ok = (url: string, options = {}) => {
   const exit = read(url, options)
   assert.isTrue(Exit.isSuccess(exit))
   const value = Exit.isSuccess(exit) ? exit.value : undefined
-  return { url: Redacted.value(value!.url), prepare: value!.prepare, maxConnections: value!.maxConnections }
+  return { url: Redacted.value(value!.url), prepare: value!.prepare, multiplex: value!.multiplex, maxConnections: value!.maxConnections }
 }
 
 describe("connection settings", () => {
-  it("defaults: named statements, 16 connections, the URL as given", () => {
+  it("defaults: named statements, pipelined, 16 connections, the URL as given", () => {
     assert.deepStrictEqual(ok("postgres://app:s3cret@db:5432/app?sslmode=require"), {
       url: "postgres://app:s3cret@db:5432/app?sslmode=require",
       prepare: true,
+      multiplex: true,
       maxConnections: 16
     })
   })
 
-  it("reads ?pooler=transaction&connection_limit=4 and takes them off the URL, keeping the rest", () => {
+  it("reads ?pooler=transaction&connection_limit=4 and takes them off the URL, keeping the rest: unnamed statements, one at a time per connection", () => {
     assert.deepStrictEqual(ok("postgres://app:s3cret@pooler:6432/app?pooler=transaction&sslmode=require&connection_limit=4"), {
       url: "postgres://app:s3cret@pooler:6432/app?sslmode=require",
       prepare: false,
+      multiplex: false,
       maxConnections: 4
     })
-    assert.strictEqual(ok("postgres://app@db/app?pooler=session").prepare, true)
+    assert.include(ok("postgres://app@db/app?pooler=session"), { prepare: true, multiplex: true })
   })
 
   it("the options win over the URL", () => {
     assert.deepStrictEqual(ok("postgres://app@db/app?pooler=none&connection_limit=4", { pooler: "transaction", maxConnections: 2 }), {
       url: "postgres://app@db/app",
       prepare: false,
+      multiplex: false,
       maxConnections: 2
     })
   })

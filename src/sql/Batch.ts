@@ -1,21 +1,29 @@
 /**
  * Lookups by key that are in flight at the same moment go out as ONE statement, through
- * Effect's own request batching (`Request`, `RequestResolver`): every lookup made before the
- * runtime next yields to the event loop (one `setImmediate` hop, no timer) joins one batch,
- * and a batch that reaches `MAX_BATCH` keys runs at once. So nothing waits for a batch to
- * fill: a lookup alone costs what it did (today's single-key statement, `= $1`), and many at
- * once cost one statement per `MAX_BATCH` (`= any($1)`).
+ * Effect's own request batching (`Request`, `RequestResolver`), bounded by statements, not by
+ * time: each table sends at most `IN_FLIGHT` statements at once from a process.
+ *
+ * - A lookup that finds a statement slot free is sent at once, alone, as today's single-key
+ *   statement (`= $1`): nothing waits for a batch to fill, so at concurrency 1 a lookup costs
+ *   what it did.
+ * - A lookup that finds the slots taken joins the one batch that waits for the next free slot;
+ *   that batch goes out as one statement (`= any($1)`) the moment a slot frees, or at once
+ *   when it reaches `MAX_BATCH` keys. So a lookup waits at most for the statements already in
+ *   flight, and many at once cost one statement per batch.
  *
  * A batch is read after every lookup in it began, so a change visible before a lookup began
  * is in its answer: an ended session or a locked-out user is refused on the very next
  * request. A lookup inside a transaction never joins a batch (it would run on that
  * transaction's connection, with its locks): it runs alone.
  */
-import { Effect, Exit, Option, Request, RequestResolver } from "effect"
+import { Effect, Exit, Option, Request, RequestResolver, Semaphore } from "effect"
 import type { SqlClient } from "effect/sql"
 
 /** The most keys one statement carries. */
 export const MAX_BATCH = 64
+
+/** Statements one table has in flight at once, per process: the rest of its lookups wait in one batch. */
+export const IN_FLIGHT = 1
 
 class Lookup<A> extends Request.Class<{ readonly key: string }, A | undefined> {}
 
@@ -31,21 +39,26 @@ export interface BatchOptions<A> {
 /** A lookup by key that batches with the others in flight; built once per table, so they share it. */
 export const make = <A>(sql: SqlClient.SqlClient, options: BatchOptions<A>): (key: string) => Effect.Effect<A | undefined> => {
   const sent = options.sent ?? (() => undefined)
+  const slots = Semaphore.makeUnsafe(IN_FLIGHT)
   const alone = (key: string) => Effect.tap(options.one(key), () => Effect.sync(() => sent(1)))
-  const resolver = RequestResolver.make<Lookup<A>>((entries) => {
-    if (entries.length === 1) {
-      const entry = entries[0]
-      return Effect.map(alone(entry.request.key), (found) => entry.completeUnsafe(Exit.succeed(found)))
-    }
-    const keys = [...new Set(entries.map((e) => e.request.key))]
-    const found = keys.length === 1 ? Effect.map(alone(keys[0]!), (row) => new Map(row === undefined ? [] : [[keys[0]!, row]])) : Effect.tap(options.many(keys), () => Effect.sync(() => sent(keys.length)))
-    return Effect.map(found, (rows) => {
+  const run = (keys: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, A>> =>
+    keys.length === 1
+      ? Effect.map(alone(keys[0]!), (row) => new Map(row === undefined ? [] : [[keys[0]!, row]]))
+      : Effect.tap(options.many(keys), () => Effect.sync(() => sent(keys.length)))
+  const resolver = RequestResolver.make<Lookup<A>>((entries) =>
+    Effect.map(slots.withPermit(run([...new Set(entries.map((e) => e.request.key))])), (rows) => {
       for (const entry of entries) entry.completeUnsafe(Exit.succeed(rows.get(entry.request.key)))
     })
-  }).pipe(RequestResolver.batchN(MAX_BATCH))
+  ).pipe(
+    // The batch collects until a slot is free (a full batch goes at once, and then queues for its slot).
+    RequestResolver.setDelayEffect(slots.withPermit(Effect.void)),
+    RequestResolver.batchN(MAX_BATCH)
+  )
+  const batched = (key: string) => Effect.request(new Lookup<A>({ key }), resolver)
+  const sendOrJoin = (key: string) =>
+    Effect.flatMap(slots.withPermitsIfAvailable(1)(alone(key)), (sentAlone) => Option.isSome(sentAlone) ? Effect.succeed(sentAlone.value) : batched(key))
   return (key) =>
-    Effect.flatMap(Effect.serviceOption(sql.transactionService), (transaction) =>
-      Option.isSome(transaction) ? alone(key) : Effect.request(new Lookup<A>({ key }), resolver))
+    Effect.flatMap(Effect.serviceOption(sql.transactionService), (transaction) => Option.isSome(transaction) ? alone(key) : sendOrJoin(key))
 }
 
 /**

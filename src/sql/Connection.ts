@@ -11,7 +11,8 @@ export interface ConnectionOptions {
    * What sits between the app and Postgres. `"transaction"`: a transaction pooler (PgBouncer's
    * `pool_mode = transaction`, Supabase's pooler on port 6543, Neon's `-pooler` host), where a
    * named prepared statement made on one server connection is missing on the next: fusion-auth
-   * then sends every statement unnamed. Default `"none"` (or `"session"`: the same). The URL
+   * then sends every statement unnamed, and one at a time per connection (no pipelining, which
+   * would keep a server connection from ever going back to the pooler). Default `"none"` (or `"session"`: the same). The URL
    * form is `?pooler=transaction`.
    */
   readonly pooler?: "none" | "session" | "transaction" | undefined
@@ -27,6 +28,8 @@ export interface ConnectionOptions {
 export interface Connection {
   readonly url: Redacted.Redacted<string>
   readonly prepare: boolean
+  /** Whether concurrent statements may share a connection, pipelined: not behind a transaction pooler. */
+  readonly multiplex: boolean
   readonly maxConnections: number
 }
 
@@ -55,5 +58,6 @@ export const connection = (url: Redacted.Redacted<string>, options: ConnectionOp
       parsed.searchParams.delete("connection_limit")
       url = Redacted.make(parsed.toString())
     }
-    return { url, prepare: pooler !== "transaction", maxConnections: limit }
+    const direct = pooler !== "transaction"
+    return { url, prepare: direct, multiplex: direct, maxConnections: limit }
   })

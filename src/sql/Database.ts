@@ -198,11 +198,11 @@ export const layer = (
   Layer.unwrap(Effect.gen(function*() {
     const configured = yield* configuredUrl(options)
     const held = Option.isSome(configured) ? undefined : yield* lease(options)
-    const { url, prepare, maxConnections } = yield* connection(held === undefined ? Option.getOrThrow(configured) : Redacted.make(held.url), options)
-    // Multiplexed: statements from concurrent requests share a connection's write (a
-    // transaction still holds its connection alone). The embedded database this process
+    const { url, prepare, multiplex, maxConnections } = yield* connection(held === undefined ? Option.getOrThrow(configured) : Redacted.make(held.url), options)
+    // Multiplexed unless behind a transaction pooler: statements from concurrent requests share
+    // a connection's write (a transaction still holds its connection alone). The embedded database this process
     // serves is reached in-process, without a socket.
-    return PgClient.layer({ url, maxConnections, prepare, multiplex: true, ...(held?.connect ? { stream: held.connect } : {}) })
+    return PgClient.layer({ url, maxConnections, prepare, multiplex, ...(held?.connect ? { stream: held.connect } : {}) })
   }))
 
 /** The symbol under which `betterAuthDatabase()` keeps its `close`, for `dispose()`. */
