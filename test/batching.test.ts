@@ -67,6 +67,22 @@ for (const backend of sqlBackends) {
       assert.isFalse(wire.statements().some((s) => s.write))
     })
 
+    it("32 callers resolving back to back (each starts its next request when its last is answered): at most 0.25 statements per resolution, none sent alone ahead of a waiting batch", async () => {
+      wire.reset()
+      const rounds = 20
+      const wrong: Array<string> = []
+      await Promise.all(people.slice(0, 32).map(async (person, i) => {
+        for (let round = 0; round < rounds; round++) {
+          const viaToken = (i + round) % 2 === 0
+          const session = await app.getSession(viaToken ? bearer(person.token) : new Headers({ cookie: person.cookie }))
+          if (session?.user.id !== person.userId || (session.session === null) !== viaToken) wrong.push(`${i}/${round}`)
+        }
+      }))
+      assert.deepStrictEqual(wrong, [])
+      const perResolution = lookups().length / (32 * rounds)
+      assert.isAtMost(perResolution, 0.25, `${lookups().length} statements for ${32 * rounds} resolutions`)
+    })
+
     it("more than MAX_BATCH distinct tokens at once: several statements, none over MAX_BATCH keys", async () => {
       const extra = await Promise.all(Array.from({ length: MAX_BATCH + 26 }, async (_, i) => {
         const person = people[i % 30]!

@@ -54,22 +54,36 @@ export const make = <A>(sql: SqlClient.SqlClient, options: BatchOptions<A>): (ke
     RequestResolver.setDelayEffect(slots.withPermit(Effect.void)),
     RequestResolver.batchN(MAX_BATCH)
   )
-  const batched = (key: string) => Effect.request(new Lookup<A>({ key }), resolver)
+  /** Lookups waiting in a batch, or in one that has not answered yet: while any are, none is sent alone ahead of them. */
+  let waiting = 0
+  const left = Effect.sync(() => void waiting--)
+  const batched = (key: string) =>
+    Effect.suspend(() => {
+      waiting++
+      return Effect.ensuring(Effect.request(new Lookup<A>({ key }), resolver), left)
+    })
   const sendOrJoin = (key: string) =>
-    Effect.flatMap(slots.withPermitsIfAvailable(1)(alone(key)), (sentAlone) => Option.isSome(sentAlone) ? Effect.succeed(sentAlone.value) : batched(key))
+    waiting > 0 ? batched(key) : Effect.flatMap(slots.withPermitsIfAvailable(1)(alone(key)), (sentAlone) => Option.isSome(sentAlone) ? Effect.succeed(sentAlone.value) : batched(key))
   return (key) =>
-    Effect.flatMap(Effect.serviceOption(sql.transactionService), (transaction) => Option.isSome(transaction) ? alone(key) : sendOrJoin(key))
+    Effect.flatMap(Effect.serviceOption(sql.transactionService), (transaction) => Option.isSome(transaction) ? alone(key) : Effect.suspend(() => sendOrJoin(key)))
 }
 
 /**
  * `make` over two statement texts: `one` takes the key as `$1`; `many` takes the keys as a
- * `text[]` in `$1` and answers each row's key as `"fusionKey"`. `decode` makes a row the answer.
+ * `text[]` in `$1` and answers each row's key as `"fusionKey"`. `decode` makes a row the answer;
+ * `sent` is `make`'s hook.
  */
 export const fromStatements = <A>(
   sql: SqlClient.SqlClient,
-  statements: { readonly one: string; readonly many: string; readonly decode: (row: Record<string, unknown>) => A }
+  statements: {
+    readonly one: string
+    readonly many: string
+    readonly decode: (row: Record<string, unknown>) => A
+    readonly sent?: ((keys: number) => void) | undefined
+  }
 ): (key: string) => Effect.Effect<A | undefined> =>
   make(sql, {
+    sent: statements.sent,
     one: (key) =>
       sql.unsafe<Record<string, unknown>>(statements.one, [key]).pipe(
         Effect.map((rows) => (rows[0] === undefined ? undefined : statements.decode(rows[0]))),
