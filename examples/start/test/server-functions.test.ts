@@ -94,6 +94,7 @@ describe("dashboard and settings", () => {
     assert.deepStrictEqual(await loadDashboard(at("/dashboard", { cookie })), {
       name: user.name,
       role: "member",
+      admin: false,
       caller: `${user.email} (browser session)`
     })
     const { token } = await createMyToken({ name: "dash", scopes: ["read"], expiresInDays: 90 }, at("/settings/tokens", { cookie }))

@@ -9,6 +9,9 @@
  * - `BETTER_AUTH_URL`: the app's public address; unset, any port on localhost or 127.0.0.1.
  * - `AUTH_RATE_LIMIT=off`: Better Auth's own limiter off (in production it allows 100 requests
  *   per 10 s per address on each of its routes). For the HTTP benchmark only.
+ * - `REDIS_URL`: a Redis server (`redis://host:port[/db]`) for Better Auth's `secondaryStorage`
+ *   (storage.ts): sessions then live in Redis; unset, in the database. `REDIS_KEY_PREFIX`
+ *   (default `fusion-auth-example:`) starts every key the app writes there.
  * - `GITHUB_SECRET_SCANNING_KEYS`: GitHub's secret-scanning key list as JSON (`{"public_keys": […]}`);
  *   unset, the alert route fetches it from GitHub and caches it.
  */
@@ -41,6 +44,11 @@ export const baseURL = process.env.BETTER_AUTH_URL || {
 }
 
 export const rateLimitOff = process.env.AUTH_RATE_LIMIT === "off"
+
+/** Better Auth's `secondaryStorage` on Redis, when `REDIS_URL` is set. */
+export const redis: { readonly url: string; readonly prefix: string } | undefined = process.env.REDIS_URL
+  ? { url: process.env.REDIS_URL, prefix: process.env.REDIS_KEY_PREFIX ?? "fusion-auth-example:" }
+  : undefined
 /** GitHub's keys for the alert route, when the environment gives them (tests do); otherwise fetched. */
 export const githubKeys: ReadonlyArray<{ key_identifier: string; key: string }> | undefined = process.env.GITHUB_SECRET_SCANNING_KEYS
   ? (JSON.parse(process.env.GITHUB_SECRET_SCANNING_KEYS) as { public_keys: Array<{ key_identifier: string; key: string }> }).public_keys

@@ -4,6 +4,7 @@
  * the token form reads the lifetime from here too, so this module is safe in a browser.
  */
 import type { TokenPolicy } from "fusion-auth/effect"
+import { isSiteAdmin } from "./admin.ts"
 
 export const SCOPES = ["read", "write", "admin:users"] as const
 
@@ -12,7 +13,7 @@ export const MAX_LIFETIME_DAYS = 90
 
 export const tokenPolicy: TokenPolicy.TokenPolicyOptions = {
   scopes: SCOPES,
-  // Site admins (role "admin", see auth.ts) may grant every scope; members `read` and `write`.
-  grantable: (user) => (user.role === "admin" ? SCOPES : ["read", "write"]),
+  // Site admins (the admin plugin's admin role, see admin.ts) may grant every scope; members `read` and `write`.
+  grantable: (user) => (isSiteAdmin(user) ? SCOPES : ["read", "write"]),
   maxLifetime: `${MAX_LIFETIME_DAYS} days`
 }

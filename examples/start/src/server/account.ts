@@ -7,6 +7,7 @@ import { Schema } from "effect"
 import { safeRedirectPath } from "fusion-auth/effect"
 import { currentRequest } from "fusion-auth/tanstack-start"
 import { type AppSession, auth } from "#/lib/auth"
+import { isSiteAdmin, roleOf } from "#/lib/admin"
 import { describeCaller } from "#/lib/caller"
 
 /** The sign-up and sign-in form; `redirect` is where to go afterwards (anything off this origin becomes `/`). */
@@ -51,12 +52,13 @@ export const signOut = async (request?: Request): Promise<void> => {
 
 /** The navigation bar: who is signed in, or `null` for a browser without a session. */
 export const navFor = (session: AppSession | null) =>
-  session === null ? null : { email: session.user.email, admin: session.user.role === "admin" }
+  session === null ? null : { email: session.user.email, admin: isSiteAdmin(session.user) }
 
 /** `/dashboard`: who the choke point resolved, and by which credential. */
 export const loadDashboard = (session: AppSession) => ({
   name: session.user.name,
-  role: session.user.role ?? "member",
+  role: roleOf(session.user),
+  admin: isSiteAdmin(session.user),
   caller: describeCaller(session)
 })
 
@@ -64,7 +66,7 @@ export const loadDashboard = (session: AppSession) => ({
 export const loadSettings = ({ user, session }: AppSession) => ({
   name: user.name,
   email: user.email,
-  role: user.role ?? "member",
+  role: roleOf(user),
   memberSince: user.createdAt,
   // Never the session row itself: it carries Better Auth's session token.
   sessionExpires: session?.expiresAt ?? null

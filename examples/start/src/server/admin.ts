@@ -3,7 +3,7 @@
  * point then refuses a deactivated user's cookies and tokens on their very next request.
  */
 import { type AppSession, users } from "#/lib/auth"
-import { requireSiteAdmin } from "#/lib/admin"
+import { requireSiteAdmin, roleOf } from "#/lib/admin"
 
 export interface UserRow {
   readonly id: string
@@ -23,7 +23,7 @@ export const listUsers = async (session: AppSession) => {
       id: u.id,
       name: u.name,
       email: u.email,
-      role: typeof u.role === "string" ? u.role : "member",
+      role: roleOf(u),
       createdAt: u.createdAt,
       deactivatedAt: u.deactivatedAt ?? null
     }))

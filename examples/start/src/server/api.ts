@@ -9,6 +9,7 @@ import { HttpRouter, HttpServer } from "effect/http"
 import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { type SessionResolver, TokenStore, Users } from "fusion-auth/effect"
 import { Authentication, AuthenticationLayer, CurrentSession, ForbiddenResponse, requireScope } from "fusion-auth/http-api"
+import { roleOf } from "#/lib/admin"
 import { via } from "#/lib/caller"
 
 // ---- the contract ----------------------------------------------------------------------------
@@ -74,7 +75,7 @@ export const AccountHandlers = HttpApiBuilder.group(
         Effect.gen(function*() {
           const session = yield* CurrentSession
           const { id, email, name, role } = session.user
-          return { id, email, name, role: typeof role === "string" ? role : "member", via: via(session), scopes: session.scopes }
+          return { id, email, name, role: roleOf({ role }), via: via(session), scopes: session.scopes }
         }))
       .handle("tokens", () =>
         Effect.gen(function*() {
@@ -96,7 +97,7 @@ export const AdminHandlers = HttpApiBuilder.group(
           id: user.id,
           email: user.email,
           name: user.name,
-          role: typeof user.role === "string" ? user.role : "member",
+          role: roleOf(user),
           deactivatedAt: user.deactivatedAt ?? null
         }))
       }))

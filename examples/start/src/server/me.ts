@@ -4,12 +4,13 @@
  * `invalid_token` when a token was presented), never a login page; this only shapes the answer.
  */
 import type { AppSession } from "#/lib/auth"
+import { roleOf } from "#/lib/admin"
 import { via } from "#/lib/caller"
 
 export const me = (session: AppSession): Response => {
   const { user, scopes } = session
   return Response.json(
-    { id: user.id, email: user.email, name: user.name, role: user.role, via: via(session), scopes },
+    { id: user.id, email: user.email, name: user.name, role: roleOf(user), via: via(session), scopes },
     { headers: { "Cache-Control": "no-store" } }
   )
 }

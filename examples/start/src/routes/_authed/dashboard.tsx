@@ -32,7 +32,7 @@ function Dashboard() {
           <strong>API tokens</strong>
           <span>Create <code>sk_live_…</code> tokens and call <code>/api/me</code> and <code>/api/v1/me</code></span>
         </Link>
-        {data.role === "admin" && (
+        {data.admin && (
           <Link to="/admin" className="tile">
             <strong>Admin</strong>
             <span>Deactivate a user: their cookies and tokens stop working at once</span>

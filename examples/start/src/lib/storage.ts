@@ -1,0 +1,50 @@
+/**
+ * Better Auth's `secondaryStorage` on Redis, with the `redis` client from npm: used by auth.ts
+ * when `REDIS_URL` is set (config.ts). Better Auth then keeps sessions in Redis rather than in
+ * the `session` table, and fusion-auth hands each cookie to `auth.api.getSession`; deactivation,
+ * bans and tokens are still decided from the database on every request.
+ *
+ * Every key is under `prefix`, so several apps (or test runs) can share one Redis.
+ */
+import type { BetterAuthOptions } from "better-auth"
+import { createClient } from "redis"
+
+type SecondaryStorage = NonNullable<BetterAuthOptions["secondaryStorage"]>
+
+export interface RedisStorage {
+  readonly storage: SecondaryStorage
+  /** Closes the connection (after the commands already sent are answered). */
+  readonly close: () => Promise<void>
+}
+
+export const redisStorage = (url: string, prefix: string): RedisStorage => {
+  const client = createClient({ url })
+  // Without a listener, a lost connection would crash the process; the client reconnects by itself,
+  // and a command that fails meanwhile fails its request (a 5xx), never a silent "signed out".
+  client.on("error", (error: Error) => console.error(`fusion-auth example: Redis: ${error.message}`))
+  const connected = client.connect()
+  const redis = async () => (await connected, client)
+  return {
+    storage: {
+      get: async (key) => (await redis()).get(prefix + key),
+      getAndDelete: async (key) => (await redis()).getDel(prefix + key),
+      set: async (key, value, ttl) => {
+        // `ttl` is in seconds; Better Auth passes none (or 0) for a value that does not expire.
+        const seconds = ttl === undefined ? 0 : Math.floor(ttl)
+        await (await redis()).set(prefix + key, value, seconds >= 1 ? { expiration: { type: "EX", value: seconds } } : undefined)
+      },
+      delete: async (key) => {
+        await (await redis()).del(prefix + key)
+      },
+      // Atomic: INCR, and the expiry only when this INCR created the key (Redis 7's EXPIRE … NX).
+      increment: async (key, ttl) => {
+        const [count] = await (await redis()).multi().incr(prefix + key).expire(prefix + key, Math.max(1, Math.floor(ttl)), "NX").exec()
+        return Number(count)
+      }
+    },
+    close: async () => {
+      await connected.catch(() => undefined)
+      if (client.isOpen) await client.close()
+    }
+  }
+}
