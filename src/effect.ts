@@ -3,7 +3,8 @@
  *
  * `SessionResolver` is the choke point; `CurrentSession` the caller of the request being
  * served; the stores (`TokenStore`, `Users`, `AuditLog`) with their layers (`Stores`); the
- * live `Layer` of them all (`authLayer`); and the one mapping of errors to HTTP (`errorResponse`).
+ * live `Layer` of them all (`authLayer`); the metrics and the span it records (`Metrics`); and
+ * the one mapping of errors to HTTP (`errorResponse`).
  *
  * @module fusion-auth/effect
  */
@@ -24,6 +25,7 @@ export { type UserFilter, Users, type UserStatus } from "./services/Users.ts"
 export { type AuditAction, type AuditEvent, type AuditFilter, AuditLog } from "./services/AuditLog.ts"
 export * as Stores from "./services/Stores.ts"
 export * as TokenPolicy from "./core/TokenPolicy.ts"
+export * as Metrics from "./core/Metrics.ts"
 export { TokenSecret } from "./core/TokenSecret.ts"
 export * as ApiToken from "./core/ApiToken.ts"
 export * as Database from "./sql/Database.ts"

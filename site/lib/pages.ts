@@ -14,7 +14,7 @@ import type { MdastPluginDefinition } from "satteri"
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url))
 
 /** The sidebar's order; a page of docs/ not named here comes after these, by name. */
-const order = ["sessions", "getting-started", "api-tokens", "cli", "performance", "reliability", "design"]
+const order = ["sessions", "getting-started", "api-tokens", "cli", "observability", "performance", "reliability", "design"]
 
 /** The slug of a repository file that is a page: `index` for README.md, `x` for docs/x.md. */
 export const pageSlug = (file: string): string | undefined => {

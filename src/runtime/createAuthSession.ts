@@ -14,6 +14,7 @@ import * as Database from "../sql/Database.ts"
 import { type AuditFilter, AuditLog } from "../services/AuditLog.ts"
 import { type AuthError, InvalidTokenInput, isAuthError } from "../core/Errors.ts"
 import { forbidden, loginLocation, presentedToken, unauthorized } from "../core/Http.ts"
+import * as Metrics from "../core/Metrics.ts"
 import * as Migrations from "../sql/Migrations.ts"
 import * as Scopes from "../services/Scopes.ts"
 import type { Session } from "../core/Session.ts"
@@ -31,7 +32,7 @@ import { type UserFilter, Users } from "../services/Users.ts"
 /** The services a runtime provides to the programs it runs. */
 export type Services = SessionResolver | Stores.Stores
 
-export interface AuthSessionOptions<R = never> {
+export interface AuthSessionOptions<R = never> extends Metrics.ObservabilityOptions {
   readonly database?: Database.DatabaseOptions | undefined
   /** Where `requireSession` sends a browser; default `/login`. */
   readonly loginPath?: string | undefined
@@ -50,6 +51,12 @@ export interface AuthSessionOptions<R = never> {
    * stderr, so an app's own stdout stays its own. `authLayer` users route them as any Effect log.
    */
   readonly loggers?: ReadonlyArray<Logger.Logger<unknown, unknown>> | undefined
+  /**
+   * What the runtime exports telemetry with, e.g. `NodeSdk.layer(…)` from `@effect/opentelemetry`:
+   * its tracer gets the spans (`spans: true`), its metric reader the metrics
+   * (docs/observability.md). Built and closed with the runtime.
+   */
+  readonly telemetry?: Layer.Layer<never> | undefined
   /**
    * Replaces the live services, e.g. with memory layers or `SessionResolver.layerTest`. It is
    * given this runtime's token policy and secret (`Stores.Settings`), as the live layer is.
@@ -141,7 +148,7 @@ export const migrateWith = async (
  */
 export const authLayer = (
   auth: BetterAuthLike,
-  options: Pick<AuthSessionOptions, "database" | "tokenSecret" | "tokens" | "nativeCookie"> = {}
+  options: Pick<AuthSessionOptions, "database" | "tokenSecret" | "tokens" | "nativeCookie" | "metrics" | "spans"> = {}
 ): Layer.Layer<Services, Config.ConfigError | SqlError | Database.EmbeddedFailure> => {
   assertPlugin(auth)
   const closeBetterAuth = Layer.effectDiscard(
@@ -152,7 +159,9 @@ export const authLayer = (
     Layer.provide(CookieSource.layer(auth, { native: options.nativeCookie })),
     Layer.provide(UserModel.layer(auth.$context)),
     Layer.provide(Layer.merge(Database.layer(options.database), closeBetterAuth)),
-    Layer.provide(Stores.settings(options))
+    Layer.provide(Stores.settings(options)),
+    // Merged, not only provided: the statements' hook reads it from the fiber that runs them.
+    Layer.provideMerge(Metrics.layer(options))
   )
 }
 
@@ -167,7 +176,9 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
     (options.layer === undefined
       ? (authLayer(auth, options) as Layer.Layer<Services | R, unknown>)
       : options.layer.pipe(Layer.provide(Stores.settings(options)))).pipe(
-        Layer.provideMerge(options.loggers === undefined ? Layer.succeed(Logger.LogToStderr, true) : Logger.layer(options.loggers))
+        Layer.provideMerge(Metrics.layer(options)),
+        Layer.provideMerge(options.loggers === undefined ? Layer.succeed(Logger.LogToStderr, true) : Logger.layer(options.loggers)),
+        Layer.provideMerge(options.telemetry ?? Layer.empty)
       )
   )
 

@@ -14,6 +14,7 @@ import { isAPIError } from "better-auth/api"
 import { parseSessionOutput, parseUserOutput } from "better-auth/db"
 import { InvalidToken } from "../core/Errors.ts"
 import { lockOut, type LockOutFields, type LockOutProbe, PROBE } from "../core/LockOut.ts"
+import * as Metrics from "../core/Metrics.ts"
 import { decide, type Decision, type Plan, refreshDue } from "../core/NativeCookie.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
 import type { SessionRow, User } from "../core/Session.ts"
@@ -132,13 +133,27 @@ export const layerFor = (
         Effect.withSpan("CookieSource.get")
       )
     }
+    const handedOver = yield* Metrics.handOvers
     const path = decision._tag === "Native"
-      ? native(decision.plan, SessionTable.make(sql, decision.plan, outputOf(decision.plan, options)), schemaCheck(context), handOver)
-      : { get: handOver, byToken: (_token: string, headers: Headers) => handOver(headers) }
+      ? native(decision.plan, SessionTable.make(sql, decision.plan, outputOf(decision.plan, options)), schemaCheck(context), (reason, headers) => {
+        handedOver(reason)
+        return handOver(headers)
+      })
+      : everyCookie(config.native === false ? "disabled" : decision.differs ? "differs" : "unsupported", handedOver, handOver)
     return CookieSource.of({ get: path.get, bearer: bearerOf(context, path.byToken) })
   }))
 
 const MALFORMED = Effect.fail(new InvalidToken({ reason: "malformed" }))
+
+/** The path when the native one is off: every cookie handed over, counted by why. */
+const everyCookie = (
+  reason: Metrics.HandOverReason,
+  handedOver: (reason: Metrics.HandOverReason) => void,
+  handOver: (headers: Headers) => Effect.Effect<Option.Option<CookieSession>>
+) => {
+  const get = (headers: Headers) => Effect.suspend(() => (handedOver(reason), handOver(headers)))
+  return { get, byToken: (_token: string, headers: Headers) => get(headers) }
+}
 
 /**
  * `CookieSource.bearer`, from Better Auth's context (its `bearer()` plugin's options and the
@@ -182,14 +197,14 @@ const native = (
   plan: Plan,
   table: ReturnType<typeof SessionTable.make>,
   schemaPending: () => boolean,
-  handOver: (headers: Headers) => Effect.Effect<Option.Option<CookieSession>>
+  handOver: (reason: Metrics.HandOverReason, headers: Headers) => Effect.Effect<Option.Option<CookieSession>>
 ) => {
   const secret = Redacted.value(plan.secret)
   const sessionToken = SignedCookie.reader(plan.cookieName, secret)
   /** The session with this (verified) token; `headers` go to Better Auth when it must answer. */
   const byToken = Effect.fnUntraced(function*(token: string, headers: Headers) {
     // Better Auth checks its schema before each call; until it has a clean verdict, it decides.
-    if (schemaPending()) return yield* handOver(headers)
+    if (schemaPending()) return yield* handOver("schema-pending", headers)
     // Untraced, as the token path: a span per request costs more than the decision (the SQL keeps its own).
     const found = yield* table.find(token)
     if (found === undefined) return Option.none()
@@ -198,7 +213,7 @@ const native = (
     // A locked-out user's session is refused from this row: never handed over to be refreshed (a write).
     const refresh = lockOut(found.lock, now) === undefined &&
       refreshDue(plan, found.expiresAt, now, () => SignedCookie.read(headers.get("cookie"), plan.dontRememberName, secret) !== undefined)
-    if (refresh) return yield* handOver(headers)
+    if (refresh) return yield* handOver("refresh-due", headers)
     return Option.some<CookieSession>({ user: found.user as User, session: found.session as SessionRow, lock: found.lock })
   })
   const get = (headers: Headers): Effect.Effect<Option.Option<CookieSession>> => {

@@ -10,6 +10,7 @@
  */
 import { Clock, Context, Duration, Effect, Layer, Schedule, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
+import * as Metrics from "../core/Metrics.ts"
 import { CurrentUserModel } from "../core/UserModel.ts"
 import type { TokenTable } from "../core/Tables.ts"
 import { CurrentTokenPolicy } from "../core/TokenPolicy.ts"
@@ -42,6 +43,8 @@ export const make = Effect.fn(function*(write: TokenTable["writeLastUsed"]) {
   const policy = yield* CurrentTokenPolicy
   const interval = Duration.toMillis(policy.lastUsedInterval)
   let pending = new Map<string, number>()
+  /** An early flush is started and has not taken the notes yet: one is enough, however many notes come meanwhile. */
+  let early = false
   /** One flush at a time, so an explicit `flush` waits for one already writing. */
   const writing = yield* Semaphore.make(1)
 
@@ -49,6 +52,7 @@ export const make = Effect.fn(function*(write: TokenTable["writeLastUsed"]) {
     if (pending.size === 0) return Effect.void
     const batch = pending
     pending = new Map()
+    early = false
     return write([...batch.keys()], [...batch.values()].map((ms) => new Date(ms).toISOString())).pipe(
       Effect.catchCause(() =>
         Effect.sync(() => {
@@ -59,6 +63,7 @@ export const make = Effect.fn(function*(write: TokenTable["writeLastUsed"]) {
     )
   }))
 
+  yield* Metrics.backlog(() => pending.size)
   yield* Effect.forkScoped(Effect.sleep(policy.lastUsedInterval).pipe(Effect.andThen(Effect.repeat(flush, Schedule.spaced(policy.lastUsedInterval)))))
   yield* Effect.addFinalizer(() => flush)
 
@@ -68,7 +73,9 @@ export const make = Effect.fn(function*(write: TokenTable["writeLastUsed"]) {
         if (lastUsedAt !== null && now - lastUsedAt.getTime() < interval) return Effect.void
         if (pending.has(tokenId)) return Effect.void
         pending.set(tokenId, now)
-        return pending.size >= MAX_PENDING ? Effect.asVoid(Effect.forkDetach(flush)) : Effect.void
+        if (pending.size < MAX_PENDING || early) return Effect.void
+        early = true
+        return Effect.asVoid(Effect.forkDetach(flush))
       }),
     flush
   })

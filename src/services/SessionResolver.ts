@@ -13,10 +13,11 @@
  */
 import { Clock, Context, Effect, Exit, Layer, Option } from "effect"
 import type * as ApiToken from "../core/ApiToken.ts"
-import { presented } from "../core/Authorization.ts"
+import { type Presented, presented } from "../core/Authorization.ts"
 import { type CookieSession, CookieSource } from "./CookieSource.ts"
 import { Anonymous, type AuthError, Deactivated, InvalidToken, isAuthError } from "../core/Errors.ts"
 import { lockOut } from "../core/LockOut.ts"
+import * as Metrics from "../core/Metrics.ts"
 import type { Session } from "../core/Session.ts"
 import { CurrentTokenPolicy, effectiveScopes } from "../core/TokenPolicy.ts"
 import { TokenStore } from "./TokenStore.ts"
@@ -27,6 +28,10 @@ import { Users } from "./Users.ts"
  * nothing and a runtime can settle it without starting a fiber (`createAuthSession` does).
  */
 const MALFORMED = Exit.fail(new InvalidToken({ reason: "malformed" }))
+
+/** The credential kind the metrics and the span name: a malformed Bearer value was meant as a token. */
+const kindOf = (credential: Presented): Metrics.CredentialKind =>
+  credential._tag === "Cookie" ? "cookie" : credential._tag === "SessionBearer" ? "session-bearer" : "token"
 
 export class SessionResolver extends Context.Service<SessionResolver, {
   resolve(headers: Headers): Effect.Effect<Session, AuthError>
@@ -39,7 +44,8 @@ export class SessionResolver extends Context.Service<SessionResolver, {
       const cookies = yield* CookieSource
       const policy = yield* CurrentTokenPolicy
 
-      // Untraced on purpose: a span and a captured stack per request cost more than the token path's own work.
+      // Untraced on purpose: a span and a captured stack per request cost more than the token path's own work
+      // (the one span there is, `fusion-auth.resolve`, is an option, off by default: core/Metrics.ts).
       /** A Better Auth session, presented as a cookie or, through `bearer()`, as a Bearer value. */
       const fromSession = Effect.fnUntraced(function*(
         found: Option.Option<CookieSession>,
@@ -75,20 +81,27 @@ export class SessionResolver extends Context.Service<SessionResolver, {
         return { user, session: null, scopes, tokenId } satisfies Session
       })
 
-      return SessionResolver.of({
-        resolve: (headers) => {
-          const credential = presented(headers, policy.format)
-          switch (credential._tag) {
-            case "Malformed":
-              return MALFORMED
-            case "Bearer":
-              return fromToken(credential.token)
-            case "SessionBearer":
-              return fromBearerSession === undefined ? MALFORMED : fromBearerSession(headers, credential.value)
-            case "Cookie":
-              return fromCookie(headers)
-          }
+      const answer = (credential: Presented, headers: Headers): Effect.Effect<Session, AuthError> => {
+        switch (credential._tag) {
+          case "Malformed":
+            return MALFORMED
+          case "Bearer":
+            return fromToken(credential.token)
+          case "SessionBearer":
+            return fromBearerSession === undefined ? MALFORMED : fromBearerSession(headers, credential.value)
+          case "Cookie":
+            return fromCookie(headers)
         }
+      }
+      // Metrics (on by default) and the span (off): with both off, `resolve` is the bare path.
+      const observe = yield* Metrics.resolutionObserver
+      return SessionResolver.of({
+        resolve: observe === undefined
+          ? (headers) => answer(presented(headers, policy.format), headers)
+          : (headers) => {
+            const credential = presented(headers, policy.format)
+            return observe(kindOf(credential), answer(credential, headers))
+          }
       })
     })
   )

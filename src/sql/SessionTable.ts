@@ -11,6 +11,7 @@
 import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { LockOutFields } from "../core/LockOut.ts"
+import { statementSent } from "../core/Metrics.ts"
 import type { Column, Plan } from "../core/NativeCookie.ts"
 import { idsAsStrings } from "../core/UserModel.ts"
 import * as Batch from "./Batch.ts"
@@ -73,6 +74,6 @@ export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output) => {
     /** The statement's text: the benchmark's floor sends it bare. */
     text,
     /** The session with this token and its user, or `undefined`. */
-    find: Batch.fromStatements(sql, { one: text, many, decode })
+    find: Batch.fromStatements(sql, { one: text, many, decode, sent: statementSent("session") })
   }
 }

@@ -8,6 +8,7 @@
  */
 import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
+import { statementSent } from "../core/Metrics.ts"
 import type { User } from "../core/Session.ts"
 import type { TokenLookup, TokenRecord, TokenTable } from "../core/Tables.ts"
 import { readUser, type UserModel } from "../core/UserModel.ts"
@@ -76,7 +77,7 @@ const lookupOf = (sql: SqlClient.SqlClient, model: UserModel): Pick<TokenTable, 
       lock
     }
   }
-  return { lookup: Batch.fromStatements(sql, { one, many, decode }) }
+  return { lookup: Batch.fromStatements(sql, { one, many, decode, sent: statementSent("token") }) }
 }
 
 /** Token rows as `TokenRecord`s: `userId` a string whatever type the user table's id has (serial ids are integers). */
