@@ -11,6 +11,9 @@ import { decide, type Plan } from "../src/core/NativeCookie.ts"
 import { sign } from "../src/core/SignedCookie.ts"
 import { fusionAuth } from "../src/index.ts"
 import { type MakeAuth, probe } from "../src/services/NativeProbe.ts"
+import { signUp } from "./support/auth.ts"
+import { sqlBackends } from "./support/databases.ts"
+import { wiredApp } from "./support/wired-app.ts"
 
 const SECRET = "probe-secret-probe-secret-probe-secret-0123"
 
@@ -132,3 +135,29 @@ describe("the start-up check of Better Auth's behaviour", () => {
     assert.match(await probe(plan, options, make) ?? "", /^Better Auth names its cookies renamed\.session_token and renamed\.dont_remember, not better-auth\.session_token/)
   })
 })
+
+for (const backend of sqlBackends) {
+  describe(`the start-up check inside an app's request, on ${backend.name}`, () => {
+    it("an app whose first cookie is resolved inside one of Better Auth's endpoints (the token endpoint): the probe reads and writes nothing of the app's, and the native path is on", async () => {
+      const wired = await wiredApp(backend)
+      try {
+        const { cookie } = await signUp(wired.setup.auth, `first.${Math.random().toString(36).slice(2, 8)}@example.com`)
+        wired.wire.reset()
+        const created = await wired.setup.auth.handler(new Request("http://localhost:3000/api/auth/fusion-auth/tokens/create", {
+          method: "POST",
+          headers: { "content-type": "application/json", cookie, origin: "http://localhost:3000" },
+          body: JSON.stringify({ name: "first" })
+        }))
+        assert.strictEqual(created.status, 200, await created.clone().text())
+        // The app's own writes are the token and its audit line; the probe's throwaway sessions never reach the app's database.
+        const writes = wired.wire.statements().filter((s) => s.write).map((s) => s.text)
+        assert.deepStrictEqual(writes.filter((text) => !/insert into "apiToken"|insert into "fusionAuditEvent"/.test(text)).map((t) => t.slice(0, 200)), [])
+        wired.wire.reset()
+        assert.isNotNull(await wired.app.getSession(new Headers({ cookie })))
+        assert.strictEqual(wired.wire.statements().length, 1, "the native cookie path: one statement")
+      } finally {
+        await wired.close()
+      }
+    }, 60_000)
+  })
+}

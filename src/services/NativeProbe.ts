@@ -9,11 +9,15 @@
  *   and not one a minute before, and never a don't-remember one, exactly as `refreshDue` says.
  * - The end of a session: it answers nothing for one a minute past `expiresAt`.
  *
- * Answers the first difference, in words, or `undefined`. Nothing of the app's is written: the
- * probe's users and sessions live in its own memory.
+ * Answers the first difference, in words, or `undefined`. Nothing of the app's is written or read:
+ * the probe's users and sessions live in its own memory, and it runs outside any request of the
+ * app's. (Better Auth keeps a request's endpoint context, request state and database adapter in
+ * `AsyncLocalStorage`: probed inside one of the app's endpoints, the throwaway Better Auth would
+ * write its sessions through the app's adapter and share that request's state.)
  */
 import { betterAuth, type BetterAuthOptions } from "better-auth"
 import { memoryAdapter } from "better-auth/adapters/memory"
+import { getCurrentAuthContextAsyncLocalStorage, getCurrentDBAdapterAsyncLocalStorage, getRequestStateAsyncLocalStorage } from "@better-auth/core/context"
 import { Redacted } from "effect"
 import { type Plan, refreshDue } from "../core/NativeCookie.ts"
 import * as SignedCookie from "../core/SignedCookie.ts"
@@ -52,7 +56,16 @@ export type MakeAuth = (options: BetterAuthOptions) => ProbeAuth
 
 const makeAuth: MakeAuth = (options) => betterAuth(options) as unknown as ProbeAuth
 
-export const probe = async (app: Plan, options: Record<string, any>, make: MakeAuth = makeAuth): Promise<string | undefined> => {
+/** Runs `f` outside each of Better Auth's request contexts (its endpoint context, request state, and current adapter). */
+const outsideRequests = async <A>(f: () => Promise<A>): Promise<A> => {
+  const stores = await Promise.all([getCurrentAuthContextAsyncLocalStorage(), getRequestStateAsyncLocalStorage(), getCurrentDBAdapterAsyncLocalStorage()])
+  return stores.reduce<() => Promise<A>>((run, store) => () => store.exit(run), f)()
+}
+
+export const probe = (app: Plan, options: Record<string, any>, make: MakeAuth = makeAuth): Promise<string | undefined> =>
+  outsideRequests(() => check(app, options, make))
+
+const check = async (app: Plan, options: Record<string, any>, make: MakeAuth): Promise<string | undefined> => {
   // The app's ages, unless they leave no live session due for a refresh (updateAge within two
   // minutes of expiresIn, or past it): the rule is the same formula for any ages, so Better
   // Auth's defaults show it then.
