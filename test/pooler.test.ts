@@ -162,13 +162,6 @@ describe.runIf(serverUrl)("four instances behind PgBouncer (transaction pooling,
       // The first account is the site admin (the example's hook; the admin plugin's "admin" role).
       const adminEmail = `admin.${Date.now()}@example.com`
       const siteAdmin = { email: adminEmail, ...(await signUp(origin(0), adminEmail, "Admin")) }
-      // Every instance sees the plugin's role. (This is also each instance's first cookie, so fusion-auth's
-      // start-up probe runs here, outside Better Auth's endpoints: run first inside one, the token
-      // endpoint below, its throwaway Better Auth wrote its probe session through the app's adapter.)
-      for (let i = 0; i < INSTANCES; i++) {
-        const me = await fetch(`${origin(i)}/api/me`, { headers: { cookie: siteAdmin.cookie } })
-        assert.strictEqual(((await me.json()) as { role?: string }).role, "admin", `the admin's role at instance ${i}`)
-      }
       // The callers, together (members all, now that the admin exists): each signs up and makes a
       // token with its browser session, through the app's token endpoint, on its own instance.
       const callers: Array<Caller> = await Promise.all(Array.from({ length: 8 }, async (_, i) => {
@@ -183,6 +176,13 @@ describe.runIf(serverUrl)("four instances behind PgBouncer (transaction pooling,
         const { token, info } = (await created.json()) as { token: string; info: { id: string } }
         return { email, id, cookie, token, tokenId: info.id }
       }))
+      // Every instance sees the plugin's role. (Each instance's first cookie was resolved inside the
+      // token endpoint above, so fusion-auth's start-up probe ran inside a Better Auth endpoint: it
+      // must write nothing through the app's adapter, which Postgres's log below would show.)
+      for (let i = 0; i < INSTANCES; i++) {
+        const me = await fetch(`${origin(i)}/api/me`, { headers: { cookie: siteAdmin.cookie } })
+        assert.strictEqual(((await me.json()) as { role?: string }).role, "admin", `the admin's role at instance ${i}`)
+      }
       const setUp = Date.now()
       // Where the sessions are: Postgres's session table, or Redis under this run's prefix.
       const sessionRows = async () => {
