@@ -1,7 +1,8 @@
 /**
  * One run of the bench: for each backend, a fresh database and fixture; a warm-up; rounds
  * in which every contender runs at every concurrency, in an order that rotates from round to
- * round; then the counting pass and the memory runs. Returns the table and the raw figures.
+ * round (Postgres's backends' CPU read around each sample); then the counting pass and the
+ * memory runs. With `scale`, the same again on a big fixture. Returns the table and the raw figures.
  */
 import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
@@ -10,15 +11,18 @@ import os from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Clients } from "./clients.ts"
-import { contenders, type Op } from "./contenders.ts"
+import { contenders as allContenders, type Op } from "./contenders.ts"
 import { countAll } from "./count.ts"
 import { type BackendName, type BenchDatabase, makeDatabase } from "./database.ts"
-import { makeFixture } from "./fixture.ts"
+import { type Fixture, makeFixture } from "./fixture.ts"
 import { measure } from "./measure.ts"
 import { buildExample, httpContenders, runHttp } from "./http.ts"
 import { measureMemory, type Memory } from "./memory.ts"
-import type { BenchOptions } from "./options.ts"
-import { type BackendResult, type SampleRecord, table, targets } from "./report.ts"
+import type { BenchOptions, ScaleOptions } from "./options.ts"
+import { type BackendResult, type SampleRecord, table } from "./report.ts"
+import { makeScaleFixture, type ScaleFixture } from "./scale.ts"
+import { serverCpu } from "./server-cpu.ts"
+import { allTargets } from "./targets.ts"
 
 export type Log = (line: string) => void
 
@@ -62,56 +66,82 @@ const orderFor = <A>(items: ReadonlyArray<A>, round: number): ReadonlyArray<A> =
 }
 
 const runBackend = async (backend: BackendName, options: BenchOptions, log: Log): Promise<BackendResult> => {
-  const result = await runInProcess(backend, options, log)
+  const result = await runInProcess(backend, options, log, null)
   const http = options.http === null ? undefined : await runHttp(backend, options.http, log)
   return { ...result, http }
 }
 
-const runInProcess = async (backend: BackendName, options: BenchOptions, log: Log): Promise<Omit<BackendResult, "http">> => {
+const runInProcess = async (
+  backend: BackendName,
+  options: BenchOptions,
+  log: Log,
+  scale: ScaleOptions | null
+): Promise<BackendResult> => {
   const db: BenchDatabase = await makeDatabase(backend)
+  const where = scale === null ? backend : `${backend} scale`
+  const only = scale?.contenders
+  const contenders = only === undefined ? allContenders : allContenders.filter((c) => only.includes(c.id))
   try {
-    log(`${backend}: ${db.version}; fixture of ${options.sessions} sessions and ${options.tokens} tokens and keys`)
-    const fixture = await makeFixture(db.url, { sessions: options.sessions, tokens: options.tokens })
+    let fixture: Fixture
+    let built: ScaleFixture | undefined
+    if (scale === null) {
+      log(`${where}: ${db.version}; fixture of ${options.sessions} sessions and ${options.tokens} tokens and keys`)
+      fixture = await makeFixture(db.url, { sessions: options.sessions, tokens: options.tokens })
+    } else {
+      const n = (x: number) => x.toLocaleString("en-US")
+      log(`${where}: ${db.version}; fixture of ${n(scale.tokens)} tokens, ${n(scale.sessions)} sessions, ${n(scale.apiKeys)} API keys, ${n(scale.users)} users (${n(scale.presented)} of each presented)`)
+      built = await makeScaleFixture(db.url, scale, (line) => log(`${where}: ${line}`))
+      fixture = built.fixture
+      log(`${where}: fixture made in ${built.seconds.toFixed(1)} s`)
+    }
 
     const samples: Array<SampleRecord> = []
     const clients = new Clients(db.url, db.database)
+    const cpu = await serverCpu(db)
     try {
       const ops = new Map<string, Op>()
       const next = new Map<string, number>() // where each contender's inputs continue from
       for (const c of contenders) ops.set(c.id, await c.make(clients, fixture))
       const run = async (id: string, concurrency: number, milliseconds: number) => {
-        const sample = await measure(ops.get(id)!, { concurrency, milliseconds, maxOps: options.maxOpsPerSample }, next.get(id) ?? 0)
+        const [sample, serverCpuMs] = await cpu.around(() =>
+          measure(ops.get(id)!, { concurrency, milliseconds, maxOps: options.maxOpsPerSample }, next.get(id) ?? 0))
         next.set(id, (next.get(id) ?? 0) + sample.ops)
-        return sample
+        return { sample, serverCpuMs }
       }
-      log(`${backend}: warm-up`)
+      log(`${where}: warm-up`)
       for (const c of contenders) {
         for (const concurrency of [...options.concurrencies].reverse()) await run(c.id, concurrency, options.warmupMs)
       }
       for (let round = 0; round < options.rounds; round++) {
-        log(`${backend}: round ${round + 1} of ${options.rounds}`)
+        log(`${where}: round ${round + 1} of ${options.rounds}`)
         for (const c of orderFor(contenders, round)) {
           for (const concurrency of round % 2 === 0 ? options.concurrencies : [...options.concurrencies].reverse()) {
-            samples.push({ round, contender: c.id, concurrency, sample: await run(c.id, concurrency, options.sampleMs) })
+            samples.push({ round, contender: c.id, concurrency, ...(await run(c.id, concurrency, options.sampleMs)) })
           }
         }
       }
     } finally {
+      await cpu.close()
       await clients.close()
     }
+    if (cpu.unavailable !== undefined) log(`${where}: Postgres CPU n/a: ${cpu.unavailable}`)
 
-    log(`${backend}: counting statements and writes`)
-    const counts = await countAll(db, contenders, fixture, options.countOps)
+    log(`${where}: counting statements and writes (one at a time, then ${options.countConcurrency} at once)`)
+    const counts = await countAll(db, contenders, fixture, options.countOps, { n: options.countConcurrentOps, concurrency: options.countConcurrency })
 
     const memory: Record<string, Memory> = {}
-    if (options.memoryOps > 0 && options.memoryBackends.includes(backend)) {
+    if (scale === null && options.memoryOps > 0 && options.memoryBackends.includes(backend)) {
       const ids = options.memoryContenders === "all" ? contenders.map((c) => c.id) : options.memoryContenders
       for (const id of ids) {
         log(`${backend}: memory after ${options.memoryOps.toLocaleString("en-US")} resolutions of ${id}`)
         memory[id] = await measureMemory(db.url, fixture, id, options.memoryOps)
       }
     }
-    return { backend, version: db.version, samples, counts, memory }
+    const { unavailable, source, resolutionMs } = cpu
+    const fixtureOf = built === undefined
+      ? ({ kind: "small", sessions: options.sessions, tokens: options.tokens } as const)
+      : ({ kind: "scale", rows: built.rows, presented: scale!.presented, seconds: built.seconds, insertSeconds: built.insertSeconds, vacuumSeconds: built.vacuumSeconds } as const)
+    return { backend, where, fixture: fixtureOf, version: db.version, samples, counts, memory, serverCpu: { unavailable, source, resolutionMs } }
   } finally {
     await db.close()
   }
@@ -132,6 +162,7 @@ export const runBench = async (options: BenchOptions, log: Log = () => undefined
     await buildExample()
   }
   for (const backend of options.backends) results.push(await runBackend(backend, options, log))
+  for (const backend of options.scale?.backends ?? []) results.push(await runInProcess(backend, options, log, options.scale))
   const finished = new Date()
   const text = table(results, options.concurrencies)
   const dir = options.resultsDir ?? fileURLToPath(new URL("results/", import.meta.url))
@@ -148,10 +179,10 @@ export const runBench = async (options: BenchOptions, log: Log = () => undefined
       gitAfter: describeMachine().git // src edited during the run shows here
     },
     options,
-    contenders: contenders.map(({ id, label, group }) => ({ id, label, group })),
+    contenders: allContenders.map(({ id, label, group }) => ({ id, label, group })),
     httpContenders,
     results,
-    targets: results.flatMap((r) => targets(r, options.concurrencies)),
+    targets: allTargets(results, options.concurrencies),
     table: text
   }
   await writeFile(file, JSON.stringify(json, null, 2))

@@ -1,7 +1,8 @@
 /**
  * From raw samples to what a reader needs: medians and spread per contender, ratios taken
- * round by round (each round runs every contender back to back, so drift cancels), the
- * issue's targets met or missed, and the one table the bench prints.
+ * round by round (each round runs every contender back to back, so drift cancels),
+ * Postgres's CPU per 1,000 resolutions, the issues' targets met or missed (`targets.ts`),
+ * and the tables the bench prints.
  */
 import type { Counts } from "./count.ts"
 import { type Contender, contenders } from "./contenders.ts"
@@ -9,20 +10,41 @@ import type { BackendName } from "./database.ts"
 import { httpContenders, httpRatio, httpReference, type HttpResult, summarizeHttp } from "./http.ts"
 import type { Memory } from "./memory.ts"
 import { median, type Sample, spread } from "./measure.ts"
+import type { ServerCpuSource } from "./server-cpu.ts"
+import { allTargets } from "./targets.ts"
 
 export interface SampleRecord {
   readonly round: number
   readonly contender: string
   readonly concurrency: number
   readonly sample: Sample
+  /** Milliseconds of CPU the database's client backends spent during the sample; `null`: not measured. */
+  readonly serverCpuMs: number | null
 }
+
+export type FixtureInfo =
+  | { readonly kind: "small"; readonly sessions: number; readonly tokens: number }
+  | {
+    readonly kind: "scale"
+    readonly rows: { readonly users: number; readonly tokens: number; readonly sessions: number; readonly apiKeys: number }
+    readonly presented: number
+    /** To make it: in all, the bulk inserts, the `vacuum analyze`. */
+    readonly seconds: number
+    readonly insertSeconds: number
+    readonly vacuumSeconds: number
+  }
 
 export interface BackendResult {
   readonly backend: BackendName
+  /** The backend, and "scale" on the big fixture: how the tables name this result. */
+  readonly where: string
+  readonly fixture: FixtureInfo
   readonly version: string
   readonly samples: ReadonlyArray<SampleRecord>
   readonly counts: Record<string, Counts>
   readonly memory: Record<string, Memory>
+  /** How Postgres's CPU was read, or why it was not. */
+  readonly serverCpu: ServerCpuSource
   /** The HTTP-level comparison, when it ran. */
   readonly http?: HttpResult | undefined
 }
@@ -58,6 +80,32 @@ export const ratio = (result: BackendResult, a: string, b: string, concurrency: 
   return median(of(a).flatMap((s) => (bs.has(s.round) ? [s.sample.opsPerSecond / bs.get(s.round)!] : [])))
 }
 
+/**
+ * Milliseconds of the database's backends' CPU per 1,000 resolutions at this concurrency:
+ * all rounds' CPU over all their resolutions (pooled, so the clock's 10 ms ticks, where the
+ * finer reading is missing, weigh little). `null`: not measured.
+ */
+export const serverCpuPer1000 = (result: BackendResult, id: string, concurrency: number): number | null => {
+  const mine = result.samples.filter((s) => s.contender === id && s.concurrency === concurrency && s.serverCpuMs !== null)
+  const ops = mine.reduce((n, s) => n + s.sample.ops, 0)
+  return mine.length === 0 || ops === 0 ? null : (mine.reduce((n, s) => n + s.serverCpuMs!, 0) / ops) * 1000
+}
+
+/** What each fusion-auth path's Postgres CPU is compared with: its one-statement floor. */
+export const cpuReference: Record<string, string> = {
+  "fusion.token": "floor.select",
+  "fusion.unknown": "floor.select",
+  "fusion.cookie.off": "floor.session",
+  "fusion.cookie.on": "floor.session"
+}
+
+export const serverCpuRatio = (result: BackendResult, id: string, concurrency: number): number | null => {
+  const ref = cpuReference[id]
+  const a = serverCpuPer1000(result, id, concurrency)
+  const b = ref === undefined ? null : serverCpuPer1000(result, ref, concurrency)
+  return a === null || b === null || b === 0 ? null : a / b
+}
+
 /** What each contender's ratio column compares it with. */
 export const reference: Record<string, string> = {
   "fusion.token": "floor.select",
@@ -72,91 +120,35 @@ export const reference: Record<string, string> = {
   "floor.session": "fusion.cookie.off"
 }
 
-/** The cookie path's throughput targets against plain `getSession`, per backend (issue 11). */
-export const COOKIE_TARGETS: Record<BackendName, { readonly off: number; readonly on: number }> = {
-  postgres: { off: 5, on: 2.5 },
-  pglite: { off: 3, on: 1.5 }
-}
-
-export interface Target {
-  readonly backend: BackendName
-  readonly target: string
-  readonly measured: string
-  /** `null`: not measured in this run. */
-  readonly met: boolean | null
-}
-
-const ms = (n: number) => (Number.isFinite(n) ? (n < 1 ? n.toFixed(3) : n < 10 ? n.toFixed(2) : n.toFixed(1)) : "—")
-const x = (n: number) => (Number.isFinite(n) ? `${n >= 10 ? n.toFixed(1) : n.toFixed(2)}×` : "n/a")
-const perRes = (n: number | undefined) => (n === undefined ? "n/a" : Number.isInteger(n) ? String(n) : n.toFixed(2))
-const measured = (n: number, check: (n: number) => boolean) => (Number.isFinite(n) ? check(n) : null)
-
-export const targets = (result: BackendResult, concurrencies: ReadonlyArray<number>): ReadonlyArray<Target> => {
-  const { backend, counts, memory } = result
-  const out: Array<Target> = []
-  const add = (target: string, text: string, met: boolean | null) => out.push({ backend, target, measured: text, met })
-  const oneStatement = (id: string, what: string) => {
-    const n = counts[id]
-    add(`${what}: 1 statement, 0 writes per resolution`,
-      `${perRes(n?.statements)} statements, ${perRes(n?.writes)} writes` + (n?.deferredStatements ? ` (+${n.deferredStatements} deferred at close)` : ""),
-      n ? n.statements === 1 && n.statementsRange[1] === 1 && n.writes === 0 : null)
-  }
-  const top = Math.max(...concurrencies)
-
-  oneStatement("fusion.token", "token path")
-  const best = ratio(result, "fusion.token", "apikey.nolimit", top)
-  add(`token path ≥ 3× api-key plugin best case (c=${top})`, x(best), measured(best, (r) => r >= 3))
-  const floor = ratio(result, "floor.select", "fusion.token", top)
-  add(`token path within 1.3× of the bare SELECT floor (c=${top})`, `floor is ${x(floor)} faster`, measured(floor, (r) => r <= 1.3))
-  const malformed = counts["fusion.malformed"]
-  add("malformed token: 0 statements", `${perRes(malformed?.statements)} statements`, malformed ? malformed.statements === 0 : null)
-  for (const c of concurrencies) {
-    const r = ratio(result, "fusion.malformed", "apikey.malformed", c)
-    add(`malformed token ≥ 20× the api-key plugin's malformed-key rejection (c=${c})`, x(r), measured(r, (v) => v >= 20))
-  }
-
-  for (const cache of ["off", "on"] as const) {
-    const id = `fusion.cookie.${cache}`
-    const plain = `plain.cookie.${cache}`
-    const goal = COOKIE_TARGETS[backend][cache]
-    oneStatement(id, `cookie path, cache ${cache}`)
-    for (const c of concurrencies) {
-      const r = ratio(result, id, plain, c)
-      add(`cookie path, cache ${cache}: ≥ ${goal}× plain getSession${cache === "on" ? " with its cache" : ""} (c=${c})`, x(r), measured(r, (v) => v >= goal))
-    }
-    for (const c of concurrencies) {
-      const r = ratio(result, "floor.session", id, c)
-      add(`cookie path, cache ${cache}: within 1.3× of the bare session ⋈ user SELECT (c=${c})`, `floor is ${x(r)} faster`, measured(r, (v) => v <= 1.3))
-    }
-    for (const c of concurrencies) {
-      const mine = summarize(result, id, c).p99
-      const theirs = summarize(result, plain, c).p99
-      add(`cookie path, cache ${cache}: p99 no worse than plain getSession's (c=${c})`, `${ms(mine)} ms vs ${ms(theirs)} ms`,
-        Number.isFinite(mine) && Number.isFinite(theirs) ? mine <= theirs : null)
-    }
-  }
-  for (const id of ["fusion.token", "fusion.unknown", "fusion.cookie.off"]) {
-    const m = memory[id]
-    add(`memory flat over ${m ? m.resolutions.toLocaleString("en-US") : "the"} resolutions (${id}; heap growth < 2 MB)`,
-      m ? `heap ${m.heapGrowthMB >= 0 ? "+" : ""}${m.heapGrowthMB.toFixed(2)} MB, RSS ${m.finalRssMB.toFixed(0)} MB` : "not measured",
-      m ? m.heapGrowthMB < 2 : null)
-  }
-  return out
+export const ms = (n: number) => (Number.isFinite(n) ? (n < 1 ? n.toFixed(3) : n < 10 ? n.toFixed(2) : n.toFixed(1)) : "—")
+export const x = (n: number) => (Number.isFinite(n) ? `${n >= 10 ? n.toFixed(1) : n.toFixed(2)}×` : "n/a")
+export const perRes = (n: number | undefined) => (n === undefined ? "n/a" : Number.isInteger(n) ? String(n) : n.toFixed(n < 0.1 ? 3 : 2))
+/** A CPU figure; "≈" when the 10 ms clock ticks it was read in make it rough (under 100 ticks in all). */
+const cpuText = (result: BackendResult, id: string, concurrency: number) => {
+  const v = serverCpuPer1000(result, id, concurrency)
+  if (v === null) return "n/a"
+  const total = result.samples.filter((s) => s.contender === id && s.concurrency === concurrency).reduce((n, s) => n + (s.serverCpuMs ?? 0), 0)
+  const rough = (result.serverCpu.resolutionMs ?? 0) >= 1 && total < 100 * result.serverCpu.resolutionMs!
+  return `${rough ? "≈" : ""}${v < 10 ? v.toFixed(2) : v.toFixed(1)}`
 }
 
 const ops = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "—")
 const pct = (n: number) => `±${Math.round(n * 100)}%`
+
+/** The contenders this result has figures for (a scale pass may run fewer). */
+const ran = (result: BackendResult): ReadonlyArray<Contender> => contenders.filter((c) => c.id in result.counts)
 
 /** The one table: a row per backend and contender, then the targets. */
 export const table = (results: ReadonlyArray<BackendResult>, concurrencies: ReadonlyArray<number>): string => {
   const top = Math.max(...concurrencies)
   const header = ["backend", "contender"]
   for (const c of concurrencies) header.push(`c=${c} ops/s`, "spread", "p50 ms", "p99 ms")
-  header.push(`CPU µs (c=${top})`, "stmts", "writes", "RSS MB", `ratio (c=${top})`)
+  const counted = results.flatMap((r) => Object.values(r.counts)).find((n) => n.concurrent !== null)?.concurrent?.concurrency ?? top
+  header.push(`CPU µs (c=${top})`, "stmts", `stmts c=${counted}`, "writes", "RSS MB", `PG CPU ms/1k (c=${top})`, "PG CPU/floor", `ratio (c=${top})`)
   const rows: Array<Array<string>> = [header]
   for (const result of results) {
-    for (const contender of contenders as ReadonlyArray<Contender>) {
-      const row = [result.backend, contender.label]
+    for (const contender of ran(result)) {
+      const row = [result.where, contender.label]
       for (const c of concurrencies) {
         const s = summarize(result, contender.id, c)
         row.push(ops(s.opsPerSecond), pct(s.spread), ms(s.p50), ms(s.p99))
@@ -166,10 +158,14 @@ export const table = (results: ReadonlyArray<BackendResult>, concurrencies: Read
       const n = result.counts[contender.id]
       const m = result.memory[contender.id]
       const ref = reference[contender.id]
+      const cpuRatio = serverCpuRatio(result, contender.id, top)
       row.push(
         n ? perRes(n.statements) + (n.statementsRange[0] !== n.statementsRange[1] ? ` (${n.statementsRange.join("–")})` : "") : "—",
+        n?.concurrent ? perRes(n.concurrent.statements) : "—",
         n ? perRes(n.writes) : "—",
         m ? m.finalRssMB.toFixed(0) : "—",
+        cpuText(result, contender.id, top),
+        cpuRatio === null ? "" : cpuRatio.toFixed(2),
         ref ? `${x(ratio(result, contender.id, ref, top))} ${ref}` : ""
       )
       rows.push(row)
@@ -186,15 +182,54 @@ export const table = (results: ReadonlyArray<BackendResult>, concurrencies: Read
     last = r[0]!
     out.push(line(r))
   }
-  out.push(...httpTable(results))
+  out.push(...cpuNotes(results), ...httpTable(results), ...scaleTable(results, top))
   out.push("", "targets")
-  for (const result of results) {
-    for (const t of targets(result, concurrencies)) {
-      const mark = t.met === null ? "n/a   " : t.met ? "met   " : "MISSED"
-      out.push(`  ${mark}  ${t.backend.padEnd(8)}  ${t.target}: ${t.measured}`)
-    }
+  const width = Math.max(8, ...results.map((r) => r.where.length))
+  for (const t of allTargets(results, concurrencies)) {
+    const mark = t.met === null ? "n/a   " : t.met ? "met   " : "MISSED"
+    out.push(`  ${mark}  ${t.where.padEnd(width)}  ${t.target}: ${t.measured}`)
   }
   return out.join("\n")
+}
+
+/** Where Postgres's CPU column comes from, or why it is n/a. */
+const cpuNotes = (results: ReadonlyArray<BackendResult>): ReadonlyArray<string> =>
+  results.map(({ where, serverCpu: c }) =>
+    `PG CPU (${where}): ${c.unavailable !== undefined ? `n/a: ${c.unavailable}` : c.source === "schedstat"
+      ? "the database's client backends, /proc/<pid>/schedstat (ns)"
+      : `the database's client backends, /proc/<pid>/stat utime+stime (${c.resolutionMs} ms ticks)`}`)
+
+/** The scale pass next to the small fixture, per backend that ran both: the ratio column, statements at c=32, CPU over the floor. */
+const scaleTable = (results: ReadonlyArray<BackendResult>, top: number): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  for (const big of results.filter((r) => r.fixture.kind === "scale")) {
+    const small = results.find((r) => r.backend === big.backend && r.fixture.kind === "small")
+    if (big.fixture.kind !== "scale") continue
+    const f = big.fixture
+    const n = (v: number) => v.toLocaleString("en-US")
+    out.push("", `${big.where}: ${n(f.rows.tokens)} tokens, ${n(f.rows.sessions)} sessions, ${n(f.rows.apiKeys)} API keys, ${n(f.rows.users)} users; ` +
+      `${n(f.presented)} of each presented; made in ${f.seconds.toFixed(0)} s (inserts ${f.insertSeconds.toFixed(0)} s, vacuum analyze ${f.vacuumSeconds.toFixed(0)} s)`)
+    if (small === undefined) continue
+    const header = ["contender", `ratio (c=${top})`, "small", "scale", "change", "stmts c=32 small", "scale", "PG CPU/floor small", "scale"]
+    const rows = [header]
+    for (const contender of ran(big)) {
+      const ref = reference[contender.id]
+      const a = ref ? ratio(small, contender.id, ref, top) : Number.NaN
+      const b = ref ? ratio(big, contender.id, ref, top) : Number.NaN
+      const c1 = small.counts[contender.id]?.concurrent
+      const c2 = big.counts[contender.id]?.concurrent
+      const r1 = serverCpuRatio(small, contender.id, top)
+      const r2 = serverCpuRatio(big, contender.id, top)
+      rows.push([contender.label, ref ?? "", ref ? x(a) : "", ref ? x(b) : "",
+        ref && Number.isFinite(a / b) ? `${b >= a ? "+" : ""}${(((b / a) - 1) * 100).toFixed(0)}%` : "",
+        c1 ? perRes(c1.statements) : "—", c2 ? perRes(c2.statements) : "—",
+        r1 === null ? "" : r1.toFixed(2), r2 === null ? "" : r2.toFixed(2)])
+    }
+    const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
+    const line = (r: ReadonlyArray<string>) => r.map((cell, i) => (i >= 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd()
+    out.push(line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line))
+  }
+  return out
 }
 
 /** The HTTP-level table: requests per second and latency per contender and concurrency, with ratios. */
