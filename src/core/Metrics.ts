@@ -4,14 +4,15 @@
  * from a fixed list here or in `Errors.ts` (a credential kind, an outcome, a reason): never a
  * token, a cookie or anything else a caller sent.
  *
- * Metrics are on by default, at a cost of an addition per request and no allocation: each
- * series (a `Metric`, its attributes) keeps its count here and is registered, at its first
- * update, in the `Metric.MetricRegistry` of the context the services were built in
- * (statements: the sending fiber's), which reads it whenever metrics are read: Effect's default
- * registry unless an app provides its own, so an exporter (`@effect/opentelemetry`) sees them.
+ * Metrics are on by default. Each series is an Effect `Metric` with its fixed attributes, made
+ * once here; its state is Effect's own, kept in the `Metric.MetricRegistry` of the context the
+ * services (and the tables) were built in: Effect's default registry unless an app provides its
+ * own, so an exporter (`@effect/opentelemetry`) sees them. A request updates a series with
+ * `updateUnsafe(input, thatContext)`: the series' cached key, the registry read from that
+ * context and looked up, no Effect run and no allocation (docs/observability.md: what it costs).
  * The span is off by default; off, the resolver is not wrapped at all.
  */
-import { Cause, Context, Effect, Exit, Fiber, Layer, Metric, type Scope, type Tracer } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Metric, type Scope, type Tracer } from "effect"
 import type { AuthError, InvalidTokenReason } from "./Errors.ts"
 import type { LockOutReason } from "./LockOut.ts"
 import type { Session } from "./Session.ts"
@@ -23,7 +24,7 @@ export interface ObservabilityOptions {
   readonly spans?: boolean | undefined
 }
 
-/** Whether metrics and spans are on, read where the services are built (and by the statements' hook, per statement). */
+/** Whether metrics and spans are on, read where the services and the tables are built. */
 export const CurrentObservability = Context.Reference<{ readonly metrics: boolean; readonly spans: boolean }>(
   "fusion-auth/Observability",
   { defaultValue: () => ({ metrics: true, spans: false }) }
@@ -66,104 +67,39 @@ const byWord = <K extends string, A>(words: ReadonlyArray<K>, f: (word: K) => A)
   Object.fromEntries(words.map((word) => [word, f(word)])) as Record<K, A>
 const ignore = () => {}
 
-/**
- * A series kept here and read by the registry when metrics are read (`Metric.registerUnsafe`),
- * registered at its first update: an update is an addition, with no lookup and no allocation.
- */
-abstract class Kept<S> {
-  private registered = false
-  private readonly metric: Metric.Metric<never, S>
-  private readonly context: Context.Context<never>
-  constructor(metric: Metric.Metric<never, S>, context: Context.Context<never>) {
-    this.metric = metric
-    this.context = context
-  }
-  protected touched(): void {
-    if (this.registered) return
-    this.registered = true
-    Metric.registerUnsafe(this.metric, this.context, { get: () => this.state(), update: ignore, modify: ignore })
-  }
-  abstract state(): S
-}
+type Counter = Metric.Counter<number>
+type Histogram = Metric.Histogram<number>
 
-class Tally extends Kept<Metric.CounterState<number>> {
-  private count = 0
-  add(): void {
-    this.count++
-    this.touched()
-  }
-  state() {
-    return { count: this.count, incremental: true }
-  }
-}
+const counter = (id: string, description: string, attributes: Record<string, string>): Counter =>
+  Metric.counter(id, { description, incremental: true, attributes })
+const resolved = (credential: CredentialKind, outcome: string, reason?: string) =>
+  counter(RESOLUTIONS, "Resolutions by credential kind and outcome (success, failure, or the error and its reason)", {
+    credential,
+    outcome,
+    ...(reason === undefined ? {} : { reason })
+  })
 
-/** As `Metric.histogram`: a value counts in the first bucket whose boundary it does not exceed. */
-class Buckets extends Kept<Metric.HistogramState> {
-  private readonly counts: Uint32Array
-  private count = 0
-  private sum = 0
-  private min = Number.MAX_VALUE
-  private max = -Number.MAX_VALUE
-  private readonly boundaries: ReadonlyArray<number>
-  constructor(metric: Metric.Metric<never, Metric.HistogramState>, context: Context.Context<never>, boundaries: ReadonlyArray<number>) {
-    super(metric, context)
-    this.boundaries = boundaries
-    this.counts = new Uint32Array(boundaries.length + 1)
-  }
-  observe(value: number): void {
-    let i = 0
-    while (i < this.boundaries.length && value > this.boundaries[i]!) i++
-    this.counts[i]!++
-    this.count++
-    this.sum += value
-    if (value < this.min) this.min = value
-    if (value > this.max) this.max = value
-    this.touched()
-  }
-  state() {
-    let below = 0
-    const buckets = this.boundaries.map((boundary, i): [number, number] => [boundary, below += this.counts[i]!])
-    return { buckets, count: this.count, min: this.min, max: this.max, sum: this.sum }
-  }
-}
-
-/** Every series of one registry, each an Effect `Metric` (name, description, attributes) and its state here. */
-const seriesIn = (context: Context.Context<never>) => {
-  const tally = (id: string, description: string, attributes: Record<string, string>) =>
-    new Tally(Metric.counter(id, { description, incremental: true, attributes }), context)
-  const buckets = (id: string, description: string, boundaries: ReadonlyArray<number>, attributes: Record<string, string>) =>
-    new Buckets(Metric.histogram(id, { description, boundaries, attributes }), context, boundaries)
-  const resolved = (credential: CredentialKind, outcome: string, reason?: string) =>
-    tally(RESOLUTIONS, "Resolutions by credential kind and outcome (success, failure, or the error and its reason)", {
-      credential,
-      outcome,
-      ...(reason === undefined ? {} : { reason })
-    })
-  return {
-    resolutions: byWord(KINDS, (kind) => ({
-      success: resolved(kind, "success"),
-      /** A defect (database down, Better Auth throwing) or an interruption: the request failed, with no answer. */
-      failure: resolved(kind, "failure"),
-      Anonymous: resolved(kind, "Anonymous"),
-      Deactivated: byWord(LOCKED_OUT, (reason) => resolved(kind, "Deactivated", reason)),
-      InvalidToken: byWord(INVALID_TOKEN, (reason) => resolved(kind, "InvalidToken", reason)),
-      duration: buckets(RESOLUTION_DURATION, "Resolution latency in milliseconds, by credential kind (answers decided with no I/O are not timed)", DURATION_BOUNDARIES, { credential: kind })
-    })),
-    handOvers: byWord(HAND_OVER_REASONS, (reason) => tally(HAND_OVERS, "Cookies handed to Better Auth's auth.api.getSession, by reason", { reason })),
-    keys: byWord<StatementTable, Buckets>(["token", "session"], (table) =>
-      buckets(STATEMENT_KEYS, "Keys per request-path statement (1: sent alone; more: lookups in flight at once, batched)", KEY_BOUNDARIES, { table }))
-  }
-}
-type Series = ReturnType<typeof seriesIn>
-
-/** One set of series per registry, however many runtimes record in it: their counts add up, as Effect's own series do. */
-const kept = new WeakMap<Metric.MetricRegistry, Series>()
-const seriesOf = (context: Context.Context<never>): Series => {
-  const registry = Context.get(context, Metric.MetricRegistry)
-  let series = kept.get(registry)
-  if (series === undefined) kept.set(registry, series = seriesIn(context))
-  return series
-}
+/** Every series, each an Effect `Metric` with its fixed attributes, made once; its state is in the registry of the context that updates it. */
+const RESOLVED = byWord(KINDS, (kind) => ({
+  success: resolved(kind, "success"),
+  /** A defect (database down, Better Auth throwing) or an interruption: the request failed, with no answer. */
+  failure: resolved(kind, "failure"),
+  Anonymous: resolved(kind, "Anonymous"),
+  Deactivated: byWord(LOCKED_OUT, (reason) => resolved(kind, "Deactivated", reason)),
+  InvalidToken: byWord(INVALID_TOKEN, (reason) => resolved(kind, "InvalidToken", reason)),
+  duration: Metric.histogram(RESOLUTION_DURATION, {
+    description: "Resolution latency in milliseconds, by credential kind (answers decided with no I/O are not timed)",
+    boundaries: DURATION_BOUNDARIES,
+    attributes: { credential: kind }
+  })
+}))
+const HANDED_OVER = byWord(HAND_OVER_REASONS, (reason) => counter(HAND_OVERS, "Cookies handed to Better Auth's auth.api.getSession, by reason", { reason }))
+const KEYS = byWord<StatementTable, Histogram>(["token", "session"], (table) =>
+  Metric.histogram(STATEMENT_KEYS, {
+    description: "Keys per request-path statement (1: sent alone; more: lookups in flight at once, batched)",
+    boundaries: KEY_BOUNDARIES,
+    attributes: { table }
+  }))
 
 const PENDING = Metric.gauge(LAST_USED_PENDING, { description: "Tokens whose lastUsedAt waits to be written (the backlog)" })
 
@@ -173,7 +109,7 @@ const authError = (cause: Cause.Cause<AuthError>): AuthError | undefined => {
   return undefined
 }
 
-const outcomeOf = (series: Series["resolutions"][CredentialKind], exit: Exit.Exit<unknown, AuthError>): Tally => {
+const outcomeOf = (series: (typeof RESOLVED)[CredentialKind], exit: Exit.Exit<unknown, AuthError>): Counter => {
   if (Exit.isSuccess(exit)) return series.success
   const error = authError(exit.cause)
   if (error === undefined) return series.failure
@@ -218,17 +154,16 @@ const annotate = (span: Tracer.Span, outcome: string, reason: string | undefined
 export const resolutionObserver = Effect.map(Effect.context<never>(), (context) => {
   const { metrics, spans } = Context.get(context, CurrentObservability)
   if (!metrics && !spans) return undefined
-  const series = metrics ? seriesOf(context).resolutions : undefined
   return <A extends Session, E extends AuthError>(kind: CredentialKind, answer: Effect.Effect<A, E>): Effect.Effect<A, E> => {
     let observed = answer
-    if (series !== undefined) {
-      const of = series[kind]
-      if (Exit.isExit(answer)) outcomeOf(of, answer as Exit.Exit<A, E>).add()
+    if (metrics) {
+      const series = RESOLVED[kind]
+      if (Exit.isExit(answer)) outcomeOf(series, answer as Exit.Exit<A, E>).updateUnsafe(1, context)
       else {
         const start = performance.now()
         observed = Effect.onExitPrimitive(answer, (exit) => {
-          of.duration.observe(performance.now() - start)
-          outcomeOf(of, exit).add()
+          series.duration.updateUnsafe(performance.now() - start, context)
+          outcomeOf(series, exit).updateUnsafe(1, context)
           return undefined
         }, true)
       }
@@ -238,30 +173,19 @@ export const resolutionObserver = Effect.map(Effect.context<never>(), (context) 
 })
 
 /** Counts a cookie handed to Better Auth, by reason; does nothing with metrics off. */
-export const handOvers = Effect.map(Effect.context<never>(), (context): (reason: HandOverReason) => void => {
-  if (!Context.get(context, CurrentObservability).metrics) return ignore
-  const series = seriesOf(context).handOvers
-  return (reason) => series[reason].add()
-})
+export const handOvers = Effect.map(Effect.context<never>(), (context): (reason: HandOverReason) => void =>
+  Context.get(context, CurrentObservability).metrics ? (reason) => HANDED_OVER[reason].updateUnsafe(1, context) : ignore)
 
-/**
- * `Batch`'s `sent` hook for a table: records each statement's key count in the series of the
- * fiber that sends it (its context's options and registry, looked up again only when the
- * context is not the last one's).
- */
-export const statementSent = (table: StatementTable) => {
-  let last: Context.Context<never> | undefined
-  let keys: Buckets | undefined
-  return (count: number): void => {
-    const fiber = Fiber.getCurrent()
-    if (fiber === undefined) return
-    if (fiber.context !== last) {
-      last = fiber.context
-      keys = Context.get(last, CurrentObservability).metrics ? seriesOf(last).keys[table] : undefined
-    }
-    keys?.observe(count)
-  }
+/** `Batch`'s `sent` hook for a table built in `context`: each statement's key count; does nothing with metrics off or no context. */
+export const statementSentIn = (table: StatementTable, context: Context.Context<never> | undefined): (keys: number) => void => {
+  if (context === undefined || !Context.get(context, CurrentObservability).metrics) return ignore
+  const keys = KEYS[table]
+  return (count) => keys.updateUnsafe(count, context)
 }
+
+/** `statementSentIn` of the context the layer building a table runs in: made once, there. */
+export const statementSent = (table: StatementTable): Effect.Effect<(keys: number) => void> =>
+  Effect.map(Effect.context<never>(), (context) => statementSentIn(table, context))
 
 /** Reports `size()` as the `lastUsedAt` backlog gauge while the scope lives (read when metrics are read: no cost per note). */
 export const backlog = (size: () => number): Effect.Effect<void, never, Scope.Scope> =>

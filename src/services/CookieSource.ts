@@ -134,8 +134,9 @@ export const layerFor = (
       )
     }
     const handedOver = yield* Metrics.handOvers
+    const sent = yield* Metrics.statementSent("session")
     const path = decision._tag === "Native"
-      ? native(decision.plan, SessionTable.make(sql, decision.plan, outputOf(decision.plan, options)), schemaCheck(context), (reason, headers) => {
+      ? native(decision.plan, SessionTable.make(sql, decision.plan, outputOf(decision.plan, options), sent), schemaCheck(context), (reason, headers) => {
         handedOver(reason)
         return handOver(headers)
       })

@@ -11,7 +11,6 @@
 import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { LockOutFields } from "../core/LockOut.ts"
-import { statementSent } from "../core/Metrics.ts"
 import type { Column, Plan } from "../core/NativeCookie.ts"
 import { idsAsStrings } from "../core/UserModel.ts"
 import * as Batch from "./Batch.ts"
@@ -37,7 +36,8 @@ export interface SessionWithUser {
 const shown = (columns: ReadonlyArray<Column>, alias: string, hidden: ReadonlySet<string>) =>
   columns.flatMap((c, i): ReadonlyArray<readonly [string, string]> => (hidden.has(c.key) ? [] : [[c.key, `${alias}${i}`]]))
 
-export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output) => {
+/** `sent` records each statement's key count (`Metrics.statementSent("session")`, from the layer building it); left out, nothing is. */
+export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output, sent?: (keys: number) => void) => {
   const select = [
     ...plan.sessionColumns.map((c, i) => `${readColumn("s", c)} as "s${i}"`),
     ...plan.userColumns.map((c, i) => `${readColumn("u", c)} as "u${i}"`)
@@ -74,6 +74,6 @@ export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output) => {
     /** The statement's text: the benchmark's floor sends it bare. */
     text,
     /** The session with this token and its user, or `undefined`. */
-    find: Batch.fromStatements(sql, { one: text, many, decode, sent: statementSent("session") })
+    find: Batch.fromStatements(sql, { one: text, many, decode, sent })
   }
 }

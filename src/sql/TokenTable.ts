@@ -6,9 +6,9 @@
  * (`UserModel`: its table, its columns, its output rule), so a token caller's user has the
  * keys a cookie caller's has; every column is aliased so none can shadow another.
  */
-import { Effect } from "effect"
+import { Effect, Fiber } from "effect"
 import type { SqlClient } from "effect/sql"
-import { statementSent } from "../core/Metrics.ts"
+import { statementSentIn } from "../core/Metrics.ts"
 import type { User } from "../core/Session.ts"
 import type { TokenLookup, TokenRecord, TokenTable } from "../core/Tables.ts"
 import { readUser, type UserModel } from "../core/UserModel.ts"
@@ -17,9 +17,18 @@ import { quote, selectList } from "./Columns.ts"
 import * as DigestScheme from "./DigestScheme.ts"
 import * as UserLock from "./UserLock.ts"
 
-export const make = (sql: SqlClient.SqlClient, model: UserModel): TokenTable => ({
+/**
+ * `sent` records each lookup statement's key count: a layer gives `yield* Metrics.statementSent("token")`.
+ * Left out, it is that of the context the table is built in, read once here (`TokenStore`'s layer
+ * builds it inside its Effect); built outside any fiber, nothing is recorded.
+ */
+export const make = (
+  sql: SqlClient.SqlClient,
+  model: UserModel,
+  sent: (keys: number) => void = statementSentIn("token", Fiber.getCurrent()?.context)
+): TokenTable => ({
   ...UserLock.make(sql, model),
-  ...lookupOf(sql, model),
+  ...lookupOf(sql, model, sent),
   liveCount: (userId, now) =>
     sql<{ n: number }>`select count(*)::int as "n" from "apiToken" where "userId" = ${userId}
       and "revokedAt" is null and ("expiresAt" is null or "expiresAt" > ${now})`.pipe(
@@ -58,7 +67,7 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel): TokenTable => 
  * The request path's statement, its text made once from the model. Lookups in flight at once
  * share one statement (`Batch`): `where t."digest" = any($1)`; one alone is `= $1`, as ever.
  */
-const lookupOf = (sql: SqlClient.SqlClient, model: UserModel): Pick<TokenTable, "lookup"> => {
+const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: number) => void): Pick<TokenTable, "lookup"> => {
   const select = `t."id" as "fusionTokenId", t."expiresAt" as "fusionExpiresAt", t."revokedAt" as "fusionRevokedAt", ` +
     `t."lastUsedAt" as "fusionLastUsedAt", t."scopes" as "fusionScopes", ${selectList(model, "u", "u")} ` +
     `from "apiToken" t join ${quote(model.table)} u on u."id" = t."userId"`
@@ -77,7 +86,7 @@ const lookupOf = (sql: SqlClient.SqlClient, model: UserModel): Pick<TokenTable, 
       lock
     }
   }
-  return { lookup: Batch.fromStatements(sql, { one, many, decode, sent: statementSent("token") }) }
+  return { lookup: Batch.fromStatements(sql, { one, many, decode, sent }) }
 }
 
 /** Token rows as `TokenRecord`s: `userId` a string whatever type the user table's id has (serial ids are integers). */
