@@ -7,9 +7,11 @@
  * Metrics are on by default. Each series is an Effect `Metric` with its fixed attributes, made
  * once here; its state is Effect's own, kept in the `Metric.MetricRegistry` of the context the
  * services (and the tables) were built in: Effect's default registry unless an app provides its
- * own, so an exporter (`@effect/opentelemetry`) sees them. A request updates a series with
- * `updateUnsafe(input, thatContext)`: the series' cached key, the registry read from that
- * context and looked up, no Effect run and no allocation (docs/observability.md: what it costs).
+ * own, so an exporter (`@effect/opentelemetry`) sees them. A request updates a histogram with
+ * `updateUnsafe(input, thatContext)` (the series' cached key, the registry looked up, no Effect
+ * run and no allocation), and its resolution count by an addition: those counts are plain
+ * numbers the registry reads when metrics are read (`countOf`), since every request, even one
+ * refused with no I/O, makes one (docs/observability.md: what it costs).
  * The span is off by default; off, the resolver is not wrapped at all.
  */
 import { Cause, Context, Effect, Exit, Layer, Metric, type Scope, type Tracer } from "effect"
@@ -109,7 +111,44 @@ const authError = (cause: Cause.Cause<AuthError>): AuthError | undefined => {
   return undefined
 }
 
-const outcomeOf = (series: (typeof RESOLVED)[CredentialKind], exit: Exit.Exit<unknown, AuthError>): Counter => {
+/** A counter's count in one registry: a plain number. */
+interface Count {
+  n: number
+}
+const counts = new WeakMap<Metric.MetricRegistry, Map<Counter, Count>>()
+
+/**
+ * `metric`'s count in `context`'s registry, which reads it whenever metrics are read (Effect's
+ * `Metric.registerUnsafe`): a resolution then costs an addition, which even the answers decided
+ * with no I/O (well under a microsecond) can carry. One count per registry, however many
+ * runtimes add to it, as Effect's own series.
+ */
+const countOf = (metric: Counter, context: Context.Context<never>): Count => {
+  const registry = Context.get(context, Metric.MetricRegistry)
+  let byMetric = counts.get(registry)
+  if (byMetric === undefined) counts.set(registry, byMetric = new Map())
+  let count = byMetric.get(metric)
+  if (count === undefined) {
+    const kept: Count = { n: 0 }
+    byMetric.set(metric, count = kept)
+    Metric.registerUnsafe(metric, context, { get: () => ({ count: kept.n, incremental: true }), update: ignore, modify: ignore })
+  }
+  return count
+}
+
+/** The resolution counts of one kind in one registry. */
+const countsOf = (kind: CredentialKind, context: Context.Context<never>) => {
+  const series = RESOLVED[kind]
+  return {
+    success: countOf(series.success, context),
+    failure: countOf(series.failure, context),
+    Anonymous: countOf(series.Anonymous, context),
+    Deactivated: byWord(LOCKED_OUT, (reason) => countOf(series.Deactivated[reason], context)),
+    InvalidToken: byWord(INVALID_TOKEN, (reason) => countOf(series.InvalidToken[reason], context))
+  }
+}
+
+const outcomeOf = (series: ReturnType<typeof countsOf>, exit: Exit.Exit<unknown, AuthError>): Count => {
   if (Exit.isSuccess(exit)) return series.success
   const error = authError(exit.cause)
   if (error === undefined) return series.failure
@@ -154,16 +193,18 @@ const annotate = (span: Tracer.Span, outcome: string, reason: string | undefined
 export const resolutionObserver = Effect.map(Effect.context<never>(), (context) => {
   const { metrics, spans } = Context.get(context, CurrentObservability)
   if (!metrics && !spans) return undefined
+  const resolved = metrics ? byWord(KINDS, (kind) => countsOf(kind, context)) : undefined
   return <A extends Session, E extends AuthError>(kind: CredentialKind, answer: Effect.Effect<A, E>): Effect.Effect<A, E> => {
     let observed = answer
-    if (metrics) {
-      const series = RESOLVED[kind]
-      if (Exit.isExit(answer)) outcomeOf(series, answer as Exit.Exit<A, E>).updateUnsafe(1, context)
+    if (resolved !== undefined) {
+      const of = resolved[kind]
+      if (Exit.isExit(answer)) outcomeOf(of, answer as Exit.Exit<A, E>).n++
       else {
         const start = performance.now()
+        const duration = RESOLVED[kind].duration
         observed = Effect.onExitPrimitive(answer, (exit) => {
-          series.duration.updateUnsafe(performance.now() - start, context)
-          outcomeOf(series, exit).updateUnsafe(1, context)
+          duration.updateUnsafe(performance.now() - start, context)
+          outcomeOf(of, exit).n++
           return undefined
         }, true)
       }
@@ -176,16 +217,13 @@ export const resolutionObserver = Effect.map(Effect.context<never>(), (context) 
 export const handOvers = Effect.map(Effect.context<never>(), (context): (reason: HandOverReason) => void =>
   Context.get(context, CurrentObservability).metrics ? (reason) => HANDED_OVER[reason].updateUnsafe(1, context) : ignore)
 
-/** `Batch`'s `sent` hook for a table built in `context`: each statement's key count; does nothing with metrics off or no context. */
-export const statementSentIn = (table: StatementTable, context: Context.Context<never> | undefined): (keys: number) => void => {
-  if (context === undefined || !Context.get(context, CurrentObservability).metrics) return ignore
-  const keys = KEYS[table]
-  return (count) => keys.updateUnsafe(count, context)
-}
-
-/** `statementSentIn` of the context the layer building a table runs in: made once, there. */
+/** `Batch`'s `sent` hook for a table, from the layer building it: each statement's key count in that context's registry; does nothing with metrics off. */
 export const statementSent = (table: StatementTable): Effect.Effect<(keys: number) => void> =>
-  Effect.map(Effect.context<never>(), (context) => statementSentIn(table, context))
+  Effect.map(Effect.context<never>(), (context) => {
+    if (!Context.get(context, CurrentObservability).metrics) return ignore
+    const keys = KEYS[table]
+    return (count) => keys.updateUnsafe(count, context)
+  })
 
 /** Reports `size()` as the `lastUsedAt` backlog gauge while the scope lives (read when metrics are read: no cost per note). */
 export const backlog = (size: () => number): Effect.Effect<void, never, Scope.Scope> =>

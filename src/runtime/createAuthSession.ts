@@ -160,8 +160,7 @@ export const authLayer = (
     Layer.provide(UserModel.layer(auth.$context)),
     Layer.provide(Layer.merge(Database.layer(options.database), closeBetterAuth)),
     Layer.provide(Stores.settings(options)),
-    // Merged, not only provided: the statements' hook reads it from the fiber that runs them.
-    Layer.provideMerge(Metrics.layer(options))
+    Layer.provide(Metrics.layer(options))
   )
 }
 
@@ -176,7 +175,7 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
     (options.layer === undefined
       ? (authLayer(auth, options) as Layer.Layer<Services | R, unknown>)
       : options.layer.pipe(Layer.provide(Stores.settings(options)))).pipe(
-        Layer.provideMerge(Metrics.layer(options)),
+        Layer.provide(Metrics.layer(options)),
         Layer.provideMerge(options.loggers === undefined ? Layer.succeed(Logger.LogToStderr, true) : Logger.layer(options.loggers)),
         Layer.provideMerge(options.telemetry ?? Layer.empty)
       )

@@ -18,6 +18,7 @@ import { SqlClient } from "effect/sql"
 import { CurrentUserModel } from "../core/UserModel.ts"
 import * as ApiToken from "../core/ApiToken.ts"
 import { lockOut } from "../core/LockOut.ts"
+import * as Metrics from "../core/Metrics.ts"
 import { ImpersonationRefused, InsufficientScope, InvalidToken, InvalidTokenInput, TokenNotFound, TokenSecretMismatch, UserNotFound } from "../core/Errors.ts"
 import type { TokenRecord, TokenTable } from "../core/Tables.ts"
 import {
@@ -82,7 +83,7 @@ export class TokenStore extends Context.Service<TokenStore, {
   /** On Postgres through `SqlClient`; expects the migrated `apiToken` table. */
   static readonly layer: Layer.Layer<TokenStore, never, SqlClient.SqlClient | Requirements> = Layer.effect(
     TokenStore,
-    Effect.flatMap(Effect.all([SqlClient.SqlClient, CurrentUserModel]), ([sql, model]) => make(SqlTokenTable.make(sql, model)))
+    Effect.flatMap(Effect.all([SqlClient.SqlClient, CurrentUserModel, Metrics.statementSent("token")]), (needs) => make(SqlTokenTable.make(...needs)))
   )
 
   /** In memory, over `MemoryDatabase`: same rules, for tests. */

@@ -6,9 +6,8 @@
  * (`UserModel`: its table, its columns, its output rule), so a token caller's user has the
  * keys a cookie caller's has; every column is aliased so none can shadow another.
  */
-import { Effect, Fiber } from "effect"
+import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
-import { statementSentIn } from "../core/Metrics.ts"
 import type { User } from "../core/Session.ts"
 import type { TokenLookup, TokenRecord, TokenTable } from "../core/Tables.ts"
 import { readUser, type UserModel } from "../core/UserModel.ts"
@@ -17,16 +16,8 @@ import { quote, selectList } from "./Columns.ts"
 import * as DigestScheme from "./DigestScheme.ts"
 import * as UserLock from "./UserLock.ts"
 
-/**
- * `sent` records each lookup statement's key count: a layer gives `yield* Metrics.statementSent("token")`.
- * Left out, it is that of the context the table is built in, read once here (`TokenStore`'s layer
- * builds it inside its Effect); built outside any fiber, nothing is recorded.
- */
-export const make = (
-  sql: SqlClient.SqlClient,
-  model: UserModel,
-  sent: (keys: number) => void = statementSentIn("token", Fiber.getCurrent()?.context)
-): TokenTable => ({
+/** `sent` records each lookup statement's key count (`Metrics.statementSent("token")`, from the layer building it); left out, nothing is. */
+export const make = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: number) => void = () => undefined): TokenTable => ({
   ...UserLock.make(sql, model),
   ...lookupOf(sql, model, sent),
   liveCount: (userId, now) =>
