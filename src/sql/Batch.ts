@@ -1,29 +1,26 @@
 /**
  * Lookups by key that are in flight at the same moment go out as ONE statement, through
- * Effect's own request batching (`Request`, `RequestResolver`), bounded by statements, not by
- * time: each table sends at most `IN_FLIGHT` statements at once from a process.
+ * Effect's own request batching (`Request`, `RequestResolver`).
  *
- * - A lookup that finds a statement slot free is sent at once, alone, as today's single-key
- *   statement (`= $1`): nothing waits for a batch to fill, so at concurrency 1 a lookup costs
- *   what it did.
- * - A lookup that finds the slots taken joins the one batch that waits for the next free slot;
- *   that batch goes out as one statement (`= any($1)`) the moment a slot frees, or at once
- *   when it reaches `MAX_BATCH` keys. So a lookup waits at most for the statements already in
- *   flight, and many at once cost one statement per batch.
+ * - A lookup made while none of its table's statements is in flight (and none waits in a
+ *   batch) is sent at once, alone, as the single-key statement (`= $1`): nothing waits for a
+ *   batch to fill, so at concurrency 1 a lookup costs what it did before batching.
+ * - Any other lookup joins the batch that collects until the runtime next yields (one hop,
+ *   no timer), or at once when it reaches `MAX_BATCH` keys; that batch goes out as one
+ *   statement (`= any($1)`), whatever else is in flight. So a lookup waits at most one turn
+ *   of the event loop for company, and many at once cost one statement per batch.
+ * - While a batch waits, no lookup is sent alone ahead of it.
  *
  * A batch is read after every lookup in it began, so a change visible before a lookup began
  * is in its answer: an ended session or a locked-out user is refused on the very next
  * request. A lookup inside a transaction never joins a batch (it would run on that
  * transaction's connection, with its locks): it runs alone.
  */
-import { Effect, Exit, Option, Request, RequestResolver, Semaphore } from "effect"
+import { Effect, Exit, Option, Request, RequestResolver } from "effect"
 import type { SqlClient } from "effect/sql"
 
 /** The most keys one statement carries. */
 export const MAX_BATCH = 64
-
-/** Statements one table has in flight at once, per process: the rest of its lookups wait in one batch. */
-export const IN_FLIGHT = 1
 
 class Lookup<A> extends Request.Class<{ readonly key: string }, A | undefined> {}
 
@@ -39,22 +36,26 @@ export interface BatchOptions<A> {
 /** A lookup by key that batches with the others in flight; built once per table, so they share it. */
 export const make = <A>(sql: SqlClient.SqlClient, options: BatchOptions<A>): (key: string) => Effect.Effect<A | undefined> => {
   const sent = options.sent ?? (() => undefined)
-  const slots = Semaphore.makeUnsafe(IN_FLIGHT)
-  const alone = (key: string) => Effect.tap(options.one(key), () => Effect.sync(() => sent(1)))
+  /** Statements of this table on their way or on the wire. */
+  let inFlight = 0
+  const landed = Effect.sync(() => void inFlight--)
+  const counted = <X>(statement: Effect.Effect<X>) =>
+    Effect.suspend(() => {
+      inFlight++
+      return Effect.ensuring(statement, landed)
+    })
+  const one = (key: string) => Effect.tap(options.one(key), () => Effect.sync(() => sent(1)))
   const run = (keys: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, A>> =>
     keys.length === 1
-      ? Effect.map(alone(keys[0]!), (row) => new Map(row === undefined ? [] : [[keys[0]!, row]]))
+      ? Effect.map(one(keys[0]!), (row) => new Map(row === undefined ? [] : [[keys[0]!, row]]))
       : Effect.tap(options.many(keys), () => Effect.sync(() => sent(keys.length)))
+  // Effect's own batching: the lookups made before the runtime next yields (one hop) go together, up to MAX_BATCH.
   const resolver = RequestResolver.make<Lookup<A>>((entries) =>
-    Effect.map(slots.withPermit(run([...new Set(entries.map((e) => e.request.key))])), (rows) => {
+    Effect.map(counted(run([...new Set(entries.map((e) => e.request.key))])), (rows) => {
       for (const entry of entries) entry.completeUnsafe(Exit.succeed(rows.get(entry.request.key)))
     })
-  ).pipe(
-    // The batch collects until a slot is free (a full batch goes at once, and then queues for its slot).
-    RequestResolver.setDelayEffect(slots.withPermit(Effect.void)),
-    RequestResolver.batchN(MAX_BATCH)
-  )
-  /** Lookups waiting in a batch, or in one that has not answered yet: while any are, none is sent alone ahead of them. */
+  ).pipe(RequestResolver.batchN(MAX_BATCH))
+  /** Lookups in a batch that has not answered yet: while any are, none is sent alone ahead of them. */
   let waiting = 0
   const left = Effect.sync(() => void waiting--)
   const batched = (key: string) =>
@@ -62,10 +63,9 @@ export const make = <A>(sql: SqlClient.SqlClient, options: BatchOptions<A>): (ke
       waiting++
       return Effect.ensuring(Effect.request(new Lookup<A>({ key }), resolver), left)
     })
-  const sendOrJoin = (key: string) =>
-    waiting > 0 ? batched(key) : Effect.flatMap(slots.withPermitsIfAvailable(1)(alone(key)), (sentAlone) => Option.isSome(sentAlone) ? Effect.succeed(sentAlone.value) : batched(key))
+  const sendOrJoin = (key: string) => (inFlight === 0 && waiting === 0 ? counted(one(key)) : batched(key))
   return (key) =>
-    Effect.flatMap(Effect.serviceOption(sql.transactionService), (transaction) => Option.isSome(transaction) ? alone(key) : Effect.suspend(() => sendOrJoin(key)))
+    Effect.flatMap(Effect.serviceOption(sql.transactionService), (transaction) => Option.isSome(transaction) ? one(key) : Effect.suspend(() => sendOrJoin(key)))
 }
 
 /**
