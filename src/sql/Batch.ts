@@ -36,14 +36,6 @@ export interface BatchOptions<A> {
 /** A lookup by key that batches with the others in flight; built once per table, so they share it. */
 export const make = <A>(sql: SqlClient.SqlClient, options: BatchOptions<A>): (key: string) => Effect.Effect<A | undefined> => {
   const sent = options.sent ?? (() => undefined)
-  /** Statements of this table on their way or on the wire. */
-  let inFlight = 0
-  const landed = Effect.sync(() => void inFlight--)
-  const counted = <X>(statement: Effect.Effect<X>) =>
-    Effect.suspend(() => {
-      inFlight++
-      return Effect.ensuring(statement, landed)
-    })
   const one = (key: string) => Effect.tap(options.one(key), () => Effect.sync(() => sent(1)))
   const run = (keys: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, A>> =>
     keys.length === 1
@@ -51,21 +43,20 @@ export const make = <A>(sql: SqlClient.SqlClient, options: BatchOptions<A>): (ke
       : Effect.tap(options.many(keys), () => Effect.sync(() => sent(keys.length)))
   // Effect's own batching: the lookups made before the runtime next yields (one hop) go together, up to MAX_BATCH.
   const resolver = RequestResolver.make<Lookup<A>>((entries) =>
-    Effect.map(counted(run([...new Set(entries.map((e) => e.request.key))])), (rows) => {
+    Effect.map(run([...new Set(entries.map((e) => e.request.key))]), (rows) => {
       for (const entry of entries) entry.completeUnsafe(Exit.succeed(rows.get(entry.request.key)))
     })
   ).pipe(RequestResolver.batchN(MAX_BATCH))
-  /** Lookups in a batch that has not answered yet: while any are, none is sent alone ahead of them. */
-  let waiting = 0
-  const left = Effect.sync(() => void waiting--)
-  const batched = (key: string) =>
+  /** This table's lookups not answered yet (alone or in a batch): with none, a lookup goes alone. */
+  let pending = 0
+  const answered = Effect.sync(() => void pending--)
+  const lookup = (key: string) =>
     Effect.suspend(() => {
-      waiting++
-      return Effect.ensuring(Effect.request(new Lookup<A>({ key }), resolver), left)
+      const alone = pending === 0
+      pending++
+      return Effect.ensuring(alone ? one(key) : Effect.request(new Lookup<A>({ key }), resolver), answered)
     })
-  const sendOrJoin = (key: string) => (inFlight === 0 && waiting === 0 ? counted(one(key)) : batched(key))
-  return (key) =>
-    Effect.flatMap(Effect.serviceOption(sql.transactionService), (transaction) => Option.isSome(transaction) ? one(key) : Effect.suspend(() => sendOrJoin(key)))
+  return (key) => Effect.flatMap(Effect.serviceOption(sql.transactionService), (transaction) => Option.isSome(transaction) ? one(key) : lookup(key))
 }
 
 /**

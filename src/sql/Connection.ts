@@ -11,9 +11,9 @@ export interface ConnectionOptions {
    * What sits between the app and Postgres. `"transaction"`: a transaction pooler (PgBouncer's
    * `pool_mode = transaction`, Supabase's pooler on port 6543, Neon's `-pooler` host), where a
    * named prepared statement made on one server connection is missing on the next: fusion-auth
-   * then sends every statement unnamed, and one at a time per connection (no pipelining, which
-   * would keep a server connection from ever going back to the pooler). Default `"none"` (or `"session"`: the same). The URL
-   * form is `?pooler=transaction`.
+   * then sends every statement unnamed, and one at a time per connection (pipelining would keep
+   * a server connection from ever going back to the pooler). Default `"none"` (or `"session"`:
+   * the same). The URL form is `?pooler=transaction`.
    */
   readonly pooler?: "none" | "session" | "transaction" | undefined
   /**

@@ -200,8 +200,8 @@ export const layer = (
     const held = Option.isSome(configured) ? undefined : yield* lease(options)
     const { url, prepare, multiplex, maxConnections } = yield* connection(held === undefined ? Option.getOrThrow(configured) : Redacted.make(held.url), options)
     // Multiplexed unless behind a transaction pooler: statements from concurrent requests share
-    // a connection's write (a transaction still holds its connection alone). The embedded database this process
-    // serves is reached in-process, without a socket.
+    // a connection's write (a transaction still holds its connection alone). The embedded
+    // database this process serves is reached in-process, without a socket.
     return PgClient.layer({ url, maxConnections, prepare, multiplex, ...(held?.connect ? { stream: held.connect } : {}) })
   }))
 
