@@ -151,7 +151,9 @@ describe("the documentation site", () => {
     const input = page.locator("dialog input[type=search], .pagefind-ui__search-input").first()
     for (let attempt = 0; !(await input.isVisible()); attempt++) {
       if (attempt === 6) assert.fail("the Search button opened no search box in 30 s")
-      await page.getByRole("button", { name: "Search" }).first().click()
+      // Once the dialog is open (its search box may still be loading, slowly on a busy machine), it
+      // covers the button: wait for the box rather than click again.
+      if (!(await page.locator("dialog[open]").first().isVisible())) await page.getByRole("button", { name: "Search" }).first().click()
       await input.waitFor({ state: "visible", timeout: 5_000 }).catch(() => undefined)
     }
     await input.fill("requireSession")
