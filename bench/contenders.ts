@@ -152,7 +152,7 @@ const floorSelect: Contender = {
           t."id" as "fusionTokenId", t."expiresAt" as "fusionExpiresAt", t."revokedAt" as "fusionRevokedAt",
           t."lastUsedAt" as "fusionLastUsedAt", t."scopes" as "fusionScopes", u.*
         from "apiToken" t join "user" u on u."id" = t."userId"
-        where t."digest" = ${digest(i)}`)
+        where t."digest" = ${digest(i)} limit 1`)
       expect(rows.length === 1, "floor.select")
     }
   }

@@ -48,7 +48,7 @@ export interface ConcurrentCounts {
   /** Per resolution, from the wire, deferred work at close left out. */
   readonly statements: number
   readonly writes: number
-  /** Statements that carried many keys (`= any($1)`), and their mean keys (`null` when the array could not be read). */
+  /** Statements that carried many keys (a `$1::text[]` of keys), and their mean keys (`null` when the array could not be read). */
   readonly batches: number
   readonly keysPerBatch: number | null
 }
@@ -94,7 +94,7 @@ const readStats = async (db: BenchDatabase): Promise<DbStats | null> => {
   }
 }
 
-const MANY = /=\s*any\s*\(/i
+const MANY = /\$1::text\[\]/
 
 /** Elements of a one-dimensional array parameter, sent in binary (ndim, flags, type, length, …) or as text (`{a,b}`: keys hold no comma). */
 const arrayLength = (param: Buffer | null | undefined): number | null => {

@@ -60,29 +60,46 @@ export const make = <A>(sql: SqlClient.SqlClient, options: BatchOptions<A>): (ke
 }
 
 /**
- * `make` over two statement texts: `one` takes the key as `$1`; `many` takes the keys as a
- * `text[]` in `$1` and answers each row's key as `"fusionKey"`. `decode` makes a row the answer;
- * `sent` is `make`'s hook.
+ * The two statements of a lookup by a unique key, from one `select` (its list and `from`,
+ * no `where`) and the key's column:
+ * - `one`: `select … where key = $1 limit 1`;
+ * - `many`: the keys as a `text[]` in `$1`, each looked up by the same `where key = … limit 1`
+ *   in a lateral subquery, with its key answered as `"fusionKey"`. So each key is one probe
+ *   of the key's unique index, on a small table as on a big one (`key = any($1)` lets the
+ *   planner hash-join a small table scanned whole), and the plan does not depend on how many
+ *   keys come (`generate_subscripts` has no row estimate from its argument), so Postgres keeps
+ *   one generic plan of a prepared statement rather than planning each batch anew.
+ */
+export const statements = (select: string, key: string) => ({
+  one: `select ${select} where ${key} = $1 limit 1`,
+  many: `select ($1::text[])[k.i] as "fusionKey", x.* from generate_subscripts($1::text[], 1) as k(i) ` +
+    `cross join lateral (select ${select} where ${key} = ($1::text[])[k.i] limit 1) as x`
+})
+
+/**
+ * `make` over `statements(select, key)`: `decode` makes a row the answer; `sent` is `make`'s hook.
  */
 export const fromStatements = <A>(
   sql: SqlClient.SqlClient,
-  statements: {
-    readonly one: string
-    readonly many: string
+  lookup: {
+    readonly select: string
+    readonly key: string
     readonly decode: (row: Record<string, unknown>) => A
     readonly sent?: ((keys: number) => void) | undefined
   }
-): (key: string) => Effect.Effect<A | undefined> =>
-  make(sql, {
-    sent: statements.sent,
+): (key: string) => Effect.Effect<A | undefined> => {
+  const { one, many } = statements(lookup.select, lookup.key)
+  return make(sql, {
+    sent: lookup.sent,
     one: (key) =>
-      sql.unsafe<Record<string, unknown>>(statements.one, [key]).pipe(
-        Effect.map((rows) => (rows[0] === undefined ? undefined : statements.decode(rows[0]))),
+      sql.unsafe<Record<string, unknown>>(one, [key]).pipe(
+        Effect.map((rows) => (rows[0] === undefined ? undefined : lookup.decode(rows[0]))),
         Effect.orDie
       ),
     many: (keys) =>
-      sql.unsafe<Record<string, unknown>>(statements.many, [keys]).pipe(
-        Effect.map((rows) => new Map(rows.map((row) => [row.fusionKey as string, statements.decode(row)]))),
+      sql.unsafe<Record<string, unknown>>(many, [keys]).pipe(
+        Effect.map((rows) => new Map(rows.map((row) => [row.fusionKey as string, lookup.decode(row)]))),
         Effect.orDie
       )
   })
+}

@@ -43,9 +43,8 @@ export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output, sent?
     ...plan.userColumns.map((c, i) => `${readColumn("u", c)} as "u${i}"`)
   ].join(", ")
   const from = `from ${quote(plan.sessionTable)} s join ${quote(plan.userTable)} u on u."id" = s.${quote(plan.userIdColumn)}`
-  const text = `select ${select} ${from} where s.${quote(plan.tokenColumn)} = $1 limit 1`
   // Lookups in flight at once share one statement (`Batch`); the token is unique in Better Auth's schema.
-  const many = `select s.${quote(plan.tokenColumn)} as "fusionKey", ${select} ${from} where s.${quote(plan.tokenColumn)} = any($1::text[])`
+  const lookup = { select: `${select} ${from}`, key: `s.${quote(plan.tokenColumn)}` }
   const sessionFields = shown(plan.sessionColumns, "s", output.hiddenSession)
   const userFields = shown(plan.userColumns, "u", output.hiddenUser)
   const expiresAt = `s${plan.sessionColumns.findIndex((c) => c.key === "expiresAt")}`
@@ -72,8 +71,8 @@ export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output, sent?
   }
   return {
     /** The statement's text: the benchmark's floor sends it bare. */
-    text,
+    text: Batch.statements(lookup.select, lookup.key).one,
     /** The session with this token and its user, or `undefined`. */
-    find: Batch.fromStatements(sql, { one: text, many, decode, sent })
+    find: Batch.fromStatements(sql, { ...lookup, decode, sent })
   }
 }

@@ -56,14 +56,12 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: nu
 
 /**
  * The request path's statement, its text made once from the model. Lookups in flight at once
- * share one statement (`Batch`): `where t."digest" = any($1)`; one alone is `= $1`, as ever.
+ * share one statement (`Batch.statements`); one alone is `where t."digest" = $1`, as ever.
  */
 const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: number) => void): Pick<TokenTable, "lookup"> => {
   const select = `t."id" as "fusionTokenId", t."expiresAt" as "fusionExpiresAt", t."revokedAt" as "fusionRevokedAt", ` +
     `t."lastUsedAt" as "fusionLastUsedAt", t."scopes" as "fusionScopes", ${selectList(model, "u", "u")} ` +
     `from "apiToken" t join ${quote(model.table)} u on u."id" = t."userId"`
-  const one = `select ${select} where t."digest" = $1`
-  const many = `select t."digest" as "fusionKey", ${select} where t."digest" = any($1::text[])`
   const decode = (row: Record<string, unknown>): TokenLookup => {
     const { fusionKey: _, fusionTokenId, fusionExpiresAt, fusionRevokedAt, fusionLastUsedAt, fusionScopes, ...owner } = row
     const { user, lock } = readUser(model, owner, "u", true)
@@ -77,7 +75,7 @@ const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: numbe
       lock
     }
   }
-  return { lookup: Batch.fromStatements(sql, { one, many, decode, sent }) }
+  return { lookup: Batch.fromStatements(sql, { select, key: `t."digest"`, decode, sent }) }
 }
 
 /** Token rows as `TokenRecord`s: `userId` a string whatever type the user table's id has (serial ids are integers). */
