@@ -7,7 +7,7 @@
  *   batch to fill, so at concurrency 1 a lookup costs what it did before batching.
  * - Any other lookup joins the batch that collects until the runtime next yields (one hop,
  *   no timer), or at once when it reaches `MAX_BATCH` keys; that batch goes out as one
- *   statement (`= any($1)`), whatever else is in flight. So a lookup waits at most one turn
+ *   statement (`statements(…).many`), whatever else is in flight. So a lookup waits at most one turn
  *   of the event loop for company, and many at once cost one statement per batch.
  * - While a batch waits, no lookup is sent alone ahead of it.
  *
@@ -65,8 +65,8 @@ export const make = <A>(sql: SqlClient.SqlClient, options: BatchOptions<A>): (ke
  * - `one`: `select … where key = $1 limit 1`;
  * - `many`: the keys as a `text[]` in `$1`, each looked up by the same `where key = … limit 1`
  *   in a lateral subquery, with its key answered as `"fusionKey"`. So each key is one probe
- *   of the key's unique index, on a small table as on a big one (`key = any($1)` lets the
- *   planner hash-join a small table scanned whole), and the plan does not depend on how many
+ *   of the key's unique index, at a few thousand rows as at millions (`key = any($1)` let the
+ *   planner hash-join the whole user table there), and the plan does not depend on how many
  *   keys come (`generate_subscripts` has no row estimate from its argument), so Postgres keeps
  *   one generic plan of a prepared statement rather than planning each batch anew.
  */
