@@ -7,8 +7,8 @@
  *   batch to fill, so at concurrency 1 a lookup costs what it did before batching.
  * - Any other lookup joins the batch that collects until the runtime next yields (one hop,
  *   no timer), or at once when it reaches `MAX_BATCH` keys; that batch goes out as one
- *   statement (`statements(…).many`), whatever else is in flight. So a lookup waits at most one turn
- *   of the event loop for company, and many at once cost one statement per batch.
+ *   statement (`statements(…).many`), whatever else is in flight. So a lookup waits at most
+ *   one turn of the event loop for company, and many at once cost one statement per batch.
  * - While a batch waits, no lookup is sent alone ahead of it.
  *
  * A batch is read after every lookup in it began, so a change visible before a lookup began
@@ -77,29 +77,29 @@ export const statements = (select: string, key: string) => ({
 })
 
 /**
- * `make` over `statements(select, key)`: `decode` makes a row the answer; `sent` is `make`'s hook.
+ * `make` over two statement texts, as `statements` makes them: `one` takes the key as `$1`;
+ * `many` takes the keys as a `text[]` in `$1` and answers each row's key as `"fusionKey"`.
+ * `decode` makes a row the answer; `sent` is `make`'s hook.
  */
 export const fromStatements = <A>(
   sql: SqlClient.SqlClient,
-  lookup: {
-    readonly select: string
-    readonly key: string
+  statements: {
+    readonly one: string
+    readonly many: string
     readonly decode: (row: Record<string, unknown>) => A
     readonly sent?: ((keys: number) => void) | undefined
   }
-): (key: string) => Effect.Effect<A | undefined> => {
-  const { one, many } = statements(lookup.select, lookup.key)
-  return make(sql, {
-    sent: lookup.sent,
+): (key: string) => Effect.Effect<A | undefined> =>
+  make(sql, {
+    sent: statements.sent,
     one: (key) =>
-      sql.unsafe<Record<string, unknown>>(one, [key]).pipe(
-        Effect.map((rows) => (rows[0] === undefined ? undefined : lookup.decode(rows[0]))),
+      sql.unsafe<Record<string, unknown>>(statements.one, [key]).pipe(
+        Effect.map((rows) => (rows[0] === undefined ? undefined : statements.decode(rows[0]))),
         Effect.orDie
       ),
     many: (keys) =>
-      sql.unsafe<Record<string, unknown>>(many, [keys]).pipe(
-        Effect.map((rows) => new Map(rows.map((row) => [row.fusionKey as string, lookup.decode(row)]))),
+      sql.unsafe<Record<string, unknown>>(statements.many, [keys]).pipe(
+        Effect.map((rows) => new Map(rows.map((row) => [row.fusionKey as string, statements.decode(row)]))),
         Effect.orDie
       )
   })
-}

@@ -44,7 +44,7 @@ export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output, sent?
   ].join(", ")
   const from = `from ${quote(plan.sessionTable)} s join ${quote(plan.userTable)} u on u."id" = s.${quote(plan.userIdColumn)}`
   // Lookups in flight at once share one statement (`Batch`); the token is unique in Better Auth's schema.
-  const lookup = { select: `${select} ${from}`, key: `s.${quote(plan.tokenColumn)}` }
+  const statements = Batch.statements(`${select} ${from}`, `s.${quote(plan.tokenColumn)}`)
   const sessionFields = shown(plan.sessionColumns, "s", output.hiddenSession)
   const userFields = shown(plan.userColumns, "u", output.hiddenUser)
   const expiresAt = `s${plan.sessionColumns.findIndex((c) => c.key === "expiresAt")}`
@@ -71,8 +71,8 @@ export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output, sent?
   }
   return {
     /** The statement's text: the benchmark's floor sends it bare. */
-    text: Batch.statements(lookup.select, lookup.key).one,
+    text: statements.one,
     /** The session with this token and its user, or `undefined`. */
-    find: Batch.fromStatements(sql, { ...lookup, decode, sent })
+    find: Batch.fromStatements(sql, { ...statements, decode, sent })
   }
 }

@@ -75,7 +75,7 @@ const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: numbe
       lock
     }
   }
-  return { lookup: Batch.fromStatements(sql, { select, key: `t."digest"`, decode, sent }) }
+  return { lookup: Batch.fromStatements(sql, { ...Batch.statements(select, `t."digest"`), decode, sent }) }
 }
 
 /** Token rows as `TokenRecord`s: `userId` a string whatever type the user table's id has (serial ids are integers). */
