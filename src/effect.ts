@@ -1,7 +1,8 @@
 /**
  * fusion-auth/effect: the services behind the runtime, for Effect programs and servers.
  *
- * `SessionResolver` is the choke point; `CurrentSession` the caller of the request being
+ * `SessionResolver` is the choke point; `RateLimiter` the step after it that counts a token's
+ * requests (`TokenPolicy.rateLimit`); `CurrentSession` the caller of the request being
  * served; the stores (`TokenStore`, `Users`, `AuditLog`) with their layers (`Stores`); the
  * live `Layer` of them all (`authLayer`); the metrics and the span it records (`Metrics`); and
  * the one mapping of errors to HTTP (`errorResponse`).
@@ -10,6 +11,9 @@
  */
 export { authLayer, type Services } from "./runtime/createAuthSession.ts"
 export { SessionResolver } from "./services/SessionResolver.ts"
+export { RateLimiter } from "./services/RateLimiter.ts"
+export { CounterUnavailable, type IncrementingStorage, RateLimitCounter } from "./services/RateLimitCounter.ts"
+export * as RateLimit from "./core/RateLimit.ts"
 export { CurrentSession } from "./services/CurrentSession.ts"
 export { requireScope } from "./services/Scopes.ts"
 export { type BetterAuthLike, BetterAuthFailure, CookieSource } from "./services/CookieSource.ts"

@@ -9,5 +9,14 @@
  * @module fusion-auth/http-api
  */
 export { Authentication, AuthenticationLayer, requireScope } from "./adapters/HttpApiAuthentication.ts"
-export { Forbidden, ForbiddenResponse, Unauthorized, UnauthorizedResponse } from "./adapters/HttpApiErrors.ts"
+export {
+  Forbidden,
+  ForbiddenResponse,
+  RateLimitUnavailable,
+  RateLimitUnavailableResponse,
+  TooManyRequests,
+  TooManyRequestsResponse,
+  Unauthorized,
+  UnauthorizedResponse
+} from "./adapters/HttpApiErrors.ts"
 export { CurrentSession } from "./services/CurrentSession.ts"

@@ -32,6 +32,7 @@ export {
   InvalidTokenReason,
   isAuthError,
   isFusionAuthError,
+  RateLimited,
   TokenNotFound,
   TokenSecretMismatch,
   UserNotFound
@@ -39,6 +40,7 @@ export {
 export type { Session, SessionRow, User } from "./core/Session.ts"
 export { MANAGE_TOKENS } from "./core/Scope.ts"
 export type { TokenPolicyOptions } from "./core/TokenPolicy.ts"
+export type { RateLimitOptions } from "./core/RateLimit.ts"
 export type { LockOutReason } from "./core/LockOut.ts"
 export type { CreatedToken, CreateTokenInput, RotateTokenInput, TokenInfo } from "./services/TokenStore.ts"
 export type { UserFilter, UserStatus } from "./services/Users.ts"

@@ -8,14 +8,22 @@
  * the credential it is given: the resolver reads the whole request's headers (a Bearer
  * header decides alone; without one, the cookie does), so no token is ever unwrapped here.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { HttpServerRequest } from "effect/http"
 import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "effect/http-api"
 import type { Session } from "../core/Session.ts"
 import { CurrentSession } from "../services/CurrentSession.ts"
 import * as Scopes from "../services/Scopes.ts"
+import { RateLimiter } from "../services/RateLimiter.ts"
 import { SessionResolver } from "../services/SessionResolver.ts"
-import { Forbidden, Unauthorized, UnauthorizedResponse } from "./HttpApiErrors.ts"
+import {
+  Forbidden,
+  fromRateLimited,
+  RateLimitUnavailableResponse,
+  TooManyRequestsResponse,
+  Unauthorized,
+  UnauthorizedResponse
+} from "./HttpApiErrors.ts"
 
 /** Who is calling: add it to a group (`.middleware(Authentication)`); handlers read `CurrentSession`. */
 export class Authentication extends HttpApiMiddleware.Service<Authentication, { provides: CurrentSession }>()(
@@ -26,26 +34,33 @@ export class Authentication extends HttpApiMiddleware.Service<Authentication, { 
         HttpApiSecurity.annotate(OpenApi.Description, "An `sk_live_…` API token. A browser's signed-in session cookie is accepted too.")
       )
     },
-    error: UnauthorizedResponse
+    error: [UnauthorizedResponse, TooManyRequestsResponse, RateLimitUnavailableResponse]
   }
 ) {}
 
 /** The request's headers as the resolver reads them. */
 const headersOf = (request: HttpServerRequest.HttpServerRequest): Headers => new Headers(Object.entries(request.headers))
 
-/** `Authentication` over the app's `SessionResolver` (`authLayer(auth)`, or `SessionResolver.layerTest`). */
+/**
+ * `Authentication` over the app's `SessionResolver` (`authLayer(auth)`, or `SessionResolver.layerTest`);
+ * where the layer has a `RateLimiter` (`authLayer` does), a token caller is counted: past its
+ * limit, the 429 `TooManyRequests`.
+ */
 export const AuthenticationLayer: Layer.Layer<Authentication, never, SessionResolver> = Layer.effect(
   Authentication,
-  SessionResolver.use((resolver) =>
-    Effect.succeed(Authentication.of({
+  Effect.gen(function*() {
+    const resolver = yield* SessionResolver
+    const limiter = yield* Effect.serviceOption(RateLimiter)
+    const admit = Option.isSome(limiter) ? limiter.value.admit : resolver.resolve
+    return Authentication.of({
       bearer: (handler) =>
         HttpServerRequest.HttpServerRequest.pipe(
-          Effect.flatMap((request) => resolver.resolve(headersOf(request))),
-          Effect.mapError(Unauthorized.from),
+          Effect.flatMap((request) => admit(headersOf(request))),
+          Effect.mapError((error) => (error._tag === "RateLimited" ? fromRateLimited(error) : Unauthorized.from(error))),
           Effect.flatMap((session) => Effect.provideService(handler, CurrentSession, session))
         )
-    }))
-  )
+    })
+  })
 )
 
 /**

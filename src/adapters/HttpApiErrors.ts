@@ -10,7 +10,7 @@
  */
 import { Schema } from "effect"
 import { HttpApiSchema } from "effect/http-api"
-import type { AuthError, InsufficientScope } from "../core/Errors.ts"
+import type { AuthError, InsufficientScope, RateLimited } from "../core/Errors.ts"
 import { errorParts } from "../core/Http.ts"
 
 const UnauthorizedBody = Schema.Struct({
@@ -34,8 +34,33 @@ const ForbiddenHeaders = Schema.Struct({
   "cache-control": Schema.String
 })
 
+const RateLimitedBody = Schema.Struct({
+  error: Schema.Literal("rate_limited"),
+  reason: Schema.Literal("RateLimited"),
+  scope: Schema.Literals(["token", "user"])
+})
+
+const RateLimitedHeaders = Schema.Struct({
+  "retry-after": Schema.String,
+  "ratelimit-policy": Schema.String,
+  ratelimit: Schema.String,
+  "cache-control": Schema.String
+})
+
+const UncountedBody = Schema.Struct({
+  error: Schema.Literal("temporarily_unavailable"),
+  reason: Schema.Literal("RateLimited")
+})
+
+const UncountedHeaders = Schema.Struct({
+  "retry-after": Schema.String,
+  "cache-control": Schema.String
+})
+
 const unauthorizedParts = Schema.decodeUnknownSync(Schema.Struct({ body: UnauthorizedBody, headers: UnauthorizedHeaders }))
 const forbiddenParts = Schema.decodeUnknownSync(Schema.Struct({ body: ForbiddenBody, headers: ForbiddenHeaders }))
+const rateLimitedParts = Schema.decodeUnknownSync(Schema.Struct({ body: RateLimitedBody, headers: RateLimitedHeaders }))
+const uncountedParts = Schema.decodeUnknownSync(Schema.Struct({ body: UncountedBody, headers: UncountedHeaders }))
 
 /** A refused caller (`Anonymous`, `Deactivated`, `InvalidToken`) as the HttpApi 401. */
 export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
@@ -67,6 +92,32 @@ export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", {
   }
 }
 
+/** A token caller past its rate limit (`RateLimited`, reason `exceeded`) as the HttpApi 429. */
+export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooManyRequests", {
+  body: RateLimitedBody,
+  headers: RateLimitedHeaders
+}) {
+  override get message() {
+    return `Rate limited (${this.body.scope})`
+  }
+}
+
+/** A rate limit that could not be counted while the app fails closed (`RateLimited`, reason `unavailable`) as the HttpApi 503. */
+export class RateLimitUnavailable extends Schema.TaggedError<RateLimitUnavailable>()("RateLimitUnavailable", {
+  body: UncountedBody,
+  headers: UncountedHeaders
+}) {
+  override get message() {
+    return "Rate limit not counted"
+  }
+}
+
+/** The 429 or 503 `errorResponse` gives a `RateLimited`. */
+export const fromRateLimited = (error: RateLimited): TooManyRequests | RateLimitUnavailable =>
+  error.reason === "exceeded"
+    ? new TooManyRequests(rateLimitedParts(errorParts(error)))
+    : new RateLimitUnavailable(uncountedParts(errorParts(error)))
+
 /** `Unauthorized` as a 401 with its JSON body and `WWW-Authenticate`; the `Authentication` middleware declares it. */
 export const UnauthorizedResponse = Unauthorized.pipe(
   HttpApiSchema.encodeToWithHeaders({ body: UnauthorizedBody.pipe(HttpApiSchema.status(401)), headers: UnauthorizedHeaders.fields }, {
@@ -84,5 +135,21 @@ export const ForbiddenResponse = Forbidden.pipe(
   HttpApiSchema.encodeToWithHeaders({ body: ForbiddenBody.pipe(HttpApiSchema.status(403)), headers: ForbiddenHeaders.fields }, {
     encode: ({ body, headers }) => ({ body, headers }),
     decode: (parts) => new Forbidden(parts)
+  })
+)
+
+/** `TooManyRequests` as a 429 with `Retry-After` and the RateLimit headers; the `Authentication` middleware declares it. */
+export const TooManyRequestsResponse = TooManyRequests.pipe(
+  HttpApiSchema.encodeToWithHeaders({ body: RateLimitedBody.pipe(HttpApiSchema.status(429)), headers: RateLimitedHeaders.fields }, {
+    encode: ({ body, headers }) => ({ body, headers }),
+    decode: (parts) => new TooManyRequests(parts)
+  })
+)
+
+/** `RateLimitUnavailable` as a 503 with `Retry-After`; the `Authentication` middleware declares it. */
+export const RateLimitUnavailableResponse = RateLimitUnavailable.pipe(
+  HttpApiSchema.encodeToWithHeaders({ body: UncountedBody.pipe(HttpApiSchema.status(503)), headers: UncountedHeaders.fields }, {
+    encode: ({ body, headers }) => ({ body, headers }),
+    decode: (parts) => new RateLimitUnavailable(parts)
   })
 )

@@ -14,7 +14,7 @@
  * bad token gets its 401, never the anonymous page.
  */
 import { createMiddleware } from "@tanstack/react-start"
-import type { AuthError } from "../core/Errors.ts"
+import type { AuthError, RateLimited } from "../core/Errors.ts"
 import { errorResponse, presentedToken } from "../core/Http.ts"
 import type { RequestLike } from "../runtime/createAuthSession.ts"
 import { startRefusal } from "./StartRefusal.ts"
@@ -23,9 +23,12 @@ import { startRefusal } from "./StartRefusal.ts"
 export interface SessionSource<S> {
   readonly resolve: (
     request?: RequestLike
-  ) => Promise<{ readonly request: RequestLike; readonly session: S } | { readonly request: RequestLike; readonly error: AuthError }>
+  ) => Promise<{ readonly request: RequestLike; readonly session: S } | { readonly request: RequestLike; readonly error: AuthError | RateLimited }>
   readonly requireSession: (request?: RequestLike) => Promise<S>
 }
+
+/** A refusal a program gets even where a browser would pass as anonymous: a bad token's 401, a rate limit's 429. */
+const refusesProgram = (error: AuthError | RateLimited): boolean => error._tag === "RateLimited" || presentedToken(error)
 
 /**
  * The four middleware over one app's sessions. `sessionMiddleware` and
@@ -36,7 +39,7 @@ export const startMiddleware = <S>(source: () => SessionSource<S>) => ({
   /** Server functions: the session, or `null` for a browser without one. */
   sessionMiddleware: createMiddleware({ type: "function" }).server(async ({ next }) => {
     const result = await source().resolve()
-    if ("error" in result && presentedToken(result.error)) throw startRefusal(result.request, errorResponse(result.error))
+    if ("error" in result && refusesProgram(result.error)) throw startRefusal(result.request, errorResponse(result.error))
     return next({ context: { session: "session" in result ? result.session : null } })
   }),
 
@@ -48,11 +51,11 @@ export const startMiddleware = <S>(source: () => SessionSource<S>) => ({
   /** Server routes: the session, or `null` for a browser without one; a refused token gets `errorResponse`. */
   sessionRequestMiddleware: createMiddleware().server(async ({ request, next }) => {
     const result = await source().resolve(request)
-    if ("error" in result && presentedToken(result.error)) return errorResponse(result.error)
+    if ("error" in result && refusesProgram(result.error)) return errorResponse(result.error)
     return next({ context: { session: "session" in result ? result.session : null } })
   }),
 
-  /** Server routes: the session; otherwise the 401 of `errorResponse` (never a login page). */
+  /** Server routes: the session; otherwise the 401 (or a rate limit's 429) of `errorResponse`, never a login page. */
   requireSessionRequestMiddleware: createMiddleware().server(async ({ request, next }) => {
     const result = await source().resolve(request)
     return "session" in result ? next({ context: { session: result.session } }) : errorResponse(result.error)

@@ -13,13 +13,14 @@
  * connects (and `dispose()` disconnects); with none connected they answer 500.
  */
 import { APIError, createAuthEndpoint, createAuthMiddleware } from "better-auth/api"
-import { Effect, Redacted, Schema } from "effect"
+import { Effect, Option, Redacted, Schema } from "effect"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { type FusionAuthError, isFusionAuthError, TokenSecretMismatch } from "../core/Errors.ts"
 import { errorCode, errorParts } from "../core/Http.ts"
 import type { Session } from "../core/Session.ts"
 import { checkManage, credentialOf } from "../core/TokenRules.ts"
 import type { TokenInfo } from "../core/TokenTypes.ts"
+import { RateLimiter } from "../services/RateLimiter.ts"
 import { SessionResolver } from "../services/SessionResolver.ts"
 import { TokenStore } from "../services/TokenStore.ts"
 
@@ -33,7 +34,15 @@ export interface TokenLink {
   readonly backends: Array<TokenBackend>
 }
 
-const STATUS = { 400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 500: "INTERNAL_SERVER_ERROR" } as const
+const STATUS = {
+  400: "BAD_REQUEST",
+  401: "UNAUTHORIZED",
+  403: "FORBIDDEN",
+  404: "NOT_FOUND",
+  429: "TOO_MANY_REQUESTS",
+  500: "INTERNAL_SERVER_ERROR",
+  503: "SERVICE_UNAVAILABLE"
+} as const
 
 /** A fusion-auth error as Better Auth's `APIError`: status and headers from `errorParts`, a stable code. */
 export const toAPIError = (error: FusionAuthError): APIError => {
@@ -68,7 +77,10 @@ const call = async <X, E>(link: TokenLink, effect: Effect.Effect<X, E, SessionRe
 const callerMiddleware = (link: TokenLink) =>
   createAuthMiddleware(async (ctx) => {
     const headers = ctx.headers ?? new Headers()
-    const caller: Session = await call(link, SessionResolver.use((resolver) => resolver.resolve(headers)).pipe(Effect.tap(checkManage)))
+    // Counted against a token's rate limit where the runtime has a limiter: minting is a use of the token.
+    const admit = Effect.flatMap(Effect.serviceOption(RateLimiter), (limiter) =>
+      Option.isSome(limiter) ? limiter.value.admit(headers) : SessionResolver.use((resolver) => resolver.resolve(headers)))
+    const caller: Session = await call(link, admit.pipe(Effect.tap(checkManage)))
     return { caller }
   })
 
@@ -87,7 +99,9 @@ const CreateBody = Schema.Struct({
   name: Schema.String.check(Schema.isMaxLength(1000)),
   scopes: Schema.optional(Schema.Array(Schema.String.check(Schema.isMaxLength(100))).check(Schema.isMaxLength(100))),
   /** Lifetime in seconds; absent: the policy's maximum, or none. */
-  expiresIn: Schema.optional(Seconds)
+  expiresIn: Schema.optional(Seconds),
+  /** Its own requests per window (the policy's `rateLimit`); absent: the policy's default. */
+  rateLimit: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1_000_000_000)))
 })
 
 const RevokeBody = Schema.Struct({ tokenId: TokenId })
@@ -124,8 +138,8 @@ export const tokenEndpoints = (link: TokenLink) => {
 
     createFusionAuthToken: createAuthEndpoint("/fusion-auth/tokens/create", { method: "POST", body: body(CreateBody), use }, async (ctx) => {
       const { caller } = ctx.context
-      const { name, scopes, expiresIn } = ctx.body
-      const { token, info } = await call(link, TokenStore.use((store) => store.create({ caller, name, scopes, expiresAt: inSeconds(expiresIn) })))
+      const { name, scopes, expiresIn, rateLimit } = ctx.body
+      const { token, info } = await call(link, TokenStore.use((store) => store.create({ caller, name, scopes, expiresAt: inSeconds(expiresIn), rateLimit })))
       ctx.setHeader("cache-control", NO_STORE)
       return ctx.json<CreatedTokenView>({ token: Redacted.value(token), info })
     }),

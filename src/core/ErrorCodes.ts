@@ -16,6 +16,7 @@ export const ERROR_CODES = define({
   TOKEN_NOT_FOUND: "No such token",
   USER_NOT_FOUND: "No such user",
   INVALID_TOKEN_INPUT: "A token field was refused",
+  RATE_LIMITED: "The API token is past its rate limit",
   SERVER_ERROR: "The server could not complete the request"
 })
 

@@ -119,6 +119,27 @@ export class TokenSecretMismatch extends Schema.TaggedError<TokenSecretMismatch>
   }
 }
 
+/**
+ * A token caller past its rate limit (`reason: "exceeded"`: a 429 with `Retry-After` and the
+ * RateLimit headers), or a limit that could not be counted while the app fails closed
+ * (`"unavailable"`: a 503). Not an authentication answer: the step after resolution
+ * (`services/RateLimiter.ts`) refuses with it. `retryAfter` is in seconds.
+ */
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  reason: Schema.Literals(["exceeded", "unavailable"]),
+  scope: Schema.Literals(["token", "user"]),
+  limit: Schema.Number,
+  window: Schema.Number,
+  retryAfter: Schema.Number,
+  tokenId: Schema.optional(Schema.String)
+}) {
+  override get message() {
+    return this.reason === "exceeded"
+      ? `Rate limit of ${this.limit} requests per ${this.window} s (${this.scope}) exceeded`
+      : "The rate limit could not be counted"
+  }
+}
+
 /** Every tagged error fusion-auth names: what `errorResponse` answers. */
 export type FusionAuthError =
   | AuthError
@@ -128,9 +149,10 @@ export type FusionAuthError =
   | InvalidTokenInput
   | ImpersonationRefused
   | TokenSecretMismatch
+  | RateLimited
 
 /** True for any error fusion-auth names (not a defect). */
 export const isFusionAuthError = (error: unknown): error is FusionAuthError =>
   isAuthError(error) || error instanceof InsufficientScope || error instanceof UserNotFound ||
   error instanceof TokenNotFound || error instanceof InvalidTokenInput || error instanceof ImpersonationRefused ||
-  error instanceof TokenSecretMismatch
+  error instanceof TokenSecretMismatch || error instanceof RateLimited

@@ -7,6 +7,7 @@
  */
 import type { ErrorCode } from "./ErrorCodes.ts"
 import type { AuthError, FusionAuthError, InsufficientScope } from "./Errors.ts"
+import * as RateLimit from "./RateLimit.ts"
 import { SCOPE_PATTERN } from "./Scope.ts"
 
 /** True when the error came from the token path, i.e. the caller presented `Bearer …`. */
@@ -73,7 +74,7 @@ export const forbidden = (error: InsufficientScope): Response => errorResponse(e
 
 /** What `errorResponse` answers, as data, for adapters that build their own response (fusion-auth/http-api). */
 export interface ErrorParts {
-  readonly status: 400 | 401 | 403 | 404 | 500
+  readonly status: 400 | 401 | 403 | 404 | 429 | 500 | 503
   readonly body: Readonly<Record<string, string>>
   /** Lower-case names: `cache-control` always, `www-authenticate` for 401 and a token's 403. */
   readonly headers: Readonly<Record<string, string>>
@@ -86,7 +87,8 @@ const NO_STORE = { "cache-control": "no-store" }
  * for the three authentication errors, 403 for `InsufficientScope`, 404 for `TokenNotFound`
  * and `UserNotFound`, 400 for `InvalidTokenInput`, 403 for `ImpersonationRefused`, and 500 for
  * `TokenSecretMismatch` (the server's misconfiguration: the body says nothing more than
- * `server_error`). Bodies name the error, never a secret.
+ * `server_error`), 429 for `RateLimited` (503 when it could not be counted). Bodies name the
+ * error, never a secret.
  */
 export const errorParts = (error: FusionAuthError): ErrorParts => {
   switch (error._tag) {
@@ -120,6 +122,20 @@ export const errorParts = (error: FusionAuthError): ErrorParts => {
     case "TokenSecretMismatch":
       // The server's fault, not the caller's: no reason, nothing of the secret or its fingerprint.
       return { status: 500, body: { error: "server_error" }, headers: NO_STORE }
+    case "RateLimited":
+      // Past the limit: when to come back, and the limit met (draft-ietf-httpapi-ratelimit-headers).
+      // Not counted (fail closed): a 503, since it is the server's trouble, not the caller's rate.
+      return error.reason === "exceeded"
+        ? {
+          status: 429,
+          body: { error: "rate_limited", reason: error._tag, scope: error.scope },
+          headers: {
+            "retry-after": String(error.retryAfter),
+            ...RateLimit.headers({ scope: error.scope, limit: error.limit, window: error.window, remaining: 0, reset: error.retryAfter }),
+            ...NO_STORE
+          }
+        }
+        : { status: 503, body: { error: "temporarily_unavailable", reason: error._tag }, headers: { "retry-after": String(error.retryAfter), ...NO_STORE } }
     case "InvalidTokenInput":
       return {
         status: 400,
@@ -150,6 +166,8 @@ export const errorCode = (error: FusionAuthError): ErrorCode => {
       return "IMPERSONATION_REFUSED"
     case "TokenSecretMismatch":
       return "SERVER_ERROR"
+    case "RateLimited":
+      return error.reason === "exceeded" ? "RATE_LIMITED" : "SERVER_ERROR"
   }
 }
 

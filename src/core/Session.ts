@@ -46,4 +46,6 @@ export interface Session<U = User, S = SessionRow> {
    * record it as their parent, and the audit trail names it as the acting credential.
    */
   readonly tokenId?: string | undefined
+  /** The token's own requests per window, when it was given one (absent: the policy's default). */
+  readonly rateLimit?: number | undefined
 }

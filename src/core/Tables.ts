@@ -25,6 +25,8 @@ export interface TokenRecord {
   readonly replacedBy: string | null
   /** The token that minted this one (a token caller's), or `null`: it never outlives that parent. */
   readonly parentId: string | null
+  /** Its own requests per window (`TokenPolicy.rateLimit`); `null`: the policy's default. */
+  readonly rateLimit: number | null
 }
 
 export type AuditAction =
@@ -74,6 +76,7 @@ export interface TokenLookup {
   readonly revokedAt: Date | null
   readonly lastUsedAt: Date | null
   readonly scopes: ReadonlyArray<string>
+  readonly rateLimit: number | null
   /** The owner as Better Auth returns a user (its output rule applied). */
   readonly user: User
   /** The owner's lock-out fields, read apart from `user` (the output rule may hide them). */

@@ -8,6 +8,7 @@
  */
 import { Context, Duration, Layer } from "effect"
 import * as ApiToken from "./ApiToken.ts"
+import * as RateLimit from "./RateLimit.ts"
 import { MANAGE_TOKENS, SCOPE_PATTERN } from "./Scope.ts"
 import type { User } from "./Session.ts"
 
@@ -26,6 +27,8 @@ export interface TokenPolicy {
   readonly lastUsedInterval: Duration.Duration
   /** The prefix new tokens get and every prefix still accepted (see `ApiToken.format`). */
   readonly format: ApiToken.Format
+  /** Requests per window for each token (and each user's tokens together); `undefined`: no limit. */
+  readonly rateLimit: RateLimit.RateLimitPolicy | undefined
 }
 
 export interface TokenPolicyOptions {
@@ -38,9 +41,15 @@ export interface TokenPolicyOptions {
   readonly prefix?: string | undefined
   /** Earlier prefixes whose tokens keep working until they expire, e.g. `["sk_live_"]` after a change. */
   readonly legacyPrefixes?: ReadonlyArray<string> | undefined
+  /**
+   * Rate limits for token callers, counted by `requireSession`, the Start middleware, HttpApi's
+   * `Authentication` and the token endpoints (never by `getSession`): in memory, or shared
+   * through Better Auth's `secondaryStorage` when the app has one. Default: none.
+   */
+  readonly rateLimit?: RateLimit.RateLimitOptions | undefined
 }
 
-/** Builds a policy; throws at start-up on a scope name that could never be valid, or a bad prefix. */
+/** Builds a policy; throws at start-up on a scope name that could never be valid, a bad prefix or rate limit. */
 export const make = (options: TokenPolicyOptions = {}): TokenPolicy => {
   const scopes = [...new Set([...(options.scopes ?? []), MANAGE_TOKENS])]
   for (const scope of scopes) {
@@ -56,7 +65,8 @@ export const make = (options: TokenPolicyOptions = {}): TokenPolicy => {
     lastUsedInterval: Duration.fromInputUnsafe(options.lastUsedInterval ?? "1 minute"),
     format: options.prefix === undefined && options.legacyPrefixes === undefined
       ? ApiToken.DEFAULT
-      : ApiToken.format(options.prefix, options.legacyPrefixes)
+      : ApiToken.format(options.prefix, options.legacyPrefixes),
+    rateLimit: options.rateLimit === undefined ? undefined : RateLimit.make(options.rateLimit)
   }
 }
 

@@ -81,6 +81,30 @@ export const checkOwner = (owner: User, at: Date): Effect.Effect<void, InvalidTo
 export const boundedByParent = (expiresAt: Date | null, parent: Pick<TokenRecord, "expiresAt"> | undefined): Date | null =>
   parent?.expiresAt == null || (expiresAt !== null && expiresAt <= parent.expiresAt) ? expiresAt : parent.expiresAt
 
+/**
+ * A token's own requests per window to store: the one asked for, a whole number within the
+ * policy's `maxRequests`; minted by a token, never above that token's own limit (a token
+ * cannot escape its limit by minting another). `null`: the policy's default.
+ */
+export const checkRateLimit = (
+  policy: TokenPolicy,
+  asked: number | undefined,
+  parent: Pick<TokenRecord, "rateLimit"> | undefined
+): Effect.Effect<number | null, InvalidTokenInput> => {
+  const limits = policy.rateLimit
+  if (limits === undefined) {
+    return asked === undefined
+      ? Effect.succeed(null)
+      : Effect.fail(new InvalidTokenInput({ field: "rateLimit", problem: "rate limits are off in this app's token policy" }))
+  }
+  if (asked !== undefined && !(Number.isSafeInteger(asked) && asked > 0 && asked <= limits.maxRequests)) {
+    return Effect.fail(new InvalidTokenInput({ field: "rateLimit", problem: `must be a whole number from 1 to ${limits.maxRequests}` }))
+  }
+  const ceiling = parent === undefined ? undefined : parent.rateLimit ?? limits.requests
+  if (ceiling !== undefined && (asked ?? limits.requests) > ceiling) return Effect.succeed(ceiling)
+  return Effect.succeed(asked ?? null)
+}
+
 /** The distinct scopes asked for, each known to the policy and grantable by the owner now. */
 export const checkScopes = (policy: TokenPolicy, owner: User, asked: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string>, InvalidTokenInput> => {
   const scopes = [...new Set(asked)]

@@ -20,6 +20,8 @@ export interface TokenInfo {
   readonly revokedAt: Date | null
   /** Set when the token was rotated: the id of its successor. */
   readonly replacedBy: string | null
+  /** Its own requests per window; `null`: the policy's default (`TokenPolicy.rateLimit`). */
+  readonly rateLimit: number | null
 }
 
 /**
@@ -37,6 +39,11 @@ export interface TokenFields {
   readonly scopes?: ReadonlyArray<string> | undefined
   /** Absent: the policy's maximum lifetime, or no expiry when the policy has none. */
   readonly expiresAt?: Date | undefined
+  /**
+   * Its own requests per window, up to the policy's `rateLimit.maxRequests` (and, minted by a
+   * token, up to that token's own); absent: the policy's default.
+   */
+  readonly rateLimit?: number | undefined
   /** Who asks, for the audit trail; defaults to the owner. */
   readonly actorId?: string | undefined
 }
@@ -74,6 +81,8 @@ export interface VerifiedToken {
   readonly tokenId: string
   readonly user: User
   readonly scopes: ReadonlyArray<string>
+  /** Its own requests per window, when it has one. */
+  readonly rateLimit: number | null
   readonly lockedOut: LockOutReason | undefined
 }
 
@@ -88,7 +97,8 @@ export const info = (record: TokenRecord): TokenInfo => ({
   expiresAt: record.expiresAt,
   lastUsedAt: record.lastUsedAt,
   revokedAt: record.revokedAt,
-  replacedBy: record.replacedBy
+  replacedBy: record.replacedBy,
+  rateLimit: record.rateLimit
 })
 
 /** A token as the audit trail names it: its name and hint, never more. */

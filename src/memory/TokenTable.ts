@@ -40,6 +40,7 @@ export const make = (db: MemoryDatabase["Service"]): TokenTable => ({
         revokedAt: record.revokedAt,
         lastUsedAt: record.lastUsedAt,
         scopes: record.scopes,
+        rateLimit: record.rateLimit,
         user,
         lock: lockOutFields(user)
       }

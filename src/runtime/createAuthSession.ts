@@ -12,10 +12,12 @@ import { assertPlugin, type BetterAuthLike, CookieSource } from "../services/Coo
 import { CurrentSession } from "../services/CurrentSession.ts"
 import * as Database from "../sql/Database.ts"
 import { type AuditFilter, AuditLog } from "../services/AuditLog.ts"
-import { type AuthError, InvalidTokenInput, isAuthError } from "../core/Errors.ts"
-import { forbidden, loginLocation, presentedToken, unauthorized } from "../core/Http.ts"
+import { type AuthError, InvalidTokenInput, isAuthError, RateLimited } from "../core/Errors.ts"
+import { errorResponse, forbidden, loginLocation, presentedToken, unauthorized } from "../core/Http.ts"
 import * as Metrics from "../core/Metrics.ts"
 import * as Migrations from "../sql/Migrations.ts"
+import { RateLimitCounter } from "../services/RateLimitCounter.ts"
+import { RateLimiter } from "../services/RateLimiter.ts"
 import * as Scopes from "../services/Scopes.ts"
 import type { Session } from "../core/Session.ts"
 import { SessionResolver } from "../services/SessionResolver.ts"
@@ -68,6 +70,9 @@ export interface AuthSessionOptions<R = never> extends Metrics.ObservabilityOpti
 export type SessionOf<A> = A extends { readonly $Infer: { readonly Session: { readonly user: infer U; readonly session: infer S } } }
   ? Session<U, S>
   : Session
+
+/** A door to the session: the resolver's `resolve`, or the rate limiter's `admit`. */
+type Answer = (headers: Headers) => Effect.Effect<Session, AuthError | RateLimited>
 
 /** What `getSession` and `requireSession` read the request from. */
 export type RequestLike = Request | Headers
@@ -149,16 +154,21 @@ export const migrateWith = async (
 export const authLayer = (
   auth: BetterAuthLike,
   options: Pick<AuthSessionOptions, "database" | "tokenSecret" | "tokens" | "nativeCookie" | "metrics" | "spans"> = {}
-): Layer.Layer<Services, Config.ConfigError | SqlError | Database.EmbeddedFailure> => {
+): Layer.Layer<Services | RateLimiter, Config.ConfigError | SqlError | Database.EmbeddedFailure> => {
   assertPlugin(auth)
   const closeBetterAuth = Layer.effectDiscard(
     Effect.addFinalizer(() => Effect.promise(() => Database.closeBetterAuthDatabase(auth.options.database)))
   )
-  return SessionResolver.layer.pipe(
+  const resolver = SessionResolver.layer.pipe(
     Layer.provideMerge(Stores.layer),
     Layer.provide(CookieSource.layer(auth, { native: options.nativeCookie })),
     Layer.provide(UserModel.layer(auth.$context)),
-    Layer.provide(Layer.merge(Database.layer(options.database), closeBetterAuth)),
+    Layer.provide(Layer.merge(Database.layer(options.database), closeBetterAuth))
+  )
+  // Rate limits (`tokens.rateLimit`) count in Better Auth's secondaryStorage when the app has one.
+  return RateLimiter.layer.pipe(
+    Layer.provideMerge(resolver),
+    Layer.provide(RateLimitCounter.layerFor(auth.options.secondaryStorage)),
     Layer.provide(Stores.settings(options)),
     Layer.provide(Metrics.layer(options))
   )
@@ -187,34 +197,51 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
   // The plugin's token endpoints (`/fusion-auth/tokens/*`) run on this runtime.
   const disconnect = connectTokenEndpoints(auth, { run })
 
-  /** The resolver from the runtime's built services (the runtime caches them, and a start-up failure). */
-  let resolver: Promise<SessionResolver["Service"]> | undefined
-  const resolverOf = () => (resolver ??= runtime.context().then((services) => Context.get(services, SessionResolver)))
+  /**
+   * From the runtime's built services (the runtime caches them, and a start-up failure): the
+   * resolver, and the rate limiter where the layer has one (a swapped layer may not).
+   */
+  let doors: Promise<{ readonly resolve: Answer; readonly admit: Answer }> | undefined
+  const doorsOf = () =>
+    (doors ??= runtime.context().then((services) => {
+      const resolver = Context.get(services, SessionResolver)
+      const limiter = Context.getOption(services, RateLimiter)
+      return { resolve: resolver.resolve, admit: Option.isSome(limiter) ? limiter.value.admit : resolver.resolve }
+    }))
 
-  /** The request's session, or why there is none (`{ error }`); rejects only on failure. */
-  const resolve = async (
-    input?: RequestLike
-  ): Promise<{ readonly request: RequestLike; readonly session: S } | { readonly request: RequestLike; readonly error: AuthError }> => {
-    const request = input ?? (await currentRequest())
+  /** The session of `input` by `door`, or why there is none (`{ error }`); rejects only on failure. */
+  const answer = async (
+    door: Answer,
+    request: RequestLike
+  ): Promise<{ readonly request: RequestLike; readonly session: S } | { readonly request: RequestLike; readonly error: AuthError | RateLimited }> => {
     const headers = request instanceof Headers ? request : request.headers
-    const answer = (await resolverOf()).resolve(headers)
+    const answer = door(headers)
     // An answer decided with no I/O (a malformed token) is already an Exit: no fiber to run.
-    const exit = Exit.isExit(answer) ? (answer as Exit.Exit<Session, AuthError>) : await runtime.runPromiseExit(answer)
+    const exit = Exit.isExit(answer) ? (answer as Exit.Exit<Session, AuthError | RateLimited>) : await runtime.runPromiseExit(answer)
     if (Exit.isSuccess(exit)) return { request, session: exit.value as unknown as S }
     const error = errorOf(exit) // the runtime's own start-up failure is not an authentication answer
-    if (isAuthError(error)) return { request, error }
+    if (isAuthError(error) || error instanceof RateLimited) return { request, error }
     throw error
   }
 
-  /** What `requireSession` throws for a refused caller (a token's 401 shaped for a Start page, see StartRefusal). */
-  const refusal = (request: RequestLike, error: AuthError): Promise<Response> =>
-    presentedToken(error)
+  /**
+   * The request's session, or why there is none (`{ error }`), counted against a token's rate
+   * limit (`tokens.rateLimit`): what the doors that admit a caller use (`requireSession`, the
+   * Start middleware). Rejects only on failure.
+   */
+  const resolve = async (input?: RequestLike) => answer((await doorsOf()).admit, input ?? (await currentRequest()))
+
+  /** What `requireSession` throws for a refused caller (a token's 401 or 429 shaped for a Start page, see StartRefusal). */
+  const refusal = (request: RequestLike, error: AuthError | RateLimited): Promise<Response> =>
+    error._tag === "RateLimited"
+      ? Promise.resolve(startRefusal(request, errorResponse(error)))
+      : presentedToken(error)
       ? Promise.resolve(startRefusal(request, unauthorized(error)))
       : redirectTo(loginLocation(request instanceof Headers ? { url: "http://localhost/", headers: request } : request, loginPath))
 
-  /** The caller's session, or `null` when anonymous, deactivated or holding a bad token. */
+  /** The caller's session, or `null` when anonymous, deactivated or holding a bad token. Counts no rate limit. */
   const getSession = async (request?: RequestLike): Promise<S | null> => {
-    const result = await resolve(request)
+    const result = await answer((await doorsOf()).resolve, request ?? (await currentRequest()))
     return "session" in result ? result.session : null
   }
 
@@ -288,7 +315,7 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
      */
     dispose: async () => {
       disconnect()
-      resolver = undefined // a call after this meets the disposed runtime, not its old services
+      doors = undefined // a call after this meets the disposed runtime, not its old services
       await runtime.dispose()
       await Database.closeBetterAuthDatabase(auth.options.database)
     }

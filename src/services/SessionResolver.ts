@@ -76,9 +76,11 @@ export class SessionResolver extends Context.Service<SessionResolver, {
         Effect.flatMap(bearer(headers, value), (found) => fromSession(found, "token", UNKNOWN)))
 
       const fromToken = Effect.fnUntraced(function*(token: ApiToken.ApiToken) {
-        const { tokenId, user, scopes, lockedOut } = yield* tokens.verify(token)
+        const { tokenId, user, scopes, rateLimit, lockedOut } = yield* tokens.verify(token)
         if (lockedOut !== undefined) return yield* new Deactivated({ userId: user.id, credential: "token", reason: lockedOut })
-        return { user, session: null, scopes, tokenId } satisfies Session
+        return rateLimit === null
+          ? { user, session: null, scopes, tokenId } satisfies Session
+          : { user, session: null, scopes, tokenId, rateLimit } satisfies Session
       })
 
       const answer = (credential: Presented, headers: Headers): Effect.Effect<Session, AuthError> => {

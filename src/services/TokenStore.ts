@@ -39,6 +39,7 @@ import {
   checkName,
   checkNotImpersonating,
   checkOwner,
+  checkRateLimit,
   checkRotatable,
   checkScopes,
   credentialOf
@@ -187,7 +188,16 @@ const create = (deps: Deps) =>
           problem: `already holds ${policy.maxLiveTokensPerUser} live tokens, the most allowed`
         })
       }
-      const made = yield* insertNew(deps, { userId, name, scopes, expiresAt: boundedByParent(asked, parent), createdAt: at, parentId })
+      const rateLimit = yield* checkRateLimit(policy, input.rateLimit, parent)
+      const made = yield* insertNew(deps, {
+        userId,
+        name,
+        scopes,
+        expiresAt: boundedByParent(asked, parent),
+        createdAt: at,
+        parentId,
+        rateLimit
+      })
       yield* audit.record({
         action: "token.created",
         actorId: input.actorId ?? userId,
@@ -244,7 +254,9 @@ const rotate = (deps: Deps) =>
         scopes,
         expiresAt: boundedByParent(expiresAt, parent),
         createdAt: at,
-        parentId
+        parentId,
+        // The old token's own limit, within what the policy allows now.
+        rateLimit: yield* checkRateLimit(policy, keptLimit(policy, old.rateLimit), parent)
       })
       const graceEnd = new Date(at.getTime() + grace)
       const oldEnd = old.expiresAt !== null && old.expiresAt < graceEnd ? old.expiresAt : graceEnd
@@ -263,6 +275,10 @@ const rotate = (deps: Deps) =>
     return { token: rotated.token, info: info(rotated.record) }
   })
 
+/** A successor's limit: its predecessor's, lowered to the policy's maximum now; none when limits are off. */
+const keptLimit = (policy: TokenPolicy, limit: number | null): number | undefined =>
+  limit === null || policy.rateLimit === undefined ? undefined : Math.min(limit, policy.rateLimit.maxRequests)
+
 /** The request path: one lookup, no write (a use is only noted, see `LastUsed`). Untraced, as `SessionResolver.resolve`. */
 const verify = ({ table, policy, secret, lastUsed }: Deps) =>
   Effect.fnUntraced(function*(token: ApiToken.ApiToken) {
@@ -277,13 +293,13 @@ const verify = ({ table, policy, secret, lastUsed }: Deps) =>
     // A locked-out owner's request is refused by the resolver, so it is not noted as a use.
     const lockedOut = lockOut(found.lock, at)
     if (lockedOut === undefined) yield* lastUsed.touch(tokenId, found.lastUsedAt)
-    return { tokenId, user, scopes: effectiveScopes(policy, user, found.scopes), lockedOut } satisfies VerifiedToken
+    return { tokenId, user, scopes: effectiveScopes(policy, user, found.scopes), rateLimit: found.rateLimit, lockedOut } satisfies VerifiedToken
   })
 
 /** Stores a new token with its digest and hint; the plaintext leaves only in the result. */
 const insertNew = Effect.fn(function*(
   { table, secret, policy }: Deps,
-  fields: Pick<TokenRecord, "userId" | "name" | "scopes" | "expiresAt" | "createdAt" | "parentId">
+  fields: Pick<TokenRecord, "userId" | "name" | "scopes" | "expiresAt" | "createdAt" | "parentId" | "rateLimit">
 ) {
   const token = policy.format.generate()
   const record: TokenRecord = {

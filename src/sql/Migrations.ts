@@ -82,6 +82,11 @@ export const migrations = {
       "fingerprint" text not null,
       "savedAt" timestamptz not null
     )`
+  }),
+  "0006_rate_limit": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    // A token's own requests per window (TokenPolicy.rateLimit); earlier tokens have none: the policy's default.
+    yield* sql`alter table "apiToken" add column "rateLimit" integer`
   })
 }
 

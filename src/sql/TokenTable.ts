@@ -60,10 +60,10 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: nu
  */
 const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: number) => void): Pick<TokenTable, "lookup"> => {
   const select = `t."id" as "fusionTokenId", t."expiresAt" as "fusionExpiresAt", t."revokedAt" as "fusionRevokedAt", ` +
-    `t."lastUsedAt" as "fusionLastUsedAt", t."scopes" as "fusionScopes", ${selectList(model, "u", "u")} ` +
+    `t."lastUsedAt" as "fusionLastUsedAt", t."scopes" as "fusionScopes", t."rateLimit" as "fusionRateLimit", ${selectList(model, "u", "u")} ` +
     `from "apiToken" t join ${quote(model.table)} u on u."id" = t."userId"`
   const decode = (row: Record<string, unknown>): TokenLookup => {
-    const { fusionKey: _, fusionTokenId, fusionExpiresAt, fusionRevokedAt, fusionLastUsedAt, fusionScopes, ...owner } = row
+    const { fusionKey: _, fusionTokenId, fusionExpiresAt, fusionRevokedAt, fusionLastUsedAt, fusionScopes, fusionRateLimit, ...owner } = row
     const { user, lock } = readUser(model, owner, "u", true)
     return {
       tokenId: fusionTokenId as string,
@@ -71,6 +71,7 @@ const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: numbe
       revokedAt: fusionRevokedAt as Date | null,
       lastUsedAt: fusionLastUsedAt as Date | null,
       scopes: fusionScopes as ReadonlyArray<string>,
+      rateLimit: fusionRateLimit as number | null,
       user: user as unknown as User,
       lock
     }

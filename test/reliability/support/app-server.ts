@@ -20,7 +20,7 @@
 import { betterAuth } from "better-auth"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import { betterAuthDatabase, createAuthSession, fusionAuth } from "../../../src/index.ts"
-import { unauthorized } from "../../../src/effect.ts"
+import { errorResponse } from "../../../src/effect.ts"
 
 const env = (name: string, fallback?: string): string => {
   const value = process.env[name] ?? fallback
@@ -88,7 +88,7 @@ const handle = async (request: Request): Promise<Response> => {
   }
   if (pathname === "/api/me") {
     const result = await app.resolve(request)
-    if ("error" in result) return unauthorized(result.error)
+    if ("error" in result) return errorResponse(result.error)
     const { user, session } = result.session
     return Response.json({ id: user.id, email: user.email, via: session === null ? "token" : "cookie", instance })
   }

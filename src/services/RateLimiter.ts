@@ -1,0 +1,113 @@
+/**
+ * The step after resolution: a token caller's requests counted against its rate limits
+ * (`TokenPolicy.rateLimit`): its own, or the policy's default, and the policy's limit for all
+ * of one user's tokens together. Past one: `RateLimited`, a 429. Cookie callers are not counted.
+ *
+ * Used by the doors that admit a caller (`requireSession`, the Start middleware, HttpApi's
+ * `Authentication`, the token endpoints), never by `getSession`, so a request that asks twice
+ * who is calling is counted at its door alone. Resolution keeps its three errors: this step
+ * only ever adds its own.
+ *
+ * The surprising part: a token refused once in a window is refused again until the window
+ * ends without a statement or a count (by its digest, kept in memory until then), so a client
+ * hammering past its limit costs the database nothing. Counting never writes to the database.
+ */
+import { Clock, Context, Effect, Layer } from "effect"
+import * as ApiToken from "../core/ApiToken.ts"
+import { presented } from "../core/Authorization.ts"
+import { type AuthError, RateLimited } from "../core/Errors.ts"
+import * as RateLimit from "../core/RateLimit.ts"
+import type { Session } from "../core/Session.ts"
+import { CurrentTokenPolicy } from "../core/TokenPolicy.ts"
+import { TokenSecret } from "../core/TokenSecret.ts"
+import { RateLimitCounter } from "./RateLimitCounter.ts"
+import { SessionResolver } from "./SessionResolver.ts"
+
+/** Refusals remembered past this many are swept of ended windows first. */
+const SWEEP_EVERY = 10_000
+
+export class RateLimiter extends Context.Service<RateLimiter, {
+  /** `SessionResolver.resolve`, then the caller counted: a token past a limit is `RateLimited`. */
+  admit(headers: Headers): Effect.Effect<Session, AuthError | RateLimited>
+}>()("fusion-auth/RateLimiter") {
+  /** Over the app's resolver; with no `rateLimit` in the policy, `admit` is `resolve` itself. */
+  static readonly layer: Layer.Layer<RateLimiter, never, SessionResolver | CurrentTokenPolicy | TokenSecret | RateLimitCounter> = Layer
+    .effect(
+      RateLimiter,
+      Effect.gen(function*() {
+        const resolver = yield* SessionResolver
+        const { rateLimit: limits, format } = yield* CurrentTokenPolicy
+        if (limits === undefined) return RateLimiter.of({ admit: resolver.resolve })
+        const secret = yield* TokenSecret
+        const counter = yield* RateLimitCounter
+        const window = limits.windowMs / 1000
+
+        /** Tokens refused in a window that has not ended, by digest: the refusal's fields and when it ends. */
+        const refused = new Map<string, { readonly met: RateLimit.Count; readonly tokenId: string; readonly resetAt: number }>()
+        let sweepAt = SWEEP_EVERY
+        /** The digest of the request's API token, the key of a refusal. */
+        const digestOf = (headers: Headers): string | undefined => {
+          const credential = presented(headers, format)
+          return credential._tag === "Bearer" ? ApiToken.digest(credential.token, secret) : undefined
+        }
+        const remember = (digest: string | undefined, entry: { met: RateLimit.Count; tokenId: string; resetAt: number }, now: number) => {
+          if (digest === undefined) return
+          if (refused.size >= sweepAt) {
+            for (const [key, { resetAt }] of refused) if (resetAt <= now) refused.delete(key)
+            sweepAt = refused.size + SWEEP_EVERY
+          }
+          refused.set(digest, entry)
+        }
+        const exceeded = (met: RateLimit.Count, tokenId: string, resetAt: number, now: number) =>
+          new RateLimited({ reason: "exceeded", scope: met.scope, limit: met.limit, window, retryAfter: RateLimit.secondsUntil(resetAt, now), tokenId })
+
+        let warnedAt = -Infinity
+        /** The storage failed: refused (closed), or admitted uncounted with a warning at most once a window (open). */
+        const unavailable = (session: Session, limit: number, now: number, cause: unknown) =>
+          limits.onStorageFailure === "open"
+            ? (now - warnedAt < limits.windowMs
+              ? Effect.succeed(session)
+              : Effect.as(
+                Effect.sync(() => (warnedAt = now)).pipe(
+                  Effect.andThen(Effect.logWarning("fusion-auth: rate limit not counted (secondaryStorage failed); admitting, as onStorageFailure is \"open\"", cause))
+                ),
+                session
+              ))
+            : Effect.fail(new RateLimited({ reason: "unavailable", scope: "token", limit, window, retryAfter: 1, tokenId: session.tokenId }))
+
+        const count = Effect.fnUntraced(function*(session: Session, tokenId: string, headers: Headers, digest: string | undefined, now: number) {
+          const at = RateLimit.windowAt(limits.windowMs, now)
+          const limit = session.rateLimit ?? limits.requests
+          const perUser = limits.perUser
+          const counting = Effect.all(
+            [
+              Effect.map(counter.increment(`token:${tokenId}`, at, limits.windowMs), (used): RateLimit.Count => ({ scope: "token", limit, used })),
+              ...(perUser === undefined ? [] : [
+                Effect.map(counter.increment(`user:${session.user.id}`, at, limits.windowMs), (used): RateLimit.Count => ({ scope: "user", limit: perUser, used }))
+              ])
+            ],
+            { concurrency: "unbounded" }
+          ).pipe(Effect.timeout(limits.storageTimeout))
+          const counts = yield* Effect.result(counting)
+          if (counts._tag === "Failure") return yield* unavailable(session, limit, now, counts.failure)
+          const met = RateLimit.tightest(counts.success)
+          if (!RateLimit.exceeded(met)) return session
+          remember(digest ?? digestOf(headers), { met, tokenId, resetAt: at.resetAt }, now)
+          return yield* exceeded(met, tokenId, at.resetAt, now)
+        })
+
+        return RateLimiter.of({
+          admit: Effect.fnUntraced(function*(headers: Headers) {
+            const now = yield* Clock.currentTimeMillis
+            // With no refusal remembered, no digest is made: the path a caller within its limits takes.
+            const digest = refused.size === 0 ? undefined : digestOf(headers)
+            const known = digest === undefined ? undefined : refused.get(digest)
+            if (known !== undefined && known.resetAt > now) return yield* exceeded(known.met, known.tokenId, known.resetAt, now)
+            const session = yield* resolver.resolve(headers)
+            if (session.tokenId === undefined || session.session !== null) return session // a cookie, or Better Auth's bearer() session
+            return yield* count(session, session.tokenId, headers, digest, now)
+          })
+        })
+      })
+    )
+}

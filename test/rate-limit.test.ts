@@ -1,0 +1,248 @@
+/**
+ * Per-token rate limits, in process: the pure rules (`core/RateLimit.ts`), their HTTP answer,
+ * and `RateLimiter` over a resolver and a counter under test time: exact counts at a window's
+ * edge and one millisecond either side, a token's own limit, the per-user limit across
+ * tokens, cookies never counted, a refused token refused again with no resolution, and the
+ * shared storage failing or hanging (closed and open).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Layer, Redacted } from "effect"
+import { TestClock } from "effect/testing"
+import {
+  ApiToken,
+  errorResponse,
+  RateLimit,
+  RateLimitCounter,
+  RateLimiter,
+  SessionResolver,
+  TokenPolicy,
+  TokenSecret
+} from "../src/effect.ts"
+import { Anonymous, RateLimited, type Session, type User } from "../src/index.ts"
+
+const W = 60_000
+const user = (id: string): User => ({
+  id,
+  email: `${id}@example.com`,
+  name: id,
+  emailVerified: false,
+  createdAt: new Date(0),
+  updatedAt: new Date(0)
+})
+
+describe("the rate-limit rules (core/RateLimit.ts)", () => {
+  it("a window ends exactly on its boundary: 1 ms before is the old one, the boundary the new one", () => {
+    assert.deepStrictEqual(RateLimit.windowAt(W, 10 * W), { index: 10, resetAt: 11 * W })
+    assert.deepStrictEqual(RateLimit.windowAt(W, 11 * W - 1), { index: 10, resetAt: 11 * W })
+    assert.deepStrictEqual(RateLimit.windowAt(W, 11 * W), { index: 11, resetAt: 12 * W })
+    assert.deepStrictEqual(RateLimit.windowAt(W, 11 * W + 1), { index: 11, resetAt: 12 * W })
+  })
+
+  it("the policy: defaults, and every value that could never work refused at start-up", () => {
+    assert.deepStrictEqual(
+      { ...RateLimit.make({ requests: 100 }), storageTimeout: undefined },
+      { requests: 100, windowMs: 60_000, maxRequests: 100, perUser: undefined, onStorageFailure: "closed", storageTimeout: undefined }
+    )
+    assert.strictEqual(RateLimit.make({ requests: 1, window: "1 hour", maxRequests: 5, perUser: 9 }).windowMs, 3_600_000)
+    for (const bad of [0, -1, 1.5, Number.NaN, Infinity]) {
+      assert.throws(() => RateLimit.make({ requests: bad }), /requests must be a whole number above 0/)
+      assert.throws(() => RateLimit.make({ requests: 1, perUser: bad }), /perUser must be a whole number/)
+    }
+    assert.throws(() => RateLimit.make({ requests: 1, window: "1500 millis" }), /whole number of seconds/)
+    assert.throws(() => RateLimit.make({ requests: 1, window: "500 millis" }), /whole number of seconds/)
+    assert.throws(() => RateLimit.make({ requests: 10, maxRequests: 5 }), /must not exceed maxRequests/)
+    assert.throws(() => RateLimit.make({ requests: 1, onStorageFailure: "maybe" as "open" }), /"closed" or "open"/)
+    assert.throws(() => TokenPolicy.make({ rateLimit: { requests: 0 } }), /requests/)
+    assert.isUndefined(TokenPolicy.make().rateLimit, "no limit unless the app sets one")
+  })
+
+  it("the tightest count, and seconds to the reset rounded up, never 0", () => {
+    const token = { scope: "token", limit: 10, used: 4 } as const
+    const userCount = { scope: "user", limit: 20, used: 19 } as const
+    assert.strictEqual(RateLimit.tightest([token, userCount]), userCount)
+    assert.strictEqual(RateLimit.tightest([token]), token)
+    assert.isFalse(RateLimit.exceeded({ scope: "token", limit: 3, used: 3 }))
+    assert.isTrue(RateLimit.exceeded({ scope: "token", limit: 3, used: 4 }))
+    assert.strictEqual(RateLimit.secondsUntil(W, W - 1), 1)
+    assert.strictEqual(RateLimit.secondsUntil(W, W - 1001), 2)
+    assert.strictEqual(RateLimit.secondsUntil(W, 0), 60)
+    assert.strictEqual(RateLimit.secondsUntil(W, W), 1)
+  })
+
+  it("a 429 with Retry-After and the draft's RateLimit-Policy and RateLimit; a 503 when not counted", async () => {
+    const limited = errorResponse(new RateLimited({ reason: "exceeded", scope: "token", limit: 5, window: 60, retryAfter: 17, tokenId: "tok_1" }))
+    assert.strictEqual(limited.status, 429)
+    assert.strictEqual(limited.headers.get("retry-after"), "17")
+    assert.strictEqual(limited.headers.get("ratelimit-policy"), `"token";q=5;w=60`)
+    assert.strictEqual(limited.headers.get("ratelimit"), `"token";r=0;t=17`)
+    assert.strictEqual(limited.headers.get("cache-control"), "no-store")
+    assert.deepStrictEqual(await limited.json(), { error: "rate_limited", reason: "RateLimited", scope: "token" })
+    const perUser = errorResponse(new RateLimited({ reason: "exceeded", scope: "user", limit: 50, window: 3600, retryAfter: 1 }))
+    assert.strictEqual(perUser.headers.get("ratelimit-policy"), `"user";q=50;w=3600`)
+    const uncounted = errorResponse(new RateLimited({ reason: "unavailable", scope: "token", limit: 5, window: 60, retryAfter: 1 }))
+    assert.strictEqual(uncounted.status, 503)
+    assert.strictEqual(uncounted.headers.get("retry-after"), "1")
+    assert.isNull(uncounted.headers.get("ratelimit"))
+    assert.deepStrictEqual(await uncounted.json(), { error: "temporarily_unavailable", reason: "RateLimited" })
+  })
+})
+
+/** Callers by their Authorization header, and how many times each was resolved. */
+const callers = () => {
+  const sessions = new Map<string, Session>()
+  const resolved = new Map<string, number>()
+  const add = (session: Session) => {
+    const token = Redacted.value(ApiToken.generate())
+    sessions.set(`Bearer ${token}`, session)
+    return new Headers({ authorization: `Bearer ${token}` })
+  }
+  const resolver = Layer.succeed(
+    SessionResolver,
+    SessionResolver.of({
+      resolve: (headers) => {
+        const key = headers.get("authorization") ?? headers.get("cookie") ?? ""
+        resolved.set(key, (resolved.get(key) ?? 0) + 1)
+        const session = sessions.get(key)
+        return session === undefined ? Effect.fail(new Anonymous()) : Effect.succeed(session)
+      }
+    })
+  )
+  return { add, resolver, resolved: (headers: Headers) => resolved.get(headers.get("authorization") ?? "") ?? 0, sessions }
+}
+
+const limiter = (
+  resolver: Layer.Layer<SessionResolver>,
+  rateLimit: RateLimit.RateLimitOptions,
+  counter: Layer.Layer<RateLimitCounter> = RateLimitCounter.layerMemory
+) =>
+  RateLimiter.layer.pipe(
+    Layer.provide(Layer.mergeAll(resolver, counter, TokenPolicy.layer({ rateLimit }), TokenSecret.layer(undefined)))
+  )
+
+const admit = (headers: Headers) => RateLimiter.use((l) => l.admit(headers))
+
+describe("RateLimiter, counted in memory under test time", () => {
+  it.effect("exactly the limit per window: refused from the next request until 1 ms before the edge, admitted at it", () => {
+    const c = callers()
+    const alice = c.add({ user: user("alice"), session: null, scopes: [], tokenId: "tok_alice" })
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(10 * W)
+      for (let i = 0; i < 3; i++) assert.strictEqual((yield* admit(alice)).user.id, "alice")
+      const refused = yield* Effect.flip(admit(alice))
+      assert.deepStrictEqual(refused, new RateLimited({ reason: "exceeded", scope: "token", limit: 3, window: 60, retryAfter: 60, tokenId: "tok_alice" }))
+      yield* TestClock.setTime(11 * W - 1)
+      const last = yield* Effect.flip(admit(alice))
+      assert.strictEqual((last as RateLimited).retryAfter, 1)
+      yield* TestClock.setTime(11 * W)
+      for (let i = 0; i < 3; i++) assert.strictEqual((yield* admit(alice)).user.id, "alice", `request ${i + 1} of the new window`)
+      assert.strictEqual(((yield* Effect.flip(admit(alice))) as RateLimited).retryAfter, 60)
+      yield* TestClock.setTime(12 * W + 1)
+      assert.strictEqual((yield* admit(alice)).user.id, "alice")
+    }).pipe(Effect.provide(limiter(c.resolver, { requests: 3, window: "1 minute" })))
+  })
+
+  it.effect("a token's own limit; tokens are counted apart; a refused token is refused again with no resolution", () => {
+    const c = callers()
+    const own = c.add({ user: user("bob"), session: null, scopes: [], tokenId: "tok_own", rateLimit: 1 })
+    const other = c.add({ user: user("bob"), session: null, scopes: [], tokenId: "tok_default" })
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(5 * W + 30_000)
+      yield* admit(own)
+      for (let i = 0; i < 5; i++) assert.strictEqual(((yield* Effect.flip(admit(own))) as RateLimited).limit, 1)
+      assert.strictEqual(c.resolved(own), 2, "resolved for the first refusal, then refused from memory")
+      for (let i = 0; i < 4; i++) yield* admit(other)
+      assert.strictEqual(((yield* Effect.flip(admit(other))) as RateLimited).limit, 4)
+      yield* TestClock.setTime(6 * W)
+      yield* admit(own)
+      assert.strictEqual(c.resolved(own), 3, "a new window resolves again")
+    }).pipe(Effect.provide(limiter(c.resolver, { requests: 4, maxRequests: 10 })))
+  })
+
+  it.effect("the per-user limit holds across all of a user's tokens, and not across users", () => {
+    const c = callers()
+    const one = c.add({ user: user("carol"), session: null, scopes: [], tokenId: "tok_c1" })
+    const two = c.add({ user: user("carol"), session: null, scopes: [], tokenId: "tok_c2" })
+    const dave = c.add({ user: user("dave"), session: null, scopes: [], tokenId: "tok_d" })
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(7 * W)
+      for (let i = 0; i < 3; i++) yield* admit(one)
+      for (let i = 0; i < 2; i++) yield* admit(two)
+      const refused = (yield* Effect.flip(admit(two))) as RateLimited
+      assert.strictEqual(refused.scope, "user")
+      assert.strictEqual(refused.limit, 5)
+      assert.strictEqual(refused.tokenId, "tok_c2")
+      for (let i = 0; i < 5; i++) yield* admit(dave)
+    }).pipe(Effect.provide(limiter(c.resolver, { requests: 10, perUser: 5 })))
+  })
+
+  it.effect("a cookie session and a refusal are never counted; the three errors pass through as they are", () => {
+    const c = callers()
+    const cookie = c.add({ user: user("erin"), session: { id: "s", userId: "erin", token: "t", expiresAt: new Date(9e12), createdAt: new Date(0), updatedAt: new Date(0) }, scopes: [] })
+    return Effect.gen(function*() {
+      for (let i = 0; i < 20; i++) assert.strictEqual((yield* admit(cookie)).user.id, "erin")
+      assert.deepStrictEqual(yield* Effect.flip(admit(new Headers())), new Anonymous())
+    }).pipe(Effect.provide(limiter(c.resolver, { requests: 1 })))
+  })
+
+  it.effect("with no rateLimit in the policy, admit is the resolver's resolve: nothing is counted", () => {
+    const c = callers()
+    const frank = c.add({ user: user("frank"), session: null, scopes: [], tokenId: "tok_f" })
+    return Effect.gen(function*() {
+      for (let i = 0; i < 50; i++) yield* admit(frank)
+      assert.strictEqual(c.resolved(frank), 50)
+    }).pipe(Effect.provide(RateLimiter.layer.pipe(
+      Layer.provide(Layer.mergeAll(c.resolver, RateLimitCounter.layerMemory, TokenPolicy.layer(), TokenSecret.layer(undefined)))
+    )))
+  })
+})
+
+describe("RateLimiter over a shared storage that fails", () => {
+  const failing = RateLimitCounter.layerStorage({ increment: () => Promise.reject(new Error("connection refused")) })
+  const garbled = RateLimitCounter.layerStorage({ increment: () => Promise.resolve("OK") })
+  const hanging = RateLimitCounter.layerStorage({ increment: () => new Promise(() => undefined) })
+
+  it.effect("closed (the default): a 503-shaped refusal, never a session; a garbled answer counts as a failure", () => {
+    const c = callers()
+    const gina = c.add({ user: user("gina"), session: null, scopes: [], tokenId: "tok_g" })
+    return Effect.gen(function*() {
+      for (const counter of [failing, garbled]) {
+        const refused = yield* Effect.flip(admit(gina).pipe(Effect.provide(limiter(c.resolver, { requests: 5 }, counter))))
+        assert.deepStrictEqual(refused, new RateLimited({ reason: "unavailable", scope: "token", limit: 5, window: 60, retryAfter: 1, tokenId: "tok_g" }))
+      }
+    })
+  })
+
+  it.effect("a storage that hangs is given up on after storageTimeout", () => {
+    const c = callers()
+    const hal = c.add({ user: user("hal"), session: null, scopes: [], tokenId: "tok_h" })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(admit(hal))
+      yield* TestClock.adjust("249 millis")
+      assert.isUndefined(fiber.pollUnsafe(), "still waiting 1 ms before the timeout")
+      yield* TestClock.adjust("1 millis")
+      const exit = yield* Fiber.await(fiber)
+      assert.isTrue(Exit.isFailure(exit))
+      assert.strictEqual(((yield* Effect.flip(Fiber.join(fiber))) as RateLimited).reason, "unavailable")
+    }).pipe(Effect.provide(limiter(c.resolver, { requests: 5, storageTimeout: "250 millis" }, hanging)))
+  })
+
+  it.effect("open: admitted uncounted, as the user the database gave", () => {
+    const c = callers()
+    const ivy = c.add({ user: user("ivy"), session: null, scopes: [], tokenId: "tok_i" })
+    return Effect.gen(function*() {
+      for (let i = 0; i < 10; i++) assert.strictEqual((yield* admit(ivy)).user.id, "ivy")
+    }).pipe(Effect.provide(limiter(c.resolver, { requests: 1, onStorageFailure: "open" }, failing)))
+  })
+
+  it.effect("a secondaryStorage without increment is refused at start-up when limits are on, ignored when off", () =>
+    Effect.gen(function*() {
+      const old = { get: () => null, set: () => undefined, delete: () => undefined }
+      const built = (policy: TokenPolicy.TokenPolicyOptions) =>
+        Effect.exit(Effect.provide(RateLimitCounter.use(() => Effect.void), RateLimitCounter.layerFor(old).pipe(Layer.provide(TokenPolicy.layer(policy)))))
+      const on = yield* built({ rateLimit: { requests: 1 } })
+      assert.isTrue(Exit.isFailure(on))
+      assert.match(String(Exit.isFailure(on) ? on.cause : ""), /needs secondaryStorage\.increment/)
+      const off = yield* built({})
+      assert.isTrue(Exit.isSuccess(off))
+    }))
+})
