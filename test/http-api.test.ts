@@ -18,6 +18,7 @@ import {
   type FusionAuthError,
   InsufficientScope,
   InvalidToken,
+  RateLimited,
   type Session
 } from "../src/index.ts"
 import { authLayer, errorResponse } from "../src/effect.ts"
@@ -105,6 +106,8 @@ const observe = async (response: Response) => ({
   status: response.status,
   body: await response.text(),
   challenge: response.headers.get("www-authenticate"),
+  retryAfter: response.headers.get("retry-after"),
+  rateLimit: [response.headers.get("ratelimit-policy"), response.headers.get("ratelimit")],
   cache: response.headers.get("cache-control"),
   type: response.headers.get("content-type")
 })
@@ -227,6 +230,10 @@ describe("Authentication over a test resolver", () => {
       }
       assert.containsAllKeys(write.responses["403"]!.headers, ["www-authenticate"])
       assert.notProperty(me.responses, "403")
+      for (const operation of [me, write]) {
+        assert.containsAllKeys(operation.responses["429"]!.headers, ["retry-after", "ratelimit-policy", "ratelimit"])
+        assert.containsAllKeys(operation.responses["503"]!.headers, ["retry-after"])
+      }
     }))
 })
 
@@ -294,6 +301,23 @@ for (const backend of sqlBackends) {
       const [listed] = await app.tokens.list(userId)
       await app.tokens.revoke(userId, listed!.id)
       await assertAnswers(await api.handler(at("/me", token)), new InvalidToken({ reason: "revoked" }))
+    })
+
+    it("with tokens.rateLimit, a token past its limit gets errorResponse's 429 from the third request; a cookie is not counted", async () => {
+      const { userId, cookie, token } = await caller()
+      const limited = serve(authLayer(setup.auth, { database: { url: db.url }, tokens: { ...tokens, rateLimit: { requests: 2, window: "1 hour" } } }))
+      try {
+        for (let i = 0; i < 2; i++) assert.strictEqual((await limited.handler(at("/me", token))).status, 200)
+        const refused = await limited.handler(at("/me", token))
+        const retryAfter = Number(refused.headers.get("retry-after"))
+        assert.isTrue(retryAfter >= 1 && retryAfter <= 3600, `Retry-After ${retryAfter}`)
+        const [listed] = await app.tokens.list(userId)
+        await assertAnswers(refused, new RateLimited({ reason: "exceeded", scope: "token", limit: 2, window: 3600, retryAfter, tokenId: listed!.id }))
+        for (let i = 0; i < 5; i++) assert.strictEqual((await limited.handler(at("/me", cookie))).status, 200)
+        assert.strictEqual((await api.handler(at("/me", token))).status, 200, "an API without a limit is not counted")
+      } finally {
+        await limited.dispose()
+      }
     })
 
     it("no token or cookie value reaches a log line or a span, with the request logger and a tracer on", async () => {

@@ -72,7 +72,8 @@ const tokenLine = (t: TokenInfo) =>
     `created ${t.createdAt.toISOString()}`,
     `expires ${t.expiresAt?.toISOString() ?? "never"}`,
     `last used ${t.lastUsedAt?.toISOString() ?? "never"}`,
-    t.revokedAt ? `REVOKED ${t.revokedAt.toISOString()}` : t.replacedBy ? `rotated to ${t.replacedBy}` : "live"
+    t.revokedAt ? `REVOKED ${t.revokedAt.toISOString()}` : t.replacedBy ? `rotated to ${t.replacedBy}` : "live",
+    ...(t.rateLimit === null ? [] : [`rate limit ${t.rateLimit}`])
   ].join("  ")
 
 /** The user's state by the one lock-out rule: active, deactivated (since), or banned (until). */

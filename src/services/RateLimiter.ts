@@ -62,18 +62,18 @@ export class RateLimiter extends Context.Service<RateLimiter, {
           new RateLimited({ reason: "exceeded", scope: met.scope, limit: met.limit, window, retryAfter: RateLimit.secondsUntil(resetAt, now), tokenId })
 
         let warnedAt = -Infinity
-        /** The storage failed: refused (closed), or admitted uncounted with a warning at most once a window (open). */
-        const unavailable = (session: Session, limit: number, now: number, cause: unknown) =>
-          limits.onStorageFailure === "open"
-            ? (now - warnedAt < limits.windowMs
-              ? Effect.succeed(session)
-              : Effect.as(
-                Effect.sync(() => (warnedAt = now)).pipe(
-                  Effect.andThen(Effect.logWarning("fusion-auth: rate limit not counted (secondaryStorage failed); admitting, as onStorageFailure is \"open\"", cause))
-                ),
-                session
-              ))
-            : Effect.fail(new RateLimited({ reason: "unavailable", scope: "token", limit, window, retryAfter: 1, tokenId: session.tokenId }))
+        /** The storage failed: refused (closed) or admitted uncounted (open), with a warning at most once a window. */
+        const unavailable = (session: Session, limit: number, now: number, cause: unknown) => {
+          const open = limits.onStorageFailure === "open"
+          const warn = now - warnedAt < limits.windowMs ? Effect.void : Effect.suspend(() => {
+            warnedAt = now
+            return Effect.logWarning(`fusion-auth: a rate limit could not be counted (secondaryStorage failed); ${open ? "admitting" : "refusing"} token callers, as onStorageFailure is "${limits.onStorageFailure}"`, cause)
+          })
+          return Effect.andThen(
+            warn,
+            open ? Effect.succeed(session) : Effect.fail(new RateLimited({ reason: "unavailable", scope: "token", limit, window, retryAfter: 1, tokenId: session.tokenId }))
+          )
+        }
 
         const count = Effect.fnUntraced(function*(session: Session, tokenId: string, headers: Headers, digest: string | undefined, now: number) {
           const at = RateLimit.windowAt(limits.windowMs, now)
