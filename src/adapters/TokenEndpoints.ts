@@ -94,6 +94,12 @@ const body = <S extends Schema.Top & { readonly DecodingServices: never }>(schem
 const SECONDS_MAX = 10 * 366 * 86_400
 const Seconds = Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(SECONDS_MAX))
 const TokenId = Schema.String.check(Schema.isMaxLength(100))
+const OrganizationId = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200))
+
+const ListQuery = Schema.Struct({
+  /** Only the caller's tokens acting for this organization. */
+  organizationId: Schema.optional(OrganizationId)
+})
 
 const CreateBody = Schema.Struct({
   name: Schema.String.check(Schema.isMaxLength(1000)),
@@ -101,7 +107,9 @@ const CreateBody = Schema.Struct({
   /** Lifetime in seconds; absent: the policy's maximum, or none. */
   expiresIn: Schema.optional(Seconds),
   /** Its own requests per window (the policy's `rateLimit`); absent: the policy's default. */
-  rateLimit: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1_000_000_000)))
+  rateLimit: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1_000_000_000))),
+  /** The organization it acts for (Better Auth's organization plugin); the caller's role there must allow minting. */
+  organizationId: Schema.optional(OrganizationId)
 })
 
 const RevokeBody = Schema.Struct({ tokenId: TokenId })
@@ -128,9 +136,11 @@ const NO_STORE = "no-store"
 export const tokenEndpoints = (link: TokenLink) => {
   const use = [callerMiddleware(link)]
   return {
-    listFusionAuthTokens: createAuthEndpoint("/fusion-auth/tokens/list", { method: "GET", use }, async (ctx) => {
+    listFusionAuthTokens: createAuthEndpoint("/fusion-auth/tokens/list", { method: "GET", query: body(Schema.UndefinedOr(ListQuery)), use }, async (ctx) => {
       const { caller } = ctx.context
-      const tokens = await call(link, TokenStore.use((store) => store.list(caller.user.id)))
+      const organizationId = ctx.query?.organizationId
+      const mine = await call(link, TokenStore.use((store) => store.list(caller.user.id)))
+      const tokens = organizationId === undefined ? mine : mine.filter((t) => t.organizationId === organizationId)
       ctx.setHeader("cache-control", NO_STORE)
       // The caller's tokens, oldest first, and the scopes it may put on a new one.
       return ctx.json({ tokens: tokens as ReadonlyArray<TokenInfo>, scopes: caller.scopes })
@@ -138,8 +148,9 @@ export const tokenEndpoints = (link: TokenLink) => {
 
     createFusionAuthToken: createAuthEndpoint("/fusion-auth/tokens/create", { method: "POST", body: body(CreateBody), use }, async (ctx) => {
       const { caller } = ctx.context
-      const { name, scopes, expiresIn, rateLimit } = ctx.body
-      const { token, info } = await call(link, TokenStore.use((store) => store.create({ caller, name, scopes, expiresAt: inSeconds(expiresIn), rateLimit })))
+      const { name, scopes, expiresIn, rateLimit, organizationId } = ctx.body
+      const { token, info } = await call(link, TokenStore.use((store) =>
+        store.create({ caller, name, scopes, expiresAt: inSeconds(expiresIn), rateLimit, organizationId })))
       ctx.setHeader("cache-control", NO_STORE)
       return ctx.json<CreatedTokenView>({ token: Redacted.value(token), info })
     }),

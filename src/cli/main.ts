@@ -141,12 +141,22 @@ const tokensCreate = Command.make(
     })
 ).pipe(Command.withDescription("Create a token for a user and print it, once"))
 
-const tokensList = Command.make("list", { user: userFlag }, ({ user }) =>
+const organizationFlag = Flag.String("organization").pipe(
+  Flag.withDescription("An organization's id (Better Auth's organization plugin): its tokens, whoever minted them"),
+  Flag.optional
+)
+
+const tokensList = Command.make("list", { user: userFlag.pipe(Flag.optional), organization: organizationFlag }, ({ user, organization }) =>
   Effect.gen(function*() {
-    const owner = yield* Users.use((users) => users.findByEmail(user))
+    if (Option.isSome(user) === Option.isSome(organization)) return yield* new UsageError({ message: "give either --user or --organization" })
+    if (Option.isSome(organization)) {
+      const tokens = yield* TokenStore.use((store) => store.listByOrganization(organization.value))
+      return yield* output(tokens, () => (tokens.length ? tokens.map(tokenLine) : [`Organization ${organization.value} has no tokens.`]))
+    }
+    const owner = yield* Users.use((users) => users.findByEmail(Option.getOrThrow(user)))
     const tokens = yield* TokenStore.use((store) => store.list(owner.id))
     yield* output(tokens, () => (tokens.length ? tokens.map(tokenLine) : [`${owner.email} has no tokens.`]))
-  })).pipe(Command.withDescription("List a user's tokens (never the secrets)"))
+  })).pipe(Command.withDescription("List a user's or an organization's tokens (never the secrets)"))
 
 const readStdin = Stdio.Stdio.use((stdio) => Stream.mkString(Stream.decodeText(stdio.stdin)))
 
@@ -157,13 +167,23 @@ const tokensRevoke = Command.make(
     leaked: Flag.Boolean("leaked").pipe(
       Flag.withDescription("Read text from stdin and revoke every fusion-auth token found in it"),
       Flag.withDefault(false)
-    )
+    ),
+    organization: organizationFlag
   },
-  ({ id, leaked }) =>
+  ({ id, leaked, organization }) =>
     Effect.gen(function*() {
       const store = yield* TokenStore
-      if (leaked === Option.isSome(id)) {
-        return yield* new UsageError({ message: "give either a token id or --leaked (with the token on stdin)" })
+      if ([leaked, Option.isSome(id), Option.isSome(organization)].filter(Boolean).length !== 1) {
+        return yield* new UsageError({ message: "give one of a token id, --organization, or --leaked (with the token on stdin)" })
+      }
+      if (Option.isSome(organization)) {
+        // Each live token of the organization, with its descendants, one transaction and audit event each.
+        const live = (yield* store.listByOrganization(organization.value)).filter((t) => t.revokedAt === null)
+        const revoked = yield* Effect.forEach(live, (t) =>
+          store.revokeById(t.id, ACTOR).pipe(Effect.map(Option.some), Effect.catchTag("TokenNotFound", () => Effect.succeedNone)))
+        const done = revoked.flatMap((r) => (Option.isSome(r) ? [r.value] : []))
+        return yield* output(done, () =>
+          done.length ? done.map((t) => `Revoked ${t.id} (${t.hint}) of user ${t.userId}.`) : [`Organization ${organization.value} has no live tokens.`])
       }
       if (Option.isSome(id)) {
         const info = yield* store.revokeById(id.value, ACTOR)
@@ -182,7 +202,7 @@ const tokensRevoke = Command.make(
       ])
       if (known.length === 0) return yield* new Refused({ message: "none of the tokens found is in this database" })
     })
-).pipe(Command.withDescription("Revoke a token by id, or a leaked token read from stdin"))
+).pipe(Command.withDescription("Revoke a token by id, every live token of an organization, or a leaked token read from stdin"))
 
 const setActive = (deactivate: boolean) =>
   Command.make(deactivate ? "deactivate" : "reactivate", { email: Argument.String("email") }, ({ email }) =>

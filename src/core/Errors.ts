@@ -31,8 +31,12 @@ export class Deactivated extends Schema.TaggedError<Deactivated>()("Deactivated"
   }
 }
 
-/** Why a Bearer credential was refused. `malformed` is decided with no I/O. */
-export const InvalidTokenReason = Schema.Literals(["malformed", "unknown", "revoked", "expired"])
+/**
+ * Why a Bearer credential was refused. `malformed` is decided with no I/O; `removed`: a token
+ * acting for an organization whose owner is no longer a member of it (removed, or the
+ * organization deleted).
+ */
+export const InvalidTokenReason = Schema.Literals(["malformed", "unknown", "revoked", "expired", "removed"])
 export type InvalidTokenReason = typeof InvalidTokenReason.Type
 
 /** A Bearer credential that is not a live token. Carries the token id once one is known. */

@@ -61,7 +61,7 @@ export const SPAN = "fusion-auth.resolve"
 const DURATION_BOUNDARIES = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000]
 const KEY_BOUNDARIES = [1, 2, 4, 8, 16, 32, 64]
 const KINDS: ReadonlyArray<CredentialKind> = ["cookie", "token", "session-bearer"]
-const INVALID_TOKEN: ReadonlyArray<InvalidTokenReason> = ["malformed", "unknown", "revoked", "expired"]
+const INVALID_TOKEN: ReadonlyArray<InvalidTokenReason> = ["malformed", "unknown", "revoked", "expired", "removed"]
 const LOCKED_OUT: ReadonlyArray<LockOutReason> = ["deactivated", "banned"]
 const HAND_OVER_REASONS: ReadonlyArray<HandOverReason> = ["disabled", "unsupported", "differs", "schema-pending", "refresh-due"]
 

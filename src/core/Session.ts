@@ -48,4 +48,18 @@ export interface Session<U = User, S = SessionRow> {
   readonly tokenId?: string | undefined
   /** The token's own requests per window, when it was given one (absent: the policy's default). */
   readonly rateLimit?: number | undefined
+  /**
+   * With Better Auth's organization plugin, the organization the caller acts for, in the
+   * plugin's own terms: for a cookie, its session's `activeOrganizationId` (`null` when none is
+   * active); for a token acting for an organization, that organization. Absent for a user's
+   * own token, and without the plugin.
+   */
+  readonly activeOrganizationId?: string | null | undefined
+  /**
+   * The caller's member role in `activeOrganizationId` (the plugin's `member.role`, roles
+   * comma-separated), for a token acting for an organization: read in the token's one
+   * statement, on every request. A cookie's role is Better Auth's to tell
+   * (`auth.api.getActiveMemberRole`): fusion-auth reads no member row for a cookie.
+   */
+  readonly memberRole?: string | undefined
 }

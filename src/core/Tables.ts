@@ -27,6 +27,8 @@ export interface TokenRecord {
   readonly parentId: string | null
   /** Its own requests per window (`TokenPolicy.rateLimit`); `null`: the policy's default. */
   readonly rateLimit: number | null
+  /** The organization (Better Auth's organization plugin) it acts for, or `null`: its user's own. */
+  readonly organizationId: string | null
 }
 
 export type AuditAction =
@@ -77,6 +79,9 @@ export interface TokenLookup {
   readonly lastUsedAt: Date | null
   readonly scopes: ReadonlyArray<string>
   readonly rateLimit: number | null
+  readonly organizationId: string | null
+  /** The owner's member role in `organizationId`, read in the same statement; `null`: no longer a member (or no such organization). */
+  readonly memberRole: string | null
   /** The owner as Better Auth returns a user (its output rule applied). */
   readonly user: User
   /** The owner's lock-out fields, read apart from `user` (the output rule may hide them). */
@@ -94,6 +99,13 @@ export interface TokenTable extends UserLock {
   update(id: string, changes: Partial<Pick<TokenRecord, "expiresAt" | "revokedAt" | "replacedBy">>): Effect.Effect<void>
   /** Every token minted, directly or not, by this one; on SQL, inside a transaction, locked. */
   descendants(id: string): Effect.Effect<ReadonlyArray<TokenRecord>>
+  /** Tokens acting for an organization, oldest first. */
+  listByOrganization(organizationId: string): Effect.Effect<ReadonlyArray<TokenRecord>>
+  /**
+   * A user's member role in an organization (the organization plugin's `member` table);
+   * `undefined` when not a member, or when the app has no organization plugin.
+   */
+  membership(organizationId: string, userId: string): Effect.Effect<string | undefined>
   /** The one request-path statement, by digest. */
   lookup(digest: string): Effect.Effect<TokenLookup | undefined>
   /** Moves each token's `lastUsedAt` forward to its time (ISO strings), never back. */

@@ -29,7 +29,23 @@ export interface TokenPolicy {
   readonly format: ApiToken.Format
   /** Requests per window for each token (and each user's tokens together); `undefined`: no limit. */
   readonly rateLimit: RateLimit.RateLimitPolicy | undefined
+  /** Organization tokens (Better Auth's organization plugin): who may mint one, and what a role may do with one. */
+  readonly organizations: OrganizationRules
 }
+
+/**
+ * What a member's roles in an organization (Better Auth's `member.role`, split on commas) allow
+ * with that organization's tokens.
+ */
+export interface OrganizationRules {
+  /** May a member with these roles mint (or rotate) a token of the organization? */
+  readonly mint: (roles: ReadonlyArray<string>) => boolean
+  /** The scopes a member with these roles may hold on an organization token, read on every request. */
+  readonly grantable: (roles: ReadonlyArray<string>, user: User) => ReadonlyArray<string>
+}
+
+/** The organization plugin's creator role and its admin role: who mints organization tokens by default. */
+const MINTING_ROLES = ["owner", "admin"]
 
 export interface TokenPolicyOptions {
   readonly scopes?: ReadonlyArray<string> | undefined
@@ -47,6 +63,13 @@ export interface TokenPolicyOptions {
    * through Better Auth's `secondaryStorage` when the app has one. Default: none.
    */
   readonly rateLimit?: RateLimit.RateLimitOptions | undefined
+  /**
+   * Organization tokens. `mint`: which roles may mint one (default: `owner` and `admin`).
+   * `grantable`: the scopes a role may hold on one, within what the user may grant (default:
+   * all of them for a role that may mint; all but `tokens:manage` for any other), so lowering
+   * a member's role narrows the organization's tokens on the next request.
+   */
+  readonly organizations?: Partial<OrganizationRules> | undefined
 }
 
 /** Builds a policy; throws at start-up on a scope name that could never be valid, a bad prefix or rate limit. */
@@ -56,6 +79,8 @@ export const make = (options: TokenPolicyOptions = {}): TokenPolicy => {
     if (!SCOPE_PATTERN.test(scope)) throw new Error(`fusion-auth: scope ${JSON.stringify(scope)} must match ${SCOPE_PATTERN}`)
   }
   const grantable = options.grantable
+  const mint = options.organizations?.mint ?? ((roles: ReadonlyArray<string>) => roles.some((role) => MINTING_ROLES.includes(role)))
+  const roleGrantable = options.organizations?.grantable
   return {
     scopes,
     // A user may always hand a token the management their own cookie session has.
@@ -66,7 +91,11 @@ export const make = (options: TokenPolicyOptions = {}): TokenPolicy => {
     format: options.prefix === undefined && options.legacyPrefixes === undefined
       ? ApiToken.DEFAULT
       : ApiToken.format(options.prefix, options.legacyPrefixes),
-    rateLimit: options.rateLimit === undefined ? undefined : RateLimit.make(options.rateLimit)
+    rateLimit: options.rateLimit === undefined ? undefined : RateLimit.make(options.rateLimit),
+    organizations: {
+      mint,
+      grantable: roleGrantable ?? ((roles) => (mint(roles) ? scopes : scopes.filter((scope) => scope !== MANAGE_TOKENS)))
+    }
   }
 }
 
@@ -77,12 +106,21 @@ export class CurrentTokenPolicy extends Context.Service<CurrentTokenPolicy, Toke
 export const layer = (options?: TokenPolicyOptions): Layer.Layer<CurrentTokenPolicy> =>
   Layer.succeed(CurrentTokenPolicy, make(options))
 
-/** The rights a user has now: for a cookie, all they may grant; for a token, its scopes within that. */
+/**
+ * The rights a user has now: for a cookie, all they may grant; for a token, its scopes within
+ * that; for an organization's token, within what their roles there allow too (`roles`).
+ */
 export const effectiveScopes = (
   policy: TokenPolicy,
   user: User,
-  tokenScopes?: ReadonlyArray<string>
+  tokenScopes?: ReadonlyArray<string>,
+  roles?: ReadonlyArray<string>
 ): ReadonlyArray<string> => {
-  const grantable = policy.grantable(user).filter((scope) => policy.scopes.includes(scope))
+  const byRole = roles === undefined ? undefined : policy.organizations.grantable(roles, user)
+  const grantable = policy.grantable(user).filter((scope) => policy.scopes.includes(scope) && (byRole === undefined || byRole.includes(scope)))
   return tokenScopes === undefined ? grantable : tokenScopes.filter((scope) => grantable.includes(scope))
 }
+
+/** A member's roles as Better Auth's organization plugin stores them: comma-separated, trimmed, none empty. */
+export const roleList = (role: string): ReadonlyArray<string> =>
+  role.split(",").map((r) => r.trim()).filter((r) => r.length > 0)

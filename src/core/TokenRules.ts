@@ -9,7 +9,7 @@ import { lockOut } from "./LockOut.ts"
 import { ImpersonationRefused, InsufficientScope, InvalidTokenInput } from "./Errors.ts"
 import type { Session, User } from "./Session.ts"
 import type { TokenRecord } from "./Tables.ts"
-import { effectiveScopes, MANAGE_TOKENS, SCOPE_PATTERN, type TokenPolicy } from "./TokenPolicy.ts"
+import { effectiveScopes, MANAGE_TOKENS, roleList, SCOPE_PATTERN, type TokenPolicy } from "./TokenPolicy.ts"
 
 const NAME_MAX = 100
 /** Printable characters only: no control characters, no line or paragraph separators. */
@@ -82,6 +82,35 @@ export const boundedByParent = (expiresAt: Date | null, parent: Pick<TokenRecord
   parent?.expiresAt == null || (expiresAt !== null && expiresAt <= parent.expiresAt) ? expiresAt : parent.expiresAt
 
 /**
+ * The organization a new token acts for, and its owner's roles there: the one asked for, or
+ * else the minting token's. A token acting for an organization mints only for that one; the
+ * owner must be a member (`role`, read from the organization plugin's `member` table) whose
+ * roles may mint (`TokenPolicy.organizations.mint`). `null`: the user's own token.
+ */
+export const checkOrganization = (
+  policy: TokenPolicy,
+  asked: string | undefined,
+  parent: Pick<TokenRecord, "organizationId"> | undefined,
+  role: string | undefined
+): Effect.Effect<{ readonly id: string; readonly roles: ReadonlyArray<string> } | null, InvalidTokenInput> => {
+  const bound = parent?.organizationId ?? null
+  const id = organizationAsked(asked, parent)
+  if (bound !== null && id !== bound) {
+    return Effect.fail(new InvalidTokenInput({ field: "organizationId", problem: "a token acting for an organization mints only for that organization" }))
+  }
+  if (id === null) return Effect.succeed(null)
+  if (role === undefined) return Effect.fail(new InvalidTokenInput({ field: "organizationId", problem: "the user is not a member of this organization" }))
+  const roles = roleList(role)
+  return policy.organizations.mint(roles)
+    ? Effect.succeed({ id, roles })
+    : Effect.fail(new InvalidTokenInput({ field: "organizationId", problem: "the user's role in this organization may not mint tokens" }))
+}
+
+/** The organization that `checkOrganization` would check: the one asked for, or the minting token's. */
+export const organizationAsked = (asked: string | undefined, parent: Pick<TokenRecord, "organizationId"> | undefined): string | null =>
+  asked ?? parent?.organizationId ?? null
+
+/**
  * A token's own requests per window to store: the one asked for, a whole number within the
  * policy's `maxRequests`; minted by a token, never above that token's own limit (a token
  * cannot escape its limit by minting another). `null`: the policy's default.
@@ -105,8 +134,13 @@ export const checkRateLimit = (
   return Effect.succeed(asked ?? null)
 }
 
-/** The distinct scopes asked for, each known to the policy and grantable by the owner now. */
-export const checkScopes = (policy: TokenPolicy, owner: User, asked: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string>, InvalidTokenInput> => {
+/** The distinct scopes asked for, each known to the policy and grantable by the owner now (and, with `roles`, by their role in the organization). */
+export const checkScopes = (
+  policy: TokenPolicy,
+  owner: User,
+  asked: ReadonlyArray<string>,
+  roles?: ReadonlyArray<string>
+): Effect.Effect<ReadonlyArray<string>, InvalidTokenInput> => {
   const scopes = [...new Set(asked)]
   const unknown = scopes.filter((scope) => !policy.scopes.includes(scope))
   if (unknown.length > 0) {
@@ -119,6 +153,13 @@ export const checkScopes = (policy: TokenPolicy, owner: User, asked: ReadonlyArr
   const beyond = scopes.filter((scope) => !grantable.includes(scope))
   if (beyond.length > 0) {
     return Effect.fail(new InvalidTokenInput({ field: "scopes", problem: `the owner may not grant ${beyond.join(", ")}` }))
+  }
+  if (roles !== undefined) {
+    const byRole = effectiveScopes(policy, owner, undefined, roles)
+    const beyondRole = scopes.filter((scope) => !byRole.includes(scope))
+    if (beyondRole.length > 0) {
+      return Effect.fail(new InvalidTokenInput({ field: "scopes", problem: `the owner's role in the organization may not grant ${beyondRole.join(", ")}` }))
+    }
   }
   return Effect.succeed(scopes)
 }

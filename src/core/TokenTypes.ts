@@ -22,6 +22,8 @@ export interface TokenInfo {
   readonly replacedBy: string | null
   /** Its own requests per window; `null`: the policy's default (`TokenPolicy.rateLimit`). */
   readonly rateLimit: number | null
+  /** The organization it acts for; `null`: its user's own token. */
+  readonly organizationId: string | null
 }
 
 /**
@@ -44,6 +46,12 @@ export interface TokenFields {
    * token, up to that token's own); absent: the policy's default.
    */
   readonly rateLimit?: number | undefined
+  /**
+   * The organization (Better Auth's organization plugin) the token acts for: the owner must be a
+   * member whose role may mint (`TokenPolicy.organizations`). Absent: the user's own token, or,
+   * minted by an organization's token, that organization.
+   */
+  readonly organizationId?: string | undefined
   /** Who asks, for the audit trail; defaults to the owner. */
   readonly actorId?: string | undefined
 }
@@ -83,6 +91,8 @@ export interface VerifiedToken {
   readonly scopes: ReadonlyArray<string>
   /** Its own requests per window, when it has one. */
   readonly rateLimit: number | null
+  /** The organization it acts for and its owner's member role there, read with it; `undefined`: the user's own token. */
+  readonly organization: { readonly id: string; readonly role: string } | undefined
   readonly lockedOut: LockOutReason | undefined
 }
 
@@ -98,7 +108,8 @@ export const info = (record: TokenRecord): TokenInfo => ({
   lastUsedAt: record.lastUsedAt,
   revokedAt: record.revokedAt,
   replacedBy: record.replacedBy,
-  rateLimit: record.rateLimit
+  rateLimit: record.rateLimit,
+  organizationId: record.organizationId
 })
 
 /** A token as the audit trail names it: its name and hint, never more. */

@@ -76,6 +76,26 @@ export interface UserModel {
   readonly columns: ReadonlyArray<Column> | undefined
   /** Fields Better Auth's output rule leaves out of a user (`returned: false`). */
   readonly hidden: ReadonlySet<string>
+  /** The organization plugin's `member` table, where the app has the plugin: organization tokens read it. */
+  readonly member?: MemberModel | undefined
+}
+
+/** Better Auth's organization plugin's `member` table as the app configures it: its name and the columns tokens read. */
+export interface MemberModel {
+  readonly table: string
+  readonly organizationId: string
+  readonly userId: string
+  readonly role: string
+}
+
+/** The `member` model of a Better Auth context, or `undefined` when it has no organization plugin. */
+export const memberOf = (context: unknown): MemberModel | undefined => {
+  const member = tableOf(context, "member")
+  const column = (key: string) => member?.columns.find((c) => c.key === key)?.column
+  const [organizationId, userId, role] = [column("organizationId"), column("userId"), column("role")]
+  return member === undefined || organizationId === undefined || userId === undefined || role === undefined
+    ? undefined
+    : { table: member.table, organizationId, userId, role }
 }
 
 export const DEFAULT: UserModel = { table: "user", columns: undefined, hidden: new Set() }

@@ -2,7 +2,7 @@
 import { lockOutFields } from "../core/LockOut.ts"
 import { Effect } from "effect"
 import type { TokenRecord, TokenTable } from "../core/Tables.ts"
-import type { MemoryDatabase } from "./MemoryDatabase.ts"
+import { MemoryDatabase } from "./MemoryDatabase.ts"
 import * as UserLock from "./UserLock.ts"
 
 export const make = (db: MemoryDatabase["Service"]): TokenTable => ({
@@ -15,6 +15,8 @@ export const make = (db: MemoryDatabase["Service"]): TokenTable => ({
     ),
   insert: (record) => Effect.sync(() => void db.tokens.set(record.id, record)),
   list: (userId) => Effect.sync(() => [...db.tokens.values()].filter((t) => t.userId === userId)),
+  listByOrganization: (organizationId) => Effect.sync(() => [...db.tokens.values()].filter((t) => t.organizationId === organizationId)),
+  membership: (organizationId, userId) => Effect.sync(() => db.members.get(MemoryDatabase.memberKey(organizationId, userId))?.role),
   find: (by) =>
     Effect.sync(() => "id" in by ? db.tokens.get(by.id) : [...db.tokens.values()].find((t) => t.digest === by.digest)),
   ownerOf: (by) =>
@@ -41,6 +43,8 @@ export const make = (db: MemoryDatabase["Service"]): TokenTable => ({
         lastUsedAt: record.lastUsedAt,
         scopes: record.scopes,
         rateLimit: record.rateLimit,
+        organizationId: record.organizationId,
+        memberRole: record.organizationId === null ? null : db.members.get(MemoryDatabase.memberKey(record.organizationId, record.userId))?.role ?? null,
         user,
         lock: lockOutFields(user)
       }

@@ -66,7 +66,10 @@ export class SessionResolver extends Context.Service<SessionResolver, {
           if (acting === "missing") return yield* absent
           if (acting !== "active") return yield* new Deactivated({ userId: admin, credential, reason: acting })
         }
-        return { user, session, scopes: effectiveScopes(policy, user) } satisfies Session
+        const active = session.activeOrganizationId // the organization plugin's field, where the app has it
+        return active === undefined
+          ? { user, session, scopes: effectiveScopes(policy, user) } satisfies Session
+          : { user, session, scopes: effectiveScopes(policy, user), activeOrganizationId: typeof active === "string" ? active : null } satisfies Session
       })
       const ANONYMOUS = new Anonymous()
       const UNKNOWN = new InvalidToken({ reason: "unknown" })
@@ -76,11 +79,16 @@ export class SessionResolver extends Context.Service<SessionResolver, {
         Effect.flatMap(bearer(headers, value), (found) => fromSession(found, "token", UNKNOWN)))
 
       const fromToken = Effect.fnUntraced(function*(token: ApiToken.ApiToken) {
-        const { tokenId, user, scopes, rateLimit, lockedOut } = yield* tokens.verify(token)
+        const { tokenId, user, scopes, rateLimit, organization, lockedOut } = yield* tokens.verify(token)
         if (lockedOut !== undefined) return yield* new Deactivated({ userId: user.id, credential: "token", reason: lockedOut })
-        return rateLimit === null
-          ? { user, session: null, scopes, tokenId } satisfies Session
-          : { user, session: null, scopes, tokenId, rateLimit } satisfies Session
+        return {
+          user,
+          session: null,
+          scopes,
+          tokenId,
+          ...(rateLimit === null ? {} : { rateLimit }),
+          ...(organization === undefined ? {} : { activeOrganizationId: organization.id, memberRole: organization.role })
+        } satisfies Session
       })
 
       const answer = (credential: Presented, headers: Headers): Effect.Effect<Session, AuthError> => {

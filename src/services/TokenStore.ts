@@ -30,7 +30,7 @@ import {
   type TokenInfo,
   type VerifiedToken
 } from "../core/TokenTypes.ts"
-import { CurrentTokenPolicy, effectiveScopes, type TokenPolicy } from "../core/TokenPolicy.ts"
+import { CurrentTokenPolicy, effectiveScopes, roleList, type TokenPolicy } from "../core/TokenPolicy.ts"
 import {
   boundedByParent,
   checkCaller,
@@ -38,11 +38,13 @@ import {
   checkManage,
   checkName,
   checkNotImpersonating,
+  checkOrganization,
   checkOwner,
   checkRateLimit,
   checkRotatable,
   checkScopes,
-  credentialOf
+  credentialOf,
+  organizationAsked
 } from "../core/TokenRules.ts"
 import { fingerprint, TokenSecret } from "../core/TokenSecret.ts"
 import { MemoryDatabase } from "../memory/MemoryDatabase.ts"
@@ -61,6 +63,8 @@ export class TokenStore extends Context.Service<TokenStore, {
    */
   create(input: CreateTokenInput): Effect.Effect<CreatedToken, CreateErrors>
   list(userId: string): Effect.Effect<ReadonlyArray<TokenInfo>>
+  /** Every token acting for an organization, whoever minted it: for its operators (the CLI). */
+  listByOrganization(organizationId: string): Effect.Effect<ReadonlyArray<TokenInfo>>
   /**
    * Soft delete scoped to the owner: another user's token is `TokenNotFound`. Every route of
    * revocation revokes the token's descendants too, in the same transaction.
@@ -125,6 +129,8 @@ const make = Effect.fn(function*(table: TokenTable) {
   return TokenStore.of({
     create: create(deps),
     list: (userId) => table.list(userId).pipe(Effect.map((rows) => rows.map(info)), Effect.withSpan("TokenStore.list")),
+    listByOrganization: (organizationId) =>
+      table.listByOrganization(organizationId).pipe(Effect.map((rows) => rows.map(info)), Effect.withSpan("TokenStore.listByOrganization")),
     revoke: Effect.fn("TokenStore.revoke")(function*(userId, tokenId, actorId, actorCredential) {
       return yield* table.transaction(Effect.flatMap(lockedFind(table, { id: tokenId }), (record) =>
         revoke(record?.userId === userId ? record : undefined, new TokenNotFound({ tokenId }), "token.revoked", {
@@ -181,7 +187,8 @@ const create = (deps: Deps) =>
       if (owner === undefined) return yield* new UserNotFound({ userId })
       yield* checkOwner(owner, at)
       const parent = yield* liveParent(table, parentId, at)
-      const scopes = yield* checkScopes(policy, owner, input.scopes ?? [])
+      const organization = yield* organizationOf(deps, userId, input.organizationId, parent)
+      const scopes = yield* checkScopes(policy, owner, input.scopes ?? [], organization?.roles)
       if ((yield* table.liveCount(userId, at)) >= policy.maxLiveTokensPerUser) {
         return yield* new InvalidTokenInput({
           field: "userId",
@@ -196,7 +203,8 @@ const create = (deps: Deps) =>
         expiresAt: boundedByParent(asked, parent),
         createdAt: at,
         parentId,
-        rateLimit
+        rateLimit,
+        organizationId: organization?.id ?? null
       })
       yield* audit.record({
         action: "token.created",
@@ -242,6 +250,8 @@ const rotate = (deps: Deps) =>
       }
       const parentId = callerToken !== undefined && callerToken !== old.id ? callerToken : old.parentId
       const parent = yield* liveParent(table, parentId, at)
+      // An organization's token is re-minted only by a member who may still mint for it.
+      const organization = yield* organizationOf(deps, old.userId, old.organizationId ?? undefined, parent)
       const lifetime = old.expiresAt === null ? undefined : old.expiresAt.getTime() - old.createdAt.getTime()
       const expiresAt = yield* checkExpiry(
         policy,
@@ -256,7 +266,8 @@ const rotate = (deps: Deps) =>
         createdAt: at,
         parentId,
         // The old token's own limit, within what the policy allows now.
-        rateLimit: yield* checkRateLimit(policy, keptLimit(policy, old.rateLimit), parent)
+        rateLimit: yield* checkRateLimit(policy, keptLimit(policy, old.rateLimit), parent),
+        organizationId: organization?.id ?? null
       })
       const graceEnd = new Date(at.getTime() + grace)
       const oldEnd = old.expiresAt !== null && old.expiresAt < graceEnd ? old.expiresAt : graceEnd
@@ -275,6 +286,19 @@ const rotate = (deps: Deps) =>
     return { token: rotated.token, info: info(rotated.record) }
   })
 
+/** The organization a new token acts for, checked against the owner's membership now (`checkOrganization`). */
+const organizationOf = (
+  { table, policy }: Deps,
+  userId: string,
+  asked: string | undefined,
+  parent: TokenRecord | undefined
+) =>
+  Effect.gen(function*() {
+    const id = organizationAsked(asked, parent)
+    const role = id === null ? undefined : yield* table.membership(id, userId)
+    return yield* checkOrganization(policy, asked, parent, role)
+  })
+
 /** A successor's limit: its predecessor's, lowered to the policy's maximum now; none when limits are off. */
 const keptLimit = (policy: TokenPolicy, limit: number | null): number | undefined =>
   limit === null || policy.rateLimit === undefined ? undefined : Math.min(limit, policy.rateLimit.maxRequests)
@@ -290,16 +314,26 @@ const verify = ({ table, policy, secret, lastUsed }: Deps) =>
     if (found.expiresAt !== null && at >= found.expiresAt.getTime()) {
       return yield* new InvalidToken({ reason: "expired", tokenId })
     }
+    // An organization's token acts for its owner's membership: gone (removed, or the organization deleted), it ends.
+    const { organizationId, memberRole } = found
+    if (organizationId !== null && memberRole === null) return yield* new InvalidToken({ reason: "removed", tokenId })
     // A locked-out owner's request is refused by the resolver, so it is not noted as a use.
     const lockedOut = lockOut(found.lock, at)
     if (lockedOut === undefined) yield* lastUsed.touch(tokenId, found.lastUsedAt)
-    return { tokenId, user, scopes: effectiveScopes(policy, user, found.scopes), rateLimit: found.rateLimit, lockedOut } satisfies VerifiedToken
+    return {
+      tokenId,
+      user,
+      scopes: effectiveScopes(policy, user, found.scopes, memberRole === null ? undefined : roleList(memberRole)),
+      rateLimit: found.rateLimit,
+      organization: organizationId === null || memberRole === null ? undefined : { id: organizationId, role: memberRole },
+      lockedOut
+    } satisfies VerifiedToken
   })
 
 /** Stores a new token with its digest and hint; the plaintext leaves only in the result. */
 const insertNew = Effect.fn(function*(
   { table, secret, policy }: Deps,
-  fields: Pick<TokenRecord, "userId" | "name" | "scopes" | "expiresAt" | "createdAt" | "parentId" | "rateLimit">
+  fields: Pick<TokenRecord, "userId" | "name" | "scopes" | "expiresAt" | "createdAt" | "parentId" | "rateLimit" | "organizationId">
 ) {
   const token = policy.format.generate()
   const record: TokenRecord = {

@@ -1,7 +1,7 @@
 /**
  * The app's Better Auth `user` model (`core/UserModel.ts`), made once at start-up from Better
  * Auth's own context (`ctx.tables.user`, the adapter's `usePlural`, the output rule of
- * `parseUserOutput`), or, for a process without the app's Better Auth, from what the app's
+ * `parseUserOutput`) and, with the organization plugin, its `member` table; or, for a process without the app's Better Auth, from what the app's
  * `migrate()` saved. Without either (memory layers, a program that builds the stores alone) the default
  * model applies: Better Auth's default `user` table, every column read as named.
  */
@@ -9,7 +9,7 @@ import { parseUserOutput } from "better-auth/db"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import * as ModelTable from "../sql/ModelTable.ts"
-import { CurrentUserModel, DEFAULT, hiddenBy, tableOf, type UserModel } from "../core/UserModel.ts"
+import { CurrentUserModel, DEFAULT, hiddenBy, memberOf, tableOf, type UserModel } from "../core/UserModel.ts"
 
 /**
  * The model the app's last `migrate()` saved (`sql/ModelTable.ts`), for a process without the
@@ -43,5 +43,10 @@ export const layer = (context: PromiseLike<unknown> | undefined): Layer.Layer<ne
     const user = tableOf(ctx, "user")
     if (user === undefined) return DEFAULT
     const options = (ctx as { options?: object }).options ?? {}
-    return { table: user.table, columns: user.columns, hidden: hiddenBy(parseUserOutput, options, user.columns.map((c) => c.key)) } satisfies UserModel
+    return {
+      table: user.table,
+      columns: user.columns,
+      hidden: hiddenBy(parseUserOutput, options, user.columns.map((c) => c.key)),
+      member: memberOf(ctx)
+    } satisfies UserModel
   }))

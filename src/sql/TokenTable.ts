@@ -29,6 +29,20 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: nu
   insert: (record) => sql`insert into "apiToken" ${sql.insert({ ...record, scopes: pgArray(record.scopes) })}`.pipe(Effect.orDie),
   list: (userId) =>
     sql<TokenRecord>`select * from "apiToken" where "userId" = ${userId} order by "createdAt", "id"`.pipe(Effect.map(records), Effect.orDie),
+  listByOrganization: (organizationId) =>
+    sql<TokenRecord>`select * from "apiToken" where "organizationId" = ${organizationId} order by "createdAt", "id"`.pipe(
+      Effect.map(records),
+      Effect.orDie
+    ),
+  membership: (organizationId, userId) => {
+    const member = model.member
+    if (member === undefined) return Effect.succeed(undefined)
+    return sql.unsafe<{ role: string }>(
+      `select ${quote(member.role)} as "role" from ${quote(member.table)} ` +
+        `where ${quote(member.organizationId)}::text = $1 and ${quote(member.userId)} = $2 limit 1`,
+      [organizationId, userId]
+    ).pipe(Effect.map((rows) => rows[0]?.role), Effect.orDie)
+  },
   find: (by) =>
     ("id" in by
       ? sql<TokenRecord>`select * from "apiToken" where "id" = ${by.id} for update`
@@ -59,11 +73,31 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: nu
  * share one statement (`Batch.statements`); one alone is `where t."digest" = $1`, as ever.
  */
 const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: number) => void): Pick<TokenTable, "lookup"> => {
+  // With the organization plugin, the owner's membership in the token's organization, read in the same statement.
+  const { member } = model
+  const membership = member === undefined
+    ? { column: `null::text`, join: "" }
+    : {
+      column: `m.${quote(member.role)}`,
+      join: ` left join ${quote(member.table)} m on m.${quote(member.userId)} = t."userId" and m.${quote(member.organizationId)}::text = t."organizationId"`
+    }
   const select = `t."id" as "fusionTokenId", t."expiresAt" as "fusionExpiresAt", t."revokedAt" as "fusionRevokedAt", ` +
-    `t."lastUsedAt" as "fusionLastUsedAt", t."scopes" as "fusionScopes", t."rateLimit" as "fusionRateLimit", ${selectList(model, "u", "u")} ` +
-    `from "apiToken" t join ${quote(model.table)} u on u."id" = t."userId"`
+    `t."lastUsedAt" as "fusionLastUsedAt", t."scopes" as "fusionScopes", t."rateLimit" as "fusionRateLimit", ` +
+    `t."organizationId" as "fusionOrganizationId", ${membership.column} as "fusionMemberRole", ${selectList(model, "u", "u")} ` +
+    `from "apiToken" t join ${quote(model.table)} u on u."id" = t."userId"${membership.join}`
   const decode = (row: Record<string, unknown>): TokenLookup => {
-    const { fusionKey: _, fusionTokenId, fusionExpiresAt, fusionRevokedAt, fusionLastUsedAt, fusionScopes, fusionRateLimit, ...owner } = row
+    const {
+      fusionKey: _,
+      fusionTokenId,
+      fusionExpiresAt,
+      fusionRevokedAt,
+      fusionLastUsedAt,
+      fusionScopes,
+      fusionRateLimit,
+      fusionOrganizationId,
+      fusionMemberRole,
+      ...owner
+    } = row
     const { user, lock } = readUser(model, owner, "u", true)
     return {
       tokenId: fusionTokenId as string,
@@ -72,6 +106,8 @@ const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: numbe
       lastUsedAt: fusionLastUsedAt as Date | null,
       scopes: fusionScopes as ReadonlyArray<string>,
       rateLimit: fusionRateLimit as number | null,
+      organizationId: fusionOrganizationId as string | null,
+      memberRole: fusionMemberRole as string | null,
       user: user as unknown as User,
       lock
     }

@@ -1,0 +1,207 @@
+/**
+ * Organization tokens on Better Auth's real `organization` plugin, on PGlite and real Postgres:
+ * minted through Better Auth's endpoint only by a member whose role may mint (owners and admins
+ * by default); on every request the token's one statement reads the membership too, so a
+ * removed member, a lowered role, a deleted organization and a locked-out member each take
+ * effect on the next request; the `Session` says which organization and which role; a cookie
+ * carries its `activeOrganizationId`; the CLI lists and revokes an organization's tokens.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { betterAuth } from "better-auth"
+import { Redacted } from "effect"
+import { organization } from "better-auth/plugins/organization"
+import pg from "pg"
+import { afterAll, beforeAll } from "vitest"
+import { createAuthSession, fusionAuth, InvalidToken, migrate } from "../src/index.ts"
+import { fusionAuth as cli } from "./support/cli.ts"
+import { sqlBackends, type TestDatabase } from "./support/databases.ts"
+import { countStatements, type WireCounter } from "./support/wire.ts"
+
+const PASSWORD = "correct horse battery"
+const BASE = "http://localhost:3000"
+
+const makeApp = (dbUrl: string, fusionUrl: string) => {
+  const pool = new pg.Pool({ connectionString: dbUrl, max: 4 })
+  const auth = betterAuth({
+    database: pool,
+    secret: "organization-secret-organization-secret",
+    baseURL: BASE,
+    telemetry: { enabled: false },
+    logger: { disabled: true },
+    rateLimit: { enabled: false },
+    emailAndPassword: { enabled: true },
+    plugins: [fusionAuth(), organization()]
+  })
+  const app = createAuthSession(auth, { database: { url: fusionUrl }, tokens: { scopes: ["read", "write"], lastUsedInterval: "1 hour" } })
+  return { auth, pool, app }
+}
+
+for (const backend of sqlBackends) {
+  describe(`organization tokens on ${backend.name}`, () => {
+    let db: TestDatabase
+    let wire: WireCounter
+    let setup: ReturnType<typeof makeApp>
+    let n = 0
+
+    beforeAll(async () => {
+      db = await backend.make()
+      wire = await countStatements(db.url)
+      setup = makeApp(db.url, wire.url)
+      await migrate(setup.auth, { url: db.url })
+    }, 120_000)
+    afterAll(async () => {
+      await setup?.app.dispose()
+      await setup?.pool.end()
+      await wire?.close()
+      await db?.close()
+    })
+
+    const bearer = (token: string) => new Headers({ authorization: `Bearer ${token}` })
+    /** A signed-up user: id, email and the browser's cookie. */
+    const person = async (label: string) => {
+      const email = `${label}${++n}.${Math.random().toString(36).slice(2, 8)}@example.com`
+      const { headers, response } = await setup.auth.api.signUpEmail({ body: { email, password: PASSWORD, name: label }, returnHeaders: true })
+      return { id: response.user.id, email, cookie: headers.getSetCookie().map((c) => c.split(";")[0]).join("; ") }
+    }
+    /** An organization its owner created, with an admin and a member added. */
+    const team = async () => {
+      const owner = await person("owner")
+      const admin = await person("admin")
+      const member = await person("member")
+      const org = await setup.auth.api.createOrganization({
+        body: { name: "Acme", slug: `acme-${++n}-${Math.random().toString(36).slice(2, 8)}` },
+        headers: new Headers({ cookie: owner.cookie })
+      })
+      await setup.auth.api.addMember({ body: { userId: admin.id, role: "admin", organizationId: org!.id } })
+      await setup.auth.api.addMember({ body: { userId: member.id, role: "member", organizationId: org!.id } })
+      const members = await setup.auth.api.listMembers({ query: { organizationId: org!.id }, headers: new Headers({ cookie: owner.cookie }) })
+      const memberId = (userId: string) => members.members.find((m) => m.userId === userId)!.id
+      return { owner, admin, member, orgId: org!.id, memberId }
+    }
+    /** POST to the plugin's token endpoint through Better Auth's own handler, as a browser or a script. */
+    const mint = async (headers: Record<string, string>, body: Record<string, unknown>) => {
+      const response = await setup.auth.handler(new Request(`${BASE}/api/auth/fusion-auth/tokens/create`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: BASE, ...headers },
+        body: JSON.stringify(body)
+      }))
+      return { status: response.status, body: (await response.json()) as { token: string; info: { id: string; organizationId: string | null }; code?: string; field?: string } }
+    }
+    const resolved = async (token: string) => {
+      wire.reset()
+      const result = await setup.app.resolve(bearer(token))
+      return { result, statements: wire.statements().length }
+    }
+
+    it("minted by role: an owner and an admin may, a member and an outsider may not; its Session names the organization and the role, in one statement", async () => {
+      const { owner, admin, member, orgId } = await team()
+      const outsider = await person("outsider")
+      const byOwner = await mint({ cookie: owner.cookie }, { name: "deploy", scopes: ["read"], organizationId: orgId })
+      assert.strictEqual(byOwner.status, 200)
+      assert.strictEqual(byOwner.body.info.organizationId, orgId)
+      const byAdmin = await mint({ cookie: admin.cookie }, { name: "ci", scopes: ["read", "write"], organizationId: orgId })
+      assert.strictEqual(byAdmin.status, 200)
+      for (const refused of [member, outsider]) {
+        const answer = await mint({ cookie: refused.cookie }, { name: "nope", organizationId: orgId })
+        assert.strictEqual(answer.status, 400)
+        assert.deepInclude(answer.body, { code: "INVALID_TOKEN_INPUT", field: "organizationId" })
+      }
+      const { result, statements } = await resolved(byAdmin.body.token)
+      assert.strictEqual(statements, 1, "the token and its membership in one statement")
+      assert.isTrue("session" in result)
+      if (!("session" in result)) return
+      assert.strictEqual(result.session.user.id, admin.id)
+      assert.isNull(result.session.session)
+      assert.strictEqual(result.session.activeOrganizationId, orgId)
+      assert.strictEqual(result.session.memberRole, "admin")
+      assert.deepStrictEqual(result.session.scopes, ["read", "write"])
+      assert.strictEqual(result.session.tokenId, byAdmin.body.info.id)
+      // A personal token of the same user says nothing of organizations.
+      const { token } = await setup.app.tokens.create({ userId: admin.id, name: "mine" })
+      const personal = await setup.app.getSession(bearer(Redacted.value(token)))
+      assert.strictEqual(personal?.user.id, admin.id)
+      assert.isUndefined(personal?.activeOrganizationId)
+      assert.isUndefined(personal?.memberRole)
+    })
+
+    it("a removed member's organization tokens are refused on the next request; their own tokens are not", async () => {
+      const { owner, admin, orgId, memberId } = await team()
+      const { body } = await mint({ cookie: admin.cookie }, { name: "ci", organizationId: orgId })
+      const own = await mint({ cookie: admin.cookie }, { name: "own" })
+      assert.strictEqual((await setup.app.getSession(bearer(body.token)))?.user.id, admin.id)
+      await setup.auth.api.removeMember({ body: { memberIdOrEmail: memberId(admin.id), organizationId: orgId }, headers: new Headers({ cookie: owner.cookie }) })
+      const { result, statements } = await resolved(body.token)
+      assert.deepStrictEqual("error" in result ? result.error : result, new InvalidToken({ reason: "removed", tokenId: body.info.id }))
+      assert.strictEqual(statements, 1)
+      assert.strictEqual((await setup.app.getSession(bearer(own.body.token)))?.user.id, admin.id)
+      const thrown = await setup.app.requireSession(bearer(body.token)).then(() => undefined, (r: Response) => r.status)
+      assert.strictEqual(thrown, 401)
+    })
+
+    it("a lowered role narrows the token on the next request: an admin's token made member loses tokens:manage and cannot mint", async () => {
+      const { owner, admin, orgId, memberId } = await team()
+      const { body } = await mint({ cookie: admin.cookie }, { name: "ci", scopes: ["read", "tokens:manage"], organizationId: orgId })
+      const before = await setup.app.getSession(bearer(body.token))
+      assert.deepStrictEqual([before?.scopes, before?.memberRole], [["read", "tokens:manage"], "admin"])
+      const child = await mint({ authorization: `Bearer ${body.token}` }, { name: "job", scopes: ["read"] })
+      assert.strictEqual(child.status, 200)
+      assert.strictEqual(child.body.info.organizationId, orgId, "a token acting for an organization mints for it")
+      const elsewhere = await mint({ authorization: `Bearer ${body.token}` }, { name: "job", organizationId: "another-org" })
+      assert.deepInclude(elsewhere.body, { code: "INVALID_TOKEN_INPUT", field: "organizationId" })
+
+      await setup.auth.api.updateMemberRole({ body: { memberId: memberId(admin.id), role: "member", organizationId: orgId }, headers: new Headers({ cookie: owner.cookie }) })
+      const after = await setup.app.getSession(bearer(body.token))
+      assert.deepStrictEqual([after?.scopes, after?.memberRole], [["read"], "member"])
+      const refused = await mint({ authorization: `Bearer ${body.token}` }, { name: "job 2", scopes: ["read"] })
+      assert.strictEqual(refused.status, 403)
+      assert.deepInclude(refused.body, { code: "INSUFFICIENT_SCOPE" })
+    })
+
+    it("a deleted organization's tokens are refused on the next request", async () => {
+      const { owner, orgId } = await team()
+      const { body } = await mint({ cookie: owner.cookie }, { name: "deploy", organizationId: orgId })
+      assert.strictEqual((await setup.app.getSession(bearer(body.token)))?.activeOrganizationId, orgId)
+      await setup.auth.api.deleteOrganization({ body: { organizationId: orgId }, headers: new Headers({ cookie: owner.cookie }) })
+      const { result } = await resolved(body.token)
+      assert.deepStrictEqual("error" in result ? result.error : result, new InvalidToken({ reason: "removed", tokenId: body.info.id }))
+    })
+
+    it("a locked-out member's organization token is refused, as every token is; reactivation lets it back", async () => {
+      const { owner, orgId } = await team()
+      const { body } = await mint({ cookie: owner.cookie }, { name: "deploy", organizationId: orgId })
+      await setup.app.users.deactivate(owner.id)
+      assert.isNull(await setup.app.getSession(bearer(body.token)))
+      await setup.app.users.reactivate(owner.id)
+      assert.strictEqual((await setup.app.getSession(bearer(body.token)))?.memberRole, "owner")
+    })
+
+    it("a cookie carries its session's activeOrganizationId, still in one statement", async () => {
+      const { owner, orgId } = await team()
+      const headers = new Headers({ cookie: owner.cookie })
+      await setup.auth.api.setActiveOrganization({ body: { organizationId: orgId }, headers })
+      wire.reset()
+      const session = await setup.app.getSession(headers)
+      assert.strictEqual(wire.statements().length, 1)
+      assert.strictEqual(session?.activeOrganizationId, orgId)
+      assert.strictEqual(session?.session?.activeOrganizationId, orgId)
+      assert.isUndefined(session?.memberRole, "a cookie's role is Better Auth's to tell")
+    })
+
+    it("the CLI lists an organization's tokens, whoever minted them, and revokes them all", async () => {
+      const { owner, admin, orgId } = await team()
+      const a = await mint({ cookie: owner.cookie }, { name: "deploy", organizationId: orgId })
+      const b = await mint({ cookie: admin.cookie }, { name: "ci", organizationId: orgId })
+      const own = await mint({ cookie: admin.cookie }, { name: "own" })
+      const env = { env: { DATABASE_URL: db.url } }
+      const listed = await cli(["--json", "tokens", "list", "--organization", orgId], env)
+      assert.strictEqual(listed.code, 0, listed.stderr)
+      assert.sameMembers((JSON.parse(listed.stdout) as Array<{ id: string }>).map((t) => t.id), [a.body.info.id, b.body.info.id])
+      const revoked = await cli(["tokens", "revoke", "--organization", orgId], env)
+      assert.strictEqual(revoked.code, 0, revoked.stderr)
+      assert.isNull(await setup.app.getSession(bearer(a.body.token)))
+      assert.isNull(await setup.app.getSession(bearer(b.body.token)))
+      assert.strictEqual((await setup.app.getSession(bearer(own.body.token)))?.user.id, admin.id, "a personal token is not the organization's")
+      assert.strictEqual((await cli(["tokens", "list", "--organization", orgId, "--user", admin.email], env)).code, 2)
+    })
+  })
+}
