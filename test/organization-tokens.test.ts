@@ -175,6 +175,31 @@ for (const backend of sqlBackends) {
       assert.strictEqual((await setup.app.getSession(bearer(body.token)))?.memberRole, "owner")
     })
 
+    it("the token statement with its membership join, alone and batched, is served by indexes", async () => {
+      const { owner, admin, orgId } = await team()
+      const a = await mint({ cookie: owner.cookie }, { name: "plan a", organizationId: orgId })
+      const b = await mint({ cookie: admin.cookie }, { name: "plan b", organizationId: orgId })
+      wire.reset()
+      await setup.app.getSession(bearer(a.body.token))
+      await Promise.all([a, b, a, b].map((t) => setup.app.getSession(bearer(t.body.token))))
+      const texts = [...new Set(wire.statements().map((s) => s.text))]
+      assert.strictEqual(texts.length, 2, texts.join("\n")) // alone, and a batch
+      for (const text of texts) assert.include(text, "left join")
+      const client = new pg.Client({ connectionString: db.url })
+      await client.connect()
+      try {
+        await client.query("set enable_seqscan = off")
+        for (const [i, text] of texts.entries()) {
+          await client.query(`prepare p${i} as ${text}`)
+          const plan = (await client.query<{ "QUERY PLAN": string }>(`explain execute p${i}('${/\$1::text\[\]/.test(text) ? "{a,b}" : "a"}')`))
+            .rows.map((r) => r["QUERY PLAN"]).join("\n")
+          assert.notInclude(plan, "Seq Scan", `${text}\n${plan}`)
+        }
+      } finally {
+        await client.end()
+      }
+    })
+
     it("a cookie carries its session's activeOrganizationId, still in one statement", async () => {
       const { owner, orgId } = await team()
       const headers = new Headers({ cookie: owner.cookie })

@@ -1,8 +1,8 @@
 /**
  * Per-token rate limits through `createAuthSession` over real Better Auth, on PGlite and real
  * Postgres: a token's own limit set at creation (through Better Auth's endpoint) and bounded
- * by the policy and by the token that mints it; `requireSession` and the token endpoints
- * refuse past it with the 429, while `getSession` is not counted; refused requests cost no
+ * by the policy and by the token that mints it; `requireSession`, the Start request middleware
+ * and the token endpoints refuse past it with the 429, while `getSession` is not counted; refused requests cost no
  * statement, and counting writes nothing (read on the wire); a database an earlier release
  * migrated keeps its tokens, which answer as before.
  */
@@ -10,6 +10,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Redacted } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { createAuthSession, migrate } from "../src/index.ts"
+import { startMiddleware } from "../src/tanstack-start.ts"
 import { makeAuth, signUp } from "./support/auth.ts"
 import { sqlBackends, type TestDatabase } from "./support/databases.ts"
 import { countStatements, type WireCounter } from "./support/wire.ts"
@@ -90,6 +91,25 @@ for (const backend of sqlBackends) {
       assert.strictEqual(listed.headers.get("ratelimit-policy"), `"token";q=2;w=3600`)
     })
 
+    it("the Start request middleware, required or optional, answers a token past its limit with the 429", async () => {
+      await awayFromEdge()
+      const { userId } = await newUser()
+      const { token } = await app.tokens.create({ userId, name: "start", rateLimit: 1 })
+      const start = startMiddleware(() => app)
+      const run = async (middleware: unknown) => {
+        const server = (middleware as { options: { server: (input: { request: Request; next: (x: unknown) => unknown }) => Promise<unknown> } }).options.server
+        const result = await server({ request: new Request("http://localhost:3000/api/me", { headers: bearer(Redacted.value(token)) }), next: () => "next" })
+        return result === "next" ? "next" : (result as Response)
+      }
+      assert.strictEqual(await run(start.requireSessionRequestMiddleware), "next")
+      for (const middleware of [start.requireSessionRequestMiddleware, start.sessionRequestMiddleware]) {
+        const refused = await run(middleware)
+        assert.notStrictEqual(refused, "next")
+        assert.strictEqual((refused as Response).status, 429)
+        assert.strictEqual((refused as Response).headers.get("ratelimit-policy"), `"token";q=1;w=3600`)
+      }
+    })
+
     it("a refused token costs no statement, and counting writes nothing to the database", async () => {
       await awayFromEdge()
       const { userId } = await newUser()
@@ -128,22 +148,30 @@ for (const backend of sqlBackends) {
       assert.strictEqual(((await rotated.json()) as { info: { rateLimit: number } }).info.rateLimit, 5)
     })
 
-    it("a database an earlier release migrated upgrades with migrate(): its tokens resolve, under the default limit, and deactivation still refuses them", async () => {
+    it("a database an earlier release migrated upgrades with migrate(): its tokens resolve, as their user's own, under the default limit, and deactivation still refuses them", async () => {
       await awayFromEdge()
       const { userId } = await newUser()
       const { token } = await app.tokens.create({ userId, name: "from before" })
       const plain = Redacted.value(token)
-      // The schema as the release before this one left it: no "rateLimit" column, migration 6 not run.
-      await setup.pool.query(`alter table "apiToken" drop column "rateLimit"`)
-      await setup.pool.query(`delete from "fusionAuthMigrations" where "migration_id" = 6`)
+      // The schema as the release before this one left it (migrations 1 to 5): no "rateLimit", no "organizationId".
+      await setup.pool.query(`alter table "apiToken" drop column "rateLimit", drop column "organizationId"`)
+      await setup.pool.query(`delete from "fusionAuthMigrations" where "migration_id" >= 6`)
       await migrate(setup.auth, { url: db.url })
-      const { rows } = await setup.pool.query<{ rateLimit: number | null }>(`select "rateLimit" from "apiToken" where "userId" = $1`, [userId])
-      assert.deepStrictEqual(rows, [{ rateLimit: null }])
-      assert.strictEqual((await app.getSession(bearer(plain)))?.user.id, userId)
+      const { rows } = await setup.pool.query<{ rateLimit: number | null; organizationId: string | null }>(
+        `select "rateLimit", "organizationId" from "apiToken" where "userId" = $1`,
+        [userId]
+      )
+      assert.deepStrictEqual(rows, [{ rateLimit: null, organizationId: null }])
+      const session = await app.getSession(bearer(plain))
+      assert.strictEqual(session?.user.id, userId)
+      assert.isUndefined(session?.activeOrganizationId)
       assert.strictEqual(await through(bearer(plain)), userId)
       await app.users.deactivate(userId)
       assert.isNull(await app.getSession(bearer(plain)))
       assert.strictEqual(await through(bearer(plain)), 401)
+      await app.users.reactivate(userId)
+      // Its limit is the policy's default (3 a window): one use above, one refusal, two more.
+      assert.deepStrictEqual([await through(bearer(plain)), await through(bearer(plain)), await through(bearer(plain))], [userId, userId, 429])
     })
   })
 }
