@@ -8,14 +8,8 @@
  *
  * @module fusion-auth
  */
-export {
-  type AuthSessionOptions,
-  createAuthSession,
-  migrate,
-  type MigrateOptions,
-  type RequestLike,
-  type SessionOf
-} from "./runtime/createAuthSession.ts"
+export { type AuthSessionOptions, createAuthSession, type RequestLike, type SessionOf } from "./runtime/createAuthSession.ts"
+export { migrate, type MigrateOptions } from "./runtime/migrate.ts"
 export { fusionAuth } from "./adapters/plugin.ts"
 export { githubSecretScanning, type GitHubSecretScanningOptions } from "./adapters/GitHubSecretScanning.ts"
 export { betterAuthDatabase, type DatabaseOptions } from "./sql/Database.ts"

@@ -49,7 +49,7 @@ const contract = (name: string, stores: StoreLayer, sqlBacked: boolean) =>
           assert.notInclude(String(token), Redacted.value(token))
         }
         assert.deepStrictEqual(Object.keys(listed[0]!).sort(), [
-          "createdAt", "expiresAt", "hint", "id", "lastUsedAt", "name", "rateLimit", "replacedBy", "revokedAt", "scopes", "userId"
+          "createdAt", "expiresAt", "hint", "id", "lastUsedAt", "name", "organizationId", "rateLimit", "replacedBy", "revokedAt", "scopes", "userId"
         ])
       }))
 

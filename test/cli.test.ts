@@ -110,7 +110,7 @@ for (const backend of sqlBackends) {
       assert.strictEqual(json.code, 0, json.stderr)
       const printed = JSON.parse(json.stdout) as Record<string, unknown>
       assert.deepStrictEqual(Object.keys(printed), [
-        "token", "id", "userId", "name", "hint", "scopes", "createdAt", "expiresAt", "lastUsedAt", "revokedAt", "replacedBy"
+        "token", "id", "userId", "name", "hint", "scopes", "createdAt", "expiresAt", "lastUsedAt", "revokedAt", "replacedBy", "rateLimit", "organizationId"
       ])
       assert.deepInclude(printed, { userId, name: "ci", scopes: ["read"], expiresAt: null, lastUsedAt: null, revokedAt: null, replacedBy: null })
       assert.strictEqual((await app.getSession(new Headers({ authorization: `Bearer ${String(printed.token)}` })))!.user.id, userId)
@@ -204,7 +204,7 @@ for (const backend of sqlBackends) {
       for (const args of [["no-such-id", "--leaked"], []]) {
         const both = await cli(["tokens", "revoke", ...args], "sk_live_whatever")
         assert.strictEqual(both.code, 2, args.join(" "))
-        assert.strictEqual(oneLine(both), "fusion-auth: give either a token id or --leaked (with the token on stdin)")
+        assert.strictEqual(oneLine(both), "fusion-auth: give one of a token id, --organization, or --leaked (with the token on stdin)")
       }
       const nothing = await cli(["tokens", "revoke", "--leaked"], "no secrets here, just sk_live_lookalike")
       assert.strictEqual(nothing.code, 1)

@@ -184,7 +184,7 @@ describe("metrics and the span, through the runtime on pglite", () => {
 
     assert.isFalse(spans.some((span) => span.name === Metrics.SPAN), "no resolution span by default")
     const words = new Set(["cookie", "token", "session-bearer", "session", "success", "failure", "Anonymous", "Deactivated", "InvalidToken",
-      "deactivated", "banned", "malformed", "unknown", "revoked", "expired", "disabled", "unsupported", "differs", "schema-pending", "refresh-due"])
+      "deactivated", "banned", "malformed", "unknown", "revoked", "expired", "removed", "disabled", "unsupported", "differs", "schema-pending", "refresh-due"])
     for (const s of series()) {
       for (const [key, value] of Object.entries(s.attributes ?? {})) {
         assert.include(["credential", "outcome", "reason", "table"], key)

@@ -8,11 +8,13 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
-import { Redacted } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { organization } from "better-auth/plugins/organization"
 import pg from "pg"
 import { afterAll, beforeAll } from "vitest"
-import { createAuthSession, fusionAuth, InvalidToken, migrate } from "../src/index.ts"
+import { ApiToken, Stores, TokenStore } from "../src/effect.ts"
+import { createAuthSession, fusionAuth, InvalidToken, InvalidTokenInput, migrate } from "../src/index.ts"
+import { MemoryDatabase } from "../src/testing.ts"
 import { fusionAuth as cli } from "./support/cli.ts"
 import { sqlBackends, type TestDatabase } from "./support/databases.ts"
 import { countStatements, type WireCounter } from "./support/wire.ts"
@@ -157,6 +159,29 @@ for (const backend of sqlBackends) {
       assert.deepInclude(refused.body, { code: "INSUFFICIENT_SCOPE" })
     })
 
+    it("an organization's token manages only that organization's tokens: it lists, revokes and rotates no other of its user's", async () => {
+      const { admin, orgId } = await team()
+      const managing = await mint({ cookie: admin.cookie }, { name: "manager", scopes: ["tokens:manage"], organizationId: orgId })
+      const own = await mint({ cookie: admin.cookie }, { name: "own" })
+      const other = await setup.auth.api.createOrganization({ body: { name: "Other", slug: `other-${++n}-${Math.random().toString(36).slice(2, 8)}` }, headers: new Headers({ cookie: admin.cookie }) })
+      const elsewhere = await mint({ cookie: admin.cookie }, { name: "elsewhere", organizationId: other!.id })
+      const call = (path: string, body?: unknown) =>
+        setup.auth.handler(new Request(`${BASE}/api/auth/fusion-auth/tokens/${path}`, {
+          method: body === undefined ? "GET" : "POST",
+          headers: { "content-type": "application/json", origin: BASE, authorization: `Bearer ${managing.body.token}` },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) })
+        }))
+      const listed = (await (await call("list")).json()) as { tokens: Array<{ id: string }> }
+      assert.deepStrictEqual(listed.tokens.map((t) => t.id), [managing.body.info.id])
+      const byCookie = (await (await setup.auth.handler(new Request(`${BASE}/api/auth/fusion-auth/tokens/list?organizationId=${other!.id}`, { headers: { cookie: admin.cookie } }))).json()) as { tokens: Array<{ id: string }> }
+      assert.deepStrictEqual(byCookie.tokens.map((t) => t.id), [elsewhere.body.info.id], "a cookie lists one organization's tokens on asking")
+      for (const target of [own, elsewhere]) {
+        assert.strictEqual((await call("revoke", { tokenId: target.body.info.id })).status, 404)
+        assert.strictEqual((await call("rotate", { tokenId: target.body.info.id })).status, 404)
+        assert.strictEqual((await setup.app.getSession(bearer(target.body.token)))?.user.id, admin.id, "untouched")
+      }
+    })
+
     it("a deleted organization's tokens are refused on the next request", async () => {
       const { owner, orgId } = await team()
       const { body } = await mint({ cookie: owner.cookie }, { name: "deploy", organizationId: orgId })
@@ -230,3 +255,25 @@ for (const backend of sqlBackends) {
     })
   })
 }
+
+describe("organization tokens in the memory layers (for apps' own tests)", () => {
+  const ada = { id: "ada", email: "ada@example.com", name: "Ada", emailVerified: true, createdAt: new Date(0), updatedAt: new Date(0) }
+  const layer = Stores.layerMemory.pipe(Layer.provide(Stores.settings({ tokens: { scopes: ["read"] } })))
+
+  it.effect("MemoryDatabase.setMember stands in for the plugin: minting by role, a lowered role narrows, a removed member ends the token", () =>
+    Effect.gen(function*() {
+      const store = yield* TokenStore
+      yield* MemoryDatabase.addUser(ada)
+      const outsider = yield* Effect.flip(store.create({ userId: "ada", name: "x", organizationId: "org_1" }))
+      assert.deepStrictEqual(outsider, new InvalidTokenInput({ field: "organizationId", problem: "the user is not a member of this organization" }))
+      yield* MemoryDatabase.setMember("org_1", "ada", "admin")
+      const { token, info } = yield* store.create({ userId: "ada", name: "ci", scopes: ["read", "tokens:manage"], organizationId: "org_1" })
+      const parsed = ApiToken.parse(Redacted.value(token))!
+      const verified = yield* store.verify(parsed)
+      assert.deepStrictEqual([verified.organization, verified.scopes], [{ id: "org_1", role: "admin" }, ["read", "tokens:manage"]])
+      yield* MemoryDatabase.setMember("org_1", "ada", "member")
+      assert.deepStrictEqual((yield* store.verify(parsed)).scopes, ["read"])
+      yield* MemoryDatabase.setMember("org_1", "ada", undefined)
+      assert.deepStrictEqual(yield* Effect.flip(store.verify(parsed)), new InvalidToken({ reason: "removed", tokenId: info.id }))
+    }).pipe(Effect.provide(layer)))
+})

@@ -110,6 +110,17 @@ for (const backend of sqlBackends) {
       }
     })
 
+    it("a secondaryStorage without increment (an earlier Better Auth's) is refused when the runtime is made, with limits on only", async () => {
+      const old = { get: () => null, set: () => undefined, delete: () => undefined, getAndDelete: () => null }
+      const { auth, pool } = makeAuth(db.url, { secondaryStorage: old as never })
+      try {
+        assert.throws(() => createAuthSession(auth, { database: { url: db.url }, tokens: { rateLimit } }), /needs secondaryStorage\.increment/)
+        await createAuthSession(auth, { database: { url: db.url } }).dispose()
+      } finally {
+        await pool.end()
+      }
+    })
+
     it("a refused token costs no statement, and counting writes nothing to the database", async () => {
       await awayFromEdge()
       const { userId } = await newUser()
@@ -148,20 +159,37 @@ for (const backend of sqlBackends) {
       assert.strictEqual(((await rotated.json()) as { info: { rateLimit: number } }).info.rateLimit, 5)
     })
 
+    it("a token cannot multiply its limit: the tokens it mints and its rotation's successor count as one with it", async () => {
+      await awayFromEdge()
+      const { userId } = await newUser()
+      const { token, info } = await app.tokens.create({ userId, name: "lineage", scopes: ["tokens:manage"], rateLimit: 4 })
+      const parent = Redacted.value(token)
+      // Two uses of the limit of 4: minting a child, and rotating itself with an hour's grace (both tokens stay live).
+      const child = await post("create", bearer(parent), { name: "child", scopes: ["tokens:manage"] })
+      assert.strictEqual(child.status, 200)
+      const rotated = await post("rotate", bearer(parent), { tokenId: info.id, gracePeriod: 3600 })
+      assert.strictEqual(rotated.status, 200)
+      const successor = ((await rotated.json()) as { token: string }).token
+      const childToken = ((await child.json()) as { token: string }).token
+      const answers = []
+      for (const t of [childToken, successor, parent, childToken, successor, parent]) answers.push(await through(bearer(t)))
+      assert.deepStrictEqual(answers, [userId, userId, 429, 429, 429, 429], "two more requests in all, whichever token")
+    })
+
     it("a database an earlier release migrated upgrades with migrate(): its tokens resolve, as their user's own, under the default limit, and deactivation still refuses them", async () => {
       await awayFromEdge()
       const { userId } = await newUser()
       const { token } = await app.tokens.create({ userId, name: "from before" })
       const plain = Redacted.value(token)
       // The schema as the release before this one left it (migrations 1 to 5): no "rateLimit", no "organizationId".
-      await setup.pool.query(`alter table "apiToken" drop column "rateLimit", drop column "organizationId"`)
+      await setup.pool.query(`alter table "apiToken" drop column "rateLimit", drop column "lineageId", drop column "organizationId"`)
       await setup.pool.query(`delete from "fusionAuthMigrations" where "migration_id" >= 6`)
       await migrate(setup.auth, { url: db.url })
-      const { rows } = await setup.pool.query<{ rateLimit: number | null; organizationId: string | null }>(
-        `select "rateLimit", "organizationId" from "apiToken" where "userId" = $1`,
+      const { rows } = await setup.pool.query<{ rateLimit: number | null; lineageId: string | null; organizationId: string | null }>(
+        `select "rateLimit", "lineageId", "organizationId" from "apiToken" where "userId" = $1`,
         [userId]
       )
-      assert.deepStrictEqual(rows, [{ rateLimit: null, organizationId: null }])
+      assert.deepStrictEqual(rows, [{ rateLimit: null, lineageId: null, organizationId: null }])
       const session = await app.getSession(bearer(plain))
       assert.strictEqual(session?.user.id, userId)
       assert.isUndefined(session?.activeOrganizationId)

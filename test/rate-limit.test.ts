@@ -6,7 +6,7 @@
  * shared storage failing or hanging (closed and open).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Redacted } from "effect"
+import { Effect, Exit, Fiber, Layer, Logger, Redacted } from "effect"
 import { TestClock } from "effect/testing"
 import {
   ApiToken,
@@ -56,11 +56,14 @@ describe("the rate-limit rules (core/RateLimit.ts)", () => {
     assert.isUndefined(TokenPolicy.make().rateLimit, "no limit unless the app sets one")
   })
 
-  it("the tightest count, and seconds to the reset rounded up, never 0", () => {
+  it("the tighter count, and seconds to the reset rounded up, never 0", () => {
     const token = { scope: "token", limit: 10, used: 4 } as const
     const userCount = { scope: "user", limit: 20, used: 19 } as const
-    assert.strictEqual(RateLimit.tightest([token, userCount]), userCount)
-    assert.strictEqual(RateLimit.tightest([token]), token)
+    assert.strictEqual(RateLimit.tighter(token, userCount), userCount)
+    assert.strictEqual(RateLimit.tighter(userCount, token), userCount)
+    const over = { scope: "user", limit: 5, used: 6 } as const
+    assert.strictEqual(RateLimit.tighter(over, token), over)
+    assert.strictEqual(RateLimit.tighter(token, over), over)
     assert.isFalse(RateLimit.exceeded({ scope: "token", limit: 3, used: 3 }))
     assert.isTrue(RateLimit.exceeded({ scope: "token", limit: 3, used: 4 }))
     assert.strictEqual(RateLimit.secondsUntil(W, W - 1), 1)
@@ -196,10 +199,20 @@ describe("RateLimiter, counted in memory under test time", () => {
   })
 })
 
+describe("RateLimitCounter in memory", () => {
+  it.effect("a request of the last window answered after the edge counts in its own window, not over the new one's", () =>
+    Effect.gen(function*() {
+      const counter = yield* RateLimitCounter
+      const inc = (index: number) => counter.increment("token:t", { index, resetAt: (index + 1) * W })
+      assert.deepStrictEqual([yield* inc(10), yield* inc(11), yield* inc(10), yield* inc(11), yield* inc(12), yield* inc(11)], [1, 1, 2, 2, 1, 3])
+      assert.strictEqual(yield* counter.increment("token:other", { index: 12, resetAt: 13 * W }), 1, "keys are counted apart")
+    }).pipe(Effect.provide(RateLimitCounter.layerMemory)))
+})
+
 describe("RateLimiter over a shared storage that fails", () => {
   const failing = RateLimitCounter.layerStorage({ increment: () => Promise.reject(new Error("connection refused")) })
   const garbled = RateLimitCounter.layerStorage({ increment: () => Promise.resolve("OK") })
-  const hanging = RateLimitCounter.layerStorage({ increment: () => new Promise(() => undefined) })
+  const hanging = RateLimitCounter.layerStorage({ increment: () => new Promise(() => undefined) }, "250 millis")
 
   it.effect("closed (the default): a 503-shaped refusal, never a session; a garbled answer counts as a failure", () => {
     const c = callers()
@@ -223,15 +236,27 @@ describe("RateLimiter over a shared storage that fails", () => {
       const exit = yield* Fiber.await(fiber)
       assert.isTrue(Exit.isFailure(exit))
       assert.strictEqual(((yield* Effect.flip(Fiber.join(fiber))) as RateLimited).reason, "unavailable")
-    }).pipe(Effect.provide(limiter(c.resolver, { requests: 5, storageTimeout: "250 millis" }, hanging)))
+    }).pipe(Effect.provide(limiter(c.resolver, { requests: 5 }, hanging)))
   })
 
-  it.effect("open: admitted uncounted, as the user the database gave", () => {
+  it.effect("open: admitted uncounted, as the user the database gave; a warning at most once a window, in either mode", () => {
     const c = callers()
     const ivy = c.add({ user: user("ivy"), session: null, scopes: [], tokenId: "tok_i" })
+    const lines: Array<string> = []
+    const logs = Logger.layer([Logger.make((options) => lines.push(String(options.message)))])
     return Effect.gen(function*() {
+      yield* TestClock.setTime(3 * W)
       for (let i = 0; i < 10; i++) assert.strictEqual((yield* admit(ivy)).user.id, "ivy")
-    }).pipe(Effect.provide(limiter(c.resolver, { requests: 1, onStorageFailure: "open" }, failing)))
+      assert.strictEqual(lines.length, 1)
+      assert.include(lines[0], `admitting token callers, as onStorageFailure is "open"`)
+      yield* TestClock.setTime(4 * W - 1)
+      yield* admit(ivy)
+      assert.strictEqual(lines.length, 1, "not again within the window")
+      yield* TestClock.setTime(4 * W + 30_000)
+      yield* admit(ivy)
+      assert.strictEqual(lines.length, 2)
+      for (const line of lines) assert.notInclude(line, c.sessions.keys().next().value!.slice(15))
+    }).pipe(Effect.provide(Layer.merge(limiter(c.resolver, { requests: 1, onStorageFailure: "open" }, failing), logs)))
   })
 
   it.effect("a secondaryStorage without increment is refused at start-up when limits are on, ignored when off", () =>

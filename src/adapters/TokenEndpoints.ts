@@ -18,7 +18,7 @@ import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { type FusionAuthError, isFusionAuthError, TokenSecretMismatch } from "../core/Errors.ts"
 import { errorCode, errorParts } from "../core/Http.ts"
 import type { Session } from "../core/Session.ts"
-import { checkManage, credentialOf } from "../core/TokenRules.ts"
+import { checkManage, confinedTo, credentialOf } from "../core/TokenRules.ts"
 import type { TokenInfo } from "../core/TokenTypes.ts"
 import { RateLimiter } from "../services/RateLimiter.ts"
 import { SessionResolver } from "../services/SessionResolver.ts"
@@ -138,9 +138,11 @@ export const tokenEndpoints = (link: TokenLink) => {
   return {
     listFusionAuthTokens: createAuthEndpoint("/fusion-auth/tokens/list", { method: "GET", query: body(Schema.UndefinedOr(ListQuery)), use }, async (ctx) => {
       const { caller } = ctx.context
-      const organizationId = ctx.query?.organizationId
+      // The organization asked for; and an organization's token sees only that organization's tokens of its user.
+      const asked = ctx.query?.organizationId
+      const confined = confinedTo(caller)
       const mine = await call(link, TokenStore.use((store) => store.list(caller.user.id)))
-      const tokens = organizationId === undefined ? mine : mine.filter((t) => t.organizationId === organizationId)
+      const tokens = mine.filter((t) => (asked === undefined || t.organizationId === asked) && (confined === undefined || t.organizationId === confined))
       ctx.setHeader("cache-control", NO_STORE)
       // The caller's tokens, oldest first, and the scopes it may put on a new one.
       return ctx.json({ tokens: tokens as ReadonlyArray<TokenInfo>, scopes: caller.scopes })
@@ -157,7 +159,8 @@ export const tokenEndpoints = (link: TokenLink) => {
 
     revokeFusionAuthToken: createAuthEndpoint("/fusion-auth/tokens/revoke", { method: "POST", body: body(RevokeBody), use }, async (ctx) => {
       const { caller } = ctx.context
-      const info = await call(link, TokenStore.use((store) => store.revoke(caller.user.id, ctx.body.tokenId, caller.user.id, credentialOf(caller))))
+      const info = await call(link, TokenStore.use((store) =>
+        store.revoke(caller.user.id, ctx.body.tokenId, caller.user.id, credentialOf(caller), confinedTo(caller))))
       return ctx.json<TokenInfo>(info)
     }),
 

@@ -17,16 +17,15 @@ import { betterAuth } from "better-auth"
 import { Config, Console, Effect, Exit, Layer, Option, Redacted, Stdio, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as ApiToken from "../core/ApiToken.ts"
-import { lockOut } from "../core/LockOut.ts"
 import { describePatterns, scanPatterns } from "../core/ScanPattern.ts"
 import type { TokenPolicyOptions } from "../core/TokenPolicy.ts"
-import { migrateWith } from "../runtime/createAuthSession.ts"
+import { migrateWith } from "../runtime/migrate.ts"
+import { tokenLine, userJson, userLine } from "./Lines.ts"
 import * as Database from "../sql/Database.ts"
 import { fusionAuth } from "../adapters/plugin.ts"
-import type { User } from "../core/Session.ts"
 import * as Stores from "../services/Stores.ts"
 import * as UserModel from "../services/UserModel.ts"
-import { type TokenInfo, TokenStore } from "../services/TokenStore.ts"
+import { TokenStore } from "../services/TokenStore.ts"
 import { Users } from "../services/Users.ts"
 import { describeFailure, Refused, stripPrefix, UsageError } from "./CliErrors.ts"
 
@@ -62,41 +61,6 @@ const parseDuration = (text: string): Effect.Effect<number, UsageError> => {
     ? Effect.fail(new UsageError({ message: `bad duration "${text.slice(0, 40)}": use a number and m, h, d or w, e.g. 30d` }))
     : Effect.succeed(Number(match[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[match[2] as "m" | "h" | "d" | "w"])
 }
-
-const tokenLine = (t: TokenInfo) =>
-  [
-    t.id,
-    JSON.stringify(t.name),
-    t.hint,
-    t.scopes.length ? t.scopes.join(",") : "-",
-    `created ${t.createdAt.toISOString()}`,
-    `expires ${t.expiresAt?.toISOString() ?? "never"}`,
-    `last used ${t.lastUsedAt?.toISOString() ?? "never"}`,
-    t.revokedAt ? `REVOKED ${t.revokedAt.toISOString()}` : t.replacedBy ? `rotated to ${t.replacedBy}` : "live",
-    ...(t.rateLimit === null ? [] : [`rate limit ${t.rateLimit}`])
-  ].join("  ")
-
-/** The user's state by the one lock-out rule: active, deactivated (since), or banned (until). */
-const userState = (u: User) => {
-  switch (lockOut(u, Date.now())) {
-    case "deactivated":
-      return `DEACTIVATED ${new Date(u.deactivatedAt!).toISOString()}`
-    case "banned":
-      return u.banExpires == null ? "BANNED" : `BANNED until ${new Date(u.banExpires as Date).toISOString()}`
-    default:
-      return "active"
-  }
-}
-
-const userLine = (u: User) => `${u.id}  ${u.email}  ${userState(u)}`
-
-const userJson = (u: User) => ({
-  id: u.id,
-  email: u.email,
-  name: u.name,
-  deactivatedAt: u.deactivatedAt ?? null,
-  lockedOut: lockOut(u, Date.now()) ?? null
-})
 
 const migrateCommand = Command.make("migrate", {}, () =>
   Effect.gen(function*() {

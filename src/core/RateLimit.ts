@@ -93,9 +93,8 @@ export interface Count {
   readonly used: number
 }
 
-/** The limit a caller meets first: the one over its limit, or else the one with the least left. */
-export const tightest = (counts: ReadonlyArray<Count>): Count =>
-  counts.reduce((a, b) => (b.limit - b.used < a.limit - a.used ? b : a))
+/** The limit a caller meets first of two: the one over its limit, or else the one with less left. */
+export const tighter = (a: Count, b: Count): Count => (b.limit - b.used < a.limit - a.used ? b : a)
 
 /** True when this request is past its limit. */
 export const exceeded = (count: Count): boolean => count.used > count.limit

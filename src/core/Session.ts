@@ -49,6 +49,12 @@ export interface Session<U = User, S = SessionRow> {
   /** The token's own requests per window, when it was given one (absent: the policy's default). */
   readonly rateLimit?: number | undefined
   /**
+   * The token's lineage: the id of the first token it descends from by minting or rotation
+   * (its own id when a user or an operator made it). Rate limits count a lineage as one, so a
+   * token cannot multiply its limit by minting or rotating.
+   */
+  readonly lineageId?: string | undefined
+  /**
    * With Better Auth's organization plugin, the organization the caller acts for, in the
    * plugin's own terms: for a cookie, its session's `activeOrganizationId` (`null` when none is
    * active); for a token acting for an organization, that organization. Absent for a user's

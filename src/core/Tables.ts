@@ -29,6 +29,11 @@ export interface TokenRecord {
   readonly rateLimit: number | null
   /** The organization (Better Auth's organization plugin) it acts for, or `null`: its user's own. */
   readonly organizationId: string | null
+  /**
+   * The first token of its lineage, from which it descends by minting or rotation; `null`: it is
+   * the first (its own id). A lineage shares one rate-limit count.
+   */
+  readonly lineageId: string | null
 }
 
 export type AuditAction =
@@ -79,6 +84,8 @@ export interface TokenLookup {
   readonly lastUsedAt: Date | null
   readonly scopes: ReadonlyArray<string>
   readonly rateLimit: number | null
+  /** Its lineage (`TokenRecord.lineageId`, or its own id when it is the first). */
+  readonly lineageId: string
   readonly organizationId: string | null
   /** The owner's member role in `organizationId`, read in the same statement; `null`: no longer a member (or no such organization). */
   readonly memberRole: string | null

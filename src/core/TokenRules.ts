@@ -106,6 +106,14 @@ export const checkOrganization = (
     : Effect.fail(new InvalidTokenInput({ field: "organizationId", problem: "the user's role in this organization may not mint tokens" }))
 }
 
+/**
+ * The organization a caller's token management is confined to: an organization's token lists,
+ * revokes and rotates only that organization's tokens of its user (and mints only for it);
+ * `undefined` for a cookie and a user's own token, which manage all of the user's tokens.
+ */
+export const confinedTo = (caller: Session | undefined): string | undefined =>
+  caller?.session === null && typeof caller.activeOrganizationId === "string" ? caller.activeOrganizationId : undefined
+
 /** The organization that `checkOrganization` would check: the one asked for, or the minting token's. */
 export const organizationAsked = (asked: string | undefined, parent: Pick<TokenRecord, "organizationId"> | undefined): string | null =>
   asked ?? parent?.organizationId ?? null

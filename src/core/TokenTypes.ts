@@ -91,6 +91,8 @@ export interface VerifiedToken {
   readonly scopes: ReadonlyArray<string>
   /** Its own requests per window, when it has one. */
   readonly rateLimit: number | null
+  /** Its lineage, counted as one against rate limits (`TokenRecord.lineageId`). */
+  readonly lineageId: string
   /** The organization it acts for and its owner's member role there, read with it; `undefined`: the user's own token. */
   readonly organization: { readonly id: string; readonly role: string } | undefined
   readonly lockedOut: LockOutReason | undefined

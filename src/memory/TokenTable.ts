@@ -43,6 +43,7 @@ export const make = (db: MemoryDatabase["Service"]): TokenTable => ({
         lastUsedAt: record.lastUsedAt,
         scopes: record.scopes,
         rateLimit: record.rateLimit,
+        lineageId: record.lineageId ?? record.id,
         organizationId: record.organizationId,
         memberRole: record.organizationId === null ? null : db.members.get(MemoryDatabase.memberKey(record.organizationId, record.userId))?.role ?? null,
         user,

@@ -7,6 +7,7 @@
  * else (database down, Better Auth throwing) is thrown as is: a 5xx, never anonymous.
  */
 import { Cause, type Config, Context, Effect, Exit, Layer, Logger, ManagedRuntime, Option, Redacted } from "effect"
+import { migrate } from "./migrate.ts"
 import type { SqlError } from "effect/sql/SqlError"
 import { assertPlugin, type BetterAuthLike, CookieSource } from "../services/CookieSource.ts"
 import { CurrentSession } from "../services/CurrentSession.ts"
@@ -15,8 +16,7 @@ import { type AuditFilter, AuditLog } from "../services/AuditLog.ts"
 import { type AuthError, InvalidTokenInput, isAuthError, RateLimited } from "../core/Errors.ts"
 import { errorResponse, forbidden, loginLocation, presentedToken, unauthorized } from "../core/Http.ts"
 import * as Metrics from "../core/Metrics.ts"
-import * as Migrations from "../sql/Migrations.ts"
-import { RateLimitCounter } from "../services/RateLimitCounter.ts"
+import { RateLimitCounter, storageProblem } from "../services/RateLimitCounter.ts"
 import { RateLimiter } from "../services/RateLimiter.ts"
 import * as Scopes from "../services/Scopes.ts"
 import type { Session } from "../core/Session.ts"
@@ -27,7 +27,6 @@ import { startRefusal } from "../adapters/StartRefusal.ts"
 import { currentRequest } from "../adapters/StartRequest.ts"
 import * as Stores from "../services/Stores.ts"
 import * as TokenPolicy from "../core/TokenPolicy.ts"
-import { fingerprint } from "../core/TokenSecret.ts"
 import { type CreateTokenInput, type RotateTokenInput, TokenStore } from "../services/TokenStore.ts"
 import { type UserFilter, Users } from "../services/Users.ts"
 
@@ -99,52 +98,6 @@ const redirectTo = async (href: string): Promise<Response> => {
   }
 }
 
-/** What `migrate` records besides the schema. */
-export interface MigrateOptions {
-  /**
-   * The app's `tokenSecret` (`undefined`: none, plain SHA-256). Given, the fingerprint of its
-   * digest scheme (`TokenSecret.fingerprint`, never the secret) is recorded, replacing the one
-   * before, and a process with another secret (the CLI without `FUSION_AUTH_TOKEN_SECRET`)
-   * then refuses to mint or revoke by value. `createAuthSession(auth, options).migrate()` gives
-   * its own `tokenSecret`.
-   */
-  readonly tokenSecret?: string | Redacted.Redacted<string> | undefined
-}
-
-/**
- * Runs Better Auth's migrations, then fusion-auth's, on the same database. Idempotent.
- * Better Auth's migrator runs only on a database it connects to itself (a pool, a dialect, a
- * Kysely instance); with an adapter instance (`kyselyAdapter(db, { usePlural })`) its tables
- * are the app's to create (Better Auth's CLI `generate`), and only fusion-auth's run here.
- *
- * With `options`, it records the app's token digest scheme (see `MigrateOptions`); without,
- * the one recorded (if any) is left as it is, since this call does not know the app's secret.
- */
-export const migrate = (auth: BetterAuthLike, database?: Database.DatabaseOptions, options?: MigrateOptions): Promise<void> =>
-  migrateWith(auth, database, {
-    saveModel: true,
-    ...(options === undefined ? {} : { fingerprint: fingerprint(options.tokenSecret) })
-  })
-
-/**
- * `migrate`; the CLI's, on Better Auth's default schema, saves no model (it would replace the
- * app's) and records no digest scheme (it is not the app's to say), `Migrations.run`'s options.
- */
-export const migrateWith = async (
-  auth: BetterAuthLike,
-  database: Database.DatabaseOptions | undefined,
-  options: Migrations.RunOptions
-): Promise<void> => {
-  if (typeof auth.options.database !== "function") {
-    const { getMigrations } = await import("better-auth/db/migration")
-    const { runMigrations } = await getMigrations(auth.options as Parameters<typeof getMigrations>[0])
-    await runMigrations()
-  }
-  await Effect.runPromise(
-    Migrations.run(options).pipe(Effect.provide(UserModel.layer(auth.$context).pipe(Layer.provideMerge(Database.layer(database)))), Effect.asVoid)
-  )
-}
-
 /**
  * The live services behind `createAuthSession(auth, options)`, as a `Layer` to build into an
  * app's own runtime (`ManagedRuntime.make(authLayer(auth))`, or an HTTP server's layers).
@@ -177,7 +130,9 @@ export const authLayer = (
 export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, options: AuthSessionOptions<R> = {}) => {
   type S = SessionOf<A>
   const loginPath = options.loginPath ?? "/login"
-  const { format } = TokenPolicy.make(options.tokens) // a bad scope or prefix throws here, at start-up
+  const { format, rateLimit } = TokenPolicy.make(options.tokens) // a bad scope, prefix or rate limit throws here, at start-up
+  const storage = rateLimit === undefined ? undefined : storageProblem(auth.options.secondaryStorage)
+  if (storage !== undefined) throw new Error(storage)
 
   // R is inferred from `options.layer` alone, so the live layer (used when there is none) lacks nothing.
   // The policy and secret reach a swapped layer too: a test layer sees the app's scopes.

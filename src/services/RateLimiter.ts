@@ -23,9 +23,6 @@ import { TokenSecret } from "../core/TokenSecret.ts"
 import { RateLimitCounter } from "./RateLimitCounter.ts"
 import { SessionResolver } from "./SessionResolver.ts"
 
-/** Refusals remembered past this many are swept of ended windows first. */
-const SWEEP_EVERY = 10_000
-
 export class RateLimiter extends Context.Service<RateLimiter, {
   /** `SessionResolver.resolve`, then the caller counted: a token past a limit is `RateLimited`. */
   admit(headers: Headers): Effect.Effect<Session, AuthError | RateLimited>
@@ -42,21 +39,21 @@ export class RateLimiter extends Context.Service<RateLimiter, {
         const counter = yield* RateLimitCounter
         const window = limits.windowMs / 1000
 
-        /** Tokens refused in a window that has not ended, by digest: the refusal's fields and when it ends. */
-        const refused = new Map<string, { readonly met: RateLimit.Count; readonly tokenId: string; readonly resetAt: number }>()
-        let sweepAt = SWEEP_EVERY
+        /**
+         * Tokens refused in the latest window, by digest, with the limit they met. A new window
+         * starts with none: refusals end with their window, all at once. (A request of an earlier
+         * window, answered late, is neither answered from nor remembered here.)
+         */
+        type Refusals = Map<string, { readonly met: RateLimit.Count; readonly tokenId: string }>
+        let refused = { index: -Infinity, byDigest: new Map() as Refusals }
+        const refusedIn = (index: number): Refusals => {
+          if (index > refused.index) refused = { index, byDigest: new Map() }
+          return index === refused.index ? refused.byDigest : new Map()
+        }
         /** The digest of the request's API token, the key of a refusal. */
         const digestOf = (headers: Headers): string | undefined => {
           const credential = presented(headers, format)
           return credential._tag === "Bearer" ? ApiToken.digest(credential.token, secret) : undefined
-        }
-        const remember = (digest: string | undefined, entry: { met: RateLimit.Count; tokenId: string; resetAt: number }, now: number) => {
-          if (digest === undefined) return
-          if (refused.size >= sweepAt) {
-            for (const [key, { resetAt }] of refused) if (resetAt <= now) refused.delete(key)
-            sweepAt = refused.size + SWEEP_EVERY
-          }
-          refused.set(digest, entry)
         }
         const exceeded = (met: RateLimit.Count, tokenId: string, resetAt: number, now: number) =>
           new RateLimited({ reason: "exceeded", scope: met.scope, limit: met.limit, window, retryAfter: RateLimit.secondsUntil(resetAt, now), tokenId })
@@ -75,37 +72,45 @@ export class RateLimiter extends Context.Service<RateLimiter, {
           )
         }
 
-        const count = Effect.fnUntraced(function*(session: Session, tokenId: string, headers: Headers, digest: string | undefined, now: number) {
-          const at = RateLimit.windowAt(limits.windowMs, now)
+        const count = Effect.fnUntraced(function*(
+          session: Session,
+          tokenId: string,
+          headers: Headers,
+          digest: string | undefined,
+          at: RateLimit.Window,
+          now: number
+        ) {
           const limit = session.rateLimit ?? limits.requests
           const perUser = limits.perUser
-          const counting = Effect.all(
-            [
-              Effect.map(counter.increment(`token:${tokenId}`, at, limits.windowMs), (used): RateLimit.Count => ({ scope: "token", limit, used })),
-              ...(perUser === undefined ? [] : [
-                Effect.map(counter.increment(`user:${session.user.id}`, at, limits.windowMs), (used): RateLimit.Count => ({ scope: "user", limit: perUser, used }))
-              ])
-            ],
-            { concurrency: "unbounded" }
-          ).pipe(Effect.timeout(limits.storageTimeout))
-          const counts = yield* Effect.result(counting)
-          if (counts._tag === "Failure") return yield* unavailable(session, limit, now, counts.failure)
-          const met = RateLimit.tightest(counts.success)
+          // A token's lineage (the tokens it minted, its rotations' successors) counts as one.
+          const byToken = Effect.map(counter.increment(`token:${session.lineageId ?? tokenId}`, at), (used): RateLimit.Count => ({ scope: "token", limit, used }))
+          const counting = perUser === undefined ? byToken : Effect.zipWith(
+            byToken,
+            Effect.map(counter.increment(`user:${session.user.id}`, at), (used): RateLimit.Count => ({ scope: "user", limit: perUser, used })),
+            RateLimit.tighter,
+            { concurrent: true }
+          )
+          const counted = yield* Effect.result(counting)
+          if (counted._tag === "Failure") return yield* unavailable(session, limit, now, counted.failure)
+          const met = counted.success
           if (!RateLimit.exceeded(met)) return session
-          remember(digest ?? digestOf(headers), { met, tokenId, resetAt: at.resetAt }, now)
+          const key = digest ?? digestOf(headers)
+          if (key !== undefined) refusedIn(at.index).set(key, { met, tokenId })
           return yield* exceeded(met, tokenId, at.resetAt, now)
         })
 
         return RateLimiter.of({
           admit: Effect.fnUntraced(function*(headers: Headers) {
             const now = yield* Clock.currentTimeMillis
-            // With no refusal remembered, no digest is made: the path a caller within its limits takes.
-            const digest = refused.size === 0 ? undefined : digestOf(headers)
-            const known = digest === undefined ? undefined : refused.get(digest)
-            if (known !== undefined && known.resetAt > now) return yield* exceeded(known.met, known.tokenId, known.resetAt, now)
+            // With no refusal in this window, no digest is made: the path a caller within its limits takes.
+            const at = RateLimit.windowAt(limits.windowMs, now)
+            const byDigest = refusedIn(at.index)
+            const digest = byDigest.size === 0 ? undefined : digestOf(headers)
+            const known = digest === undefined ? undefined : byDigest.get(digest)
+            if (known !== undefined) return yield* exceeded(known.met, known.tokenId, at.resetAt, now)
             const session = yield* resolver.resolve(headers)
             if (session.tokenId === undefined || session.session !== null) return session // a cookie, or Better Auth's bearer() session
-            return yield* count(session, session.tokenId, headers, digest, now)
+            return yield* count(session, session.tokenId, headers, digest, at, now)
           })
         })
       })

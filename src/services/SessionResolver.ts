@@ -79,13 +79,14 @@ export class SessionResolver extends Context.Service<SessionResolver, {
         Effect.flatMap(bearer(headers, value), (found) => fromSession(found, "token", UNKNOWN)))
 
       const fromToken = Effect.fnUntraced(function*(token: ApiToken.ApiToken) {
-        const { tokenId, user, scopes, rateLimit, organization, lockedOut } = yield* tokens.verify(token)
+        const { tokenId, user, scopes, rateLimit, lineageId, organization, lockedOut } = yield* tokens.verify(token)
         if (lockedOut !== undefined) return yield* new Deactivated({ userId: user.id, credential: "token", reason: lockedOut })
         return {
           user,
           session: null,
           scopes,
           tokenId,
+          lineageId,
           ...(rateLimit === null ? {} : { rateLimit }),
           ...(organization === undefined ? {} : { activeOrganizationId: organization.id, memberRole: organization.role })
         } satisfies Session

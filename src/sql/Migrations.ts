@@ -86,14 +86,16 @@ export const migrations = {
   "0006_rate_limit": Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     // A token's own requests per window (TokenPolicy.rateLimit); earlier tokens have none: the policy's default.
-    yield* sql`alter table "apiToken" add column "rateLimit" integer`
+    yield* sql`alter table "apiToken" add column if not exists "rateLimit" integer`
+    // The first token of its lineage (minting, rotation), which shares its count; earlier tokens: their own id.
+    yield* sql`alter table "apiToken" add column if not exists "lineageId" text`
   }),
   "0007_organization_tokens": Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     // The organization a token acts for (Better Auth's organization plugin); earlier tokens act for their user alone.
     // Text whatever the plugin's id type: compared as text, so adding the plugin later needs no change here.
-    yield* sql`alter table "apiToken" add column "organizationId" text`
-    yield* sql`create index "apiToken_organizationId_idx" on "apiToken" ("organizationId") where "organizationId" is not null`
+    yield* sql`alter table "apiToken" add column if not exists "organizationId" text`
+    yield* sql`create index if not exists "apiToken_organizationId_idx" on "apiToken" ("organizationId") where "organizationId" is not null`
   })
 }
 

@@ -83,6 +83,7 @@ const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: numbe
     }
   const select = `t."id" as "fusionTokenId", t."expiresAt" as "fusionExpiresAt", t."revokedAt" as "fusionRevokedAt", ` +
     `t."lastUsedAt" as "fusionLastUsedAt", t."scopes" as "fusionScopes", t."rateLimit" as "fusionRateLimit", ` +
+    `coalesce(t."lineageId", t."id") as "fusionLineageId", ` +
     `t."organizationId" as "fusionOrganizationId", ${membership.column} as "fusionMemberRole", ${selectList(model, "u", "u")} ` +
     `from "apiToken" t join ${quote(model.table)} u on u."id" = t."userId"${membership.join}`
   const decode = (row: Record<string, unknown>): TokenLookup => {
@@ -94,6 +95,7 @@ const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: numbe
       fusionLastUsedAt,
       fusionScopes,
       fusionRateLimit,
+      fusionLineageId,
       fusionOrganizationId,
       fusionMemberRole,
       ...owner
@@ -106,6 +108,7 @@ const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: numbe
       lastUsedAt: fusionLastUsedAt as Date | null,
       scopes: fusionScopes as ReadonlyArray<string>,
       rateLimit: fusionRateLimit as number | null,
+      lineageId: fusionLineageId as string,
       organizationId: fusionOrganizationId as string | null,
       memberRole: fusionMemberRole as string | null,
       user: user as unknown as User,

@@ -1,0 +1,215 @@
+/**
+ * Making tokens: `create` and `rotate`, the rules `TokenStore` applies to a new token in one
+ * transaction with its audit event (its owner locked first, then its parent, its
+ * organization's membership, its scopes, its lifetime and rate limit, the live-token limit),
+ * and `insertNew`, which stores only its digest and hands the plaintext back once.
+ */
+import { Clock, Duration, Effect, Redacted } from "effect"
+import * as ApiToken from "../core/ApiToken.ts"
+import { ImpersonationRefused, InsufficientScope, InvalidToken, InvalidTokenInput, TokenNotFound, TokenSecretMismatch, UserNotFound } from "../core/Errors.ts"
+import type { TokenRecord, TokenTable } from "../core/Tables.ts"
+import { effectiveScopes, type TokenPolicy } from "../core/TokenPolicy.ts"
+import {
+  boundedByParent,
+  checkCaller,
+  checkExpiry,
+  checkManage,
+  checkName,
+  checkNotImpersonating,
+  checkOrganization,
+  checkOwner,
+  checkRateLimit,
+  checkRotatable,
+  checkScopes,
+  confinedTo,
+  credentialOf,
+  organizationAsked
+} from "../core/TokenRules.ts"
+import { type CreateTokenInput, describe, info, type RotateTokenInput } from "../core/TokenTypes.ts"
+import type { AuditLog } from "./AuditLog.ts"
+import { endDescendantsBy, liveParent } from "./TokenLineage.ts"
+
+/** Why `create` (and `rotate`) may refuse; `InvalidToken` when the presenting token ended meanwhile. */
+export type CreateErrors = UserNotFound | InvalidTokenInput | InsufficientScope | ImpersonationRefused | InvalidToken | TokenSecretMismatch
+
+/** The table and what the rules read. */
+export interface MintDeps {
+  readonly table: TokenTable
+  readonly policy: TokenPolicy
+  readonly secret: Redacted.Redacted<string> | undefined
+  /** `TokenSecret.fingerprint` of `secret`: what the app's recorded digest scheme must be. */
+  readonly fingerprint: string
+  readonly audit: AuditLog["Service"]
+}
+
+const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+/**
+ * Refuses when the app's own migrate recorded a digest scheme other than this process's:
+ * its tokens would be refused by the app, its search for a leaked one would miss. None
+ * recorded (a database this release has not migrated; memory): allowed, as before. One
+ * statement before the transaction, read on each call and never cached: the app may
+ * re-migrate with a new secret while this process runs.
+ */
+export const checkDigestScheme = ({ table, fingerprint }: MintDeps): Effect.Effect<void, TokenSecretMismatch> =>
+  Effect.flatMap(table.digestScheme(), (recorded) =>
+    recorded === undefined || recorded === fingerprint ? Effect.void : Effect.fail(new TokenSecretMismatch()))
+
+export const create = (deps: MintDeps) =>
+  Effect.fn("TokenStore.create")(function*(input: CreateTokenInput) {
+    const { table, policy, audit } = deps
+    const at = yield* now
+    const { caller } = input
+    const userId = caller === undefined ? input.userId : caller.user.id
+    const name = yield* checkName(input.name)
+    const asked = yield* checkExpiry(policy, at, input.expiresAt)
+    if (caller !== undefined) {
+      yield* checkManage(caller)
+      yield* checkNotImpersonating(caller, "create")
+      yield* checkCaller(policy, caller, input.scopes ?? [])
+    }
+    const parentId = caller?.session === null ? caller.tokenId ?? null : null
+    yield* checkDigestScheme(deps)
+    const created = yield* table.transaction(Effect.gen(function*() {
+      const owner = yield* table.lockUser(userId)
+      if (owner === undefined) return yield* new UserNotFound({ userId })
+      yield* checkOwner(owner, at)
+      const parent = yield* liveParent(table, parentId, at)
+      const organization = yield* organizationOf(deps, userId, input.organizationId, parent)
+      const scopes = yield* checkScopes(policy, owner, input.scopes ?? [], organization?.roles)
+      if ((yield* table.liveCount(userId, at)) >= policy.maxLiveTokensPerUser) {
+        return yield* new InvalidTokenInput({
+          field: "userId",
+          problem: `already holds ${policy.maxLiveTokensPerUser} live tokens, the most allowed`
+        })
+      }
+      const rateLimit = yield* checkRateLimit(policy, input.rateLimit, parent)
+      const made = yield* insertNew(deps, {
+        userId,
+        name,
+        scopes,
+        expiresAt: boundedByParent(asked, parent),
+        createdAt: at,
+        parentId,
+        rateLimit,
+        organizationId: organization?.id ?? null,
+        // Minted by a token: of that token's lineage, so minting does not multiply its rate limit.
+        lineageId: parent === undefined ? null : parent.lineageId ?? parent.id
+      })
+      yield* audit.record({
+        action: "token.created",
+        actorId: input.actorId ?? userId,
+        actorCredential: credentialOf(caller),
+        userId,
+        tokenId: made.record.id,
+        detail: describe(made.record)
+      })
+      return made
+    }))
+    return { token: created.token, info: info(created.record) }
+  })
+
+export const rotate = (deps: MintDeps) =>
+  Effect.fn("TokenStore.rotate")(function*(input: RotateTokenInput) {
+    const { table, policy, audit } = deps
+    const at = yield* now
+    const grace = Duration.toMillis(Duration.fromInputUnsafe(input.gracePeriod ?? 0))
+    if (!(grace >= 0)) return yield* new InvalidTokenInput({ field: "gracePeriod", problem: "must not be negative" })
+    const { caller } = input
+    const userId = caller === undefined ? input.userId : caller.user.id
+    if (caller !== undefined) {
+      yield* checkManage(caller)
+      yield* checkNotImpersonating(caller, "rotate")
+    }
+    yield* checkDigestScheme(deps)
+    const rotated = yield* table.transaction(Effect.gen(function*() {
+      const owner = yield* table.lockUser(userId)
+      const old = yield* table.find({ id: input.tokenId })
+      const confined = confinedTo(caller)
+      if (owner === undefined || old === undefined || old.userId !== userId || (confined !== undefined && old.organizationId !== confined)) {
+        return yield* new TokenNotFound({ tokenId: input.tokenId })
+      }
+      yield* checkOwner(owner, at)
+      yield* checkRotatable(old, at)
+      const scopes = effectiveScopes(policy, owner, old.scopes) // the successor's: what the owner may still grant
+      if (caller !== undefined) yield* checkCaller(policy, caller, scopes)
+      // The successor takes the old token's place under its parent; minted by another token, it is bounded by that one.
+      const callerToken = caller?.session === null ? caller.tokenId : undefined
+      if (callerToken !== undefined && (yield* table.descendants(old.id)).some((t) => t.id === callerToken)) {
+        // The successor would have to outlive the token rotating it, or die with the old one.
+        return yield* new InvalidTokenInput({ field: "tokenId", problem: "is an ancestor of the presenting token" })
+      }
+      const parentId = callerToken !== undefined && callerToken !== old.id ? callerToken : old.parentId
+      const parent = yield* liveParent(table, parentId, at)
+      // An organization's token is re-minted only by a member who may still mint for it.
+      const organization = yield* organizationOf(deps, old.userId, old.organizationId ?? undefined, parent)
+      const lifetime = old.expiresAt === null ? undefined : old.expiresAt.getTime() - old.createdAt.getTime()
+      const expiresAt = yield* checkExpiry(
+        policy,
+        at,
+        input.expiresAt ?? (lifetime === undefined ? undefined : new Date(at.getTime() + lifetime))
+      )
+      const made = yield* insertNew(deps, {
+        userId: old.userId,
+        name: old.name,
+        scopes,
+        expiresAt: boundedByParent(expiresAt, parent),
+        createdAt: at,
+        parentId,
+        // The old token's own limit, within what the policy allows now.
+        rateLimit: yield* checkRateLimit(policy, keptLimit(policy, old.rateLimit), parent),
+        organizationId: organization?.id ?? null,
+        lineageId: old.lineageId ?? old.id // a successor counts on where its predecessor was
+      })
+      const graceEnd = new Date(at.getTime() + grace)
+      const oldEnd = old.expiresAt !== null && old.expiresAt < graceEnd ? old.expiresAt : graceEnd
+      yield* table.update(old.id, { expiresAt: oldEnd, replacedBy: made.record.id })
+      yield* endDescendantsBy(table, old.id, oldEnd)
+      yield* audit.record({
+        action: "token.rotated",
+        actorId: input.actorId ?? userId,
+        actorCredential: credentialOf(caller),
+        userId: old.userId,
+        tokenId: old.id,
+        detail: `${describe(old)} → ${made.record.id}, old secret until ${oldEnd.toISOString()}`
+      })
+      return made
+    }))
+    return { token: rotated.token, info: info(rotated.record) }
+  })
+
+/** The organization a new token acts for, checked against the owner's membership now (`checkOrganization`). */
+const organizationOf = (
+  { table, policy }: MintDeps,
+  userId: string,
+  asked: string | undefined,
+  parent: TokenRecord | undefined
+) =>
+  Effect.gen(function*() {
+    const id = organizationAsked(asked, parent)
+    const role = id === null ? undefined : yield* table.membership(id, userId)
+    return yield* checkOrganization(policy, asked, parent, role)
+  })
+
+/** A successor's limit: its predecessor's, lowered to the policy's maximum now; none when limits are off. */
+const keptLimit = (policy: TokenPolicy, limit: number | null): number | undefined =>
+  limit === null || policy.rateLimit === undefined ? undefined : Math.min(limit, policy.rateLimit.maxRequests)
+
+/** Stores a new token with its digest and hint; the plaintext leaves only in the result. */
+const insertNew = Effect.fn(function*(
+  { table, secret, policy }: MintDeps,
+  fields: Pick<TokenRecord, "userId" | "name" | "scopes" | "expiresAt" | "createdAt" | "parentId" | "rateLimit" | "organizationId" | "lineageId">
+) {
+  const token = policy.format.generate()
+  const record: TokenRecord = {
+    id: crypto.randomUUID(),
+    ...fields,
+    digest: ApiToken.digest(token, secret),
+    hint: ApiToken.hint(token),
+    lastUsedAt: null,
+    revokedAt: null,
+    replacedBy: null
+  }
+  yield* table.insert(record)
+  return { token: token as Redacted.Redacted<string>, record }
+})
