@@ -28,6 +28,15 @@ export const cookieAuth = (pool: pg.Pool, cookieCache: boolean) =>
 export type CookieAuth = ReturnType<typeof cookieAuth>
 
 /**
+ * The same, the cookie cache off, with `secondaryStorage`: fusion-auth's rate limits then count
+ * there (Better Auth also keeps its sessions there, which the token path never reads).
+ */
+export const storageAuth = (pool: pg.Pool, secondaryStorage: NonNullable<BetterAuthOptions["secondaryStorage"]>) =>
+  betterAuth({ ...base(pool), session: session(false), secondaryStorage, plugins: [fusionAuth()] })
+
+export type StorageAuth = ReturnType<typeof storageAuth>
+
+/**
  * Plain Better Auth, as an app without fusion-auth runs it: the same settings and database,
  * no fusionAuth() plugin (whose lock-out hook adds a primary-key read to `/get-session`).
  */
@@ -38,7 +47,8 @@ export type PlainAuth = ReturnType<typeof plainAuth>
 
 /**
  * What a user would pick instead of fusion-auth tokens: `@better-auth/api-key` with
- * `enableSessionForAPIKeys`, its rate limit at its default (on) or off (its best case).
+ * `enableSessionForAPIKeys`, its rate limit at its default (on: each request counted in the
+ * key's row) or off (its best case).
  */
 export const keyAuth = (pool: pg.Pool, rateLimit: boolean, options: Partial<BetterAuthOptions> = {}) =>
   betterAuth({

@@ -1,8 +1,9 @@
 /**
  * The clients the contenders share on one database URL, made on first use and closed
  * together: one `pg` pool for every Better Auth instance, a fusion-auth runtime over each
- * cookie setting, and the bare `@effect/sql-pg` client of the floor. Every pool holds at
- * most 16 connections (fusion-auth's own default), so no contender has more than another.
+ * cookie setting and one over each rate-limit counter, the Redis the last counts in, and the
+ * bare `@effect/sql-pg` client of the floor. Every pool holds at most 16 connections
+ * (fusion-auth's own default), so no contender has more than another.
  */
 import { type Effect, ManagedRuntime } from "effect"
 import { SqlClient } from "effect/sql"
@@ -11,9 +12,13 @@ import { decide } from "../src/core/NativeCookie.ts"
 import { createAuthSession } from "../src/index.ts"
 import * as Database from "../src/sql/Database.ts"
 import * as SessionTable from "../src/sql/SessionTable.ts"
-import { cookieAuth, type CookieAuth, keyAuth, type KeyAuth, plainAuth, type PlainAuth } from "./auth.ts"
+import { cookieAuth, type CookieAuth, keyAuth, type KeyAuth, plainAuth, type PlainAuth, storageAuth } from "./auth.ts"
+import { redisStorage } from "./redis.ts"
 
 export const POOL_SIZE = 16
+
+/** The token rate limit of the limited contenders: a limit no run reaches, so every request is counted and none refused. */
+export const RATE_LIMIT = { requests: 1_000_000_000, window: "1 hour" } as const
 
 const memo = <A>(make: () => A) => {
   let value: A | undefined
@@ -30,6 +35,11 @@ export class Clients {
   })
   private readonly auths = new Map<string, CookieAuth | KeyAuth | PlainAuth>()
   private readonly fusions = new Map<boolean, ReturnType<typeof createAuthSession<CookieAuth>>>()
+  private readonly redis = memo(() => redisStorage())
+  private readonly limitedInMemory = memo(() =>
+    createAuthSession(this.cookieAuth(false), { database: this.database, tokens: { rateLimit: RATE_LIMIT } }))
+  private readonly limitedInRedis = memo(() =>
+    createAuthSession(storageAuth(this.pool.get(), this.redis.get().storage), { database: this.database, tokens: { rateLimit: RATE_LIMIT } }))
   // The floor's client is fusion-auth's own (`Database.layer`): same driver, same settings.
   private readonly floorRuntime = memo(() => ManagedRuntime.make(Database.layer(this.database)))
 
@@ -70,6 +80,14 @@ export class Clients {
     return app
   }
 
+  /**
+   * fusion-auth with a token rate limit (`RATE_LIMIT`), counted in this process's memory (over
+   * the Better Auth of `fusion(false)`) or in Redis (Better Auth's `secondaryStorage`).
+   */
+  limited(counter: "memory" | "redis") {
+    return counter === "memory" ? this.limitedInMemory.get() : this.limitedInRedis.get()
+  }
+
   /** The floor: a bare `@effect/sql-pg` client and a way to run its statements. */
   async floor() {
     const runtime = this.floorRuntime.get()
@@ -87,7 +105,8 @@ export class Clients {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.fusions.values()].map((app) => app.dispose()))
+    await Promise.all([...this.fusions.values(), this.limitedInMemory.peek(), this.limitedInRedis.peek()].map((app) => app?.dispose()))
+    await this.redis.peek()?.close()
     await this.floorRuntime.peek()?.dispose()
     await this.pool.peek()?.end()
   }

@@ -71,9 +71,37 @@ const fusionToken: Contender = {
   }
 }
 
+/**
+ * A token through `requireSession`, which counts it against a rate limit when the runtime has
+ * one (`getSession` never does): without one (the same runtime as `fusion.token`), counted in
+ * memory, or counted in Redis. The limit (`RATE_LIMIT`) is never reached: every request is
+ * counted, none refused. A refusal (`requireSession` throws a `Response`) aborts the run.
+ */
+const requiredToken = (counter: "none" | "memory" | "redis"): Contender => {
+  const id = counter === "none" ? "fusion.token.required" : counter === "memory" ? "fusion.token.limited" : "fusion.token.redis"
+  return {
+    id,
+    label: counter === "none" ? "fusion-auth, Bearer token, requireSession" : `fusion-auth, Bearer token, rate limit in ${counter === "memory" ? "memory" : "Redis"}`,
+    group: "token",
+    make: async (clients, fixture) => {
+      const app = counter === "none" ? clients.fusion(false) : clients.limited(counter)
+      const headers = cycle(fixture.tokens.map(bearer))
+      const owner = cycle(fixture.tokenUsers)
+      const refused = (error: unknown) => {
+        throw error instanceof Response ? new WrongAnswer(`${id}: refused with ${error.status}`) : error
+      }
+      return async (i) => {
+        const session = await app.requireSession(headers(i)).catch(refused)
+        expect(session.session === null && session.user.id === owner(i), id)
+      }
+    }
+  }
+}
+
+/** The plugin with its rate limit on (its default: each request counted in the key's row, the keys' limit never reached) or off. */
 const apiKeyContender = (rateLimit: boolean): Contender => ({
   id: rateLimit ? "apikey.default" : "apikey.nolimit",
-  label: rateLimit ? "api-key plugin, defaults" : "api-key plugin, rate limit off",
+  label: rateLimit ? "api-key plugin, rate limit on (default)" : "api-key plugin, rate limit off",
   group: "token",
   make: async (clients, fixture) => {
     const auth = clients.keyAuth(rateLimit)
@@ -183,6 +211,9 @@ const floorSelect1: Contender = {
 
 export const contenders: ReadonlyArray<Contender> = [
   fusionToken,
+  requiredToken("none"),
+  requiredToken("memory"),
+  requiredToken("redis"),
   apiKeyContender(true),
   apiKeyContender(false),
   cookieContender("fusion", false),

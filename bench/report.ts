@@ -94,6 +94,9 @@ export const serverCpuPer1000 = (result: BackendResult, id: string, concurrency:
 /** What each fusion-auth path's Postgres CPU is compared with: its one-statement floor. */
 export const cpuReference: Record<string, string> = {
   "fusion.token": "floor.select",
+  "fusion.token.required": "floor.select",
+  "fusion.token.limited": "floor.select",
+  "fusion.token.redis": "floor.select",
   "fusion.unknown": "floor.select",
   "fusion.cookie.off": "floor.session",
   "fusion.cookie.on": "floor.session"
@@ -109,7 +112,10 @@ export const serverCpuRatio = (result: BackendResult, id: string, concurrency: n
 /** What each contender's ratio column compares it with. */
 export const reference: Record<string, string> = {
   "fusion.token": "floor.select",
-  "apikey.default": "fusion.token",
+  "fusion.token.required": "fusion.token",
+  "fusion.token.limited": "fusion.token.required",
+  "fusion.token.redis": "fusion.token.required",
+  "apikey.default": "fusion.token.limited",
   "apikey.nolimit": "fusion.token",
   "fusion.cookie.off": "plain.cookie.off",
   "fusion.cookie.on": "plain.cookie.on",

@@ -8,7 +8,9 @@
  *   node bench/run.ts --scale --backend postgres --no-memory --no-http
  *
  * Postgres: `DATABASE_URL`'s server, else postgres://postgres@127.0.0.1:5432 (a fresh database
- * is created and dropped). Prints one table; the raw figures go to bench/results/*.json.
+ * is created and dropped). Redis, for the rate limit counted there: `REDIS_URL`, else
+ * redis://127.0.0.1:6379 (keys under a fresh prefix, deleted at the end). Prints one table;
+ * the raw figures go to bench/results/*.json.
  */
 import { parseArgs } from "node:util"
 import { runBench } from "./bench.ts"
@@ -28,7 +30,9 @@ const help = `npm run bench -- [flags]
   --help              this text
 
 Every run counts statements per resolution one at a time and with 32 in flight, and reads
-Postgres's backends' CPU per 1,000 resolutions (same machine only; "n/a" otherwise).`
+Postgres's backends' CPU per 1,000 resolutions (same machine only; "n/a" otherwise).
+The token path with a rate limit counted in Redis needs REDIS_URL's server (default
+redis://127.0.0.1:6379).`
 
 const { values } = parseArgs({
   options: {

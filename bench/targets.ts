@@ -2,7 +2,8 @@
  * The issues' targets, met or missed, per result: issue 11's throughput and statement counts,
  * issue 21's statements per resolution at c=32, throughput over the one-statement floor,
  * Postgres's CPU per 1,000 resolutions against the floor's, and the scale pass's ratios
- * against the small fixture's. `met: null` when this run did not measure it.
+ * against the small fixture's; issue 22's token path with a rate limit against the same path
+ * without one. `met: null` when this run did not measure it.
  */
 import type { BackendName } from "./database.ts"
 import { type BackendResult, ms, perRes, ratio, serverCpuPer1000, serverCpuRatio, summarize, x } from "./report.ts"
@@ -25,6 +26,15 @@ export const COOKIE_TARGETS: Record<BackendName, { readonly off: number; readonl
 
 /** Issue 21: statements per resolution with 32 in flight, throughput over the floor, Postgres CPU over the floor's. */
 export const BATCH_TARGETS = { statements: 0.25, overFloor: 1.5, cpuOverFloor: 1 / 3, scaleDrift: 0.1 }
+
+/**
+ * Issue 22: the token path through `requireSession` with a rate limit, counted in memory and in
+ * Redis, over the same path without one, at least this fraction of its throughput.
+ */
+export const RATE_LIMIT_TARGETS = [
+  { id: "fusion.token.limited", counted: "in memory", min: 0.9 },
+  { id: "fusion.token.redis", counted: "in Redis", min: 0.8 }
+] as const
 
 const measured = (n: number, check: (n: number) => boolean) => (Number.isFinite(n) ? check(n) : null)
 
@@ -52,6 +62,13 @@ export const targets = (result: BackendResult, concurrencies: ReadonlyArray<numb
   add(`token path ≥ 3× api-key plugin best case (c=${top})`, x(best), measured(best, (r) => r >= 3))
   const floor = ratio(result, "floor.select", "fusion.token", top)
   add(`token path within 1.3× of the bare SELECT floor (c=${top})`, `floor is ${x(floor)} faster`, measured(floor, (r) => r <= 1.3))
+  for (const { id, counted, min } of RATE_LIMIT_TARGETS) {
+    oneStatement(id, `token path, rate limit counted ${counted}`)
+    for (const c of concurrencies) {
+      const r = ratio(result, id, "fusion.token.required", c)
+      add(`token path, rate limit counted ${counted}: ≥ ${min}× the same path without one, fusion.token.required (c=${c})`, x(r), measured(r, (v) => v >= min))
+    }
+  }
   const malformed = counts["fusion.malformed"]
   add("malformed token: 0 statements", `${perRes(malformed?.statements)} statements`, malformed ? malformed.statements === 0 : null)
   for (const c of concurrencies) {

@@ -102,12 +102,14 @@ const callers = () => {
   const resolver = Layer.succeed(
     SessionResolver,
     SessionResolver.of({
-      resolve: (headers) => {
-        const key = headers.get("authorization") ?? headers.get("cookie") ?? ""
-        resolved.set(key, (resolved.get(key) ?? 0) + 1)
-        const session = sessions.get(key)
-        return session === undefined ? Effect.fail(new Anonymous()) : Effect.succeed(session)
-      }
+      // As the real resolver, the work is done when the effect runs, not when it is made.
+      resolve: (headers) =>
+        Effect.suspend(() => {
+          const key = headers.get("authorization") ?? headers.get("cookie") ?? ""
+          resolved.set(key, (resolved.get(key) ?? 0) + 1)
+          const session = sessions.get(key)
+          return session === undefined ? Effect.fail(new Anonymous()) : Effect.succeed(session)
+        })
     })
   )
   return { add, resolver, resolved: (headers: Headers) => resolved.get(headers.get("authorization") ?? "") ?? 0, sessions }

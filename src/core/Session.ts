@@ -57,8 +57,9 @@ export interface Session<U = User, S = SessionRow> {
   /**
    * With Better Auth's organization plugin, the organization the caller acts for, in the
    * plugin's own terms: for a cookie, its session's `activeOrganizationId` (`null` when none is
-   * active); for a token acting for an organization, that organization. Absent for a user's
-   * own token, and without the plugin.
+   * active: the user's choice, not proof of membership, which Better Auth tells); for a token
+   * acting for an organization, that organization, its membership checked on every request.
+   * Absent for a user's own token, and without the plugin.
    */
   readonly activeOrganizationId?: string | null | undefined
   /**

@@ -4,15 +4,15 @@
  * of one user's tokens together. Past one: `RateLimited`, a 429. Cookie callers are not counted.
  *
  * Used by the doors that admit a caller (`requireSession`, the Start middleware, HttpApi's
- * `Authentication`, the token endpoints), never by `getSession`, so a request that asks twice
- * who is calling is counted at its door alone. Resolution keeps its three errors: this step
+ * `Authentication`, the token endpoints), each counting the request it admits; never by
+ * `getSession`, which only asks who is calling. Resolution keeps its three errors: this step
  * only ever adds its own.
  *
  * The surprising part: a token refused once in a window is refused again until the window
  * ends without a statement or a count (by its digest, kept in memory until then), so a client
  * hammering past its limit costs the database nothing. Counting never writes to the database.
  */
-import { Clock, Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Exit, Layer } from "effect"
 import * as ApiToken from "../core/ApiToken.ts"
 import { presented } from "../core/Authorization.ts"
 import { type AuthError, RateLimited } from "../core/Errors.ts"
@@ -72,14 +72,8 @@ export class RateLimiter extends Context.Service<RateLimiter, {
           )
         }
 
-        const count = Effect.fnUntraced(function*(
-          session: Session,
-          tokenId: string,
-          headers: Headers,
-          digest: string | undefined,
-          at: RateLimit.Window,
-          now: number
-        ) {
+        /** The request counted against its token's lineage (and its user, with `perUser`): the session, or the refusal. */
+        const count = (session: Session, tokenId: string, headers: Headers, digest: string | undefined, at: RateLimit.Window, now: number) => {
           const limit = session.rateLimit ?? limits.requests
           const perUser = limits.perUser
           // A token's lineage (the tokens it minted, its rotations' successors) counts as one.
@@ -90,28 +84,34 @@ export class RateLimiter extends Context.Service<RateLimiter, {
             RateLimit.tighter,
             { concurrent: true }
           )
-          const counted = yield* Effect.result(counting)
-          if (counted._tag === "Failure") return yield* unavailable(session, limit, now, counted.failure)
-          const met = counted.success
-          if (!RateLimit.exceeded(met)) return session
-          const key = digest ?? digestOf(headers)
-          if (key !== undefined) refusedIn(at.index).set(key, { met, tokenId })
-          return yield* exceeded(met, tokenId, at.resetAt, now)
-        })
+          return Effect.matchEffect(counting, {
+            onFailure: (cause) => unavailable(session, limit, now, cause),
+            onSuccess: (met): Effect.Effect<Session, RateLimited> => {
+              if (!RateLimit.exceeded(met)) return Effect.succeed(session)
+              const key = digest ?? digestOf(headers)
+              if (key !== undefined) refusedIn(at.index).set(key, { met, tokenId })
+              return Effect.fail(exceeded(met, tokenId, at.resetAt, now))
+            }
+          })
+        }
 
         return RateLimiter.of({
-          admit: Effect.fnUntraced(function*(headers: Headers) {
-            const now = yield* Clock.currentTimeMillis
-            // With no refusal in this window, no digest is made: the path a caller within its limits takes.
-            const at = RateLimit.windowAt(limits.windowMs, now)
-            const byDigest = refusedIn(at.index)
-            const digest = byDigest.size === 0 ? undefined : digestOf(headers)
-            const known = digest === undefined ? undefined : byDigest.get(digest)
-            if (known !== undefined) return yield* exceeded(known.met, known.tokenId, at.resetAt, now)
-            const session = yield* resolver.resolve(headers)
-            if (session.tokenId === undefined || session.session !== null) return session // a cookie, or Better Auth's bearer() session
-            return yield* count(session, session.tokenId, headers, digest, at, now)
-          })
+          admit: (headers) => {
+            const answer = resolver.resolve(headers)
+            // A refusal decided with no I/O (a malformed token) stays an Exit: nothing to count, no fiber to run.
+            if (Exit.isExit(answer) && Exit.isFailure(answer)) return answer
+            return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+              const at = RateLimit.windowAt(limits.windowMs, now)
+              // With no refusal in this window, no digest is made: the path a caller within its limits takes.
+              const byDigest = refusedIn(at.index)
+              const digest = byDigest.size === 0 ? undefined : digestOf(headers)
+              const known = digest === undefined ? undefined : byDigest.get(digest)
+              if (known !== undefined) return Effect.fail(exceeded(known.met, known.tokenId, at.resetAt, now))
+              return Effect.flatMap(answer, (session) =>
+                // A cookie, or Better Auth's bearer() session, is not counted.
+                session.tokenId === undefined || session.session !== null ? Effect.succeed(session) : count(session, session.tokenId, headers, digest, at, now))
+            })
+          }
         })
       })
     )
