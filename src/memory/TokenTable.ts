@@ -5,6 +5,10 @@ import type { TokenRecord, TokenTable } from "../core/Tables.ts"
 import { MemoryDatabase } from "./MemoryDatabase.ts"
 import * as UserLock from "./UserLock.ts"
 
+/** A user's member role in an organization, as the organization plugin's `member` table would hold it. */
+const roleIn = (db: MemoryDatabase["Service"], organizationId: string, userId: string) =>
+  db.members.get(MemoryDatabase.memberKey(organizationId, userId))?.role
+
 export const make = (db: MemoryDatabase["Service"]): TokenTable => ({
   ...UserLock.make(db),
   liveCount: (userId, now) =>
@@ -16,7 +20,7 @@ export const make = (db: MemoryDatabase["Service"]): TokenTable => ({
   insert: (record) => Effect.sync(() => void db.tokens.set(record.id, record)),
   list: (userId) => Effect.sync(() => [...db.tokens.values()].filter((t) => t.userId === userId)),
   listByOrganization: (organizationId) => Effect.sync(() => [...db.tokens.values()].filter((t) => t.organizationId === organizationId)),
-  membership: (organizationId, userId) => Effect.sync(() => db.members.get(MemoryDatabase.memberKey(organizationId, userId))?.role),
+  membership: (organizationId, userId) => Effect.sync(() => roleIn(db, organizationId, userId)),
   find: (by) =>
     Effect.sync(() => "id" in by ? db.tokens.get(by.id) : [...db.tokens.values()].find((t) => t.digest === by.digest)),
   ownerOf: (by) =>
@@ -45,7 +49,7 @@ export const make = (db: MemoryDatabase["Service"]): TokenTable => ({
         rateLimit: record.rateLimit,
         lineageId: record.lineageId ?? record.id,
         organizationId: record.organizationId,
-        memberRole: record.organizationId === null ? null : db.members.get(MemoryDatabase.memberKey(record.organizationId, record.userId))?.role ?? null,
+        memberRole: record.organizationId === null ? null : roleIn(db, record.organizationId, record.userId) ?? null,
         user,
         lock: lockOutFields(user)
       }

@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { User } from "../core/Session.ts"
 import type { TokenLookup, TokenRecord, TokenTable } from "../core/Tables.ts"
-import { readUser, type UserModel } from "../core/UserModel.ts"
+import { type MemberModel, readUser, type UserModel } from "../core/UserModel.ts"
 import * as Batch from "./Batch.ts"
 import { quote, selectList } from "./Columns.ts"
 import * as DigestScheme from "./DigestScheme.ts"
@@ -38,8 +38,7 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: nu
     const member = model.member
     if (member === undefined) return Effect.succeed(undefined)
     return sql.unsafe<{ role: string }>(
-      `select ${quote(member.role)} as "role" from ${quote(member.table)} ` +
-        `where ${quote(member.organizationId)}::text = $1 and ${quote(member.userId)} = $2 limit 1`,
+      `select m.${quote(member.role)} as "role" from ${quote(member.table)} m where ${memberOf(member, "$1", "$2")} limit 1`,
       [organizationId, userId]
     ).pipe(Effect.map((rows) => rows[0]?.role), Effect.orDie)
   },
@@ -69,6 +68,14 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: nu
 })
 
 /**
+ * The row `m` of the organization plugin's `member` table that makes a user a member of an
+ * organization: organization ids compared as text (the plugin's may be uuid, the token's column
+ * is text), the user's id as its own type, served by the plugin's index on `userId`.
+ */
+const memberOf = (member: MemberModel, organizationId: string, userId: string) =>
+  `m.${quote(member.organizationId)}::text = ${organizationId} and m.${quote(member.userId)} = ${userId}`
+
+/**
  * The request path's statement, its text made once from the model. Lookups in flight at once
  * share one statement (`Batch.statements`); one alone is `where t."digest" = $1`, as ever.
  */
@@ -79,7 +86,7 @@ const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: numbe
     ? { column: `null::text`, join: "" }
     : {
       column: `m.${quote(member.role)}`,
-      join: ` left join ${quote(member.table)} m on m.${quote(member.userId)} = t."userId" and m.${quote(member.organizationId)}::text = t."organizationId"`
+      join: ` left join ${quote(member.table)} m on ${memberOf(member, `t."organizationId"`, `t."userId"`)}`
     }
   const select = `t."id" as "fusionTokenId", t."expiresAt" as "fusionExpiresAt", t."revokedAt" as "fusionRevokedAt", ` +
     `t."lastUsedAt" as "fusionLastUsedAt", t."scopes" as "fusionScopes", t."rateLimit" as "fusionRateLimit", ` +
