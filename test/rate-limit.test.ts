@@ -211,6 +211,102 @@ describe("RateLimitCounter in memory", () => {
     }).pipe(Effect.provide(RateLimitCounter.layerMemory)))
 })
 
+describe("RateLimiter over a shared storage that answers", () => {
+  /** A storage counting in a map, and what happened in which order: counts started, resolutions finished. */
+  const shared = () => {
+    const counts = new Map<string, number>()
+    const events: Array<string> = []
+    const storage = {
+      increment: (key: string) => {
+        const count = (counts.get(key) ?? 0) + 1
+        counts.set(key, count)
+        events.push(`count ${key.split(":")[3]}`)
+        return Promise.resolve(count)
+      }
+    }
+    return { storage, events, counted: (token: string) => [...counts].filter(([key]) => key.includes(`:${token}:`)).reduce((n, [, c]) => n + c, 0) }
+  }
+  /** `callers()`'s resolver, each resolution taking 10 ms of test time and noted when it ends. */
+  const slow = (c: ReturnType<typeof callers>, events: Array<string>) =>
+    Layer.effect(
+      SessionResolver,
+      Effect.gen(function*() {
+        const inner = yield* SessionResolver
+        return SessionResolver.of({
+          resolve: (headers) =>
+            Effect.sleep("10 millis").pipe(
+              Effect.andThen(inner.resolve(headers)),
+              Effect.ensuring(Effect.sync(() => events.push("resolved")))
+            )
+        })
+      })
+    ).pipe(Layer.provide(c.resolver))
+
+  /** A request through `slow`'s resolver, its 10 ms of test time passed. */
+  const settle = <A, E>(effect: Effect.Effect<A, E, RateLimiter>) =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(effect)
+      yield* TestClock.adjust("10 millis")
+      return yield* Fiber.join(fiber)
+    })
+
+  it.effect("a token admitted before has its count started alongside its resolution; the counts stay exact", () => {
+    const c = callers()
+    const kim = c.add({ user: user("kim"), session: null, scopes: [], tokenId: "tok_k", lineageId: "tok_k" })
+    const { storage, events, counted } = shared()
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(20 * W)
+      assert.strictEqual((yield* settle(admit(kim))).user.id, "kim")
+      assert.deepStrictEqual(events.splice(0), ["resolved", "count tok_k"], "a token not seen before: counted once its session is known")
+      const fiber = yield* Effect.forkChild(admit(kim))
+      yield* Effect.yieldNow
+      assert.deepStrictEqual(events, ["count tok_k"], "seen before: counted while its resolution is still running")
+      yield* TestClock.adjust("10 millis")
+      assert.strictEqual((yield* Fiber.join(fiber)).user.id, "kim")
+      assert.deepStrictEqual(events.splice(0), ["count tok_k", "resolved"])
+      assert.strictEqual((yield* settle(admit(kim))).user.id, "kim")
+      const refused = (yield* Effect.flip(settle(admit(kim)))) as RateLimited
+      assert.strictEqual(refused._tag, "RateLimited")
+      assert.strictEqual(refused.limit, 3)
+      assert.strictEqual(counted("tok_k"), 4, "one count per request, the refused one included")
+      yield* Effect.flip(admit(kim))
+      assert.strictEqual(counted("tok_k"), 4, "then refused from memory, uncounted")
+    }).pipe(Effect.provide(limiter(slow(c, events), { requests: 3 }, RateLimitCounter.layerStorage(storage))))
+  })
+
+  it.effect("a token refused by resolution (revoked, say) is counted at most once more, then forgotten; its error is resolution's", () => {
+    const c = callers()
+    const lou = c.add({ user: user("lou"), session: null, scopes: [], tokenId: "tok_l", lineageId: "tok_l" })
+    const { storage, counted } = shared()
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(30 * W)
+      yield* admit(lou)
+      yield* admit(lou)
+      assert.strictEqual(counted("tok_l"), 2)
+      c.sessions.delete(lou.get("authorization")!)
+      for (let i = 0; i < 5; i++) assert.deepStrictEqual(yield* Effect.flip(admit(lou)), new Anonymous())
+      assert.strictEqual(counted("tok_l"), 3, "the first refused request was counted alongside, the next four not")
+    }).pipe(Effect.provide(limiter(c.resolver, { requests: 100 }, RateLimitCounter.layerStorage(storage))))
+  })
+
+  it.effect("per user: both counts start alongside, and the tighter limit refuses", () => {
+    const c = callers()
+    const one = c.add({ user: user("mia"), session: null, scopes: [], tokenId: "tok_m1", lineageId: "tok_m1" })
+    const two = c.add({ user: user("mia"), session: null, scopes: [], tokenId: "tok_m2", lineageId: "tok_m2" })
+    const { storage, events } = shared()
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(40 * W)
+      for (let i = 0; i < 2; i++) yield* settle(admit(one))
+      yield* settle(admit(two))
+      events.splice(0)
+      const refused = (yield* Effect.flip(settle(admit(two)))) as RateLimited
+      assert.deepStrictEqual(events, ["count tok_m2", "count mia", "resolved"], "both started before the resolution ended")
+      assert.strictEqual(refused.scope, "user")
+      assert.strictEqual(refused.limit, 3)
+    }).pipe(Effect.provide(limiter(slow(c, events), { requests: 10, perUser: 3 }, RateLimitCounter.layerStorage(storage))))
+  })
+})
+
 describe("RateLimiter over a shared storage that fails", () => {
   const failing = RateLimitCounter.layerStorage({ increment: () => Promise.reject(new Error("connection refused")) })
   const garbled = RateLimitCounter.layerStorage({ increment: () => Promise.resolve("OK") })

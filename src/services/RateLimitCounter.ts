@@ -7,7 +7,7 @@
  * A count's key names its window (`RateLimit.windowAt`), so a count never carries over and
  * the storage's expiry only clears it away.
  */
-import { Clock, Context, Data, type Duration, Effect, Layer } from "effect"
+import { Clock, Context, Data, type Duration, Effect, Exit, Layer } from "effect"
 import type { Window } from "../core/RateLimit.ts"
 import { CurrentTokenPolicy } from "../core/TokenPolicy.ts"
 
@@ -33,6 +33,14 @@ export interface IncrementingStorage {
 export class RateLimitCounter extends Context.Service<RateLimitCounter, {
   /** Adds one to `key`'s count in `window` and answers the count, this one included; a shared count may fail. */
   increment(key: string, window: Window): Effect.Effect<number, CounterUnavailable>
+  /**
+   * `increment` started at once, its answer waited for later: the effect it gives back waits
+   * for the count (given up after the storage's timeout, counted from the wait), and what
+   * arrives meanwhile is kept, so a count that is back before it is asked for costs no wait.
+   */
+  begin(key: string, window: Window): Effect.Effect<Effect.Effect<number, CounterUnavailable>>
+  /** True when a count takes a round trip (a shared storage): worth starting before it is needed. */
+  readonly remote: boolean
 }>()("fusion-auth/RateLimitCounter") {
   /** In this process: exact, and one instance's alone. */
   static readonly layerMemory: Layer.Layer<RateLimitCounter> = Layer.sync(RateLimitCounter, () => {
@@ -40,45 +48,54 @@ export class RateLimitCounter extends Context.Service<RateLimitCounter, {
     // answered just after it: its window's counts are kept until the next one's next begins.
     const windows = new Map<number, Map<string, number>>()
     let latest = -Infinity
+    const add = (key: string, window: Window): number => {
+      if (window.index > latest) {
+        latest = window.index
+        for (const index of windows.keys()) if (index < latest - 1) windows.delete(index)
+      }
+      let counts = windows.get(window.index)
+      if (counts === undefined) windows.set(window.index, counts = new Map())
+      const count = (counts.get(key) ?? 0) + 1
+      counts.set(key, count)
+      return count
+    }
     return RateLimitCounter.of({
-      increment: (key, window) =>
-        Effect.sync(() => {
-          if (window.index > latest) {
-            latest = window.index
-            for (const index of windows.keys()) if (index < latest - 1) windows.delete(index)
-          }
-          let counts = windows.get(window.index)
-          if (counts === undefined) windows.set(window.index, counts = new Map())
-          const count = (counts.get(key) ?? 0) + 1
-          counts.set(key, count)
-          return count
-        })
+      increment: (key, window) => Effect.sync(() => add(key, window)),
+      begin: (key, window) => Effect.sync(() => Exit.succeed(add(key, window))),
+      remote: false
     })
   })
 
   /**
    * In Better Auth's `secondaryStorage` (Redis, say): one `increment` per count, shared by every
-   * instance, given up after `timeout`. The key lives until its window ends, and a second more.
+   * instance, waited for at most `timeout`. The key lives until its window ends, and a second more.
    */
-  static readonly layerStorage = (storage: IncrementingStorage, timeout: Duration.Input = "500 millis"): Layer.Layer<RateLimitCounter> =>
-    Layer.succeed(
-      RateLimitCounter,
-      RateLimitCounter.of({
-        increment: (key, window) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) =>
-            Effect.tryPromise({
-              try: async () => Number(await storage.increment(`fusion-auth:rate:${key}:${window.index}`, Math.ceil((window.resetAt - now) / 1000) + 1)),
-              catch: (cause) => new CounterUnavailable({ cause })
-            })).pipe(
-              Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.fail(new CounterUnavailable({ cause: "secondaryStorage.increment took too long" })) }),
-              Effect.flatMap((count) =>
-                Number.isSafeInteger(count) && count > 0
-                  ? Effect.succeed(count)
-                  : Effect.fail(new CounterUnavailable({ cause: "secondaryStorage.increment answered no count" }))
-              )
-            )
+  static readonly layerStorage = (storage: IncrementingStorage, timeout: Duration.Input = "500 millis"): Layer.Layer<RateLimitCounter> => {
+    const tookTooLong = () => Effect.fail(new CounterUnavailable({ cause: "secondaryStorage.increment took too long" }))
+    const begin = (key: string, window: Window) =>
+      Effect.map(Clock.currentTimeMillis, (now): Effect.Effect<number, CounterUnavailable> => {
+        // Settled as soon as the storage answers, whether or not anyone waits yet: a failure is kept, never unhandled.
+        let answer: Exit.Exit<number, CounterUnavailable> | undefined
+        const arrived = new Promise((resolve) => resolve(storage.increment(`fusion-auth:rate:${key}:${window.index}`, Math.ceil((window.resetAt - now) / 1000) + 1)))
+          .then(
+            (value) => {
+              const count = Number(value)
+              answer = Number.isSafeInteger(count) && count > 0
+                ? Exit.succeed(count)
+                : Exit.fail(new CounterUnavailable({ cause: "secondaryStorage.increment answered no count" }))
+            },
+            (cause) => {
+              answer = Exit.fail(new CounterUnavailable({ cause }))
+            }
+          )
+        const wait = Effect.promise(() => arrived).pipe(
+          Effect.flatMap(() => answer!),
+          Effect.timeoutOrElse({ duration: timeout, orElse: tookTooLong })
+        )
+        return Effect.suspend(() => answer ?? wait)
       })
-    )
+    return Layer.succeed(RateLimitCounter, RateLimitCounter.of({ increment: (key, window) => Effect.flatten(begin(key, window)), begin, remote: true }))
+  }
 
   /**
    * Shared through Better Auth's `secondaryStorage` when the app has one, in memory otherwise.

@@ -11,6 +11,8 @@
  * The surprising part: a token refused once in a window is refused again until the window
  * ends without a statement or a count (by its digest, kept in memory until then), so a client
  * hammering past its limit costs the database nothing. Counting never writes to the database.
+ * With a shared storage, a token this process has admitted before has its count started
+ * alongside its resolution, so the request waits for the slower of two round trips, not both.
  */
 import { Clock, Context, Effect, Exit, Layer } from "effect"
 import * as ApiToken from "../core/ApiToken.ts"
@@ -72,21 +74,36 @@ export class RateLimiter extends Context.Service<RateLimiter, {
           )
         }
 
-        /** The request counted against its token's lineage (and its user, with `perUser`): the session, or the refusal. */
-        const count = (session: Session, tokenId: string, headers: Headers, digest: string | undefined, at: RateLimit.Window, now: number) => {
+        /** The keys a token's requests count under: its lineage (the tokens it minted, its rotations' successors count as one), and its user. */
+        interface Keys {
+          readonly token: string
+          readonly user: string
+        }
+        const keysOf = (session: Session, tokenId: string): Keys => ({ token: `token:${session.lineageId ?? tokenId}`, user: `user:${session.user.id}` })
+        const perUser = limits.perUser
+        /** This request's counts started (its lineage's, and its user's with `perUser`): the wait for both. */
+        const begin = (keys: Keys, at: RateLimit.Window) =>
+          perUser === undefined
+            ? Effect.map(counter.begin(keys.token, at), (token) => Effect.map(token, (used) => ({ token: used, user: 0 })))
+            : Effect.zipWith(counter.begin(keys.token, at), counter.begin(keys.user, at), (token, user) =>
+              Effect.zipWith(token, user, (usedByToken, usedByUser) => ({ token: usedByToken, user: usedByUser })))
+
+        /** The counts of a request (`begin`'s wait) held against its session's limits: the session, or the refusal. */
+        const decide = (
+          session: Session,
+          tokenId: string,
+          counts: Effect.Effect<{ readonly token: number; readonly user: number }, unknown>,
+          digest: string | undefined,
+          headers: Headers,
+          at: RateLimit.Window,
+          now: number
+        ): Effect.Effect<Session, RateLimited> => {
           const limit = session.rateLimit ?? limits.requests
-          const perUser = limits.perUser
-          // A token's lineage (the tokens it minted, its rotations' successors) counts as one.
-          const byToken = Effect.map(counter.increment(`token:${session.lineageId ?? tokenId}`, at), (used): RateLimit.Count => ({ scope: "token", limit, used }))
-          const counting = perUser === undefined ? byToken : Effect.zipWith(
-            byToken,
-            Effect.map(counter.increment(`user:${session.user.id}`, at), (used): RateLimit.Count => ({ scope: "user", limit: perUser, used })),
-            RateLimit.tighter,
-            { concurrent: true }
-          )
-          return Effect.matchEffect(counting, {
+          return Effect.matchEffect(counts, {
             onFailure: (cause) => unavailable(session, limit, now, cause),
-            onSuccess: (met): Effect.Effect<Session, RateLimited> => {
+            onSuccess: (used) => {
+              const byToken: RateLimit.Count = { scope: "token", limit, used: used.token }
+              const met = perUser === undefined ? byToken : RateLimit.tighter(byToken, { scope: "user", limit: perUser, used: used.user })
               if (!RateLimit.exceeded(met)) return Effect.succeed(session)
               const key = digest ?? digestOf(headers)
               if (key !== undefined) refusedIn(at.index).set(key, { met, tokenId })
@@ -95,6 +112,47 @@ export class RateLimiter extends Context.Service<RateLimiter, {
           })
         }
 
+        /**
+         * Where a count takes a round trip (a shared storage): the keys of the tokens this process
+         * has admitted, by digest, so the next request of one starts its count alongside its
+         * resolution rather than after it. A lineage and a user never change for a digest, and the
+         * session found is still what decides; a token refused by resolution is forgotten, so a
+         * dead token's requests are counted only while this process still took it for live (the
+         * requests in flight at once). At most `LEARNED` tokens, forgotten all at once when full.
+         */
+        const learned = counter.remote ? new Map<string, Keys>() : undefined
+        const LEARNED = 10_000
+        const learn = (digest: string | undefined, keys: Keys) => {
+          if (learned === undefined || digest === undefined) return
+          if (learned.size >= LEARNED) learned.clear()
+          learned.set(digest, keys)
+        }
+        const sameKeys = (a: Keys, b: Keys) => a.token === b.token && (perUser === undefined || a.user === b.user)
+
+        /** The request counted after its resolution: a token seen for the first time, or every token with the count in memory. */
+        const count = (session: Session, tokenId: string, headers: Headers, digest: string | undefined, at: RateLimit.Window, now: number) => {
+          const keys = keysOf(session, tokenId)
+          learn(digest, keys)
+          return Effect.flatMap(begin(keys, at), (counts) => decide(session, tokenId, counts, digest, headers, at, now))
+        }
+
+        /** A token's count started with its resolution, under the keys its last admitted request had. */
+        const countAlongside = (answer: Effect.Effect<Session, AuthError>, keys: Keys, headers: Headers, digest: string, at: RateLimit.Window, now: number) =>
+          Effect.flatMap(begin(keys, at), (counts) =>
+            Effect.matchEffect(answer, {
+              onFailure: (error) => {
+                learned!.delete(digest)
+                return Effect.fail(error)
+              },
+              onSuccess: (session): Effect.Effect<Session, RateLimited> => {
+                const tokenId = session.tokenId
+                if (tokenId === undefined || session.session !== null) return Effect.succeed(session) // not a token after all: not counted
+                return sameKeys(keysOf(session, tokenId), keys)
+                  ? decide(session, tokenId, counts, digest, headers, at, now)
+                  : count(session, tokenId, headers, digest, at, now)
+              }
+            }))
+
         return RateLimiter.of({
           admit: (headers) => {
             const answer = resolver.resolve(headers)
@@ -102,11 +160,13 @@ export class RateLimiter extends Context.Service<RateLimiter, {
             if (Exit.isExit(answer) && Exit.isFailure(answer)) return answer
             return Effect.flatMap(Clock.currentTimeMillis, (now) => {
               const at = RateLimit.windowAt(limits.windowMs, now)
-              // With no refusal in this window, no digest is made: the path a caller within its limits takes.
+              // In memory with no refusal in this window, no digest is made: the path a caller within its limits takes.
               const byDigest = refusedIn(at.index)
-              const digest = byDigest.size === 0 ? undefined : digestOf(headers)
+              const digest = byDigest.size === 0 && learned === undefined ? undefined : digestOf(headers)
               const known = digest === undefined ? undefined : byDigest.get(digest)
               if (known !== undefined) return Effect.fail(exceeded(known.met, known.tokenId, at.resetAt, now))
+              const keys = digest === undefined ? undefined : learned?.get(digest)
+              if (keys !== undefined) return countAlongside(answer, keys, headers, digest!, at, now)
               return Effect.flatMap(answer, (session) =>
                 // A cookie, or Better Auth's bearer() session, is not counted.
                 session.tokenId === undefined || session.session !== null ? Effect.succeed(session) : count(session, session.tokenId, headers, digest, at, now))

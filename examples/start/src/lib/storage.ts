@@ -7,7 +7,7 @@
  * Every key is under `prefix`, so several apps (or test runs) can share one Redis.
  */
 import type { BetterAuthOptions } from "better-auth"
-import { createClient } from "redis"
+import { type CommandParser, createClient, defineScript } from "redis"
 
 type SecondaryStorage = NonNullable<BetterAuthOptions["secondaryStorage"]>
 
@@ -17,8 +17,23 @@ export interface RedisStorage {
   readonly close: () => Promise<void>
 }
 
+/**
+ * One count in one round trip and one command: INCR, and the expiry only when this INCR
+ * created the key, atomic as every script is. (A MULTI of INCR and EXPIRE … NX is as atomic
+ * but four commands to send and answer.)
+ */
+const incrementWithin = defineScript({
+  NUMBER_OF_KEYS: 1,
+  SCRIPT: "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n",
+  parseCommand: (parser: CommandParser, key: string, ttl: number) => {
+    parser.pushKey(key)
+    parser.push(String(ttl))
+  },
+  transformReply: (reply: unknown) => Number(reply)
+})
+
 export const redisStorage = (url: string, prefix: string): RedisStorage => {
-  const client = createClient({ url })
+  const client = createClient({ url, scripts: { incrementWithin } })
   // Without a listener, a lost connection would crash the process; the client reconnects by itself,
   // and a command that fails meanwhile fails its request (a 5xx), never a silent "signed out".
   client.on("error", (error: Error) => console.error(`fusion-auth example: Redis: ${error.message}`))
@@ -36,11 +51,8 @@ export const redisStorage = (url: string, prefix: string): RedisStorage => {
       delete: async (key) => {
         await (await redis()).del(prefix + key)
       },
-      // Atomic: INCR, and the expiry only when this INCR created the key (Redis 7's EXPIRE … NX).
-      increment: async (key, ttl) => {
-        const [count] = await (await redis()).multi().incr(prefix + key).expire(prefix + key, Math.max(1, Math.floor(ttl)), "NX").exec()
-        return Number(count)
-      }
+      // Atomic (incrementWithin, above): what Better Auth's rate limits and fusion-auth's count with.
+      increment: async (key, ttl) => (await redis()).incrementWithin(prefix + key, Math.max(1, Math.floor(ttl)))
     },
     close: async () => {
       await connected.catch(() => undefined)
