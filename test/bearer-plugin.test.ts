@@ -17,6 +17,7 @@ import { SessionResolver } from "../src/effect.ts"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { sqlBackends, type TestDatabase } from "./support/databases.ts"
 import { countStatements, type WireCounter } from "./support/wire.ts"
+import { testPassword } from "./support/password.ts"
 
 const NATIVE = /as "s0"/
 let emails = 0
@@ -45,7 +46,7 @@ for (const backend of sqlBackends) {
         secret: "bearer-secret-bearer-secret-bearer-0123",
         baseURL: "http://localhost:3000",
         telemetry: { enabled: false },
-        emailAndPassword: { enabled: true },
+        emailAndPassword: { enabled: true, password: testPassword },
         plugins: [fusionAuth(), ...plugins] as Array<ReturnType<typeof fusionAuth>>
       })
       await migrate(auth, { url: wire.url })

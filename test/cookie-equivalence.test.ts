@@ -20,6 +20,7 @@ import { SessionResolver } from "../src/effect.ts"
 import { serialize } from "../src/core/SignedCookie.ts"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { signUp } from "./support/auth.ts"
+import { testPassword } from "./support/password.ts"
 import { sqlBackends, type TestDatabase } from "./support/databases.ts"
 import { countStatements, type WireCounter } from "./support/wire.ts"
 
@@ -78,7 +79,7 @@ const makeAuth = (url: string, config: Config) => {
     secret: SECRET,
     baseURL: config.baseURL,
     telemetry: { enabled: false },
-    emailAndPassword: { enabled: true },
+    emailAndPassword: { enabled: true, password: testPassword },
     ...(config.advanced === undefined ? {} : { advanced: config.advanced }),
     user: {
       ...config.user,

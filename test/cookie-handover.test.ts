@@ -21,13 +21,14 @@ import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { signUp } from "./support/auth.ts"
 import { sqlBackends, type TestDatabase } from "./support/databases.ts"
 import { countStatements, type WireCounter } from "./support/wire.ts"
+import { testPassword } from "./support/password.ts"
 
 const base = (database: unknown) => ({
   database: database as pg.Pool,
   secret: "test-secret-test-secret-test-secret-0123",
   baseURL: "http://localhost:3000",
   telemetry: { enabled: false },
-  emailAndPassword: { enabled: true }
+  emailAndPassword: { enabled: true, password: testPassword }
 })
 let emails = 0
 const email = () => `ho${++emails}.${Math.random().toString(36).slice(2, 8)}@example.com`

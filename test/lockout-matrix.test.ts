@@ -23,6 +23,7 @@ import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { startMiddleware } from "../src/tanstack-start.ts"
 import { fusionAuth as cli } from "./support/cli.ts"
 import { sqlBackends, type TestDatabase } from "./support/databases.ts"
+import { testPassword } from "./support/password.ts"
 
 const BASE = "http://localhost:3000"
 const PASSWORD = "correct horse battery staple"
@@ -47,7 +48,7 @@ const makeApp = (url: string, cookieCache: boolean) => {
     telemetry: { enabled: false },
     logger: { disabled: true },
     rateLimit: { enabled: false },
-    emailAndPassword: { enabled: true },
+    emailAndPassword: { enabled: true, password: testPassword },
     session: { cookieCache: { enabled: cookieCache, maxAge: 300 } },
     plugins: [admin(), bearer(), jwt(), fusionAuth()]
   })

@@ -14,6 +14,7 @@ import { type MakeAuth, probe } from "../src/services/NativeProbe.ts"
 import { signUp } from "./support/auth.ts"
 import { sqlBackends } from "./support/databases.ts"
 import { wiredApp } from "./support/wired-app.ts"
+import { testPassword } from "./support/password.ts"
 
 const SECRET = "probe-secret-probe-secret-probe-secret-0123"
 
@@ -24,7 +25,7 @@ const app = async (options: Record<string, unknown> = {}) => {
     secret: SECRET,
     baseURL: "http://localhost:3000",
     telemetry: { enabled: false },
-    emailAndPassword: { enabled: true },
+    emailAndPassword: { enabled: true, password: testPassword },
     plugins: [fusionAuth()],
     ...options
   })

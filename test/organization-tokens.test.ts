@@ -18,6 +18,7 @@ import { MemoryDatabase } from "../src/testing.ts"
 import { fusionAuth as cli } from "./support/cli.ts"
 import { sqlBackends, type TestDatabase } from "./support/databases.ts"
 import { countStatements, type WireCounter } from "./support/wire.ts"
+import { testPassword } from "./support/password.ts"
 
 const PASSWORD = "correct horse battery"
 const BASE = "http://localhost:3000"
@@ -31,7 +32,7 @@ const makeApp = (dbUrl: string, fusionUrl: string) => {
     telemetry: { enabled: false },
     logger: { disabled: true },
     rateLimit: { enabled: false },
-    emailAndPassword: { enabled: true },
+    emailAndPassword: { enabled: true, password: testPassword },
     plugins: [fusionAuth(), organization()]
   })
   const app = createAuthSession(auth, { database: { url: fusionUrl }, tokens: { scopes: ["read", "write"], lastUsedInterval: "1 hour" } })

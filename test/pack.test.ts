@@ -4,10 +4,11 @@
  * token → session round trip on the embedded database (no DATABASE_URL, no server).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { execFileSync, spawnSync } from "node:child_process"
+import { execFile } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { promisify } from "node:util"
 
 import { pack, root } from "./support/pack.ts"
 
@@ -16,8 +17,9 @@ const ours = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
   peerDependencies: Record<string, string>
 }
 const env = { ...process.env, DATABASE_URL: "", npm_config_yes: "true" }
-const npm = (args: ReadonlyArray<string>, cwd: string) =>
-  execFileSync("npm", args, { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
+/** A command's stdout; rejects with its stderr when it exits non-zero. Async, so both ends install at once. */
+const run = async (file: string, args: ReadonlyArray<string>, cwd: string) =>
+  (await promisify(execFile)(file, args, { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })).stdout
 
 const consumer = `
 import { betterAuth } from "better-auth"
@@ -131,7 +133,7 @@ const ends = {
   "the newest versions its peer ranges allow": ours.peerDependencies
 }
 
-describe("npm pack", () => it.each(Object.entries(ends))("gives a tarball a fresh project installs cleanly with %s, and imports, type-checks and runs on the embedded database", (_end, versions) => {
+describe("npm pack", () => it.concurrent.each(Object.entries(ends))("gives a tarball a fresh project installs cleanly with %s, and imports, type-checks and runs on the embedded database", async (_end, versions) => {
   const dir = mkdtempSync(join(tmpdir(), "fusion-auth-pack-"))
   let repo: string | undefined
   try {
@@ -144,7 +146,7 @@ describe("npm pack", () => it.each(Object.entries(ends))("gives a tarball a fres
     assert.notInclude(files.join("\n"), "test/")
     // `npm run build` (prepack) leaves the bin runnable in the repository too: `npx fusion-auth` there.
     assert.notStrictEqual(statSync(join(packed.repo, "dist/cli/main.js")).mode & 0o111, 0)
-    assert.include(execFileSync(join(packed.repo, "dist/cli/main.js"), ["users", "--help"], { cwd: dir, env, encoding: "utf8" }), "fusion-auth users")
+    assert.include(await run(join(packed.repo, "dist/cli/main.js"), ["users", "--help"], dir), "fusion-auth users")
     writeFileSync(join(dir, "package.json"), JSON.stringify({
       name: "fresh-app",
       private: true,
@@ -161,13 +163,14 @@ describe("npm pack", () => it.each(Object.entries(ends))("gives a tarball a fres
       compilerOptions: { target: "es2023", module: "nodenext", moduleResolution: "nodenext", strict: true, noEmit: true, skipLibCheck: true, types: ["node"], lib: ["es2023", "dom"] },
       files: ["main.ts"]
     }))
-    const install = spawnSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=warn"], { cwd: dir, env, encoding: "utf8" })
+    const install = await promisify(execFile)("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=warn"], { cwd: dir, env, encoding: "utf8" })
+      .then(({ stderr }) => ({ status: 0, stderr }), (error: { code?: number; stderr?: string }) => ({ status: error.code ?? 1, stderr: error.stderr ?? String(error) }))
     assert.strictEqual(install.status, 0, install.stderr)
     assert.notMatch(install.stderr, /ERESOLVE|peer dep/i, "npm warned of a peer")
-    npm(["ls", "--all"], dir) // throws on an invalid, missing or extraneous package
-    execFileSync(join(dir, "node_modules/.bin/tsc"), ["-p", "."], { cwd: dir, env, encoding: "utf8" })
-    const out = execFileSync(join(dir, "node_modules/.bin/node"), ["main.ts"], { cwd: dir, env, encoding: "utf8" })
-    const help = execFileSync(join(dir, "node_modules/.bin/fusion-auth"), ["tokens", "--help"], { cwd: dir, env, encoding: "utf8" })
+    await run("npm", ["ls", "--all"], dir) // rejects on an invalid, missing or extraneous package
+    await run(join(dir, "node_modules/.bin/tsc"), ["-p", "."], dir)
+    const out = await run(join(dir, "node_modules/.bin/node"), ["main.ts"], dir)
+    const help = await run(join(dir, "node_modules/.bin/fusion-auth"), ["tokens", "--help"], dir)
     assert.include(help, "fusion-auth tokens")
     const lines = out.trim().split("\n")
     assert.deepStrictEqual(JSON.parse(lines.at(-1)!), {

@@ -21,6 +21,7 @@ import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { sqlBackends } from "./support/databases.ts"
 import { fusionAuth as cli } from "./support/cli.ts"
 import { countStatements, type WireCounter } from "./support/wire.ts"
+import { testPassword } from "./support/password.ts"
 
 interface Case {
   readonly name: string
@@ -106,7 +107,7 @@ for (const backend of sqlBackends) {
             secret: "matrix-secret-matrix-secret-matrix-0123",
             baseURL: "http://localhost:3000",
             telemetry: { enabled: false },
-            emailAndPassword: { enabled: true },
+            emailAndPassword: { enabled: true, password: testPassword },
             plugins: [fusionAuth()],
             ...c.options(pool)
           } as Parameters<typeof betterAuth>[0])

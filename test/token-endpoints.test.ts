@@ -14,6 +14,7 @@ import { fusionAuthClient } from "../src/client.ts"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { sqlBackends, type TestDatabase } from "./support/databases.ts"
 import { type Served, serve } from "./support/http.ts"
+import { testPassword } from "./support/password.ts"
 
 const PASSWORD = "correct horse battery staple"
 const acme = ApiToken.format("acme_", ["sk_live_"])
@@ -27,7 +28,7 @@ const makeApp = (dbUrl: string, baseURL: string) => {
     telemetry: { enabled: false },
     logger: { disabled: true },
     rateLimit: { enabled: false },
-    emailAndPassword: { enabled: true },
+    emailAndPassword: { enabled: true, password: testPassword },
     plugins: [fusionAuth()]
   })
   const session = createAuthSession(auth, {

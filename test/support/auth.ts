@@ -5,6 +5,7 @@
 import { betterAuth, type SecondaryStorage } from "better-auth"
 import pg from "pg"
 import { fusionAuth, migrate } from "../../src/index.ts"
+import { testPassword } from "./password.ts"
 
 export const makeAuth = (
   url: string,
@@ -18,7 +19,7 @@ export const makeAuth = (
     secret: "test-secret-test-secret-test-secret-0123",
     baseURL: "http://localhost:3000",
     telemetry: { enabled: false },
-    emailAndPassword: { enabled: true },
+    emailAndPassword: { enabled: true, password: testPassword },
     session: { cookieCache: { enabled: options.cookieCache ?? false, maxAge: 300 } },
     ...(options.secondaryStorage === undefined ? {} : { secondaryStorage: options.secondaryStorage }),
     plugins: [fusionAuth()]

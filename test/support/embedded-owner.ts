@@ -11,6 +11,7 @@
 import { betterAuth } from "better-auth"
 import { createServer } from "node:http"
 import { betterAuthDatabase, createAuthSession, fusionAuth } from "../../src/index.ts"
+import { testPassword } from "./password.ts"
 
 const dataDir = process.argv[2]
 if (dataDir === undefined) throw new Error("usage: embedded-owner.ts <dataDir>")
@@ -23,7 +24,7 @@ const auth = betterAuth({
   baseURL: "http://localhost:3000",
   telemetry: { enabled: false },
   logger: { disabled: true },
-  emailAndPassword: { enabled: true },
+  emailAndPassword: { enabled: true, password: testPassword },
   plugins: [fusionAuth()]
 })
 const app = createAuthSession(auth, { database })

@@ -8,6 +8,7 @@ import { betterAuth } from "better-auth"
 import { Redacted } from "effect"
 import { betterAuthDatabase, createAuthSession, fusionAuth } from "../../src/index.ts"
 import { CurrentSession } from "../../src/effect.ts"
+import { testPassword } from "./password.ts"
 
 const auth = betterAuth({
   database: betterAuthDatabase(),
@@ -15,7 +16,7 @@ const auth = betterAuth({
   baseURL: "http://localhost:3000",
   telemetry: { enabled: false },
   logger: { disabled: true },
-  emailAndPassword: { enabled: true },
+  emailAndPassword: { enabled: true, password: testPassword },
   plugins: [fusionAuth()]
 })
 const { migrate, getSession, resolve, withSession, tokens, dispose } = createAuthSession(auth)

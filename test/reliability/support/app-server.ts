@@ -21,6 +21,7 @@ import { betterAuth } from "better-auth"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import { betterAuthDatabase, createAuthSession, fusionAuth } from "../../../src/index.ts"
 import { errorResponse } from "../../../src/effect.ts"
+import { testPassword } from "../../support/password.ts"
 
 const env = (name: string, fallback?: string): string => {
   const value = process.env[name] ?? fallback
@@ -44,7 +45,7 @@ const auth = betterAuth({
   trustedOrigins: ["http://127.0.0.1:*", "http://localhost:*"],
   telemetry: { enabled: false },
   logger: { disabled: true },
-  emailAndPassword: { enabled: true },
+  emailAndPassword: { enabled: true, password: testPassword },
   // Better Auth's limiter (3 sign-ups per 10 s in production) guards only its own handler; tests sign several users up.
   rateLimit: { enabled: false },
   session: { cookieCache: { enabled: process.env.COOKIE_CACHE === "on", maxAge: 300 } },
