@@ -31,7 +31,7 @@ export interface RateLimitOptions {
    * Either way the session is the one the database gave.
    */
   readonly onStorageFailure?: "closed" | "open" | undefined
-  /** How long a shared count may take before it counts as failed; default 500 ms. */
+  /** How long a request waits for a shared count before it counts as failed; default 500 ms. */
   readonly storageTimeout?: Duration.Input | undefined
 }
 
