@@ -16,7 +16,9 @@ const ours = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
   devDependencies: Record<string, string>
   peerDependencies: Record<string, string>
 }
-const env = { ...process.env, DATABASE_URL: "", npm_config_yes: "true" }
+// Each consumer on its own embedded folder (its working directory's), even when the suite's environment names one.
+const { FUSION_AUTH_DATA_DIR: _dataDir, ...inherited } = process.env
+const env = { ...inherited, DATABASE_URL: "", npm_config_yes: "true" }
 /** A command's stdout; rejects with its stderr when it exits non-zero. Async, so both ends install at once. */
 const run = async (file: string, args: ReadonlyArray<string>, cwd: string) =>
   (await promisify(execFile)(file, args, { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })).stdout

@@ -289,6 +289,61 @@ describe("RateLimiter over a shared storage that answers", () => {
     }).pipe(Effect.provide(limiter(c.resolver, { requests: 100 }, RateLimitCounter.layerStorage(storage))))
   })
 
+  it.effect("one early count per token at a time: 8 requests in flight for a token revoked meanwhile add 1 to its lineage, not 8", () => {
+    const c = callers()
+    const nia = c.add({ user: user("nia"), session: null, scopes: [], tokenId: "tok_n", lineageId: "tok_n" })
+    const { storage, events, counted } = shared()
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(50 * W)
+      yield* settle(admit(nia))
+      c.sessions.delete(nia.get("authorization")!)
+      const fibers = yield* Effect.forEach(Array.from({ length: 8 }), () => Effect.forkChild(admit(nia)))
+      yield* TestClock.adjust("10 millis")
+      for (const fiber of fibers) assert.deepStrictEqual(yield* Effect.flip(Fiber.join(fiber)), new Anonymous())
+      assert.strictEqual(counted("tok_n"), 2)
+      events.splice(0)
+      yield* Effect.flip(settle(admit(nia)))
+      assert.deepStrictEqual(events, ["resolved"], "forgotten: not counted, early or late")
+    }).pipe(Effect.provide(limiter(slow(c, events), { requests: 100 }, RateLimitCounter.layerStorage(storage))))
+  })
+
+  it.effect("the database failing under a token counted early: the failure passes through, and the token is counted early no more", () => {
+    const c = callers()
+    const ola = c.add({ user: user("ola"), session: null, scopes: [], tokenId: "tok_o", lineageId: "tok_o" })
+    const { storage, counted } = shared()
+    let down = false
+    const flaky = Layer.effect(
+      SessionResolver,
+      Effect.gen(function*() {
+        const inner = yield* SessionResolver
+        return SessionResolver.of({ resolve: (headers) => Effect.suspend(() => down ? Effect.die(new Error("connection terminated")) : inner.resolve(headers)) })
+      })
+    ).pipe(Layer.provide(c.resolver))
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(60 * W)
+      yield* admit(ola)
+      down = true
+      for (let i = 0; i < 4; i++) assert.isTrue(Exit.hasDies(yield* Effect.exit(admit(ola))))
+      assert.strictEqual(counted("tok_o"), 2, "one request of the outage counted (early), the next three not")
+      down = false
+      yield* admit(ola)
+      assert.strictEqual(counted("tok_o"), 3)
+    }).pipe(Effect.provide(limiter(flaky, { requests: 100 }, RateLimitCounter.layerStorage(storage))))
+  })
+
+  it.effect("a counter of the app's own with increment alone counts exactly, after resolution", () => {
+    const c = callers()
+    const pat = c.add({ user: user("pat"), session: null, scopes: [], tokenId: "tok_p" })
+    let n = 0
+    const own = Layer.succeed(RateLimitCounter, RateLimitCounter.of({ increment: () => Effect.sync(() => ++n) }))
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(70 * W)
+      for (let i = 0; i < 2; i++) yield* admit(pat)
+      assert.strictEqual(((yield* Effect.flip(admit(pat))) as RateLimited).limit, 2)
+      assert.strictEqual(n, 3)
+    }).pipe(Effect.provide(limiter(c.resolver, { requests: 2 }, own)))
+  })
+
   it.effect("per user: both counts start alongside, and the tighter limit refuses", () => {
     const c = callers()
     const one = c.add({ user: user("mia"), session: null, scopes: [], tokenId: "tok_m1", lineageId: "tok_m1" })
@@ -335,6 +390,26 @@ describe("RateLimiter over a shared storage that fails", () => {
       assert.isTrue(Exit.isFailure(exit))
       assert.strictEqual(((yield* Effect.flip(Fiber.join(fiber))) as RateLimited).reason, "unavailable")
     }).pipe(Effect.provide(limiter(c.resolver, { requests: 5 }, hanging)))
+  })
+
+  it.effect("with perUser, the two counts are waited for together: the token's answering late does not restart the user's timeout", () => {
+    const c = callers()
+    const quinn = c.add({ user: user("quinn"), session: null, scopes: [], tokenId: "tok_q" })
+    let answerToken = (_count: number) => {}
+    // The token's count answers when the test says; the user's never does.
+    const lateThenHanging = RateLimitCounter.layerStorage({
+      increment: (key: string) => key.includes(":token:") ? new Promise<number>((resolve) => answerToken = resolve) : new Promise(() => undefined)
+    }, "250 millis")
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(admit(quinn))
+      yield* TestClock.adjust("200 millis")
+      answerToken(1)
+      yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      yield* TestClock.adjust("49 millis")
+      assert.isUndefined(fiber.pollUnsafe(), "still waiting 1 ms before the timeout")
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(((yield* Effect.flip(Fiber.join(fiber))) as RateLimited).reason, "unavailable", "given up 250 ms after the wait began, not 250 ms after the token's answer")
+    }).pipe(Effect.provide(limiter(c.resolver, { requests: 5, perUser: 10 }, lateThenHanging)))
   })
 
   it.effect("open: admitted uncounted, as the user the database gave; a warning at most once a window, in either mode", () => {

@@ -37,10 +37,11 @@ export class RateLimitCounter extends Context.Service<RateLimitCounter, {
    * `increment` started at once, its answer waited for later: the effect it gives back waits
    * for the count (given up after the storage's timeout, counted from the wait), and what
    * arrives meanwhile is kept, so a count that is back before it is asked for costs no wait.
+   * Optional for a counter of an app's own: then `increment`, waited for at once.
    */
-  begin(key: string, window: Window): Effect.Effect<Effect.Effect<number, CounterUnavailable>>
+  readonly begin?: (key: string, window: Window) => Effect.Effect<Effect.Effect<number, CounterUnavailable>>
   /** True when a count takes a round trip (a shared storage): worth starting before it is needed. */
-  readonly remote: boolean
+  readonly remote?: boolean
 }>()("fusion-auth/RateLimitCounter") {
   /** In this process: exact, and one instance's alone. */
   static readonly layerMemory: Layer.Layer<RateLimitCounter> = Layer.sync(RateLimitCounter, () => {

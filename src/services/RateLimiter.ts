@@ -82,11 +82,14 @@ export class RateLimiter extends Context.Service<RateLimiter, {
         const keysOf = (session: Session, tokenId: string): Keys => ({ token: `token:${session.lineageId ?? tokenId}`, user: `user:${session.user.id}` })
         const perUser = limits.perUser
         /** This request's counts started (its lineage's, and its user's with `perUser`): the wait for both. */
+        // A counter without `begin` (an app's own) counts when its count is waited for.
+        const beginOne = counter.begin ?? ((key: string, at: RateLimit.Window) => Effect.succeed(counter.increment(key, at)))
         const begin = (keys: Keys, at: RateLimit.Window) =>
           perUser === undefined
-            ? Effect.map(counter.begin(keys.token, at), (token) => Effect.map(token, (used) => ({ token: used, user: 0 })))
-            : Effect.zipWith(counter.begin(keys.token, at), counter.begin(keys.user, at), (token, user) =>
-              Effect.zipWith(token, user, (usedByToken, usedByUser) => ({ token: usedByToken, user: usedByUser })))
+            ? Effect.map(beginOne(keys.token, at), (token) => Effect.map(token, (used) => ({ token: used, user: 0 })))
+            : Effect.zipWith(beginOne(keys.token, at), beginOne(keys.user, at), (token, user) =>
+              // Waited for together: neither waits out the other's timeout first.
+              Effect.zipWith(token, user, (usedByToken, usedByUser) => ({ token: usedByToken, user: usedByUser }), { concurrent: true }))
 
         /** The counts of a request (`begin`'s wait) held against its session's limits: the session, or the refusal. */
         const decide = (
@@ -116,11 +119,14 @@ export class RateLimiter extends Context.Service<RateLimiter, {
          * Where a count takes a round trip (a shared storage): the keys of the tokens this process
          * has admitted, by digest, so the next request of one starts its count alongside its
          * resolution rather than after it. A lineage and a user never change for a digest, and the
-         * session found is still what decides; a token refused by resolution is forgotten, so a
-         * dead token's requests are counted only while this process still took it for live (the
-         * requests in flight at once). At most `LEARNED` tokens, forgotten all at once when full.
+         * session found is still what decides. One such early count per token is in flight at a
+         * time (`early`; its other requests are counted after their resolution), and a token whose
+         * resolution gives no session (refused, or the database failing) is forgotten: a token
+         * revoked or locked out meanwhile has at most one request more counted by this process,
+         * against its lineage (and user), then none. At most `LEARNED` tokens, all forgotten when full.
          */
-        const learned = counter.remote ? new Map<string, Keys>() : undefined
+        const learned = counter.remote === true ? new Map<string, Keys>() : undefined
+        const early = new Set<string>()
         const LEARNED = 10_000
         const learn = (digest: string | undefined, keys: Keys) => {
           if (learned === undefined || digest === undefined) return
@@ -137,21 +143,24 @@ export class RateLimiter extends Context.Service<RateLimiter, {
         }
 
         /** A token's count started with its resolution, under the keys its last admitted request had. */
-        const countAlongside = (answer: Effect.Effect<Session, AuthError>, keys: Keys, headers: Headers, digest: string, at: RateLimit.Window, now: number) =>
-          Effect.flatMap(begin(keys, at), (counts) =>
-            Effect.matchEffect(answer, {
-              onFailure: (error) => {
+        const countAlongside = (answer: Effect.Effect<Session, AuthError>, keys: Keys, headers: Headers, digest: string, at: RateLimit.Window, now: number) => {
+          early.add(digest)
+          return Effect.flatMap(begin(keys, at), (counts) =>
+            Effect.matchCauseEffect(answer, {
+              onFailure: (cause) => {
                 learned!.delete(digest)
-                return Effect.fail(error)
+                return Effect.failCause(cause)
               },
               onSuccess: (session): Effect.Effect<Session, RateLimited> => {
                 const tokenId = session.tokenId
                 if (tokenId === undefined || session.session !== null) return Effect.succeed(session) // not a token after all: not counted
+                // Never other keys for one digest; were they, this request would count under both.
                 return sameKeys(keysOf(session, tokenId), keys)
                   ? decide(session, tokenId, counts, digest, headers, at, now)
                   : count(session, tokenId, headers, digest, at, now)
               }
-            }))
+            })).pipe(Effect.onExit(() => Effect.sync(() => early.delete(digest))))
+        }
 
         return RateLimiter.of({
           admit: (headers) => {
@@ -166,7 +175,7 @@ export class RateLimiter extends Context.Service<RateLimiter, {
               const known = digest === undefined ? undefined : byDigest.get(digest)
               if (known !== undefined) return Effect.fail(exceeded(known.met, known.tokenId, at.resetAt, now))
               const keys = digest === undefined ? undefined : learned?.get(digest)
-              if (keys !== undefined) return countAlongside(answer, keys, headers, digest!, at, now)
+              if (keys !== undefined && !early.has(digest!)) return countAlongside(answer, keys, headers, digest!, at, now)
               return Effect.flatMap(answer, (session) =>
                 // A cookie, or Better Auth's bearer() session, is not counted.
                 session.tokenId === undefined || session.session !== null ? Effect.succeed(session) : count(session, session.tokenId, headers, digest, at, now))

@@ -18,13 +18,13 @@ export interface RedisStorage {
 }
 
 /**
- * One count in one round trip and one command: INCR, and the expiry only when this INCR
- * created the key, atomic as every script is. (A MULTI of INCR and EXPIRE … NX is as atomic
- * but four commands to send and answer.)
+ * One count in one round trip and one command: INCR, and the expiry when this INCR created
+ * the key (or found one without an expiry), atomic as every script is. (A MULTI of INCR and
+ * EXPIRE … NX is as atomic but four commands to send and answer.)
  */
 const incrementWithin = defineScript({
   NUMBER_OF_KEYS: 1,
-  SCRIPT: "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n",
+  SCRIPT: "local n = redis.call('INCR', KEYS[1]) if n == 1 or redis.call('TTL', KEYS[1]) == -1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n",
   parseCommand: (parser: CommandParser, key: string, ttl: number) => {
     parser.pushKey(key)
     parser.push(String(ttl))
@@ -52,7 +52,11 @@ export const redisStorage = (url: string, prefix: string): RedisStorage => {
         await (await redis()).del(prefix + key)
       },
       // Atomic (incrementWithin, above): what Better Auth's rate limits and fusion-auth's count with.
-      increment: async (key, ttl) => (await redis()).incrementWithin(prefix + key, Math.max(1, Math.floor(ttl)))
+      increment: async (key, ttl) => {
+        // A count that never expires would refuse for ever: refused before anything is counted.
+        if (!Number.isFinite(ttl)) throw new RangeError(`increment: ttl must be a number of seconds, not ${ttl}`)
+        return (await redis()).incrementWithin(prefix + key, Math.max(1, Math.floor(ttl)))
+      }
     },
     close: async () => {
       await connected.catch(() => undefined)
