@@ -49,21 +49,19 @@ export class RateLimitCounter extends Context.Service<RateLimitCounter, {
     // answered just after it: its window's counts are kept until the next one's next begins.
     const windows = new Map<number, Map<string, number>>()
     let latest = -Infinity
-    const add = (key: string, window: Window): number => {
-      if (window.index > latest) {
-        latest = window.index
-        for (const index of windows.keys()) if (index < latest - 1) windows.delete(index)
-      }
-      let counts = windows.get(window.index)
-      if (counts === undefined) windows.set(window.index, counts = new Map())
-      const count = (counts.get(key) ?? 0) + 1
-      counts.set(key, count)
-      return count
-    }
     return RateLimitCounter.of({
-      increment: (key, window) => Effect.sync(() => add(key, window)),
-      begin: (key, window) => Effect.sync(() => Exit.succeed(add(key, window))),
-      remote: false
+      increment: (key, window) =>
+        Effect.sync(() => {
+          if (window.index > latest) {
+            latest = window.index
+            for (const index of windows.keys()) if (index < latest - 1) windows.delete(index)
+          }
+          let counts = windows.get(window.index)
+          if (counts === undefined) windows.set(window.index, counts = new Map())
+          const count = (counts.get(key) ?? 0) + 1
+          counts.set(key, count)
+          return count
+        })
     })
   })
 

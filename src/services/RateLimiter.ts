@@ -133,7 +133,6 @@ export class RateLimiter extends Context.Service<RateLimiter, {
           if (learned.size >= LEARNED) learned.clear()
           learned.set(digest, keys)
         }
-        const sameKeys = (a: Keys, b: Keys) => a.token === b.token && (perUser === undefined || a.user === b.user)
 
         /** The request counted after its resolution: a token seen for the first time, or every token with the count in memory. */
         const count = (session: Session, tokenId: string, headers: Headers, digest: string | undefined, at: RateLimit.Window, now: number) => {
@@ -154,10 +153,7 @@ export class RateLimiter extends Context.Service<RateLimiter, {
               onSuccess: (session): Effect.Effect<Session, RateLimited> => {
                 const tokenId = session.tokenId
                 if (tokenId === undefined || session.session !== null) return Effect.succeed(session) // not a token after all: not counted
-                // Never other keys for one digest; were they, this request would count under both.
-                return sameKeys(keysOf(session, tokenId), keys)
-                  ? decide(session, tokenId, counts, digest, headers, at, now)
-                  : count(session, tokenId, headers, digest, at, now)
+                return decide(session, tokenId, counts, digest, headers, at, now) // a digest's lineage and user never change
               }
             })).pipe(Effect.onExit(() => Effect.sync(() => early.delete(digest))))
         }
