@@ -14,6 +14,7 @@ import { ConfigProvider, Effect } from "effect"
 import { afterEach } from "vitest"
 import * as Database from "../src/sql/Database.ts"
 import * as EmbeddedLock from "../src/sql/EmbeddedLock.ts"
+import { PGDATA } from "../src/sql/EmbeddedUpgrade.ts"
 import { fusionAuth } from "./support/cli.ts"
 
 const ownerScript = join(import.meta.dirname, "support/embedded-owner.ts")
@@ -414,7 +415,7 @@ describe("the CLI beside a running app", () => {
     const again = await startOwner(dataDir)
     assert.deepStrictEqual(await again.whoami(bearer), { status: 401, body: { status: 401, error: "Deactivated" } })
     await again.stop()
-    assert.strictEqual(readFileSync(join(dataDir, "PG_VERSION"), "utf8").trim().length > 0, true)
+    assert.strictEqual(readFileSync(join(dataDir, PGDATA, "PG_VERSION"), "utf8").trim().length > 0, true) // PostgreSQL's files in pgdata/
   }, 180_000)
 
   it("psql left at BEGIN through the app's server: the app answers again within the idle limit, and the stalled write is rolled back", async () => {

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { LOCK_FILE } from "../src/sql/EmbeddedLock.ts"
+import { PGDATA } from "../src/sql/EmbeddedUpgrade.ts"
 import { postgres, type TestDatabase } from "./support/databases.ts"
 
 const script = join(import.meta.dirname, "support/exit-script.ts")
@@ -50,7 +51,7 @@ describe("a plain Node script that ends with dispose()", () => {
       assert.deepInclude(result, expected)
       assert.isBelow(lingered, 1000)
       if (db.url === "") {
-        assert.isTrue(existsSync(join(cwd, ".data", "fusion-auth", "PG_VERSION"))) // the default folder, kept
+        assert.isTrue(existsSync(join(cwd, ".data", "fusion-auth", PGDATA, "PG_VERSION"))) // the default folder, kept
         assert.isFalse(existsSync(join(cwd, ".data", "fusion-auth", LOCK_FILE))) // and let go
       } else {
         assert.isFalse(existsSync(join(cwd, ".data"))) // no embedded database was opened

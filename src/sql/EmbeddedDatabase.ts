@@ -16,6 +16,7 @@ import { join } from "node:path"
 import type { Duplex } from "node:stream"
 import { Data, Effect, Schedule, type Scope } from "effect"
 import * as EmbeddedLock from "./EmbeddedLock.ts"
+import * as EmbeddedUpgrade from "./EmbeddedUpgrade.ts"
 import { LineError } from "./LineError.ts"
 import { MAX_SOCKET_PATH, serve, socketPath } from "./EmbeddedServer.ts"
 
@@ -74,10 +75,11 @@ const socketFolder = (dataDir: string) =>
     )
   })
 
-const open = (dataDir: string | undefined) =>
+/** PGlite on `pgdata` (PostgreSQL's files, `EmbeddedUpgrade.PGDATA` in the folder), or in memory. */
+const open = (dataDir: string, pgdata: string | undefined) =>
   Effect.acquireRelease(
-    attempt(dataDir ?? MEMORY, "open", () =>
-      import("@electric-sql/pglite").then(({ PGlite }) => (dataDir === undefined ? PGlite.create() : PGlite.create({ dataDir })))),
+    attempt(dataDir, "open", () =>
+      import("@electric-sql/pglite").then(({ PGlite }) => (pgdata === undefined ? PGlite.create() : PGlite.create({ dataDir: pgdata })))),
     (db: PGlite) => Effect.promise(() => db.close())
   )
 
@@ -86,6 +88,20 @@ const served = (db: PGlite, dataDir: string, socketDir: string | undefined, opti
     attempt(dataDir, "serve", () => serve(db, { socketDir, idleLimitMs: options.idleLimitMs })),
     (server) => Effect.promise(() => server.stop())
   )
+
+/** Where PostgreSQL's files are, once a folder of an earlier release's is upgraded (`EmbeddedUpgrade`). */
+const upgraded = (dataDir: string) =>
+  Effect.gen(function*() {
+    const plan = yield* attempt(dataDir, "read", () => EmbeddedUpgrade.plan(dataDir))
+    const earlier = plan.earlier
+    if (earlier === undefined) return plan.pgdata
+    if (earlier.restore) {
+      yield* Effect.logInfo(`fusion-auth: upgrading the embedded database in ${dataDir} from PostgreSQL ${earlier.version} (an earlier release's); its files will be kept in ${earlier.backup}`)
+    }
+    yield* attempt(dataDir, "upgrade", () => EmbeddedUpgrade.upgrade(dataDir, plan))
+    if (earlier.restore) yield* Effect.logInfo(`fusion-auth: the embedded database in ${dataDir} is upgraded`)
+    return plan.pgdata
+  })
 
 /** The lock's heartbeat, renewed for as long as the scope lives. */
 const heartbeat = (dataDir: string, held: EmbeddedLock.Held) =>
@@ -110,7 +126,7 @@ export const make = (
 ): Effect.Effect<Embedded, EmbeddedDatabaseOwned | EmbeddedDatabaseError, Scope.Scope> =>
   Effect.gen(function*() {
     if (dataDir === MEMORY) {
-      const server = yield* served(yield* open(undefined), dataDir, undefined, options)
+      const server = yield* served(yield* open(dataDir, undefined), dataDir, undefined, options)
       return { url: server.url, connect: server.connect }
     }
     yield* attempt(dataDir, "create the folder of", () => mkdir(dataDir, { recursive: true, mode: 0o700 }))
@@ -121,8 +137,9 @@ export const make = (
     if ("owner" in lock) return yield* new EmbeddedDatabaseOwned({ dataDir, owner: lock.owner })
     // Beating from the start: opening a new folder (initdb) can take longer than a heartbeat's life.
     yield* heartbeat(dataDir, lock.held)
+    const pgdata = yield* upgraded(dataDir)
     const socketDir = yield* socketFolder(dataDir)
-    const server = yield* served(yield* open(dataDir), dataDir, socketDir, options)
+    const server = yield* served(yield* open(dataDir, pgdata), dataDir, socketDir, options)
     lock.held.publish({ url: server.url, socket: socketDir === dataDir ? "." : socketDir })
     return { url: server.url, connect: server.connect }
   })

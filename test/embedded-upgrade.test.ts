@@ -1,0 +1,206 @@
+/**
+ * An embedded folder an earlier release wrote, opened by this one: earlier releases ran PGlite
+ * 0.5 (PostgreSQL 18) with its files at the top of the folder; this one runs PGlite 0.6
+ * (PostgreSQL 19), which cannot open them, and upgrades the folder when it opens it
+ * (src/sql/EmbeddedUpgrade.ts). The earlier folder is written as an earlier release wrote it:
+ * PGlite 0.5 on the folder, served by the embedded server, with Better Auth and fusion-auth
+ * migrating, signing up, minting, revoking and deactivating through it.
+ */
+import { afterEach, assert, describe, it } from "@effect/vitest"
+import { PGlite as EarlierPGlite } from "@fusion-auth/pglite-pg18"
+import { betterAuth } from "better-auth"
+import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Redacted } from "effect"
+import { betterAuthDatabase, createAuthSession, type DatabaseOptions, fusionAuth } from "../src/index.ts"
+import { serve } from "../src/sql/EmbeddedServer.ts"
+import { EARLIER, PGDATA } from "../src/sql/EmbeddedUpgrade.ts"
+import { testPassword } from "./support/password.ts"
+
+const dirs: Array<string> = []
+const apps: Array<{ dispose(): Promise<void> }> = []
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.dispose()
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+const freshDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), "fusion-auth-upgrade-"))
+  dirs.push(dir)
+  return join(dir, "data")
+}
+
+type App = ReturnType<typeof createAuthSession>
+
+const makeApp = (database: DatabaseOptions) => {
+  const auth = betterAuth({
+    database: betterAuthDatabase(database),
+    secret: "upgrade-secret-upgrade-secret-upgrade-0123",
+    baseURL: "http://localhost:3000",
+    telemetry: { enabled: false },
+    logger: { disabled: true },
+    emailAndPassword: { enabled: true, password: testPassword },
+    plugins: [fusionAuth()]
+  })
+  const app = createAuthSession(auth, { database })
+  apps.push(app)
+  return { auth, app }
+}
+
+const signUp = async (auth: ReturnType<typeof makeApp>["auth"], email: string) => {
+  const { headers, response } = await auth.api.signUpEmail({ body: { email, password: "correct horse battery", name: email.split("@")[0]! }, returnHeaders: true })
+  return { userId: response.user.id, cookie: headers.getSetCookie().map((c) => c.split(";")[0]).join("; ") }
+}
+
+/** Who `headers` are, as the app answers: an email and the credential, or the refusal's tag. */
+const who = async (app: App, headers: Record<string, string>) => {
+  const result = await app.resolve(new Headers(headers))
+  return "session" in result ? `${result.session.user.email} by ${result.session.session === null ? "token" : "cookie"}` : result.error._tag
+}
+
+interface Earlier {
+  readonly ada: { readonly cookie: string; readonly token: string; readonly revoked: string }
+  readonly bob: { readonly cookie: string; readonly token: string }
+}
+
+/** `dataDir` as an earlier release leaves it: PGlite 0.5 on the folder's top, everything written through the embedded server. */
+const writeEarlier = async (dataDir: string): Promise<Earlier> => {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const db = await EarlierPGlite.create({ dataDir })
+  const server = await serve(db as never, { socketDir: dataDir })
+  try {
+    const { auth, app } = makeApp({ url: server.url })
+    await app.migrate()
+    const ada = await signUp(auth, "ada@example.com")
+    const bob = await signUp(auth, "bob@example.com")
+    const adaToken = await app.tokens.create({ userId: ada.userId, name: "ci" })
+    const revoked = await app.tokens.create({ userId: ada.userId, name: "old" })
+    await app.tokens.revoke(ada.userId, revoked.info.id)
+    const bobToken = await app.tokens.create({ userId: bob.userId, name: "ci" })
+    await app.users.deactivate(bob.userId)
+    await app.dispose()
+    return {
+      ada: { cookie: ada.cookie, token: Redacted.value(adaToken.token), revoked: Redacted.value(revoked.token) },
+      bob: { cookie: bob.cookie, token: Redacted.value(bobToken.token) }
+    }
+  } finally {
+    await server.stop()
+    await db.close()
+  }
+}
+
+/** Each credential of `earlier`, as the app answers it. */
+const answers = async (app: App, earlier: Earlier) => ({
+  adaCookie: await who(app, { cookie: earlier.ada.cookie }),
+  adaToken: await who(app, { authorization: `Bearer ${earlier.ada.token}` }),
+  adaRevoked: await who(app, { authorization: `Bearer ${earlier.ada.revoked}` }),
+  bobCookie: await who(app, { cookie: earlier.bob.cookie }),
+  bobToken: await who(app, { authorization: `Bearer ${earlier.bob.token}` })
+})
+
+const asBefore = {
+  adaCookie: "ada@example.com by cookie",
+  adaToken: "ada@example.com by token",
+  adaRevoked: "InvalidToken",
+  bobCookie: "Deactivated",
+  bobToken: "Deactivated"
+}
+
+const version = (folder: string) => readFileSync(join(folder, "PG_VERSION"), "utf8").trim()
+
+describe("an embedded folder an earlier release wrote (PostgreSQL 18 at its top)", () => {
+  it("is upgraded when opened: every session, token and deactivation answers as before, Better Auth signs in, and the old files are kept", async () => {
+    const dataDir = freshDir()
+    const earlier = await writeEarlier(dataDir)
+    assert.strictEqual(version(dataDir), EARLIER)
+
+    const { auth, app } = makeApp({ dataDir })
+    await app.migrate()
+    assert.deepStrictEqual(await answers(app, earlier), asBefore)
+    // Better Auth's own door: the cookie's session, and a password hashed by the earlier release.
+    assert.strictEqual((await auth.api.getSession({ headers: new Headers({ cookie: earlier.ada.cookie }) }))?.user.email, "ada@example.com")
+    const signedIn = await auth.api.signInEmail({ body: { email: "ada@example.com", password: "correct horse battery" } })
+    assert.strictEqual(signedIn.user.email, "ada@example.com")
+    // A new token is minted and answers.
+    const minted = await app.tokens.create({ userId: signedIn.user.id, name: "after" })
+    assert.strictEqual(await who(app, { authorization: `Bearer ${Redacted.value(minted.token)}` }), "ada@example.com by token")
+
+    // PostgreSQL's files: this release's in pgdata/, the earlier ones moved whole into pgdata-18/.
+    assert.notStrictEqual(version(join(dataDir, PGDATA)), EARLIER)
+    assert.isFalse(existsSync(join(dataDir, "PG_VERSION")))
+    assert.isFalse(existsSync(join(dataDir, `${PGDATA}.tmp`)))
+    assert.deepStrictEqual(readdirSync(dataDir).filter((name) => !name.startsWith("fusion-auth.lock") && !name.startsWith(".s.PGSQL.")).sort(), [PGDATA, `${PGDATA}-${EARLIER}`])
+    await app.dispose()
+
+    // The kept files still open with the earlier PostgreSQL, with the earlier data.
+    const backup = await EarlierPGlite.create({ dataDir: join(dataDir, `${PGDATA}-${EARLIER}`) })
+    try {
+      const { rows } = await backup.query<{ email: string }>(`select email from "user" order by email`)
+      assert.deepStrictEqual(rows.map((row) => row.email), ["ada@example.com", "bob@example.com"])
+    } finally {
+      await backup.close()
+    }
+
+    // Opened again: nothing more to upgrade, the token minted after it still answers.
+    const { app: again } = makeApp({ dataDir })
+    assert.strictEqual(await who(again, { authorization: `Bearer ${Redacted.value(minted.token)}` }), "ada@example.com by token")
+    assert.deepStrictEqual(await answers(again, earlier), asBefore)
+  }, 180_000)
+
+  it("cut short while restoring (the process killed): the earlier files are as they were, and the next open upgrades", async () => {
+    const dataDir = freshDir()
+    const earlier = await writeEarlier(dataDir)
+    const before = readdirSync(dataDir).sort()
+    // An app process opening the folder, killed as soon as its restore has begun.
+    const child: ChildProcess = spawn(process.execPath, [join(import.meta.dirname, "support/embedded-owner.ts"), dataDir], { stdio: "ignore", env: { ...process.env, DATABASE_URL: "" } })
+    const exited = new Promise((resolve) => child.once("exit", resolve))
+    const deadline = Date.now() + 60_000
+    while (!existsSync(join(dataDir, `${PGDATA}.tmp`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+    child.kill("SIGKILL")
+    await exited
+    assert.isTrue(existsSync(join(dataDir, `${PGDATA}.tmp`)), "the restore had begun")
+    assert.isFalse(existsSync(join(dataDir, PGDATA)))
+    // Only the restore's folder and the killed process's lock (stale, taken over by the next open) are new.
+    const postgres = (names: Array<string>) => names.filter((name) => name !== `${PGDATA}.tmp` && !name.startsWith("fusion-auth.lock")).sort()
+    assert.deepStrictEqual(postgres(readdirSync(dataDir)), postgres(before))
+    assert.strictEqual(version(dataDir), EARLIER)
+
+    const { app } = makeApp({ dataDir })
+    await app.migrate()
+    assert.deepStrictEqual(await answers(app, earlier), asBefore)
+    assert.isFalse(existsSync(join(dataDir, `${PGDATA}.tmp`)))
+  }, 180_000)
+
+  it("cut short after the upgrade was committed, before the old files were moved: the move is finished, nothing restored again", async () => {
+    const dataDir = freshDir()
+    const earlier = await writeEarlier(dataDir)
+    const { app } = makeApp({ dataDir })
+    const minted = await app.tokens.create({ userId: (await app.users.findByEmail("ada@example.com"))!.id, name: "after" })
+    await app.dispose()
+    // The state an open killed between the rename and the move leaves: the earlier files back at the top.
+    const backup = join(dataDir, `${PGDATA}-${EARLIER}`)
+    for (const name of readdirSync(backup)) renameSync(join(backup, name), join(dataDir, name))
+    rmSync(backup, { recursive: true })
+
+    const { app: again } = makeApp({ dataDir })
+    // Restoring again would lose the token minted after the upgrade.
+    assert.strictEqual(await who(again, { authorization: `Bearer ${Redacted.value(minted.token)}` }), "ada@example.com by token")
+    assert.deepStrictEqual(await answers(again, earlier), asBefore)
+    assert.isFalse(existsSync(join(dataDir, "PG_VERSION")))
+    assert.strictEqual(version(backup), EARLIER)
+  }, 180_000)
+
+  it("refuses, with one line and nothing touched, a folder of a PostgreSQL it cannot upgrade", async () => {
+    const dataDir = freshDir()
+    mkdirSync(dataDir, { recursive: true })
+    writeFileSync(join(dataDir, "PG_VERSION"), "17\n")
+    const { app } = makeApp({ dataDir })
+    const error = await app.migrate().then(() => undefined, (e: unknown) => e as Error)
+    assert.isDefined(error)
+    assert.match(error!.message, /written by PostgreSQL 17, and this release upgrades only folders of PostgreSQL 18/)
+    assert.strictEqual(error!.message.split("\n").length, 1, error!.message)
+    assert.deepStrictEqual(readdirSync(dataDir).filter((name) => !name.startsWith("fusion-auth.lock")), ["PG_VERSION"])
+  }, 60_000)
+})
