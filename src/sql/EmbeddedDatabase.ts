@@ -1,7 +1,8 @@
 /**
- * The embedded database's lifecycle, as one scoped effect: the folder's lock, PGlite, the
- * server on a Unix socket only the folder's user can reach, and the lock's heartbeat; all of
- * it undone, in reverse, when the scope closes.
+ * The embedded database's lifecycle, as one scoped effect: the folder's lock, the upgrade of a
+ * folder an earlier release wrote (`EmbeddedUpgrade`; PostgreSQL's files are in `pgdata/`),
+ * PGlite, the server on a Unix socket only the folder's user can reach, and the lock's
+ * heartbeat; all of it undone, in reverse, when the scope closes.
  *
  * Who can connect: the socket is `<dataDir>/.s.PGSQL.5432`, and the folder is made private
  * to its user (mode 0700), so only that user (and root) can reach it: `psql -h <dataDir>`.
