@@ -19,6 +19,9 @@ import { serve } from "../src/sql/EmbeddedServer.ts"
 import { EARLIER, PGDATA } from "../src/sql/EmbeddedUpgrade.ts"
 import { testPassword } from "./support/password.ts"
 
+// The embedded default is what is tested here, never a server from the environment.
+delete process.env.DATABASE_URL
+
 const dirs: Array<string> = []
 const apps: Array<{ dispose(): Promise<void> }> = []
 afterEach(async () => {
@@ -127,12 +130,18 @@ describe("an embedded folder an earlier release wrote (PostgreSQL 18 at its top)
     const minted = await app.tokens.create({ userId: signedIn.user.id, name: "after" })
     assert.strictEqual(await who(app, { authorization: `Bearer ${Redacted.value(minted.token)}` }), "ada@example.com by token")
 
-    // PostgreSQL's files: this release's in pgdata/, the earlier ones moved whole into pgdata-18/.
-    assert.notStrictEqual(version(join(dataDir, PGDATA)), EARLIER)
-    assert.isFalse(existsSync(join(dataDir, "PG_VERSION")))
+    // PostgreSQL's files: this release's in pgdata/, the earlier ones moved whole into pgdata-18/,
+    // and at the top only pgdata/'s version, the mark an earlier release stumbles on.
+    const current = version(join(dataDir, PGDATA))
+    assert.notStrictEqual(current, EARLIER)
+    assert.strictEqual(version(dataDir), current)
     assert.isFalse(existsSync(join(dataDir, `${PGDATA}.tmp`)))
-    assert.deepStrictEqual(readdirSync(dataDir).filter((name) => !name.startsWith("fusion-auth.lock") && !name.startsWith(".s.PGSQL.")).sort(), [PGDATA, `${PGDATA}-${EARLIER}`])
+    assert.deepStrictEqual(readdirSync(dataDir).filter((name) => !name.startsWith("fusion-auth.lock") && !name.startsWith(".s.PGSQL.")).sort(), ["PG_VERSION", PGDATA, `${PGDATA}-${EARLIER}`])
     await app.dispose()
+
+    // An earlier release (PGlite 0.5) on the upgraded folder fails to open it, rather than starting an empty database there.
+    const refused = await EarlierPGlite.create({ dataDir }).then((db) => db.close().then(() => "opened"), (error: unknown) => String(error))
+    assert.notStrictEqual(refused, "opened")
 
     // The kept files still open with the earlier PostgreSQL, with the earlier data.
     const backup = await EarlierPGlite.create({ dataDir: join(dataDir, `${PGDATA}-${EARLIER}`) })
@@ -153,14 +162,19 @@ describe("an embedded folder an earlier release wrote (PostgreSQL 18 at its top)
     const dataDir = freshDir()
     const earlier = await writeEarlier(dataDir)
     const before = readdirSync(dataDir).sort()
+    // A restore's folder as an earlier cut-short open may leave it: the next restore starts afresh.
+    mkdirSync(join(dataDir, `${PGDATA}.tmp`, "base"), { recursive: true })
+    writeFileSync(join(dataDir, `${PGDATA}.tmp`, "PG_VERSION"), "19\n")
+    writeFileSync(join(dataDir, `${PGDATA}.tmp`, "base", "junk"), "not a table")
     // An app process opening the folder, killed as soon as its restore has begun.
     const child: ChildProcess = spawn(process.execPath, [join(import.meta.dirname, "support/embedded-owner.ts"), dataDir], { stdio: "ignore", env: { ...process.env, DATABASE_URL: "" } })
     const exited = new Promise((resolve) => child.once("exit", resolve))
     const deadline = Date.now() + 60_000
-    while (!existsSync(join(dataDir, `${PGDATA}.tmp`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+    const restoring = () => existsSync(join(dataDir, `${PGDATA}.tmp`)) && !existsSync(join(dataDir, `${PGDATA}.tmp`, "base", "junk"))
+    while (!restoring() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
     child.kill("SIGKILL")
     await exited
-    assert.isTrue(existsSync(join(dataDir, `${PGDATA}.tmp`)), "the restore had begun")
+    assert.isTrue(restoring(), "the left-over folder was removed and the restore had begun")
     assert.isFalse(existsSync(join(dataDir, PGDATA)))
     // Only the restore's folder and the killed process's lock (stale, taken over by the next open) are new.
     const postgres = (names: Array<string>) => names.filter((name) => name !== `${PGDATA}.tmp` && !name.startsWith("fusion-auth.lock")).sort()
@@ -179,18 +193,34 @@ describe("an embedded folder an earlier release wrote (PostgreSQL 18 at its top)
     const { app } = makeApp({ dataDir })
     const minted = await app.tokens.create({ userId: (await app.users.findByEmail("ada@example.com"))!.id, name: "after" })
     await app.dispose()
-    // The state an open killed between the rename and the move leaves: the earlier files back at the top.
+    // The state an open killed midway through the move leaves: half the earlier files back at the
+    // top with PG_VERSION (moved last), the mark not yet written; and a file of the user's there.
     const backup = join(dataDir, `${PGDATA}-${EARLIER}`)
-    for (const name of readdirSync(backup)) renameSync(join(backup, name), join(dataDir, name))
-    rmSync(backup, { recursive: true })
+    const moved = readdirSync(backup).sort()
+    for (const name of moved.filter((name, i) => name === "PG_VERSION" || i % 2 === 0)) renameSync(join(backup, name), join(dataDir, name))
+    writeFileSync(join(dataDir, "notes.txt"), "mine")
 
     const { app: again } = makeApp({ dataDir })
     // Restoring again would lose the token minted after the upgrade.
     assert.strictEqual(await who(again, { authorization: `Bearer ${Redacted.value(minted.token)}` }), "ada@example.com by token")
     assert.deepStrictEqual(await answers(again, earlier), asBefore)
-    assert.isFalse(existsSync(join(dataDir, "PG_VERSION")))
+    assert.deepStrictEqual(readdirSync(backup).sort(), moved)
     assert.strictEqual(version(backup), EARLIER)
+    assert.strictEqual(version(dataDir), version(join(dataDir, PGDATA)))
+    assert.strictEqual(readFileSync(join(dataDir, "notes.txt"), "utf8"), "mine") // only PostgreSQL's entries move
   }, 180_000)
+
+  it("refuses to restore when pgdata-18/ is already there (the earlier files would have nowhere to go), touching nothing", async () => {
+    const dataDir = freshDir()
+    await writeEarlier(dataDir)
+    mkdirSync(join(dataDir, `${PGDATA}-${EARLIER}`))
+    writeFileSync(join(dataDir, `${PGDATA}-${EARLIER}`, "PG_VERSION"), "18\n")
+    const before = readdirSync(dataDir).filter((name) => !name.startsWith("fusion-auth.lock")).sort()
+    const { app } = makeApp({ dataDir })
+    const error = await app.migrate().then(() => undefined, (e: unknown) => e as Error)
+    assert.match(String(error?.message), /pgdata-18 is in the way of its upgrade/)
+    assert.deepStrictEqual(readdirSync(dataDir).filter((name) => !name.startsWith("fusion-auth.lock")).sort(), before)
+  }, 120_000)
 
   it("refuses, with one line and nothing touched, a folder of a PostgreSQL it cannot upgrade", async () => {
     const dataDir = freshDir()

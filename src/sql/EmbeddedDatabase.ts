@@ -141,6 +141,7 @@ export const make = (
     const pgdata = yield* upgraded(dataDir)
     const socketDir = yield* socketFolder(dataDir)
     const server = yield* served(yield* open(dataDir, pgdata), dataDir, socketDir, options)
+    yield* attempt(dataDir, "mark", () => EmbeddedUpgrade.mark(dataDir))
     lock.held.publish({ url: server.url, socket: socketDir === dataDir ? "." : socketDir })
     return { url: server.url, connect: server.connect }
   })

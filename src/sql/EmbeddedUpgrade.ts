@@ -6,21 +6,28 @@
  * place by one rename.
  *
  * The upgrade: the old files are read by PGlite 0.5 (`@fusion-auth/pglite-pg18`) and pg_dump
- * (vendor/pglite-tools), the dump is restored by this release's PGlite into `pgdata.tmp/`, and
- * renaming that to `pgdata/` commits it. Only then are the old files moved into `pgdata-18/`,
- * kept for going back. An open cut short anywhere is taken up by the next one: before the
- * rename the old files are untouched (a half-made `pgdata.tmp/` is made again), after it the
- * move is finished. The folder's lock is held throughout (`EmbeddedDatabase.make`).
+ * (vendor/pglite-tools), the dump is restored by this release's PGlite into `pgdata.tmp/` and
+ * checked (`EmbeddedRestore`, in a worker thread so that the lock's heartbeat goes on), written
+ * to disk, and renaming that to `pgdata/` commits it. Only then are PostgreSQL's old files moved
+ * into `pgdata-18/`, kept for going back. An open cut short anywhere is taken up by the next
+ * one: before the rename the old files are untouched (a half-made `pgdata.tmp/` is made again),
+ * after it the move is finished. The folder's lock is held throughout (`EmbeddedDatabase.make`).
+ *
+ * Once open, the top of the folder gets a `PG_VERSION` naming `pgdata/`'s version (`mark`): an
+ * earlier release then fails to open the folder, rather than starting an empty database in it.
  */
-import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises"
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { LOCK_FILE } from "./EmbeddedLock.ts"
+import { Worker } from "node:worker_threads"
 
 /** The folder of PostgreSQL's files inside the embedded folder. */
 export const PGDATA = "pgdata"
 
 /** The major version of PostgreSQL that `@fusion-auth/pglite-pg18` reads: every earlier release's. */
 export const EARLIER = "18"
+
+/** The entries PostgreSQL keeps at the top of its data folder: what the move takes, and nothing else. */
+const POSTGRES_ENTRY = /^(?:PG_VERSION|base|global|pg_[a-z_]+(?:\.conf)?|postgresql(?:\.auto)?\.conf|postmaster\.(?:opts|pid)|current_logfiles|backup_label|tablespace_map)$/
 
 export interface Plan {
   /** PostgreSQL's files, for PGlite's `dataDir`. */
@@ -43,43 +50,83 @@ const versionOf = (folder: string): Promise<string | undefined> =>
     (error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? undefined : Promise.reject(error))
   )
 
-/** fusion-auth's own entries at the top of the folder: its lock (and its takeover and temporary files), the socket, and `pgdata*`. */
-const ours = (name: string) => name.startsWith(LOCK_FILE) || name.startsWith(".s.PGSQL.") || name === PGDATA || name.startsWith(`${PGDATA}.`) || name.startsWith(`${PGDATA}-`)
+const entries = (folder: string): Promise<Array<string>> =>
+  readdir(folder).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? [] : Promise.reject(error)))
 
 /** What opening `dataDir` takes: where PostgreSQL's files are, and an earlier release's files to upgrade. */
 export const plan = async (dataDir: string): Promise<Plan> => {
   const pgdata = join(dataDir, PGDATA)
-  const version = await versionOf(dataDir)
-  if (version === undefined) return { pgdata }
-  const restore = (await versionOf(pgdata)) === undefined
-  if (restore && version !== EARLIER) {
-    throw new Error(`it was written by PostgreSQL ${version}, and this release upgrades only folders of PostgreSQL ${EARLIER} (fusion-auth's earlier releases)`)
+  const [top, current] = [await versionOf(dataDir), await versionOf(pgdata)]
+  // Nothing at the top, or this release's mark: nothing to upgrade.
+  if (top === undefined || top === current) return { pgdata }
+  if (top !== EARLIER) {
+    throw new Error(`it was written by PostgreSQL ${top}, and this release upgrades only folders of PostgreSQL ${EARLIER} (fusion-auth's earlier releases)`)
   }
-  return { pgdata, earlier: { version, backup: join(dataDir, `${PGDATA}-${version}`), restore } }
+  const backup = join(dataDir, `${PGDATA}-${top}`)
+  const restore = current === undefined
+  if (restore && (await entries(backup)).length > 0) {
+    throw new Error(`${backup} is in the way of its upgrade (it keeps the earlier files once upgraded): move it out of the folder`)
+  }
+  return { pgdata, earlier: { version: top, backup, restore } }
 }
 
-/** The earlier release's files restored into `plan.pgdata`, then moved into their backup folder. */
+/** The earlier release's files restored into `plan.pgdata`, then PostgreSQL's old files moved into the backup folder. */
 export const upgrade = async (dataDir: string, { pgdata, earlier }: Plan): Promise<void> => {
   if (earlier === undefined) return
   if (earlier.restore) {
     const made = `${pgdata}.tmp`
     await rm(made, { recursive: true, force: true })
-    await rename(await restored(dataDir, made), pgdata)
+    await restoreInWorker(dataDir, made)
+    await writtenToDisk(made)
+    await rename(made, pgdata)
+    await writtenToDisk(dataDir, false)
   }
   await mkdir(earlier.backup, { recursive: true, mode: 0o700 })
   // PG_VERSION last: while it is at the top, the next open knows the move is not finished.
-  const names = (await readdir(dataDir)).filter((name) => !ours(name)).sort((a, b) => Number(a === "PG_VERSION") - Number(b === "PG_VERSION"))
+  const names = (await readdir(dataDir)).filter((name) => POSTGRES_ENTRY.test(name)).sort((a, b) => Number(a === "PG_VERSION") - Number(b === "PG_VERSION"))
+  const there = new Set(await entries(earlier.backup))
+  const clash = names.find((name) => there.has(name))
+  if (clash !== undefined) throw new Error(`${join(earlier.backup, clash)} is in the way of moving the earlier files there: move ${earlier.backup} out of the folder`)
   for (const name of names) await rename(join(dataDir, name), join(earlier.backup, name))
+  await writtenToDisk(dataDir, false)
 }
 
-/** The database in `from` (PostgreSQL 18), dumped and restored into a new folder `into` by this release's PGlite. */
-const restored = async (from: string, into: string): Promise<string> => {
-  const { PGlite: Earlier } = await import("@fusion-auth/pglite-pg18")
-  const { a: pgDump } = await import("../../vendor/pglite-tools/pg_dump.js")
-  const old = await Earlier.create({ dataDir: from })
-  const dump = await pgDump({ pg: old }).then((file) => file.text()).finally(() => old.close())
-  const { PGlite } = await import("@electric-sql/pglite")
-  const fresh = await PGlite.create({ dataDir: into })
-  await fresh.exec(dump).finally(() => fresh.close())
-  return into
+/** The top of the folder names `pgdata/`'s version, so that an earlier release refuses the folder. */
+export const mark = async (dataDir: string): Promise<void> => {
+  const current = await versionOf(join(dataDir, PGDATA))
+  if (current === undefined || (await versionOf(dataDir)) === current) return
+  const next = join(dataDir, `${PGDATA}.version.tmp`)
+  await writeFile(next, `${current}\n`, { mode: 0o600 })
+  await rename(next, join(dataDir, "PG_VERSION"))
+}
+
+/** `EmbeddedRestore` in a worker thread: done when the restored database is checked against the earlier one. */
+const restoreInWorker = (from: string, into: string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    // This module's own extension: `.ts` when run from src/ (Node strips the types), `.js` from dist/.
+    const worker = new Worker(new URL(`./EmbeddedRestore${import.meta.url.slice(import.meta.url.lastIndexOf("."))}`, import.meta.url), { workerData: { from, into } })
+    let done = false
+    worker.once("message", () => (done = true))
+    worker.once("error", reject)
+    worker.once("exit", (code) => (done ? resolve() : reject(new Error(`the restore stopped (exit code ${code}) before it was checked`))))
+  })
+
+/** Every file and folder under `path` (or `path` alone) flushed to disk: PGlite writes without fsync. */
+const writtenToDisk = async (path: string, recursive = true): Promise<void> => {
+  if (recursive) {
+    for (const entry of await readdir(path, { withFileTypes: true })) {
+      if (entry.isDirectory()) await writtenToDisk(join(path, entry.name))
+      else if (entry.isFile()) await flush(join(path, entry.name))
+    }
+  }
+  await flush(path)
+}
+
+const flush = async (path: string) => {
+  const handle = await open(path, "r")
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
 }
