@@ -8,7 +8,6 @@
  * come out as Better Auth's `getSession` returns them: without the fields its schema marks
  * `returned: false` (`Output` says which, taken once from Better Auth's own rule).
  */
-import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { LockOutFields } from "../core/LockOut.ts"
 import type { Column, Plan } from "../core/NativeCookie.ts"
