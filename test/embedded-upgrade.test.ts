@@ -245,6 +245,20 @@ describe("an embedded folder an earlier release wrote (PostgreSQL 18 at its top)
     assert.deepStrictEqual(readdirSync(dataDir).filter((name) => !name.startsWith("fusion-auth.lock")).sort(), before)
   }, 120_000)
 
+  it("a new folder: PostgreSQL's files in pgdata/, their version marked at the top, and an earlier release refuses it rather than starting an empty database there", async () => {
+    const dataDir = freshDir()
+    const { auth, app } = makeApp({ dataDir })
+    await app.migrate()
+    const { userId } = await signUp(auth, "ada@example.com")
+    await app.dispose()
+    assert.notStrictEqual(version(join(dataDir, PGDATA)), EARLIER)
+    assert.strictEqual(version(dataDir), version(join(dataDir, PGDATA)))
+    const refused = await EarlierPGlite.create({ dataDir }).then((db) => db.close().then(() => "opened"), (error: unknown) => String(error))
+    assert.notStrictEqual(refused, "opened")
+    const { app: again } = makeApp({ dataDir })
+    assert.strictEqual((await again.users.findByEmail("ada@example.com"))?.id, userId)
+  }, 120_000)
+
   it("refuses, with one line and nothing touched, a folder of a PostgreSQL it cannot upgrade", async () => {
     const dataDir = freshDir()
     mkdirSync(dataDir, { recursive: true })
