@@ -11,11 +11,13 @@ import { PGlite as EarlierPGlite } from "@fusion-auth/pglite-pg18"
 import { betterAuth } from "better-auth"
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { Redacted } from "effect"
 import pg from "pg"
 import { betterAuthDatabase, createAuthSession, type DatabaseOptions, fusionAuth } from "../src/index.ts"
+import * as EmbeddedLock from "../src/sql/EmbeddedLock.ts"
+import { ownerUrl } from "../src/sql/EmbeddedOwner.ts"
 import { serve } from "../src/sql/EmbeddedServer.ts"
 import { EARLIER, PGDATA } from "../src/sql/EmbeddedUpgrade.ts"
 import { testPassword } from "./support/password.ts"
@@ -258,6 +260,27 @@ describe("an embedded folder an earlier release wrote (PostgreSQL 18 at its top)
     const { app: again } = makeApp({ dataDir })
     assert.strictEqual((await again.users.findByEmail("ada@example.com"))?.id, userId)
   }, 120_000)
+
+  it("the CLI beside an owner still restoring waits past its usual 15 s for the owner's server, and gives up as usual once no restore is under way", async () => {
+    const dataDir = freshDir()
+    mkdirSync(join(dataDir, `${PGDATA}.tmp`), { recursive: true })
+    // A live owner in another PID namespace (its heartbeat moving), its server not yet published.
+    const lock = () => ({ pid: 13, started: "42", host: hostname(), machine: `boot:${readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()}`, namespace: "pid:[1]", id: "restoring", heartbeat: Date.now(), url: null, socket: null })
+    const write = () => writeFileSync(join(dataDir, EmbeddedLock.LOCK_FILE), JSON.stringify(lock()))
+    write()
+    const beating = setInterval(write, 200)
+    try {
+      let settled: string | undefined
+      const waited = ownerUrl(dataDir, EmbeddedLock.read(dataDir)!, 100).then(() => (settled = "answered"), (error: Error) => (settled = error.message))
+      await new Promise((r) => setTimeout(r, 600))
+      assert.isUndefined(settled, "still waiting while the restore is under way")
+      rmSync(join(dataDir, `${PGDATA}.tmp`), { recursive: true })
+      await waited
+      assert.match(settled!, /has not published its server/)
+    } finally {
+      clearInterval(beating)
+    }
+  })
 
   it("refuses, with one line and nothing touched, a folder of a PostgreSQL it cannot upgrade", async () => {
     const dataDir = freshDir()

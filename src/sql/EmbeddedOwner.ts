@@ -2,9 +2,11 @@
  * Reaching the live owner of an embedded folder from another process (the CLI): where its
  * server listens, as its lock says, followed only to a socket of this machine.
  */
-import { isAbsolute } from "node:path"
+import { existsSync } from "node:fs"
+import { isAbsolute, join } from "node:path"
 import { EmbeddedDatabaseInUse, liveOwner, type Owner, sleep, whereabouts } from "./EmbeddedLock.ts"
 import { socketUrl } from "./EmbeddedServer.ts"
+import { PGDATA } from "./EmbeddedUpgrade.ts"
 
 /**
  * The URL to reach the owner's server by, from here: its socket in the folder, or in the
@@ -21,13 +23,15 @@ const reach = (dataDir: string, owner: Owner): string => {
 
 /**
  * Waits for the live owner to publish its server (it does once it listens), and answers the
- * URL to reach it by from here; undefined when the owner went away meanwhile.
+ * URL to reach it by from here; undefined when the owner went away meanwhile. An owner still
+ * restoring an earlier release's folder (`EmbeddedUpgrade`: its `pgdata.tmp/` is there) is
+ * waited for past `timeoutMs`, for as long as it lives.
  */
 export const ownerUrl = async (dataDir: string, owner: Owner, timeoutMs = 15_000): Promise<string | undefined> => {
   const deadline = Date.now() + timeoutMs
   let current: Owner | undefined = owner
   while (current !== undefined && current.url === null) {
-    if (Date.now() > deadline) {
+    if (Date.now() > deadline && !existsSync(join(dataDir, `${PGDATA}.tmp`))) {
       throw new EmbeddedDatabaseInUse({ dataDir, owner: `${whereabouts(owner)}, which has not published its server` })
     }
     await sleep(50)
