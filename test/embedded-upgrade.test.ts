@@ -8,19 +8,18 @@
  */
 import { afterEach, assert, describe, it } from "@effect/vitest"
 import { PGlite as EarlierPGlite } from "@fusion-auth/pglite-pg18"
-import { betterAuth } from "better-auth"
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { Redacted } from "effect"
 import pg from "pg"
-import { betterAuthDatabase, createAuthSession, type DatabaseOptions, fusionAuth } from "../src/index.ts"
+import { createAuthSession, type DatabaseOptions } from "../src/index.ts"
 import * as EmbeddedLock from "../src/sql/EmbeddedLock.ts"
 import { ownerUrl } from "../src/sql/EmbeddedOwner.ts"
 import { serve } from "../src/sql/EmbeddedServer.ts"
 import { EARLIER, PGDATA } from "../src/sql/EmbeddedUpgrade.ts"
-import { testPassword } from "./support/password.ts"
+import { authOn } from "./support/auth.ts"
 
 // The embedded default is what is tested here, never a server from the environment.
 delete process.env.DATABASE_URL
@@ -41,15 +40,7 @@ const freshDir = () => {
 type App = ReturnType<typeof createAuthSession>
 
 const makeApp = (database: DatabaseOptions) => {
-  const auth = betterAuth({
-    database: betterAuthDatabase(database),
-    secret: "upgrade-secret-upgrade-secret-upgrade-0123",
-    baseURL: "http://localhost:3000",
-    telemetry: { enabled: false },
-    logger: { disabled: true },
-    emailAndPassword: { enabled: true, password: testPassword },
-    plugins: [fusionAuth()]
-  })
+  const auth = authOn(database)
   const app = createAuthSession(auth, { database })
   apps.push(app)
   return { auth, app }

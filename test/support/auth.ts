@@ -4,7 +4,7 @@
  */
 import { betterAuth, type SecondaryStorage } from "better-auth"
 import pg from "pg"
-import { fusionAuth, migrate } from "../../src/index.ts"
+import { betterAuthDatabase, type DatabaseOptions, fusionAuth, migrate } from "../../src/index.ts"
 import { testPassword } from "./password.ts"
 
 export const makeAuth = (
@@ -28,6 +28,18 @@ export const makeAuth = (
 }
 
 export type TestAuth = ReturnType<typeof makeAuth>["auth"]
+
+/** Real Better Auth on fusion-auth's database options (`betterAuthDatabase`: a URL, or the embedded folder), as an app configures it. */
+export const authOn = (database: DatabaseOptions) =>
+  betterAuth({
+    database: betterAuthDatabase(database),
+    secret: "test-secret-test-secret-test-secret-0123",
+    baseURL: "http://localhost:3000",
+    telemetry: { enabled: false },
+    logger: { disabled: true },
+    emailAndPassword: { enabled: true, password: testPassword },
+    plugins: [fusionAuth()]
+  })
 
 /** Signs up through the HTTP handler; returns the user id and the browser's `Cookie` header. */
 export const signUp = async (auth: TestAuth, email: string, baseURL = "http://localhost:3000") => {

@@ -8,25 +8,16 @@
  *
  *   node test/support/embedded-owner.ts <dataDir>
  */
-import { betterAuth } from "better-auth"
 import { createServer } from "node:http"
-import { betterAuthDatabase, createAuthSession, fusionAuth } from "../../src/index.ts"
-import { testPassword } from "./password.ts"
+import { createAuthSession } from "../../src/index.ts"
+import { authOn } from "./auth.ts"
 
 const dataDir = process.argv[2]
 if (dataDir === undefined) throw new Error("usage: embedded-owner.ts <dataDir>")
 delete process.env.DATABASE_URL
 
 const database = { dataDir }
-const auth = betterAuth({
-  database: betterAuthDatabase(database),
-  secret: "owner-secret-owner-secret-owner-secret-0123",
-  baseURL: "http://localhost:3000",
-  telemetry: { enabled: false },
-  logger: { disabled: true },
-  emailAndPassword: { enabled: true, password: testPassword },
-  plugins: [fusionAuth()]
-})
+const auth = authOn(database)
 const app = createAuthSession(auth, { database })
 
 try {
