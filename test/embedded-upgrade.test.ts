@@ -12,14 +12,16 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
-import { Redacted } from "effect"
+import { Effect, Logger, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
 import pg from "pg"
 import { createAuthSession, type DatabaseOptions } from "../src/index.ts"
+import * as Database from "../src/sql/Database.ts"
 import * as EmbeddedLock from "../src/sql/EmbeddedLock.ts"
 import { ownerUrl } from "../src/sql/EmbeddedOwner.ts"
-import { serve } from "../src/sql/EmbeddedServer.ts"
 import { EARLIER, PGDATA } from "../src/sql/EmbeddedUpgrade.ts"
 import { authOn } from "./support/auth.ts"
+import { type Earlier, signUpWith, writeEarlier as writeEarlierFolder } from "./support/earlier.ts"
 
 // The embedded default is what is tested here, never a server from the environment.
 delete process.env.DATABASE_URL
@@ -46,11 +48,6 @@ const makeApp = (database: DatabaseOptions) => {
   return { auth, app }
 }
 
-const signUp = async (auth: ReturnType<typeof makeApp>["auth"], email: string) => {
-  const { headers, response } = await auth.api.signUpEmail({ body: { email, password: "correct horse battery", name: email.split("@")[0]! }, returnHeaders: true })
-  return { userId: response.user.id, cookie: headers.getSetCookie().map((c) => c.split(";")[0]).join("; ") }
-}
-
 /** Who `headers` are, as the app answers: an email and the credential, or the refusal's tag. */
 const who = async (app: App, headers: Record<string, string>) => {
   const result = await app.resolve(new Headers(headers))
@@ -59,38 +56,8 @@ const who = async (app: App, headers: Record<string, string>) => {
 
 const NOTES = 20_000
 
-interface Earlier {
-  readonly ada: { readonly cookie: string; readonly token: string; readonly revoked: string }
-  readonly bob: { readonly cookie: string; readonly token: string }
-}
-
-/** `dataDir` as an earlier release leaves it: PGlite 0.5 on the folder's top, everything written through the embedded server. */
-const writeEarlier = async (dataDir: string): Promise<Earlier> => {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  const db = await EarlierPGlite.create({ dataDir })
-  // A table of the app's own, with a sequence, and enough rows that restoring them takes a while.
-  await db.exec(`create table notes (id serial primary key, body text not null); insert into notes (body) select repeat('x', 200) || g from generate_series(1, ${NOTES}) g`)
-  const server = await serve(db as never, { socketDir: dataDir })
-  try {
-    const { auth, app } = makeApp({ url: server.url })
-    await app.migrate()
-    const ada = await signUp(auth, "ada@example.com")
-    const bob = await signUp(auth, "bob@example.com")
-    const adaToken = await app.tokens.create({ userId: ada.userId, name: "ci" })
-    const revoked = await app.tokens.create({ userId: ada.userId, name: "old" })
-    await app.tokens.revoke(ada.userId, revoked.info.id)
-    const bobToken = await app.tokens.create({ userId: bob.userId, name: "ci" })
-    await app.users.deactivate(bob.userId)
-    await app.dispose()
-    return {
-      ada: { cookie: ada.cookie, token: Redacted.value(adaToken.token), revoked: Redacted.value(revoked.token) },
-      bob: { cookie: bob.cookie, token: Redacted.value(bobToken.token) }
-    }
-  } finally {
-    await server.stop()
-    await db.close()
-  }
-}
+/** `dataDir` as an earlier release leaves it, with enough rows in the app's own table that restoring them takes a while. */
+const writeEarlier = (dataDir: string) => writeEarlierFolder(dataDir, { notes: NOTES })
 
 /** Each credential of `earlier`, as the app answers it. */
 const answers = async (app: App, earlier: Earlier) => ({
@@ -242,7 +209,7 @@ describe("an embedded folder an earlier release wrote (PostgreSQL 18 at its top)
     const dataDir = freshDir()
     const { auth, app } = makeApp({ dataDir })
     await app.migrate()
-    const { userId } = await signUp(auth, "ada@example.com")
+    const { userId } = await signUpWith(auth, "ada@example.com")
     await app.dispose()
     assert.notStrictEqual(version(join(dataDir, PGDATA)), EARLIER)
     assert.strictEqual(version(dataDir), version(join(dataDir, PGDATA)))
@@ -284,4 +251,24 @@ describe("an embedded folder an earlier release wrote (PostgreSQL 18 at its top)
     assert.strictEqual(error!.message.split("\n").length, 1, error!.message)
     assert.deepStrictEqual(readdirSync(dataDir).filter((name) => !name.startsWith("fusion-auth.lock")), ["PG_VERSION"])
   }, 60_000)
+
+  it("logs the upgrade through the logger of the program that opens the folder", async () => {
+    const dataDir = freshDir()
+    await writeEarlierFolder(dataDir, { notes: 0 })
+    const lines: Array<string> = []
+    const capture = Logger.make(({ message }) => {
+      lines.push(String(Array.isArray(message) ? message.join(" ") : message))
+    })
+    await Effect.runPromise(
+      Effect.scoped(Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        return yield* sql`select count(*) from "user"`
+      })).pipe(Effect.provide(Database.layer({ dataDir })), Effect.provide(Logger.layer([capture])))
+    )
+    await Database.closeEmbedded()
+    assert.deepStrictEqual(lines.map((line) => line.replaceAll(dataDir, "<folder>")), [
+      `fusion-auth: upgrading the embedded database in <folder> from PostgreSQL 18 (an earlier release's); its files will be kept in <folder>/pgdata-18`,
+      "fusion-auth: the embedded database in <folder> is upgraded"
+    ])
+  }, 120_000)
 })

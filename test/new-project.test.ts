@@ -4,13 +4,17 @@
  * every file copied out of docs/getting-started.md and README's "Use it" (none is written
  * here); `vite dev` on the embedded default database; sign-up, the two pages, the `fusion-auth`
  * bin beside the running app (token, deactivation, revocation), a restart on the same folder,
- * and a second app refused on it.
+ * and a second app refused on it; then its production build (`npm run build`, `vite preview`)
+ * on a folder an earlier release wrote, upgraded by the build, or, shipped without the
+ * package, by the bin.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { randomBytes } from "node:crypto"
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { SECRET } from "./support/auth.ts"
+import { type Earlier, writeEarlier } from "./support/earlier.ts"
 import { freePort } from "./support/net.ts"
 import {
   type App,
@@ -35,7 +39,7 @@ const email = "ada@example.com"
 const invalidToken = `Bearer error="invalid_token"`
 
 describe("a new project made from the docs", () => {
-  it("installs, runs on the embedded database, and is administered by the bin beside it", async () => {
+  it("installs, runs on the embedded database, is administered by the bin beside it, and its production build upgrades an earlier release's folder", async () => {
     const started = performance.now()
     const timings: Array<string> = []
     const lap = (() => {
@@ -97,10 +101,10 @@ describe("a new project made from the docs", () => {
 
       // Better Auth's two settings in .env, as the guide has it (its vite.config.ts loads them); no DATABASE_URL: the embedded default.
       const secret = randomBytes(32).toString("base64")
-      const start = async (flags: ReadonlyArray<string> = []) => {
+      const start = async (flags: ReadonlyArray<string> = [], { command = "dev", secret: theSecret = secret }: { command?: "dev" | "preview"; secret?: string } = {}) => {
         const port = await freePort()
-        writeFileSync(join(dir, ".env"), `BETTER_AUTH_SECRET=${secret}\nBETTER_AUTH_URL=http://127.0.0.1:${port}\n`)
-        const app = await startApp(dir, port, projectEnv(dir, { DATABASE_URL: "" }), flags)
+        writeFileSync(join(dir, ".env"), `BETTER_AUTH_SECRET=${theSecret}\nBETTER_AUTH_URL=http://127.0.0.1:${port}\n`)
+        const app = await startApp(dir, port, projectEnv(dir, { DATABASE_URL: "" }), flags, command)
         apps.push(app)
         return app
       }
@@ -234,6 +238,61 @@ describe("a new project made from the docs", () => {
       await second.stop()
       await signedIn("/settings", asBrowser, "the owner, after the second app's refusal")
       lap("second app")
+
+      // The production build (`npm run build`, served by `vite preview` as the guide says) on a
+      // folder an earlier release wrote: the build bundles fusion-auth, and the upgrade's tools
+      // (PGlite 0.5, pg_dump) are found in the fusion-auth package the app installed.
+      await app.stop()
+      const built = await run("npm", ["run", "build"], { cwd: dir, env: projectEnv(dir, {}), timeout: 300_000 })
+      assert.strictEqual(built.code, 0, `npm run build:\n${built.stdout}${built.stderr}`)
+      const data = join(dir, ".data", "fusion-auth")
+      const earlierFolder = async () => {
+        rmSync(data, { recursive: true, force: true })
+        const earlier = await writeEarlier(data, { notes: 0 })
+        assert.strictEqual(readFileSync(join(data, "PG_VERSION"), "utf8").trim(), "18")
+        return earlier
+      }
+      const preview = () => start([], { command: "preview", secret: SECRET })
+      const asBefore = async (earlier: Earlier, what: string) => {
+        const ada = { cookie: earlier.ada.cookie }
+        const adaToken = { authorization: `Bearer ${earlier.ada.token}` }
+        await signedIn("/settings", ada, `${what}: Ada's cookie`)
+        await signedIn("/settings", adaToken, `${what}: Ada's token`)
+        assert.deepStrictEqual(await me(adaToken), { status: 200, challenge: null, body: { email, via: "token" } })
+        await refused({ authorization: `Bearer ${earlier.ada.revoked}` }, `${what}: Ada's revoked token`)
+        await refused({ authorization: `Bearer ${earlier.bob.token}` }, `${what}: deactivated Bob's token`)
+        await toLogin({ cookie: earlier.bob.cookie }, `${what}: deactivated Bob's cookie`)
+      }
+      let earlier = await earlierFolder()
+      app = await preview()
+      await asBefore(earlier, "the production build")
+      assert.match(app.output(), /the embedded database in .* is upgraded/)
+      assert.isTrue(existsSync(join(data, "pgdata-18", "PG_VERSION")), "the earlier files are not kept")
+      lap("production build, upgrade")
+
+      // A build shipped without the package (as Nitro's .output/ can be): refused with what to
+      // do, the folder untouched; the bin does it, and the build then answers as before.
+      await app.stop()
+      earlier = await earlierFolder()
+      const shipped = join(dir, "node_modules", "fusion-auth")
+      renameSync(shipped, `${shipped}.away`)
+      try {
+        app = await preview()
+        const first = await get(app, "/settings", { cookie: earlier.ada.cookie })
+        assert.isAtLeast(first.status, 500, `without the package the build answered ${first.status}`)
+        assert.isTrue(await eventually(() => app.output().includes("npx fusion-auth users list"), 10_000), app.output().slice(-4000))
+        await app.stop()
+      } finally {
+        renameSync(`${shipped}.away`, shipped)
+      }
+      assert.deepStrictEqual(readdirSync(data).filter((name) => name.startsWith("pgdata")), [], "the refused upgrade touched the folder")
+      const upgraded = await cli(["--json", "users", "list"])
+      assert.strictEqual(upgraded.code, 0, `users list on the earlier folder: ${upgraded.stderr}`)
+      assert.deepStrictEqual((JSON.parse(upgraded.stdout) as Array<{ email: string }>).map((u) => u.email).sort(), [email, "bob@example.com"])
+      app = await preview()
+      await asBefore(earlier, "the production build after the bin's upgrade")
+      assert.notMatch(app.output(), /upgrading the embedded database/)
+      lap("production build, upgraded by the bin")
     } finally {
       for (const app of apps) await app.stop()
       rmSync(dir, { recursive: true, force: true })

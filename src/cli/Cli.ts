@@ -13,7 +13,7 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { betterAuth } from "better-auth"
-import { Config, Console, Effect, Exit, Layer, Option, Redacted, Stdio, Stream } from "effect"
+import { Config, Console, Effect, Exit, Layer, Logger, Option, Redacted, Stdio, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as ApiToken from "../core/ApiToken.ts"
 import { describePatterns, scanPatterns } from "../core/ScanPattern.ts"
@@ -263,7 +263,11 @@ const users = Command.make("users").pipe(
 
 const cli = root.pipe(Command.withSubcommands([migrateCommand, tokens, users, scanPattern]))
 
-const program = Command.run(cli, { version: "0.1.0", renderErrors: false }).pipe(Effect.provide(NodeServices.layer))
+// Logs (the embedded folder's upgrade, a lock's warning) go to stderr: stdout is the command's answer, `--json` a document.
+const program = Command.run(cli, { version: "0.1.0", renderErrors: false }).pipe(
+  Effect.provide(NodeServices.layer),
+  Effect.provideService(Logger.LogToStderr, true)
+)
 
 const exit = await Effect.runPromiseExit(program)
 await Database.closeEmbedded()

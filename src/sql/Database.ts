@@ -12,7 +12,7 @@
 import { PgClient } from "@effect/sql-pg"
 import { resolve } from "node:path"
 import type { Duplex } from "node:stream"
-import { Config, Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
+import { Config, Context, Effect, Exit, Layer, Logger, Option, Redacted, References, Scope } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { PostgresDialect } from "kysely"
@@ -98,7 +98,16 @@ const closeEntry = (key: string, entry: Entry): Promise<void> => {
   return done
 }
 
-const ownLease = async (key: string, idleLimitMs: number | undefined): Promise<Lease> => {
+/**
+ * How the caller logs (its loggers, stderr or stdout, the minimum level): what the embedded
+ * database's own log lines (an upgrade, the lock's heartbeat) follow when that caller starts it.
+ * Nothing else of the caller's reaches the database's fibers, which outlive the caller.
+ */
+export type Logging = Context.Context<never>
+
+const logging = Effect.map(Effect.context<never>(), Context.pick(Logger.CurrentLoggers, Logger.LogToStderr, References.MinimumLogLevel)) as Effect.Effect<Logging>
+
+const ownLease = async (key: string, idleLimitMs: number | undefined, logs: Logging): Promise<Lease> => {
   let entry = registry.open.get(key)
   if (entry === undefined) {
     const previous = registry.closing.get(key)
@@ -108,7 +117,7 @@ const ownLease = async (key: string, idleLimitMs: number | undefined): Promise<L
       Scope.provide(scope),
       Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
     )
-    const started = (previous ?? Promise.resolve()).then(() => Effect.runPromise(start))
+    const started = (previous ?? Promise.resolve()).then(() => Effect.runPromiseWith(logs)(start))
     entry = { started, scope, refs: 0 }
     const created = entry
     started.catch(() => {
@@ -142,11 +151,11 @@ const ownLease = async (key: string, idleLimitMs: number | undefined): Promise<L
  * socket with `connectToOwner` (refused too when the owner is on another host, where its
  * socket cannot be reached).
  */
-export const leaseEmbedded = async (options: DatabaseOptions = {}): Promise<Lease> => {
+export const leaseEmbedded = async (options: DatabaseOptions = {}, logs: Logging = Context.empty()): Promise<Lease> => {
   const key = dataDirOf(options)
   for (;;) {
     try {
-      return await ownLease(key, options.idleInTransactionTimeout)
+      return await ownLease(key, options.idleInTransactionTimeout, logs)
     } catch (error) {
       if (!(error instanceof EmbeddedDatabase.EmbeddedDatabaseOwned)) throw error
       const owner = error.owner
@@ -181,13 +190,13 @@ export type EmbeddedFailure = EmbeddedLock.EmbeddedDatabaseInUse | EmbeddedDatab
 /** `leaseEmbedded` for as long as the scope lives; its failures typed. */
 export const lease = (options: DatabaseOptions = {}): Effect.Effect<Lease, EmbeddedFailure, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.tryPromise({
-      try: () => leaseEmbedded(options),
+    Effect.flatMap(logging, (logs) => Effect.tryPromise({
+      try: () => leaseEmbedded(options, logs),
       catch: (error) =>
         error instanceof EmbeddedLock.EmbeddedDatabaseInUse || error instanceof EmbeddedDatabase.EmbeddedDatabaseError
           ? error
           : new EmbeddedDatabase.EmbeddedDatabaseError({ dataDir: dataDirOf(options), step: "open", cause: error })
-    }),
+    })),
     (held) => Effect.promise(held.release)
   )
 

@@ -16,8 +16,10 @@
  * Once open, the top of the folder gets a `PG_VERSION` naming `pgdata/`'s version (`mark`): an
  * earlier release then fails to open the folder, rather than starting an empty database in it.
  */
+import { existsSync } from "node:fs"
 import { mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
 
 /** The folder of PostgreSQL's files inside the embedded folder. */
@@ -74,9 +76,10 @@ export const plan = async (dataDir: string): Promise<Plan> => {
 export const upgrade = async (dataDir: string, { pgdata, earlier }: Plan): Promise<void> => {
   if (earlier === undefined) return
   if (earlier.restore) {
+    const restorer = restoreModule()
     const made = `${pgdata}.tmp`
     await rm(made, { recursive: true, force: true })
-    await restoreInWorker(dataDir, made)
+    await restoreInWorker(restorer, dataDir, made)
     await writtenToDisk(made)
     await rename(made, pgdata)
     await writtenToDisk(dataDir, false)
@@ -100,11 +103,34 @@ export const mark = async (dataDir: string): Promise<void> => {
   await rename(next, join(dataDir, "PG_VERSION"))
 }
 
+/**
+ * `EmbeddedRestore`'s module. Beside this one where fusion-auth runs as its package installs it
+ * (or from src/). An app's server bundle (TanStack Start's `vite build`, Nitro) carries this
+ * module's code but not that file, nor PGlite 0.5 and pg_dump, which it loads: there it is
+ * found in the fusion-auth the app installed, resolved from the bundle as the app's imports are.
+ */
+const restoreModule = (): URL => {
+  // This module's own extension: `.ts` when run from src/ (Node strips the types), `.js` from dist/.
+  const beside = new URL(`./EmbeddedRestore${import.meta.url.slice(import.meta.url.lastIndexOf("."))}`, import.meta.url)
+  if (existsSync(beside)) return beside
+  const installed = (() => {
+    try {
+      return new URL("dist/sql/EmbeddedRestore.js", import.meta.resolve("fusion-auth/package.json"))
+    } catch {
+      return undefined
+    }
+  })()
+  if (installed !== undefined && existsSync(installed)) return installed
+  throw new Error(
+    `the tools that read it (PGlite 0.5 and pg_dump, in the fusion-auth package) are not in this server bundle, and no fusion-auth package is installed where ${fileURLToPath(import.meta.url)} can import it: ` +
+      "upgrade the folder once where fusion-auth is installed, with the app stopped: `npx fusion-auth users list` in the app's folder (any fusion-auth command opens the folder and upgrades it; FUSION_AUTH_DATA_DIR names the folder if it is not .data/fusion-auth there), then start the app again"
+  )
+}
+
 /** `EmbeddedRestore` in a worker thread: done when the restored database is checked against the earlier one. */
-const restoreInWorker = (from: string, into: string): Promise<void> =>
+const restoreInWorker = (restorer: URL, from: string, into: string): Promise<void> =>
   new Promise((resolve, reject) => {
-    // This module's own extension: `.ts` when run from src/ (Node strips the types), `.js` from dist/.
-    const worker = new Worker(new URL(`./EmbeddedRestore${import.meta.url.slice(import.meta.url.lastIndexOf("."))}`, import.meta.url), { workerData: { from, into } })
+    const worker = new Worker(restorer, { workerData: { from, into } })
     let done = false
     worker.once("message", () => (done = true))
     worker.once("error", reject)

@@ -7,6 +7,9 @@ import pg from "pg"
 import { betterAuthDatabase, type DatabaseOptions, fusionAuth, migrate } from "../../src/index.ts"
 import { testPassword } from "./password.ts"
 
+/** The secret the tests' Better Auth signs its cookies with. */
+export const SECRET = "test-secret-test-secret-test-secret-0123"
+
 export const makeAuth = (
   url: string,
   options: { readonly cookieCache?: boolean; readonly secondaryStorage?: SecondaryStorage | undefined } = {}
@@ -16,7 +19,7 @@ export const makeAuth = (
   pool.on("connect", (client) => client.on("error", () => undefined)) // and one dropped while checked out
   const auth = betterAuth({
     database: pool,
-    secret: "test-secret-test-secret-test-secret-0123",
+    secret: SECRET,
     baseURL: "http://localhost:3000",
     telemetry: { enabled: false },
     emailAndPassword: { enabled: true, password: testPassword },
@@ -33,7 +36,7 @@ export type TestAuth = ReturnType<typeof makeAuth>["auth"]
 export const authOn = (database: DatabaseOptions) =>
   betterAuth({
     database: betterAuthDatabase(database),
-    secret: "test-secret-test-secret-test-secret-0123",
+    secret: SECRET,
     baseURL: "http://localhost:3000",
     telemetry: { enabled: false },
     logger: { disabled: true },

@@ -120,11 +120,20 @@ export interface App {
 export const viteBypassLock = (dir: string): ReadonlyArray<string> =>
   readFileSync(join(dir, "node_modules", "vite", "dist", "node", "cli.js"), "utf8").includes('"--bypass-lock"') ? ["--bypass-lock"] : []
 
-/** `vite dev` in the project, on its own Node, on 127.0.0.1:port; resolves once the port listens. */
-export const startApp = async (dir: string, port: number, env: NodeJS.ProcessEnv, flags: ReadonlyArray<string> = []): Promise<App> => {
+/**
+ * `vite dev` in the project (or `vite preview`: its production build), on its own Node, on
+ * 127.0.0.1:port; resolves once the port listens.
+ */
+export const startApp = async (
+  dir: string,
+  port: number,
+  env: NodeJS.ProcessEnv,
+  flags: ReadonlyArray<string> = [],
+  command: "dev" | "preview" = "dev"
+): Promise<App> => {
   const child: ChildProcess = spawn(
     join(dir, "node_modules", ".bin", "node"),
-    [join(dir, "node_modules", "vite", "bin", "vite.js"), "dev", "--port", String(port), "--host", "127.0.0.1", "--strictPort", ...flags],
+    [join(dir, "node_modules", "vite", "bin", "vite.js"), command, "--port", String(port), "--host", "127.0.0.1", "--strictPort", ...flags],
     { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] }
   )
   let output = ""
@@ -147,7 +156,7 @@ export const startApp = async (dir: string, port: number, env: NodeJS.ProcessEnv
   while (!(await listening(port))) {
     if (done || Date.now() > deadline) {
       await stop()
-      throw new Error(`vite dev ${done ? "exited" : "did not listen within 120 s"} on port ${port}:\n${output}`)
+      throw new Error(`vite ${command} ${done ? "exited" : "did not listen within 120 s"} on port ${port}:\n${output}`)
     }
     await sleep(200)
   }
