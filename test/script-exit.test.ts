@@ -10,15 +10,21 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { LOCK_FILE } from "../src/sql/EmbeddedLock.ts"
 import { PGDATA } from "../src/sql/EmbeddedUpgrade.ts"
+import { createAuthSession } from "../src/index.ts"
+import { authOn } from "./support/auth.ts"
 import { postgres, type TestDatabase } from "./support/databases.ts"
 
 const script = join(import.meta.dirname, "support/exit-script.ts")
 
 /** Runs the script; answers its result and how long after its last line the process exited. */
-const runScript = (cwd: string, databaseUrl: string) =>
-  new Promise<{ result: unknown; lingered: number; output: string }>((resolve, reject) => {
+const runScript = (cwd: string, databaseUrl: string, forgetDispose = false) =>
+  new Promise<{ result: { cookie: boolean; token: boolean; userId: string }; lingered: number; output: string }>((resolve, reject) => {
     const { FUSION_AUTH_DATA_DIR: _, ...env } = process.env
-    const child = spawn(process.execPath, [script], { cwd, env: { ...env, DATABASE_URL: databaseUrl }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [script], {
+      cwd,
+      env: { ...env, DATABASE_URL: databaseUrl, FORGET_DISPOSE: forgetDispose ? "1" : "0" },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let output = ""
     let doneAt: number | undefined
     child.stdout.on("data", (chunk: Buffer) => {
@@ -35,6 +41,19 @@ const runScript = (cwd: string, databaseUrl: string) =>
   })
 
 const expected = { cookie: true, token: true }
+
+/** The token the script minted, as its owner's list shows it, read afterwards from the folder. */
+const scriptToken = async (cwd: string, userId: string) => {
+  const database = { dataDir: join(cwd, ".data", "fusion-auth") }
+  const app = createAuthSession(authOn(database), { database })
+  try {
+    const [token, ...others] = await app.tokens.list(userId)
+    assert.strictEqual(others.length, 0)
+    return token!
+  } finally {
+    await app.dispose()
+  }
+}
 
 /** The embedded default (no DATABASE_URL, the script's own working directory), and Postgres when DATABASE_URL is set. */
 const backends: ReadonlyArray<{ readonly name: string; readonly open: () => Promise<{ readonly url: string; close(): Promise<void> }> }> = [
@@ -61,4 +80,24 @@ describe("a plain Node script that ends with dispose()", () => {
       await db.close()
     }
   })
+
+  // A host that stops its server and waits for the process to end (Nitro's Node server on
+  // SIGTERM), or a script that forgets dispose(): what fusion-auth runs in the background
+  // (the folder's heartbeat and server, the lastUsedAt writer, the pools' idle connections)
+  // does not hold the process, and the runtime is disposed on the way out.
+  it("without dispose(), still exits on the embedded default, closing it cleanly and writing what was pending", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "fusion-auth-script-"))
+    try {
+      const { result, lingered, output } = await runScript(cwd, "", true)
+      assert.deepInclude(result, expected)
+      // Not at once: PGlite's own idle timer (PostgreSQL's statistics flush, 10 s after the last statement) holds it until it fires.
+      assert.isBelow(lingered, 15_000, output)
+      assert.isFalse(existsSync(join(cwd, ".data", "fusion-auth", LOCK_FILE)), "the folder was not let go")
+      // The token's use, pending in memory when the script's last line ran, was written on the way out.
+      const token = await scriptToken(cwd, result.userId)
+      assert.isNotNull(token.lastUsedAt)
+    } finally {
+      rmSync(cwd, { recursive: true, force: true })
+    }
+  }, 60_000)
 })

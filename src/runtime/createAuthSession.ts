@@ -7,6 +7,7 @@
  * else (database down, Better Auth throwing) is thrown as is: a 5xx, never anonymous.
  */
 import { Cause, type Config, Context, Effect, Exit, Layer, Logger, ManagedRuntime, Option, Redacted } from "effect"
+import { closeWhenIdle } from "./Background.ts"
 import { migrate } from "./migrate.ts"
 import type { SqlError } from "effect/sql/SqlError"
 import { assertPlugin, type BetterAuthLike, CookieSource } from "../services/CookieSource.ts"
@@ -227,6 +228,21 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
     return run(Effect.provideService(effect, CurrentSession, session as unknown as Session))
   }
 
+  /**
+   * Closes everything this runtime and `betterAuthDatabase()` opened: the services, Better
+   * Auth's pool and (when the last user lets go) the embedded database, so a script exits.
+   * Not called, it runs once the process has nothing else left to do (`closeWhenIdle`), so that
+   * a host's graceful stop (or a script that forgets it) ends the process, cleanly.
+   */
+  const dispose = async () => {
+    forgetAtExit()
+    disconnect()
+    doors = undefined // a call after this meets the disposed runtime, not its old services
+    await runtime.dispose()
+    await Database.closeBetterAuthDatabase(auth.options.database)
+  }
+  const forgetAtExit = closeWhenIdle(dispose)
+
   return {
     resolve,
     getSession,
@@ -264,15 +280,7 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
     },
     /** `migrate(auth, database, { tokenSecret })` with this runtime's own: it records the app's digest scheme. */
     migrate: () => migrate(auth, options.database, { tokenSecret: options.tokenSecret }),
-    /**
-     * Closes everything this runtime and `betterAuthDatabase()` opened: the services, Better
-     * Auth's pool and (when the last user lets go) the embedded database, so a script exits.
-     */
-    dispose: async () => {
-      disconnect()
-      doors = undefined // a call after this meets the disposed runtime, not its old services
-      await runtime.dispose()
-      await Database.closeBetterAuthDatabase(auth.options.database)
-    }
+    /** Closes what this runtime opened (see `dispose` above). */
+    dispose
   }
 }

@@ -15,6 +15,7 @@ import { CurrentUserModel } from "../core/UserModel.ts"
 import type { TokenTable } from "../core/Tables.ts"
 import { CurrentTokenPolicy } from "../core/TokenPolicy.ts"
 import { MemoryDatabase } from "../memory/MemoryDatabase.ts"
+import { background } from "../runtime/Background.ts"
 import * as MemoryTokenTable from "../memory/TokenTable.ts"
 import * as SqlTokenTable from "../sql/TokenTable.ts"
 
@@ -64,7 +65,8 @@ export const make = Effect.fn(function*(write: TokenTable["writeLastUsed"]) {
   }))
 
   yield* Metrics.backlog(() => pending.size)
-  yield* Effect.forkScoped(Effect.sleep(policy.lastUsedInterval).pipe(Effect.andThen(Effect.repeat(flush, Schedule.spaced(policy.lastUsedInterval)))))
+  // Background work: the writer's timer never keeps the process alive; the finalizer below writes what is left.
+  yield* Effect.forkScoped(background(Effect.sleep(policy.lastUsedInterval).pipe(Effect.andThen(Effect.repeat(flush, Schedule.spaced(policy.lastUsedInterval))))))
   yield* Effect.addFinalizer(() => flush)
 
   return LastUsed.of({

@@ -17,6 +17,7 @@ import type { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { PostgresDialect } from "kysely"
 import { connection, type ConnectionOptions } from "./Connection.ts"
+import { backgroundLayer } from "../runtime/Background.ts"
 import * as EmbeddedDatabase from "./EmbeddedDatabase.ts"
 import * as EmbeddedLock from "./EmbeddedLock.ts"
 import { ownerUrl } from "./EmbeddedOwner.ts"
@@ -211,7 +212,9 @@ export const layer = (
     // Multiplexed unless behind a transaction pooler: statements from concurrent requests share
     // a connection's write (a transaction still holds its connection alone). The embedded
     // database this process serves is reached in-process, without a socket.
-    return PgClient.layer({ url, maxConnections, prepare, multiplex, ...(held?.connect ? { stream: held.connect } : {}) })
+    const client = PgClient.layer({ url, maxConnections, prepare, multiplex, ...(held?.connect ? { stream: held.connect } : {}) })
+    // In-process connections hold nothing open, so the pool's idle reaper alone would keep the process alive: made background work.
+    return held?.connect ? backgroundLayer(client) : client
   }))
 
 /** The symbol under which `betterAuthDatabase()` keeps its `close`, for `dispose()`. */
@@ -242,7 +245,8 @@ export const betterAuthDatabase = (options: DatabaseOptions = {}) => {
       await lease?.release() // a bad setting keeps no hold on the embedded database
       throw error
     })
-    const pool = new pg.Pool({ connectionString: Redacted.value(url), max: maxConnections })
+    // Idle connections never keep the process alive (src/runtime/Background.ts); one in use does.
+    const pool = new pg.Pool({ connectionString: Redacted.value(url), max: maxConnections, allowExitOnIdle: true })
     // An idle connection the server dropped is not fatal: the next query opens a new one.
     pool.on("error", () => undefined)
     // Nor is one dropped while checked out between queries (pg emits that on the client, where an unheard 'error' kills the process); the pool discards it on release.

@@ -16,6 +16,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Duplex } from "node:stream"
 import { Data, Effect, Schedule, type Scope } from "effect"
+import { background } from "../runtime/Background.ts"
 import * as EmbeddedLock from "./EmbeddedLock.ts"
 import * as EmbeddedUpgrade from "./EmbeddedUpgrade.ts"
 import { LineError } from "./LineError.ts"
@@ -104,7 +105,7 @@ const upgraded = (dataDir: string) =>
     return plan.pgdata
   })
 
-/** The lock's heartbeat, renewed for as long as the scope lives. */
+/** The lock's heartbeat, renewed for as long as the scope lives; it never keeps the process alive by itself (`background`). */
 const heartbeat = (dataDir: string, held: EmbeddedLock.Held) =>
   Effect.try(() => held.beat()).pipe(
     Effect.flatMap((mine) =>
@@ -113,6 +114,7 @@ const heartbeat = (dataDir: string, held: EmbeddedLock.Held) =>
     // A beat that could not be written (a full disk) is tried again at the next one.
     Effect.catch((error) => Effect.logWarning(`fusion-auth: the lock of ${dataDir} could not be renewed: ${String(error.cause)}`)),
     Effect.repeat(Schedule.spaced(EmbeddedLock.HEARTBEAT_MS)),
+    background,
     Effect.forkScoped
   )
 

@@ -198,6 +198,8 @@ export const serve = async (db: PGlite, options: ServeOptions = {}): Promise<Emb
     throw error
   })
   chmodSync(path, 0o600)
+  // Listening never keeps the process alive by itself (src/runtime/Background.ts); a connection it serves does.
+  server.unref()
   return {
     url: socketUrl(folder),
     connect: () => {

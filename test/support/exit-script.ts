@@ -1,8 +1,9 @@
 /**
  * A plain Node script written from the docs: migrate, resolve a cookie and a token, run an
- * Effect program with `withSession`, then `dispose()`. Its last line is `done <ms>`; the test
- * checks the process exits at once after it (nothing left open: runtime, Better Auth's pool,
- * the embedded server). On `DATABASE_URL` when set, else the embedded default folder.
+ * Effect program with `withSession`, then `dispose()` (not with `FORGET_DISPOSE=1`). Its last
+ * line is `done <ms>`; the test checks the process exits after it (nothing left open: runtime,
+ * Better Auth's pool, the embedded server). On `DATABASE_URL` when set, else the embedded
+ * default folder.
  */
 import { betterAuth } from "better-auth"
 import { Redacted } from "effect"
@@ -33,6 +34,6 @@ const bearer = new Headers({ authorization: `Bearer ${Redacted.value(token)}` })
 const viaCookie = await getSession(cookie)
 const viaToken = await resolve(bearer)
 const email = await withSession(CurrentSession.useSync((s) => s.user.email), bearer)
-await dispose()
-console.log(JSON.stringify({ cookie: viaCookie?.session !== null, token: "session" in viaToken && viaToken.session.session === null, email }))
+if (process.env.FORGET_DISPOSE !== "1") await dispose()
+console.log(JSON.stringify({ cookie: viaCookie?.session !== null, token: "session" in viaToken && viaToken.session.session === null, email, userId: response.user.id }))
 console.log(`done ${Date.now()}`)

@@ -1,0 +1,68 @@
+/**
+ * What fusion-auth keeps running in the background, and how it lets a process end.
+ *
+ * Background work (the embedded folder's heartbeat, the `lastUsedAt` writer, the embedded
+ * database's connection pool) sleeps on timers that never keep the process alive by
+ * themselves (`unref`): a host that stops a server gracefully and waits for the process to
+ * end (Nitro's Node server on SIGTERM, a script that forgets `dispose()`) is not held open by
+ * them. What is in flight (a query, a request) still keeps it alive as before.
+ *
+ * When nothing else is left, Node emits `beforeExit`; each runtime of `createAuthSession` that
+ * is still open has registered its `dispose` here, and they run then: pending `lastUsedAt`
+ * notes are written, pools close, and the embedded database closes cleanly and lets go of its
+ * folder. One listener for the process, however many runtimes.
+ */
+import { Clock, Duration, Effect, Layer } from "effect"
+
+/** Node's longest timer: a longer sleep is made of several. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+const LiveClock = Clock.Clock.defaultValue().constructor
+
+/** `clock` with sleeps whose timers do not keep the process alive. */
+const unreferenced = (clock: Clock.Clock): Clock.Clock => {
+  const sleepMillis = (millis: number): Effect.Effect<void> =>
+    millis <= 0
+      ? Effect.yieldNow
+      : Effect.callback<void>((resume) => {
+        const timer = setTimeout(() => resume(millis > MAX_TIMER_MS ? sleepMillis(millis - MAX_TIMER_MS) : Effect.void), Math.min(millis, MAX_TIMER_MS))
+        timer.unref()
+        return Effect.sync(() => clearTimeout(timer))
+      })
+  return Object.assign(Object.create(clock) as Clock.Clock, { sleep: (duration: Duration.Duration) => sleepMillis(Duration.toMillis(duration)) })
+}
+
+/** The clock for background work: the live clock's timers unreferenced; any other clock (a test's) as it is. */
+const backgroundClock = (clock: Clock.Clock): Clock.Clock => (clock.constructor === LiveClock ? unreferenced(clock) : clock)
+
+/** `effect` run as background work: its sleeps never keep the process alive by themselves. */
+export const background = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.clockWith((clock) => Effect.provideService(effect, Clock.Clock, backgroundClock(clock)))
+
+/** `layer` built as background work: what it forks (a pool's idle reaper) sleeps on timers that do not keep the process alive. */
+export const backgroundLayer = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
+  Layer.unwrap(Effect.clockWith((clock) => Effect.succeed(Layer.provide(layer, Layer.succeed(Clock.Clock, backgroundClock(clock))))))
+
+const closers = new Set<() => Promise<void>>()
+
+const onBeforeExit = () => {
+  const pending = [...closers]
+  closers.clear()
+  process.off("beforeExit", onBeforeExit)
+  // Each is awaited by the event loop itself (the work keeps it alive); one that fails does not stop the others.
+  for (const close of pending) void close().catch(() => undefined)
+}
+
+/**
+ * Runs `close` when the process has nothing else left to do (`beforeExit`), unless it was
+ * unregistered first (the returned function; `dispose()` does). Not at `process.exit()` or a
+ * signal's default ending, which give no time for it.
+ */
+export const closeWhenIdle = (close: () => Promise<void>): (() => void) => {
+  if (closers.size === 0) process.on("beforeExit", onBeforeExit)
+  closers.add(close)
+  return () => {
+    closers.delete(close)
+    if (closers.size === 0) process.off("beforeExit", onBeforeExit)
+  }
+}
