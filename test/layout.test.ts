@@ -1,6 +1,7 @@
 /**
  * The layout of src/ holds: no import cycle, no file over 300 lines, `core/` imports nothing
- * but itself and `effect` (and Node built-ins), and every SQL statement lives under `sql/`.
+ * but itself and `effect` (and Node built-ins), every SQL statement lives under `sql/`, and
+ * `core/Version.ts` names package.json's version.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { readdirSync, readFileSync } from "node:fs"
@@ -79,5 +80,11 @@ describe("layout of src/", () => {
   it("keeps every SQL statement under sql/", () => {
     const outside = files.filter((file) => !name(file).startsWith("sql/") && hasSql(text.get(file)!)).map(name)
     assert.deepStrictEqual(outside, [])
+  })
+
+  it("names package.json's version in core/Version.ts", async () => {
+    const { VERSION } = await import("../src/core/Version.ts")
+    const { version } = JSON.parse(readFileSync(join(src, "..", "package.json"), "utf8")) as { version: string }
+    assert.strictEqual(VERSION, version)
   })
 })

@@ -31,7 +31,7 @@ import {
 } from "./support/new-project.ts"
 import { pack } from "./support/pack.ts"
 
-const ours = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { devDependencies: Record<string, string> }
+const ours = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string; devDependencies: Record<string, string> }
 const gettingStarted = readFileSync(join(repoRoot, "docs", "getting-started.md"), "utf8")
 const useIt = section(readFileSync(join(repoRoot, "README.md"), "utf8"), "Use it")
 
@@ -270,20 +270,34 @@ describe("a new project made from the docs", () => {
       assert.isTrue(existsSync(join(data, "pgdata-18", "PG_VERSION")), "the earlier files are not kept")
       lap("production build, upgrade")
 
-      // A build shipped without the package (as Nitro's .output/ can be): refused with what to
-      // do, the folder untouched; the bin does it, and the build then answers as before.
+      // A build shipped without the package (as Nitro's .output/ can be), or beside another
+      // release of it: refused with what to do, the folder untouched; the bin does it, and the
+      // build then answers as before.
       await app.stop()
       earlier = await earlierFolder()
       const shipped = join(dir, "node_modules", "fusion-auth")
-      renameSync(shipped, `${shipped}.away`)
-      try {
+      const refusedWith = async (what: string, expected: string) => {
         app = await preview()
         const first = await get(app, "/settings", { cookie: earlier.ada.cookie })
-        assert.isAtLeast(first.status, 500, `without the package the build answered ${first.status}`)
-        assert.isTrue(await eventually(() => app.output().includes("npx fusion-auth users list"), 10_000), app.output().slice(-4000))
+        assert.isAtLeast(first.status, 500, `${what}: the build answered ${first.status}`)
+        assert.isTrue(await eventually(() => app.output().includes(`npx fusion-auth@${ours.version} users list`), 10_000), app.output().slice(-4000))
+        assert.include(app.output(), expected, what)
+        assert.notMatch(app.output(), /upgrading the embedded database/, `${what}: a refused upgrade announced itself`)
         await app.stop()
+      }
+      renameSync(shipped, `${shipped}.away`)
+      try {
+        await refusedWith("without the package", "no fusion-auth package is installed")
       } finally {
         renameSync(`${shipped}.away`, shipped)
+      }
+      const manifest = join(shipped, "package.json")
+      const asInstalled = readFileSync(manifest, "utf8")
+      writeFileSync(manifest, JSON.stringify({ ...JSON.parse(asInstalled) as object, version: "0.0.1-other" }))
+      try {
+        await refusedWith("beside another release", `is 0.0.1-other, not the bundle's own ${ours.version}`)
+      } finally {
+        writeFileSync(manifest, asInstalled)
       }
       assert.deepStrictEqual(readdirSync(data).filter((name) => name.startsWith("pgdata")), [], "the refused upgrade touched the folder")
       const upgraded = await cli(["--json", "users", "list"])

@@ -17,6 +17,7 @@ import { Config, Console, Effect, Exit, Layer, Logger, Option, Redacted, Stdio, 
 import { Argument, Command, Flag } from "effect/cli"
 import * as ApiToken from "../core/ApiToken.ts"
 import { describePatterns, scanPatterns } from "../core/ScanPattern.ts"
+import { VERSION } from "../core/Version.ts"
 import type { TokenPolicyOptions } from "../core/TokenPolicy.ts"
 import { migrateWith } from "../runtime/migrate.ts"
 import { tokenLine, userJson, userLine } from "./Lines.ts"
@@ -73,12 +74,15 @@ const migrateCommand = Command.make("migrate", {}, () =>
       plugins: [fusionAuth()],
       logger: { disabled: true }
     })
-    // Better Auth's default schema: refused where the app's own migrate() saved another, which it would not follow.
-    const foreign = yield* UserModel.foreignTo(auth.$context).pipe(Effect.provide(Database.layer(database)))
-    if (foreign !== undefined) return yield* new UsageError({ message: foreign })
-    yield* Effect.promise(() => migrateWith(auth, database, { saveModel: false })).pipe(
-      Effect.ensuring(Effect.promise(() => Database.closeBetterAuthDatabase(auth.options.database)))
-    )
+    // One hold on the database for the whole command: the embedded folder is opened once, here, with the CLI's logging (stderr).
+    yield* Effect.gen(function*() {
+      // Better Auth's default schema: refused where the app's own migrate() saved another, which it would not follow.
+      const foreign = yield* UserModel.foreignTo(auth.$context)
+      if (foreign !== undefined) return yield* new UsageError({ message: foreign })
+      yield* Effect.promise(() => migrateWith(auth, database, { saveModel: false })).pipe(
+        Effect.ensuring(Effect.promise(() => Database.closeBetterAuthDatabase(auth.options.database)))
+      )
+    }).pipe(Effect.provide(Database.layer(database)))
     yield* output({ migrated: true }, () => ["Migrated Better Auth's tables and fusion-auth's."])
   })).pipe(Command.withDescription("Create or update Better Auth's core tables and fusion-auth's (idempotent)"))
 
@@ -264,7 +268,7 @@ const users = Command.make("users").pipe(
 const cli = root.pipe(Command.withSubcommands([migrateCommand, tokens, users, scanPattern]))
 
 // Logs (the embedded folder's upgrade, a lock's warning) go to stderr: stdout is the command's answer, `--json` a document.
-const program = Command.run(cli, { version: "0.1.0", renderErrors: false }).pipe(
+const program = Command.run(cli, { version: VERSION, renderErrors: false }).pipe(
   Effect.provide(NodeServices.layer),
   Effect.provideService(Logger.LogToStderr, true)
 )

@@ -7,10 +7,10 @@
  * end (Nitro's Node server on SIGTERM, a script that forgets `dispose()`) is not held open by
  * them. What is in flight (a query, a request) still keeps it alive as before.
  *
- * When nothing else is left, Node emits `beforeExit`; each runtime of `createAuthSession` that
- * is still open has registered its `dispose` here, and they run then: pending `lastUsedAt`
- * notes are written, pools close, and the embedded database closes cleanly and lets go of its
- * folder. One listener for the process, however many runtimes.
+ * When nothing else is left, Node emits `beforeExit`, and what is still open and registered
+ * here is closed then: each runtime of `createAuthSession` not disposed, each `lastUsedAt`
+ * writer's pending notes (a runtime of the app's own over `authLayer` too), then each embedded
+ * database, cleanly, letting go of its folder. One listener for the process.
  */
 import { Clock, Duration, Effect, Layer } from "effect"
 
@@ -24,9 +24,11 @@ const unreferenced = (clock: Clock.Clock): Clock.Clock => {
   const sleepMillis = (millis: number): Effect.Effect<void> =>
     millis <= 0
       ? Effect.yieldNow
+      : !Number.isFinite(millis)
+      ? Effect.never
       : Effect.callback<void>((resume) => {
         const timer = setTimeout(() => resume(millis > MAX_TIMER_MS ? sleepMillis(millis - MAX_TIMER_MS) : Effect.void), Math.min(millis, MAX_TIMER_MS))
-        timer.unref()
+        timer.unref?.()
         return Effect.sync(() => clearTimeout(timer))
       })
   return Object.assign(Object.create(clock) as Clock.Clock, { sleep: (duration: Duration.Duration) => sleepMillis(Duration.toMillis(duration)) })
@@ -43,26 +45,37 @@ export const background = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effe
 export const backgroundLayer = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
   Layer.unwrap(Effect.clockWith((clock) => Effect.succeed(Layer.provide(layer, Layer.succeed(Clock.Clock, backgroundClock(clock))))))
 
-const closers = new Set<() => Promise<void>>()
+/**
+ * What is closed when the process has nothing else left to do, in two phases: `"work"` first
+ * (runtimes, the `lastUsedAt` writer's pending notes), then `"storage"` (the embedded databases
+ * they write to).
+ */
+export type Phase = "work" | "storage"
 
-const onBeforeExit = () => {
-  const pending = [...closers]
-  closers.clear()
-  process.off("beforeExit", onBeforeExit)
-  // Each is awaited by the event loop itself (the work keeps it alive); one that fails does not stop the others.
-  for (const close of pending) void close().catch(() => undefined)
+const closers: Record<Phase, Set<() => Promise<void>>> = { work: new Set(), storage: new Set() }
+
+const registered = () => closers.work.size + closers.storage.size
+
+const onBeforeExit = async () => {
+  globalThis.process.off("beforeExit", onBeforeExit)
+  for (const phase of ["work", "storage"] as const) {
+    const pending = [...closers[phase]]
+    closers[phase].clear()
+    // Awaited by the event loop itself (the work keeps it alive); one that fails does not stop the others.
+    await Promise.allSettled(pending.map((close) => close()))
+  }
 }
 
 /**
- * Runs `close` when the process has nothing else left to do (`beforeExit`), unless it was
- * unregistered first (the returned function; `dispose()` does). Not at `process.exit()` or a
- * signal's default ending, which give no time for it.
+ * Runs `close` when the process has nothing else left to do (Node's `beforeExit`), unless it
+ * was unregistered first (the returned function: `dispose()` and finalizers call it). Not at
+ * `process.exit()` or a signal's default ending, which leave no time for it.
  */
-export const closeWhenIdle = (close: () => Promise<void>): (() => void) => {
-  if (closers.size === 0) process.on("beforeExit", onBeforeExit)
-  closers.add(close)
+export const closeWhenIdle = (close: () => Promise<void>, phase: Phase): (() => void) => {
+  if (registered() === 0) globalThis.process?.on?.("beforeExit", onBeforeExit)
+  closers[phase].add(close)
   return () => {
-    closers.delete(close)
-    if (closers.size === 0) process.off("beforeExit", onBeforeExit)
+    if (!closers[phase].delete(close) || registered() > 0) return
+    globalThis.process?.off?.("beforeExit", onBeforeExit)
   }
 }

@@ -241,7 +241,7 @@ export const createAuthSession = <A extends BetterAuthLike, R = never>(auth: A, 
     await runtime.dispose()
     await Database.closeBetterAuthDatabase(auth.options.database)
   }
-  const forgetAtExit = closeWhenIdle(dispose)
+  const forgetAtExit = closeWhenIdle(dispose, "work")
 
   return {
     resolve,

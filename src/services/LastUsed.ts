@@ -6,7 +6,8 @@
  * interval, so a busy token costs one write per interval per process however many requests
  * it serves, and an idle one costs none. The write only ever moves `lastUsedAt` forward.
  * The writer is a loop on a `Schedule` (once per interval) in the layer's scope; pending notes
- * are flushed when the layer closes, and kept for the next interval if a flush fails.
+ * are flushed when the layer closes (or, never closed, when the process has nothing else left
+ * to do), and kept for the next interval if a flush fails.
  */
 import { Clock, Context, Duration, Effect, Layer, Schedule, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
@@ -15,7 +16,7 @@ import { CurrentUserModel } from "../core/UserModel.ts"
 import type { TokenTable } from "../core/Tables.ts"
 import { CurrentTokenPolicy } from "../core/TokenPolicy.ts"
 import { MemoryDatabase } from "../memory/MemoryDatabase.ts"
-import { background } from "../runtime/Background.ts"
+import { background, closeWhenIdle } from "../runtime/Background.ts"
 import * as MemoryTokenTable from "../memory/TokenTable.ts"
 import * as SqlTokenTable from "../sql/TokenTable.ts"
 
@@ -67,7 +68,9 @@ export const make = Effect.fn(function*(write: TokenTable["writeLastUsed"]) {
   yield* Metrics.backlog(() => pending.size)
   // Background work: the writer's timer never keeps the process alive; the finalizer below writes what is left.
   yield* Effect.forkScoped(background(Effect.sleep(policy.lastUsedInterval).pipe(Effect.andThen(Effect.repeat(flush, Schedule.spaced(policy.lastUsedInterval))))))
-  yield* Effect.addFinalizer(() => flush)
+  // Not closed before the process has nothing else to do (a runtime never disposed): the notes are written then.
+  const forget = closeWhenIdle(() => Effect.runPromise(flush), "work")
+  yield* Effect.addFinalizer(() => Effect.andThen(Effect.sync(forget), flush))
 
   return LastUsed.of({
     touch: (tokenId, lastUsedAt) =>

@@ -17,7 +17,7 @@ import type { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { PostgresDialect } from "kysely"
 import { connection, type ConnectionOptions } from "./Connection.ts"
-import { backgroundLayer } from "../runtime/Background.ts"
+import { backgroundLayer, closeWhenIdle } from "../runtime/Background.ts"
 import * as EmbeddedDatabase from "./EmbeddedDatabase.ts"
 import * as EmbeddedLock from "./EmbeddedLock.ts"
 import { ownerUrl } from "./EmbeddedOwner.ts"
@@ -64,6 +64,8 @@ interface Entry {
   readonly started: Promise<EmbeddedDatabase.Embedded>
   readonly scope: Scope.Closeable
   refs: number
+  /** Takes it off what the process closes when it has nothing else left to do (`closeWhenIdle`). */
+  readonly forget: () => void
 }
 
 interface Registry {
@@ -91,6 +93,7 @@ export interface Lease {
 }
 
 const closeEntry = (key: string, entry: Entry): Promise<void> => {
+  entry.forget()
   if (registry.open.get(key) === entry) registry.open.delete(key)
   const done = entry.started.then(() => Effect.runPromise(Scope.close(entry.scope, Exit.void)), () => undefined).finally(() => {
     if (registry.closing.get(key) === done) registry.closing.delete(key)
@@ -119,9 +122,11 @@ const ownLease = async (key: string, idleLimitMs: number | undefined, logs: Logg
       Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
     )
     const started = (previous ?? Promise.resolve()).then(() => Effect.runPromiseWith(logs)(start))
-    entry = { started, scope, refs: 0 }
-    const created = entry
+    // Held by a runtime never disposed, it is closed, cleanly, once the process has nothing else left to do.
+    const created: Entry = { started, scope, refs: 0, forget: closeWhenIdle(() => closeEntry(key, created), "storage") }
+    entry = created
     started.catch(() => {
+      created.forget()
       if (registry.open.get(key) === created) registry.open.delete(key)
     })
     registry.open.set(key, entry)

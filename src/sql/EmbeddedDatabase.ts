@@ -97,11 +97,11 @@ const upgraded = (dataDir: string) =>
     const plan = yield* attempt(dataDir, "read", () => EmbeddedUpgrade.plan(dataDir))
     const earlier = plan.earlier
     if (earlier === undefined) return plan.pgdata
-    if (earlier.restore) {
+    if (earlier.restorer !== undefined) {
       yield* Effect.logInfo(`fusion-auth: upgrading the embedded database in ${dataDir} from PostgreSQL ${earlier.version} (an earlier release's); its files will be kept in ${earlier.backup}`)
     }
     yield* attempt(dataDir, "upgrade", () => EmbeddedUpgrade.upgrade(dataDir, plan))
-    if (earlier.restore) yield* Effect.logInfo(`fusion-auth: the embedded database in ${dataDir} is upgraded`)
+    if (earlier.restorer !== undefined) yield* Effect.logInfo(`fusion-auth: the embedded database in ${dataDir} is upgraded`)
     return plan.pgdata
   })
 

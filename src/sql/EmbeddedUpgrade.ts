@@ -16,11 +16,12 @@
  * Once open, the top of the folder gets a `PG_VERSION` naming `pgdata/`'s version (`mark`): an
  * earlier release then fails to open the folder, rather than starting an empty database in it.
  */
-import { existsSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
+import { VERSION } from "../core/Version.ts"
 
 /** The folder of PostgreSQL's files inside the embedded folder. */
 export const PGDATA = "pgdata"
@@ -40,8 +41,8 @@ export interface Plan {
     readonly version: string
     /** Where they are moved once the upgrade is committed. */
     readonly backup: string
-    /** False when the upgrade was committed by an open cut short before the move. */
-    readonly restore: boolean
+    /** Where the restore's code is, when there is one to make (`undefined` when an open cut short before the move committed it). */
+    readonly restorer: URL | undefined
   }
 }
 
@@ -65,21 +66,20 @@ export const plan = async (dataDir: string): Promise<Plan> => {
     throw new Error(`it was written by PostgreSQL ${top}, and this release upgrades only folders of PostgreSQL ${EARLIER} (fusion-auth's earlier releases)`)
   }
   const backup = join(dataDir, `${PGDATA}-${top}`)
-  const restore = current === undefined
-  if (restore && (await entries(backup)).length > 0) {
+  if (current !== undefined) return { pgdata, earlier: { version: top, backup, restorer: undefined } }
+  if ((await entries(backup)).length > 0) {
     throw new Error(`${backup} is in the way of its upgrade (it keeps the earlier files once upgraded): move it out of the folder`)
   }
-  return { pgdata, earlier: { version: top, backup, restore } }
+  return { pgdata, earlier: { version: top, backup, restorer: restoreModule() } }
 }
 
 /** The earlier release's files restored into `plan.pgdata`, then PostgreSQL's old files moved into the backup folder. */
 export const upgrade = async (dataDir: string, { pgdata, earlier }: Plan): Promise<void> => {
   if (earlier === undefined) return
-  if (earlier.restore) {
-    const restorer = restoreModule()
+  if (earlier.restorer !== undefined) {
     const made = `${pgdata}.tmp`
     await rm(made, { recursive: true, force: true })
-    await restoreInWorker(restorer, dataDir, made)
+    await restoreInWorker(earlier.restorer, dataDir, made)
     await writtenToDisk(made)
     await rename(made, pgdata)
     await writtenToDisk(dataDir, false)
@@ -107,24 +107,30 @@ export const mark = async (dataDir: string): Promise<void> => {
  * `EmbeddedRestore`'s module. Beside this one where fusion-auth runs as its package installs it
  * (or from src/). An app's server bundle (TanStack Start's `vite build`, Nitro) carries this
  * module's code but not that file, nor PGlite 0.5 and pg_dump, which it loads: there it is
- * found in the fusion-auth the app installed, resolved from the bundle as the app's imports are.
+ * taken from the fusion-auth the app installed, resolved from the bundle as the app's imports
+ * are, and only when that is this very release.
  */
 const restoreModule = (): URL => {
   // This module's own extension: `.ts` when run from src/ (Node strips the types), `.js` from dist/.
   const beside = new URL(`./EmbeddedRestore${import.meta.url.slice(import.meta.url.lastIndexOf("."))}`, import.meta.url)
   if (existsSync(beside)) return beside
-  const installed = (() => {
+  const instead = `upgrade the folder once, with the app stopped, where fusion-auth ${VERSION} is installed: \`npx fusion-auth@${VERSION} users list\` in the app's folder (it opens the folder and upgrades it; FUSION_AUTH_DATA_DIR names the folder if it is not .data/fusion-auth there), then start the app again`
+  const root = (() => {
     try {
-      return new URL("dist/sql/EmbeddedRestore.js", import.meta.resolve("fusion-auth/package.json"))
+      return new URL(".", import.meta.resolve("fusion-auth/package.json"))
     } catch {
       return undefined
     }
   })()
-  if (installed !== undefined && existsSync(installed)) return installed
-  throw new Error(
-    `the tools that read it (PGlite 0.5 and pg_dump, in the fusion-auth package) are not in this server bundle, and no fusion-auth package is installed where ${fileURLToPath(import.meta.url)} can import it: ` +
-      "upgrade the folder once where fusion-auth is installed, with the app stopped: `npx fusion-auth users list` in the app's folder (any fusion-auth command opens the folder and upgrades it; FUSION_AUTH_DATA_DIR names the folder if it is not .data/fusion-auth there), then start the app again"
-  )
+  const restorer = root === undefined ? undefined : new URL("dist/sql/EmbeddedRestore.js", root)
+  if (root === undefined || !existsSync(restorer!)) {
+    throw new Error(`the tools that read it (PGlite 0.5 and pg_dump, in the fusion-auth package) are not in this server bundle, and no fusion-auth package is installed where ${fileURLToPath(import.meta.url)} can import it: ${instead}`)
+  }
+  const installed = (JSON.parse(readFileSync(new URL("package.json", root), "utf8")) as { version?: unknown }).version
+  if (installed !== VERSION) {
+    throw new Error(`the tools that read it are in the fusion-auth package, and the one installed beside this server bundle is ${String(installed)}, not the bundle's own ${VERSION}: ${instead}`)
+  }
+  return restorer!
 }
 
 /** `EmbeddedRestore` in a worker thread: done when the restored database is checked against the earlier one. */

@@ -1,15 +1,24 @@
 /**
  * A plain Node script written from the docs: migrate, resolve a cookie and a token, run an
- * Effect program with `withSession`, then `dispose()` (not with `FORGET_DISPOSE=1`). Its last
+ * Effect program with `withSession`, then `dispose()` (not with `FORGET_DISPOSE=1`; with
+ * `SCRIPT_RUNTIME=layer` the token is resolved on a runtime of its own over `authLayer`, never
+ * disposed, instead of `resolve` and `withSession`). Its last
  * line is `done <ms>`; the test checks the process exits after it (nothing left open: runtime,
  * Better Auth's pool, the embedded server). On `DATABASE_URL` when set, else the embedded
  * default folder.
  */
 import { betterAuth } from "better-auth"
-import { Redacted } from "effect"
+import { existsSync } from "node:fs"
+import { join } from "node:path"
+import { ManagedRuntime, Redacted } from "effect"
 import { betterAuthDatabase, createAuthSession, fusionAuth } from "../../src/index.ts"
-import { CurrentSession } from "../../src/effect.ts"
+import { authLayer, CurrentSession, SessionResolver } from "../../src/effect.ts"
+import { LOCK_FILE } from "../../src/sql/EmbeddedLock.ts"
 import { testPassword } from "./password.ts"
+
+// Before fusion-auth's own exit handler (which removes a lock left behind): was the folder let go before the process ended?
+const lock = join(process.env.FUSION_AUTH_DATA_DIR || ".data/fusion-auth", LOCK_FILE)
+process.on("exit", () => console.log(`lock at exit: ${existsSync(lock)}`))
 
 const auth = betterAuth({
   database: betterAuthDatabase(),
@@ -32,8 +41,9 @@ const { token } = await tokens.create({ userId: response.user.id, name: "script"
 const bearer = new Headers({ authorization: `Bearer ${Redacted.value(token)}` })
 
 const viaCookie = await getSession(cookie)
-const viaToken = await resolve(bearer)
-const email = await withSession(CurrentSession.useSync((s) => s.user.email), bearer)
+const [byToken, email] = process.env.SCRIPT_RUNTIME === "layer"
+  ? await ManagedRuntime.make(authLayer(auth)).runPromise(SessionResolver.use((resolver) => resolver.resolve(bearer))).then((s) => [s.session === null, s.user.email] as const)
+  : [await resolve(bearer).then((r) => "session" in r && r.session.session === null), await withSession(CurrentSession.useSync((s) => s.user.email), bearer)] as const
 if (process.env.FORGET_DISPOSE !== "1") await dispose()
-console.log(JSON.stringify({ cookie: viaCookie?.session !== null, token: "session" in viaToken && viaToken.session.session === null, email, userId: response.user.id }))
+console.log(JSON.stringify({ cookie: viaCookie?.session !== null, token: byToken, email, userId: response.user.id }))
 console.log(`done ${Date.now()}`)
