@@ -6,7 +6,7 @@ import { existsSync } from "node:fs"
 import { isAbsolute, join } from "node:path"
 import { EmbeddedDatabaseInUse, liveOwner, type Owner, sleep, whereabouts } from "./EmbeddedLock.ts"
 import { socketUrl } from "./EmbeddedServer.ts"
-import { PGDATA } from "./EmbeddedUpgrade.ts"
+import { RESTORING } from "./EmbeddedUpgrade.ts"
 
 /**
  * The URL to reach the owner's server by, from here: its socket in the folder, or in the
@@ -31,7 +31,7 @@ export const ownerUrl = async (dataDir: string, owner: Owner, timeoutMs = 15_000
   const deadline = Date.now() + timeoutMs
   let current: Owner | undefined = owner
   while (current !== undefined && current.url === null) {
-    if (Date.now() > deadline && !existsSync(join(dataDir, `${PGDATA}.tmp`))) {
+    if (Date.now() > deadline && !existsSync(join(dataDir, RESTORING))) {
       throw new EmbeddedDatabaseInUse({ dataDir, owner: `${whereabouts(owner)}, which has not published its server` })
     }
     await sleep(50)

@@ -26,6 +26,9 @@ import { VERSION } from "../core/Version.ts"
 /** The folder of PostgreSQL's files inside the embedded folder. */
 export const PGDATA = "pgdata"
 
+/** The folder an upgrade restores into, there for as long as a restore is under way (renamed to `PGDATA` to commit it). */
+export const RESTORING = `${PGDATA}.tmp`
+
 /** The major version of PostgreSQL that `@fusion-auth/pglite-pg18` reads: every earlier release's. */
 export const EARLIER = "18"
 
@@ -77,7 +80,7 @@ export const plan = async (dataDir: string): Promise<Plan> => {
 export const upgrade = async (dataDir: string, { pgdata, earlier }: Plan): Promise<void> => {
   if (earlier === undefined) return
   if (earlier.restorer !== undefined) {
-    const made = `${pgdata}.tmp`
+    const made = join(dataDir, RESTORING)
     await rm(made, { recursive: true, force: true })
     await restoreInWorker(earlier.restorer, dataDir, made)
     await writtenToDisk(made)
@@ -119,18 +122,18 @@ const restoreModule = (): URL => {
     try {
       return new URL(".", import.meta.resolve("fusion-auth/package.json"))
     } catch {
-      return undefined
+      return undefined // not resolvable from here: not installed
     }
   })()
-  const restorer = root === undefined ? undefined : new URL("dist/sql/EmbeddedRestore.js", root)
-  if (root === undefined || !existsSync(restorer!)) {
+  const restorer = root && new URL("dist/sql/EmbeddedRestore.js", root)
+  if (root === undefined || restorer === undefined || !existsSync(restorer)) {
     throw new Error(`the tools that read it (PGlite 0.5 and pg_dump, in the fusion-auth package) are not in this server bundle, and no fusion-auth package is installed where ${fileURLToPath(import.meta.url)} can import it: ${instead}`)
   }
   const installed = (JSON.parse(readFileSync(new URL("package.json", root), "utf8")) as { version?: unknown }).version
   if (installed !== VERSION) {
     throw new Error(`the tools that read it are in the fusion-auth package, and the one installed beside this server bundle is ${String(installed)}, not the bundle's own ${VERSION}: ${instead}`)
   }
-  return restorer!
+  return restorer
 }
 
 /** `EmbeddedRestore` in a worker thread: done when the restored database is checked against the earlier one. */
