@@ -296,3 +296,11 @@ describe("describeFailure: one line and an exit code, by the failure's tag", () 
     assert.deepStrictEqual(describeFailure(Cause.interrupt()), { line: "interrupted", code: 1 })
   })
 })
+
+describe("the bin on a Node older than its engines", () => {
+  it("says so in one line and exits 2, before anything else loads", async () => {
+    const older = "data:text/javascript,Object.defineProperty(process.versions,'node',{value:'20.20.2'})"
+    const { code, stdout, stderr } = await fusionAuth(["users", "list"], { env: { NODE_OPTIONS: `--import ${older}` } })
+    assert.deepStrictEqual({ code, stdout, stderr }, { code: 2, stdout: "", stderr: "fusion-auth: needs Node 22.19 or later; this is Node 20.20.2\n" })
+  })
+})

@@ -8,9 +8,15 @@
  * write to; `NODE_DISABLE_COMPILE_CACHE=1` turns it off. Where it cannot be written, the CLI
  * runs as before.
  */
-import { enableCompileCache } from "node:module"
+import * as nodeModule from "node:module"
 import { homedir } from "node:os"
 import { join } from "node:path"
 
-enableCompileCache(process.env.NODE_COMPILE_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "fusion-auth", "node-compile-cache"))
+// package.json's engines: on an older Node, one line rather than a loader's stack trace (npm only warns at install).
+const [major = 0, minor = 0] = process.versions.node.split(".").map(Number)
+if (major < 22 || (major === 22 && minor < 19)) {
+  process.stderr.write(`fusion-auth: needs Node 22.19 or later; this is Node ${process.versions.node}\n`)
+  process.exit(2)
+}
+nodeModule.enableCompileCache(process.env.NODE_COMPILE_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "fusion-auth", "node-compile-cache"))
 await import("./Cli.ts")
