@@ -5,7 +5,7 @@
  * src/, and one that does not compile fails the render and then the build.
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { ExpressiveCode, ExpressiveCodeBlock } from "expressive-code"
 import { samples } from "../site/lib/samples.ts"
@@ -41,5 +41,14 @@ describe("the docs' samples", () => {
       .then(() => "it rendered", (error: unknown) => String(error))
     assert.include(failure, "Type 'string' is not assignable to type 'number'")
     assert.throws(buildDone, /1 sample\(s\) do not compile:\ndocs\/sessions\.md \(src\/lib\/id\.ts\)/)
+  }, 120_000)
+
+  it("checks against a page's file as it is now, after an edit (as the dev server rewrites it)", async () => {
+    const sample = `// src/lib/name.ts\nimport { requireSession } from "#/lib/auth"\n\nexport const name = async () => (await requireSession()).user.name`
+    await render(sample)
+    const auth = join(folder, "sessions", "src", "lib", "auth.ts")
+    writeFileSync(auth, readFileSync(auth, "utf8").replaceAll("requireSession", "requireCaller"))
+    const failure = await render(sample).then(() => "it rendered", (error: unknown) => String(error))
+    assert.include(failure, `has no exported member 'requireSession'`)
   }, 120_000)
 })
