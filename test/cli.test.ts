@@ -186,33 +186,37 @@ for (const backend of sqlBackends) {
     })
 
     it("refuses with one line and a non-zero exit: unknown user, unknown token, bad duration, nothing on stdin", async () => {
-      const unknownUser = await cli(["users", "deactivate", "ghost@example.com"])
+      const ops = `ops.${backend.name}@example.com`
+      // Every refusal at once (none writes), each its own process.
+      const [unknownUser, unknownToken, badDuration, bads, boths, nothing, unknown, unknownScope] = await Promise.all([
+        cli(["users", "deactivate", "ghost@example.com"]),
+        cli(["tokens", "revoke", "no-such-id"]),
+        cli(["tokens", "create", "--user", "ghost@example.com", "--name", "x", "--expires-in", "soon"]),
+        Promise.all(["1.5d", "30", "2x", "1000000d"].map(async (bad) => [bad, await cli(["tokens", "create", "--user", ops, "--name", "x", "--expires-in", bad])] as const)),
+        Promise.all([["no-such-id", "--leaked"], []].map(async (args) => [args, await cli(["tokens", "revoke", ...args], "sk_live_whatever")] as const)),
+        cli(["tokens", "revoke", "--leaked"], "no secrets here, just sk_live_lookalike"),
+        cli(["tokens", "revoke", "--leaked"], `${Redacted.value(ApiToken.generate())}\n`),
+        cli(["tokens", "create", "--user", ops, "--name", "x", "--scope", "admin"])
+      ])
       assert.strictEqual(unknownUser.code, 1)
       assert.strictEqual(oneLine(unknownUser), "fusion-auth: No user ghost@example.com")
-      const unknownToken = await cli(["tokens", "revoke", "no-such-id"])
       assert.strictEqual(unknownToken.code, 1)
       assert.strictEqual(oneLine(unknownToken), "fusion-auth: No token no-such-id")
-      const badDuration = await cli(["tokens", "create", "--user", "ghost@example.com", "--name", "x", "--expires-in", "soon"])
       assert.strictEqual(badDuration.code, 2)
       assert.match(oneLine(badDuration), /bad duration "soon"/)
-      for (const bad of ["1.5d", "30", "2x", "1000000d"]) {
-        const run = await cli(["tokens", "create", "--user", `ops.${backend.name}@example.com`, "--name", "x", "--expires-in", bad])
+      for (const [bad, run] of bads) {
         assert.strictEqual(run.code, 2, bad)
         assert.strictEqual(oneLine(run), `fusion-auth: bad duration "${bad}": use a number and m, h, d or w, e.g. 30d`)
         assert.strictEqual(run.stdout, "", "no token minted")
       }
-      for (const args of [["no-such-id", "--leaked"], []]) {
-        const both = await cli(["tokens", "revoke", ...args], "sk_live_whatever")
+      for (const [args, both] of boths) {
         assert.strictEqual(both.code, 2, args.join(" "))
         assert.strictEqual(oneLine(both), "fusion-auth: give one of a token id, --organization, or --leaked (with the token on stdin)")
       }
-      const nothing = await cli(["tokens", "revoke", "--leaked"], "no secrets here, just sk_live_lookalike")
       assert.strictEqual(nothing.code, 1)
       assert.strictEqual(oneLine(nothing), "fusion-auth: no fusion-auth token found on stdin")
-      const unknown = await cli(["tokens", "revoke", "--leaked"], `${Redacted.value(ApiToken.generate())}\n`)
       assert.strictEqual(unknown.code, 1)
       assert.strictEqual(oneLine(unknown), "fusion-auth: none of the tokens found is in this database")
-      const unknownScope = await cli(["tokens", "create", "--user", `ops.${backend.name}@example.com`, "--name", "x", "--scope", "admin"])
       assert.strictEqual(unknownScope.code, 1)
       assert.match(oneLine(unknownScope), /Invalid scopes: unknown scope "admin"/)
     })

@@ -42,8 +42,17 @@ const runScript = (cwd: string, databaseUrl: string, forgetDispose = false, runt
 
 const expected = { cookie: true, token: true }
 
+/** One reader at a time: each unsets DATABASE_URL while it opens its folder. */
+let reading: Promise<unknown> = Promise.resolve()
+
 /** The token the script minted, as its owner's list shows it, read afterwards from the folder. */
-const scriptToken = async (cwd: string, userId: string) => {
+const scriptToken = (cwd: string, userId: string) => {
+  const read = reading.then(() => readToken(cwd, userId))
+  reading = read.catch(() => undefined)
+  return read
+}
+
+const readToken = async (cwd: string, userId: string) => {
   const database = { dataDir: join(cwd, ".data", "fusion-auth") }
   // The folder, not the server a CI run names (`DATABASE_URL` wins over `dataDir`).
   const saved = process.env.DATABASE_URL
@@ -89,7 +98,8 @@ describe("a plain Node script that ends with dispose()", () => {
   // SIGTERM), or a script that forgets dispose(): what fusion-auth runs in the background
   // (the folder's heartbeat and server, the lastUsedAt writer, the pools' idle connections)
   // does not hold the process, and the runtime is disposed on the way out.
-  it.each(["createAuthSession", "layer"] as const)("without dispose(), still exits on the embedded default, closing it cleanly and writing what was pending (the token resolved on %s's runtime)", async (runtime) => {
+  // Both at once: each waits out its idle timers.
+  it.concurrent.each(["createAuthSession", "layer"] as const)("without dispose(), still exits on the embedded default, closing it cleanly and writing what was pending (the token resolved on %s's runtime)", async (runtime) => {
     const cwd = mkdtempSync(join(tmpdir(), "fusion-auth-script-"))
     try {
       const { result, lingered, output } = await runScript(cwd, "", true, runtime)
