@@ -16,10 +16,24 @@ export interface Backend {
   make(): Promise<TestDatabase>
 }
 
+/**
+ * A new PGlite's data directory as `initdb` leaves it, made once per process: each database
+ * then starts from a copy (~0.3 s here) instead of running `initdb` again (~1.6 s).
+ */
+let initialized: Promise<File | Blob> | undefined
+const initdb = () =>
+  (initialized ??= PGlite.create().then(async (db) => {
+    try {
+      return await db.dumpDataDir("none")
+    } finally {
+      await db.close()
+    }
+  }))
+
 export const pglite: Backend = {
   name: "pglite",
   make: async () => {
-    const db = await PGlite.create()
+    const db = await PGlite.create({ loadDataDir: await initdb() })
     const server = await serve(db)
     return {
       url: server.url,
