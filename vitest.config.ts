@@ -65,6 +65,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
+    globalSetup: ["test/support/pglite-initdb.ts"],
     projects: [
       {
         extends: true,

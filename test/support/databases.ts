@@ -3,8 +3,10 @@
  * server `DATABASE_URL` names (when it is set). Each call makes a new, empty database.
  */
 import { PGlite } from "@electric-sql/pglite"
+import { readFile } from "node:fs/promises"
 import pg from "pg"
 import { serve } from "../../src/sql/EmbeddedServer.ts"
+import { INITDB } from "./pglite-initdb.ts"
 
 export interface TestDatabase {
   readonly url: string
@@ -17,18 +19,21 @@ export interface Backend {
 }
 
 /**
- * A new PGlite's data directory as `initdb` leaves it, made once per process: each database
- * then starts from a copy (~0.3 s here) instead of running `initdb` again (~1.6 s).
+ * A new PGlite's data directory as `initdb` leaves it: the run's copy (./pglite-initdb.ts),
+ * else one made once per process. Each PGlite test database starts from it (~0.3 s here)
+ * rather than running `initdb` again (~1.6 s): the same empty cluster.
  */
-let initialized: Promise<File | Blob> | undefined
+let initialized: Promise<Blob> | undefined
 const initdb = () =>
-  (initialized ??= PGlite.create().then(async (db) => {
-    try {
-      return await db.dumpDataDir("none")
-    } finally {
-      await db.close()
-    }
-  }))
+  (initialized ??= process.env[INITDB]
+    ? readFile(process.env[INITDB]).then((bytes) => new Blob([bytes]))
+    : PGlite.create().then(async (db) => {
+      try {
+        return await db.dumpDataDir("none")
+      } finally {
+        await db.close()
+      }
+    }))
 
 export const pglite: Backend = {
   name: "pglite",
