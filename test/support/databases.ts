@@ -6,7 +6,7 @@ import { PGlite } from "@electric-sql/pglite"
 import { readFile } from "node:fs/promises"
 import pg from "pg"
 import { serve } from "../../src/sql/EmbeddedServer.ts"
-import { INITDB } from "./pglite-initdb.ts"
+import { INITDB, initdb } from "./pglite-initdb.ts"
 
 export interface TestDatabase {
   readonly url: string
@@ -24,21 +24,15 @@ export interface Backend {
  * rather than running `initdb` again (~1.6 s): the same empty cluster.
  */
 let initialized: Promise<Blob> | undefined
-const initdb = () =>
-  (initialized ??= process.env[INITDB]
-    ? readFile(process.env[INITDB]).then((bytes) => new Blob([bytes]))
-    : PGlite.create().then(async (db) => {
-      try {
-        return await db.dumpDataDir("none")
-      } finally {
-        await db.close()
-      }
-    }))
+const fresh = () => {
+  const file = process.env[INITDB]
+  return (initialized ??= file ? readFile(file).then((bytes) => new Blob([bytes])) : initdb())
+}
 
 export const pglite: Backend = {
   name: "pglite",
   make: async () => {
-    const db = await PGlite.create({ loadDataDir: await initdb() })
+    const db = await PGlite.create({ loadDataDir: await fresh() })
     const server = await serve(db)
     return {
       url: server.url,

@@ -1,7 +1,8 @@
 /**
- * Vitest's global setup: a new PGlite's data directory as `initdb` leaves it, made once per
- * run and written to a private temporary folder named by `FUSION_AUTH_TEST_PGLITE_INITDB`,
- * which the test workers inherit; `databases.ts` starts each PGlite test database from it.
+ * A new PGlite's data directory as `initdb` leaves it. Vitest's global setup (the default
+ * export) makes it once per run and writes it to a private temporary folder named by
+ * `FUSION_AUTH_TEST_PGLITE_INITDB`, which the test workers inherit; `databases.ts` starts each
+ * PGlite test database from it.
  */
 import { PGlite } from "@electric-sql/pglite"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -10,18 +11,29 @@ import { join } from "node:path"
 
 export const INITDB = "FUSION_AUTH_TEST_PGLITE_INITDB"
 
-export default async function setup() {
-  const dir = mkdtempSync(join(tmpdir(), "fusion-auth-initdb-"))
+/** A fresh PGlite's data directory, as a tarball. */
+export const initdb = async (): Promise<Blob> => {
   const db = await PGlite.create()
   try {
-    const file = join(dir, "initdb.tar")
-    writeFileSync(file, Buffer.from(await (await db.dumpDataDir("none")).arrayBuffer()))
-    process.env[INITDB] = file
+    return await db.dumpDataDir("none")
   } finally {
     await db.close()
   }
-  return () => {
+}
+
+export default async function setup() {
+  const dir = mkdtempSync(join(tmpdir(), "fusion-auth-initdb-"))
+  const teardown = () => {
     delete process.env[INITDB]
     rmSync(dir, { recursive: true, force: true })
   }
+  try {
+    const file = join(dir, "initdb.tar")
+    writeFileSync(file, Buffer.from(await (await initdb()).arrayBuffer()))
+    process.env[INITDB] = file
+  } catch (error) {
+    teardown()
+    throw error
+  }
+  return teardown
 }
