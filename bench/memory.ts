@@ -97,7 +97,7 @@ if (import.meta.main && process.send) {
       console.error(`memory run of ${job.id} failed: ${(error as Error).name}: ${(error as Error).message}`)
       process.exitCode = 1
     } finally {
-      process.disconnect()
+      process.disconnect?.()
       setTimeout(() => process.exit(), 2000).unref()
     }
   })
