@@ -459,7 +459,7 @@ for (const backend of sqlBackends) {
         it("the CLI: users list shows each state by the one rule; tokens create refuses a locked-out user and writes nothing", async () => {
           const env = { DATABASE_URL: db.url, FUSION_AUTH_SCOPES: "read" }
           // A user in each state, then one listing of each form answering for them all.
-          const worlds: Array<readonly [LockState, "deactivated" | "banned" | undefined, Awaited<ReturnType<typeof world>>]> = []
+          const worlds: Array<readonly [...(typeof LOCK_STATES)[number], Awaited<ReturnType<typeof world>>]> = []
           for (const [state, reason] of LOCK_STATES) {
             const w = await world()
             await setState(state, w.victim)
