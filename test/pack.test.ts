@@ -13,6 +13,7 @@ import { promisify } from "node:util"
 import { pack, root } from "./support/pack.ts"
 
 const ours = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+  engines: { node: string }
   devDependencies: Record<string, string>
   peerDependencies: Record<string, string>
 }
@@ -122,17 +123,28 @@ const lowest = (name: string, range: string) => {
   return match![1]!
 }
 
+/** The lowest Node `engines` allows: written `>=x.y` (or `>=x.y.z`), and this says so if it is not. */
+const lowestNode = () => {
+  const match = /^>=(\d+\.\d+)(\.\d+)?$/.exec(ours.engines.node)
+  assert.isNotNull(match, `engines.node ${ours.engines.node} is not of the form >=x.y`)
+  return `${match![1]}${match![2] ?? ".0"}`
+}
+
 /** The script's own tools, as this repository locks them: not peers, so not part of either end. */
-const tools = ["typescript", "@types/node", "node"]
+const tools = { typescript: ours.devDependencies.typescript!, "@types/node": ours.devDependencies["@types/node"]! }
 
 /**
- * Both ends of every peer range (optional ones included): the lowest version each allows, and
- * the newest the registry has inside it. Either way npm warns of no peer, `npm ls` is clean, and
- * the consumer script type-checks and runs.
+ * Both ends of every peer range (optional ones included): the lowest version each allows, on
+ * the lowest Node `engines` allows (the `node` package, as the repository runs its own), and the
+ * newest the registry has inside each range, on the Node this repository runs. Either way npm
+ * warns of no peer, `npm ls` is clean, and the consumer script type-checks and runs, bin too.
  */
 const ends = {
-  "the lowest versions its peer ranges allow": Object.fromEntries(Object.entries(ours.peerDependencies).map(([name, range]) => [name, lowest(name, range)])),
-  "the newest versions its peer ranges allow": ours.peerDependencies
+  "the lowest versions its peer ranges allow, on the lowest Node its engines allow": {
+    ...Object.fromEntries(Object.entries(ours.peerDependencies).map(([name, range]) => [name, lowest(name, range)])),
+    node: lowestNode()
+  },
+  "the newest versions its peer ranges allow": { ...ours.peerDependencies, node: ours.devDependencies.node! }
 }
 
 describe("npm pack", () => it.concurrent.each(Object.entries(ends))("gives a tarball a fresh project installs cleanly with %s, and imports, type-checks and runs on the embedded database", async (_end, versions) => {
@@ -156,7 +168,7 @@ describe("npm pack", () => it.concurrent.each(Object.entries(ends))("gives a tar
       dependencies: {
         "fusion-auth": `file:${packed.tarball}`,
         ...versions,
-        ...Object.fromEntries(tools.map((name) => [name, ours.devDependencies[name]!]))
+        ...tools
       },
       allowScripts: { node: true }
     }))
@@ -171,8 +183,11 @@ describe("npm pack", () => it.concurrent.each(Object.entries(ends))("gives a tar
     assert.notMatch(install.stderr, /ERESOLVE|peer dep/i, "npm warned of a peer")
     await run("npm", ["ls", "--all"], dir) // rejects on an invalid, missing or extraneous package
     await run(join(dir, "node_modules/.bin/tsc"), ["-p", "."], dir)
-    const out = await run(join(dir, "node_modules/.bin/node"), ["main.ts"], dir)
-    const help = await run(join(dir, "node_modules/.bin/fusion-auth"), ["tokens", "--help"], dir)
+    const node = join(dir, "node_modules/.bin/node")
+    const ranOn = (await run(node, ["--version"], dir)).trim()
+    if (/^\d/.test(versions.node)) assert.strictEqual(ranOn, `v${versions.node}`) // the lowest end's Node, pinned exactly
+    const out = await run(node, ["main.ts"], dir)
+    const help = await run(node, [join(dir, "node_modules/.bin/fusion-auth"), "tokens", "--help"], dir)
     assert.include(help, "fusion-auth tokens")
     const lines = out.trim().split("\n")
     assert.deepStrictEqual(JSON.parse(lines.at(-1)!), {
