@@ -456,6 +456,31 @@ const contract = (name: string, stores: StoreLayer, sqlBacked: boolean) =>
           yield* store.create({ userId: user.id, name: "t6" })
         }))
 
+      it.effect("rotation keeps to the live-token limit: a grace that keeps the old token live needs room; no grace swaps in place", () =>
+        Effect.gen(function*() {
+          const store = yield* TokenStore
+          const user = yield* (yield* Fixture).createUser
+          const live = () =>
+            Effect.zipWith(store.list(user.id), Clock.currentTimeMillis, (all, now) =>
+              all.filter((t) => t.revokedAt === null && (t.expiresAt === null || t.expiresAt.getTime() > now)).length)
+          const four = yield* Effect.forEach([1, 2, 3, 4], (i) => store.create({ userId: user.id, name: `t${i}` }))
+          // Room for one: a rotation with a grace leaves 5 live (the old token until its grace ends, and its successor).
+          const next = yield* store.rotate({ userId: user.id, tokenId: four[0]!.info.id, gracePeriod: "100 days" })
+          assert.strictEqual(yield* live(), 5)
+          // At the limit, a grace would make 6: refused, and nothing rotated. Chaining rotations cannot mint past the limit.
+          for (const tokenId of [next.info.id, four[1]!.info.id]) {
+            const refused = yield* Effect.flip(store.rotate({ userId: user.id, tokenId, gracePeriod: "100 days" }))
+            assert.strictEqual(refusedField(refused), "userId")
+            assert.match(problemOf(refused), /5 live tokens, the most allowed; rotate with no grace period/)
+            assert.isNull((yield* store.list(user.id)).find((t) => t.id === tokenId)!.replacedBy, "nothing rotated")
+          }
+          assert.strictEqual((yield* store.list(user.id)).length, 5, "nothing half-written")
+          // With no grace the old token ends as its successor starts: allowed at the limit, still 5 live.
+          const swapped = yield* store.rotate({ userId: user.id, tokenId: four[1]!.info.id })
+          assert.strictEqual(yield* live(), 5)
+          assert.strictEqual((yield* store.list(user.id)).find((t) => t.id === four[1]!.info.id)!.replacedBy, swapped.info.id)
+        }))
+
       it.effect(`concurrent creates never exceed the limit${name === "postgres" ? "" : ` (${name} runs one statement at a time: only the Postgres run can race)`}`, () =>
         Effect.gen(function*() {
           const store = yield* TokenStore
@@ -466,6 +491,18 @@ const contract = (name: string, stores: StoreLayer, sqlBacked: boolean) =>
             { concurrency: 12 }
           )
           assert.strictEqual(results.filter((r) => r._tag === "Success").length, 5)
+          assert.strictEqual((yield* store.list(user.id)).length, 5)
+        }))
+
+      it.effect(`concurrent rotations with a grace never exceed the limit${name === "postgres" ? "" : ` (${name} runs one statement at a time: only the Postgres run can race)`}`, () =>
+        Effect.gen(function*() {
+          const store = yield* TokenStore
+          const user = yield* (yield* Fixture).createUser
+          const four = yield* Effect.forEach([1, 2, 3, 4], (i) => store.create({ userId: user.id, name: `t${i}` }))
+          const results = yield* Effect.forEach(four, (t) => Effect.result(store.rotate({ userId: user.id, tokenId: t.info.id, gracePeriod: "1 hour" })), {
+            concurrency: 4
+          })
+          assert.strictEqual(results.filter((r) => r._tag === "Success").length, 1, "room for one")
           assert.strictEqual((yield* store.list(user.id)).length, 5)
         }))
     })

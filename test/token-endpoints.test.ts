@@ -190,6 +190,25 @@ for (const backend of sqlBackends) {
       assert.strictEqual((await app.session.tokens.list(other.id)).length, 1, "nothing was created")
     })
 
+    it("the live-token limit holds at the rotate endpoint: at the limit a grace is refused (400 naming userId), a swap is not", async () => {
+      const { id, browser } = await signUp("limited")
+      const made = await Promise.all(["a", "b", "c", "d"].map(async (name) =>
+        (await browser.fusionAuth.tokens.create({ name, scopes: name === "a" ? ["tokens:manage"] : [] })).data!))
+      const atLimit = await browser.fusionAuth.tokens.create({ name: "e" })
+      assert.deepInclude(atLimit.error, { status: 400, code: "INVALID_TOKEN_INPUT" })
+      // A token with tokens:manage is a door too: neither mints past the limit by rotating with a grace.
+      for (const caller of [browser, bearer(made[0]!.token)]) {
+        const graced = await caller.fusionAuth.tokens.rotate({ tokenId: made[1]!.info.id, gracePeriod: 30 * 86_400 })
+        assert.deepInclude(graced.error, { status: 400, code: "INVALID_TOKEN_INPUT" })
+        assert.match(graced.error!.message!, /userId: already holds 4 live tokens, the most allowed; rotate with no grace period/)
+      }
+      assert.isNull((await app.session.tokens.list(id)).find((t) => t.id === made[1]!.info.id)!.replacedBy, "nothing rotated")
+      const swapped = await browser.fusionAuth.tokens.rotate({ tokenId: made[1]!.info.id })
+      assert.isNull(swapped.error)
+      assert.isNull(await resolve(made[1]!.token), "the old token ended as its successor started")
+      assert.strictEqual((await resolve(swapped.data!.token))!.user.id, id)
+    })
+
     it("serves from the latest runtime still open: another createAuthSession(auth) disposed leaves the first serving", async () => {
       const { browser } = await signUp("runtimes")
       const second = createAuthSession(app.auth, { database: { url: db.url }, tokens: { prefix: "other_" } })

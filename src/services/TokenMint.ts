@@ -77,12 +77,7 @@ export const create = (deps: MintDeps) =>
       const parent = yield* liveParent(table, parentId, at)
       const organization = yield* organizationOf(deps, userId, input.organizationId, parent)
       const scopes = yield* checkScopes(policy, owner, input.scopes ?? [], organization?.roles)
-      if ((yield* table.liveCount(userId, at)) >= policy.maxLiveTokensPerUser) {
-        return yield* new InvalidTokenInput({
-          field: "userId",
-          problem: `already holds ${policy.maxLiveTokensPerUser} live tokens, the most allowed`
-        })
-      }
+      yield* checkRoom(deps, userId, at, "")
       const rateLimit = yield* checkRateLimit(policy, input.rateLimit, parent)
       const made = yield* insertNew(deps, {
         userId,
@@ -143,6 +138,10 @@ export const rotate = (deps: MintDeps) =>
       const parent = yield* liveParent(table, parentId, at)
       // An organization's token is re-minted only by a member who may still mint for it.
       const organization = yield* organizationOf(deps, old.userId, old.organizationId ?? undefined, parent)
+      const graceEnd = new Date(at.getTime() + grace)
+      const oldEnd = old.expiresAt !== null && old.expiresAt < graceEnd ? old.expiresAt : graceEnd
+      // Kept live through a grace, the old token and its successor are two: the limit holds for them as for a new token.
+      if (oldEnd > at) yield* checkRoom(deps, userId, at, "; rotate with no grace period, or revoke one first")
       const lifetime = old.expiresAt === null ? undefined : old.expiresAt.getTime() - old.createdAt.getTime()
       const expiresAt = yield* checkExpiry(
         policy,
@@ -161,8 +160,6 @@ export const rotate = (deps: MintDeps) =>
         organizationId: organization?.id ?? null,
         lineageId: old.lineageId ?? old.id // a successor counts on where its predecessor was
       })
-      const graceEnd = new Date(at.getTime() + grace)
-      const oldEnd = old.expiresAt !== null && old.expiresAt < graceEnd ? old.expiresAt : graceEnd
       yield* table.update(old.id, { expiresAt: oldEnd, replacedBy: made.record.id })
       yield* endDescendantsBy(table, old.id, oldEnd)
       yield* audit.record({
@@ -177,6 +174,17 @@ export const rotate = (deps: MintDeps) =>
     }))
     return { token: rotated.token, info: info(rotated.record) }
   })
+
+/**
+ * The live-token limit: a user already holding `maxLiveTokensPerUser` unrevoked, unexpired
+ * tokens is given no other (`create`, and `rotate` keeping the old token through a grace).
+ * Read under the owner's lock, so concurrent mints never pass it together.
+ */
+const checkRoom = ({ table, policy }: MintDeps, userId: string, at: Date, advice: string) =>
+  Effect.flatMap(table.liveCount(userId, at), (live) =>
+    live < policy.maxLiveTokensPerUser
+      ? Effect.void
+      : Effect.fail(new InvalidTokenInput({ field: "userId", problem: `already holds ${policy.maxLiveTokensPerUser} live tokens, the most allowed${advice}` })))
 
 /** The organization a new token acts for, checked against the owner's membership now (`checkOrganization`). */
 const organizationOf = (

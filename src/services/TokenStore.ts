@@ -73,7 +73,8 @@ export class TokenStore extends Context.Service<TokenStore, {
   revokeLeaked(token: ApiToken.ApiToken, actorId?: string, note?: string): Effect.Effect<TokenInfo, TokenNotFound | TokenSecretMismatch>
   /**
    * A token caller may rotate only a token whose scopes it holds itself (`InsufficientScope`).
-   * The old token's descendants end when its grace does.
+   * The old token's descendants end when its grace does. A grace keeps the old token live
+   * beside its successor, so at `maxLiveTokensPerUser` it is refused (`InvalidTokenInput`).
    */
   rotate(input: RotateTokenInput): Effect.Effect<CreatedToken, TokenNotFound | CreateErrors>
   verify(token: ApiToken.ApiToken): Effect.Effect<VerifiedToken, InvalidToken>
