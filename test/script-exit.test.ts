@@ -96,23 +96,37 @@ describe("a plain Node script that ends with dispose()", () => {
 
   // A host that stops its server and waits for the process to end (Nitro's Node server on
   // SIGTERM), or a script that forgets dispose(): what fusion-auth runs in the background
-  // (the folder's heartbeat and server, the lastUsedAt writer, the pools' idle connections)
-  // does not hold the process, and the runtime is disposed on the way out.
-  // Both at once: each waits out its idle timers.
-  it.concurrent.each(["createAuthSession", "layer"] as const)("without dispose(), still exits on the embedded default, closing it cleanly and writing what was pending (the token resolved on %s's runtime)", async (runtime) => {
+  // (the folder's heartbeat and server, the lastUsedAt writer, the pools' idle connections and
+  // reapers) does not hold the process, and the runtime is disposed on the way out.
+  // All at once: each waits out its idle timers.
+  const forgetting = backends.flatMap((backend) => (["createAuthSession", "layer"] as const).map((runtime) => ({ ...backend, runtime })))
+  it.concurrent.each(forgetting)("without dispose(), still exits on $name, closing it cleanly and writing what was pending (the token resolved on $runtime's runtime)", async ({ open, runtime }) => {
+    const db = await open()
     const cwd = mkdtempSync(join(tmpdir(), "fusion-auth-script-"))
     try {
-      const { result, lingered, output } = await runScript(cwd, "", true, runtime)
+      const { result, lingered, output } = await runScript(cwd, db.url, true, runtime)
       assert.deepInclude(result, expected)
-      // Not at once: PGlite's own idle timer (PostgreSQL's statistics flush, 10 s after the last statement) holds it until it fires.
+      // Not at once: idle connections (closed 10 s after their last statement: Better Auth's
+      // pg pool, fusion-auth's to a server) and PGlite's own statistics flush hold it until then.
       assert.isBelow(lingered, 15_000, output)
-      // Let go by the database's clean close, before the process's exit handlers ran.
-      assert.include(output, "lock at exit: false")
       // The token's use, pending in memory when the script's last line ran, was written on the way out.
-      const token = await scriptToken(cwd, result.userId)
-      assert.isNotNull(token.lastUsedAt)
+      if (db.url === "") {
+        // Let go by the database's clean close, before the process's exit handlers ran.
+        assert.include(output, "lock at exit: false")
+        assert.isNotNull((await scriptToken(cwd, result.userId)).lastUsedAt)
+      } else {
+        const app = createAuthSession(authOn({ url: db.url }), { database: { url: db.url } })
+        try {
+          const [token, ...others] = await app.tokens.list(result.userId)
+          assert.strictEqual(others.length, 0)
+          assert.isNotNull(token!.lastUsedAt)
+        } finally {
+          await app.dispose()
+        }
+      }
     } finally {
       rmSync(cwd, { recursive: true, force: true })
+      await db.close()
     }
   }, 60_000)
 })

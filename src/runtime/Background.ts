@@ -10,9 +10,10 @@
  * When nothing else is left, Node emits `beforeExit`, and what is still open and registered
  * here is closed then: each runtime of `createAuthSession` not disposed, each `lastUsedAt`
  * writer's pending notes (a runtime of the app's own over `authLayer` too), then each embedded
- * database, cleanly, letting go of its folder. One listener for the process.
+ * database, cleanly, letting go of its folder, and each pool of connections to a server. One
+ * listener for the process.
  */
-import { Clock, Duration, Effect, Layer } from "effect"
+import { Clock, Duration, Effect, Exit, Layer, Scope } from "effect"
 
 /** Node's longest timer: a longer sleep is made of several. */
 const MAX_TIMER_MS = 2 ** 31 - 1
@@ -79,3 +80,17 @@ export const closeWhenIdle = (close: () => Promise<void>, phase: Phase): (() => 
     globalThis.process?.off?.("beforeExit", onBeforeExit)
   }
 }
+
+/**
+ * `layer` whose resources are also released when the process has nothing else left to do,
+ * after the `"work"` phase (so a `lastUsedAt` writer's last notes are written first), unless
+ * the scope it was built in closed before. For a pool of connections to a server, which the
+ * last notes may have opened again: a runtime never disposed still lets the process end.
+ */
+export const closedWhenIdle = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
+  Layer.effectContext(Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const forget = closeWhenIdle(() => Effect.runPromise(Scope.close(scope, Exit.void)), "storage")
+    yield* Effect.addFinalizer(() => Effect.andThen(Effect.sync(forget), Scope.close(scope, Exit.void)))
+    return yield* Layer.buildWithScope(layer, scope)
+  }))

@@ -17,7 +17,7 @@ import type { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { PostgresDialect } from "kysely"
 import { connection, type ConnectionOptions } from "./Connection.ts"
-import { backgroundLayer, closeWhenIdle } from "../runtime/Background.ts"
+import { backgroundLayer, closedWhenIdle, closeWhenIdle } from "../runtime/Background.ts"
 import * as EmbeddedDatabase from "./EmbeddedDatabase.ts"
 import * as EmbeddedLock from "./EmbeddedLock.ts"
 import { ownerUrl } from "./EmbeddedOwner.ts"
@@ -206,6 +206,9 @@ export const lease = (options: DatabaseOptions = {}): Effect.Effect<Lease, Embed
     (held) => Effect.promise(held.release)
   )
 
+/** How long a connection to a server stays open unused: pg's own default (`idleTimeoutMillis`), which Better Auth's pool keeps. */
+export const IDLE_TIMEOUT = "10 seconds"
+
 /** fusion-auth's `SqlClient` on that database; the embedded one is held for as long as the layer lives. */
 export const layer = (
   options: DatabaseOptions = {}
@@ -217,9 +220,13 @@ export const layer = (
     // Multiplexed unless behind a transaction pooler: statements from concurrent requests share
     // a connection's write (a transaction still holds its connection alone). The embedded
     // database this process serves is reached in-process, without a socket.
-    const client = PgClient.layer({ url, maxConnections, prepare, multiplex, ...(held?.connect ? { stream: held.connect } : {}) })
-    // In-process connections hold nothing open, so the pool's idle reaper alone would keep the process alive: made background work.
-    return held?.connect ? backgroundLayer(client) : client
+    // The pool's timers (its idle reaper) are background work: they never keep the process alive.
+    // In-process connections to the embedded database hold nothing open (it is closed itself
+    // when the process has nothing else left). A connection to a server is closed after
+    // IDLE_TIMEOUT unused, as pg's pool (Better Auth's) closes its own, and the pool when the
+    // process has nothing else left: a process that forgets dispose() ends; one in use holds it.
+    const client = backgroundLayer(PgClient.layer({ url, maxConnections, prepare, multiplex, idleTimeout: IDLE_TIMEOUT, ...(held?.connect ? { stream: held.connect } : {}) }))
+    return held === undefined ? closedWhenIdle(client) : client
   }))
 
 /** The symbol under which `betterAuthDatabase()` keeps its `close`, for `dispose()`. */
