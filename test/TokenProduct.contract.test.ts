@@ -92,8 +92,13 @@ const contract = (name: string, stores: StoreLayer, sqlBacked: boolean) =>
           const refused = yield* Effect.flip(store.rotate({ caller: viaToken, tokenId: ops.info.id }))
           assert.deepStrictEqual(refused, new InsufficientScope({ scope: "admin:users", credential: "token" }))
           assert.isNull((yield* store.list(admin.id)).find((t) => t.id === ops.info.id)!.replacedBy, "nothing rotated")
-          const own = yield* store.rotate({ caller: viaToken, tokenId: readOnly.info.id })
-          assert.deepStrictEqual([own.info.userId, own.info.scopes], [admin.id, ["read", MANAGE_TOKENS]])
+          const within = yield* store.create({ userId: admin.id, name: "within", scopes: ["read"] })
+          const rotatedWithin = yield* store.rotate({ caller: viaToken, tokenId: within.info.id })
+          assert.deepStrictEqual([rotatedWithin.info.userId, rotatedWithin.info.scopes], [admin.id, ["read"]])
+          // Not itself: its successor would outlive it, so a leaked token could rotate itself away from its revocation.
+          const itself = yield* Effect.flip(store.rotate({ caller: viaToken, tokenId: readOnly.info.id }))
+          assert.deepStrictEqual([refusedField(itself), problemOf(itself)], ["tokenId", "is the presenting token or an ancestor of it"])
+          assert.isNull((yield* store.list(admin.id)).find((t) => t.id === readOnly.info.id)!.replacedBy, "nothing rotated")
 
           const viaCookie = { ...viaToken, session: { id: "s", userId: admin.id, token: "t", expiresAt: new Date(), createdAt: new Date(), updatedAt: new Date() }, scopes: ["read", "write", "admin:users"] }
           assert.deepStrictEqual((yield* store.rotate({ caller: viaCookie, tokenId: ops.info.id })).info.scopes, ["read", "admin:users"])
@@ -357,7 +362,7 @@ const contract = (name: string, stores: StoreLayer, sqlBacked: boolean) =>
           const ancestor = yield* store.create({ userId: user.id, name: "ancestor", scopes: [MANAGE_TOKENS] })
           const descendant = yield* store.create({ caller: yield* asToken(ancestor.token), name: "descendant", scopes: [MANAGE_TOKENS] })
           const refused = yield* Effect.flip(store.rotate({ caller: yield* asToken(descendant.token), tokenId: ancestor.info.id }))
-          assert.deepStrictEqual([refusedField(refused), problemOf(refused)], ["tokenId", "is an ancestor of the presenting token"])
+          assert.deepStrictEqual([refusedField(refused), problemOf(refused)], ["tokenId", "is the presenting token or an ancestor of it"])
           assert.isNull((yield* store.list(user.id)).find((t) => t.id === ancestor.info.id)!.replacedBy, "nothing rotated")
         }))
 

@@ -172,6 +172,33 @@ for (const backend of sqlBackends) {
       assert.match(oneLine(noScopes), /Invalid scopes: unknown scope "read"/)
     })
 
+    it("holds to the app's token limits given in FUSION_AUTH_MAX_LIFETIME and FUSION_AUTH_MAX_LIVE_TOKENS", async () => {
+      const email = `limits.${backend.name}@example.com`
+      await signUp(setup.auth, email)
+      const limited = (args: ReadonlyArray<string>, limits = { FUSION_AUTH_MAX_LIFETIME: "30d", FUSION_AUTH_MAX_LIVE_TOKENS: "2" }) =>
+        fusionAuth(["--json", "tokens", "create", "--user", email, ...args], { env: { ...env(), ...limits } })
+      const before = Date.now()
+      const unasked = await limited(["--name", "unasked"])
+      assert.strictEqual(unasked.code, 0, unasked.stderr)
+      const { expiresAt } = JSON.parse(unasked.stdout) as { expiresAt: string }
+      // Asked for no expiry, it gets the maximum.
+      assert.closeTo(new Date(expiresAt).getTime() - before, 30 * 86_400_000, 60_000)
+      const tooLong = await limited(["--name", "long", "--expires-in", "260w"])
+      assert.strictEqual(tooLong.code, 1)
+      assert.match(oneLine(tooLong), /expiresAt/)
+      assert.strictEqual(tooLong.stdout, "", "no token minted")
+      assert.strictEqual((await limited(["--name", "second", "--expires-in", "1d"])).code, 0)
+      const third = await limited(["--name", "third", "--expires-in", "1d"])
+      assert.strictEqual(third.code, 1)
+      assert.match(oneLine(third), /already holds 2 live tokens, the most allowed/)
+      const [badLifetime, badCount] = await Promise.all([
+        limited(["--name", "x"], { FUSION_AUTH_MAX_LIFETIME: "a month", FUSION_AUTH_MAX_LIVE_TOKENS: "2" }),
+        limited(["--name", "x"], { FUSION_AUTH_MAX_LIFETIME: "30d", FUSION_AUTH_MAX_LIVE_TOKENS: "many" })
+      ])
+      assert.deepStrictEqual([badLifetime.code, oneLine(badLifetime)], [2, `fusion-auth: FUSION_AUTH_MAX_LIFETIME: bad duration "a month": use a number and m, h, d or w, e.g. 30d`])
+      assert.deepStrictEqual([badCount.code, oneLine(badCount)], [2, `fusion-auth: FUSION_AUTH_MAX_LIVE_TOKENS must be a whole number, not "many"`])
+    })
+
     it("deactivates and reactivates by email, and lists the deactivated", async () => {
       const email = `Someone.${backend.name}@Example.com`
       const { cookie } = await signUp(setup.auth, email.toLowerCase())

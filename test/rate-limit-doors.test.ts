@@ -159,21 +159,24 @@ for (const backend of sqlBackends) {
       assert.strictEqual(((await rotated.json()) as { info: { rateLimit: number } }).info.rateLimit, 5)
     })
 
-    it("a token cannot multiply its limit: the tokens it mints and its rotation's successor count as one with it", async () => {
+    it("a token cannot multiply its limit: the tokens it mints and the successors of the tokens it rotates count as one with it", async () => {
       await awayFromEdge()
       const { userId } = await newUser()
-      const { token, info } = await app.tokens.create({ userId, name: "lineage", scopes: ["tokens:manage"], rateLimit: 4 })
+      const { token } = await app.tokens.create({ userId, name: "lineage", scopes: ["tokens:manage"], rateLimit: 4 })
+      const other = await app.tokens.create({ userId, name: "other", rateLimit: 4 })
       const parent = Redacted.value(token)
-      // Two uses of the limit of 4: minting a child, and rotating itself with an hour's grace (both tokens stay live).
+      // Two uses of the limit of 4: minting a child, and rotating another of the user's tokens with an hour's grace.
       const child = await post("create", bearer(parent), { name: "child", scopes: ["tokens:manage"] })
       assert.strictEqual(child.status, 200)
-      const rotated = await post("rotate", bearer(parent), { tokenId: info.id, gracePeriod: 3600 })
+      const rotated = await post("rotate", bearer(parent), { tokenId: other.info.id, gracePeriod: 3600 })
       assert.strictEqual(rotated.status, 200)
       const successor = ((await rotated.json()) as { token: string }).token
       const childToken = ((await child.json()) as { token: string }).token
       const answers = []
       for (const t of [childToken, successor, parent, childToken, successor, parent]) answers.push(await through(bearer(t)))
       assert.deepStrictEqual(answers, [userId, userId, 429, 429, 429, 429], "two more requests in all, whichever token")
+      // The token rotated, through its grace, still counts on its own: the rotating token's holder never had its secret.
+      assert.strictEqual(await through(bearer(Redacted.value(other.token))), userId)
     })
 
     it("a database an earlier release migrated upgrades with migrate(): its tokens resolve, as their user's own, under the default limit, and deactivation still refuses them", async () => {

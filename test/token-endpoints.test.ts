@@ -209,6 +209,24 @@ for (const backend of sqlBackends) {
       assert.strictEqual((await resolve(swapped.data!.token))!.user.id, id)
     })
 
+    it("a leaked token with tokens:manage cannot outlive its revocation: it cannot rotate itself, and what it minted or rotated dies with it", async () => {
+      const { id, browser } = await signUp("leaky")
+      const leaked = (await browser.fusionAuth.tokens.create({ name: "leaked", scopes: ["read", "tokens:manage"] })).data!
+      const sibling = (await browser.fusionAuth.tokens.create({ name: "sibling", scopes: ["read"] })).data!
+      const thief = bearer(leaked.token)
+      const itself = await thief.fusionAuth.tokens.rotate({ tokenId: leaked.info.id, gracePeriod: 3600 })
+      assert.deepInclude(itself.error, { status: 400, code: "INVALID_TOKEN_INPUT" })
+      assert.match(itself.error!.message!, /tokenId: is the presenting token or an ancestor of it/)
+      const child = (await thief.fusionAuth.tokens.create({ name: "child", scopes: ["read"] })).data!
+      const successor = (await thief.fusionAuth.tokens.rotate({ tokenId: sibling.info.id, gracePeriod: 3600 })).data!
+      assert.strictEqual((await resolve(successor.token))!.user.id, id)
+      // The leak response (a scanner's report): every token the thief holds is refused on its next request.
+      await app.session.tokens.revokeLeaked(leaked.token)
+      for (const token of [leaked.token, child.token, successor.token]) assert.isNull(await resolve(token))
+      // The sibling, whose secret the thief never had, keeps its grace.
+      assert.strictEqual((await resolve(sibling.token))!.user.id, id)
+    })
+
     it("serves from the latest runtime still open: another createAuthSession(auth) disposed leaves the first serving", async () => {
       const { browser } = await signUp("runtimes")
       const second = createAuthSession(app.auth, { database: { url: db.url }, tokens: { prefix: "other_" } })

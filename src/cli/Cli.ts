@@ -203,6 +203,25 @@ const setting = (name: string) => Config.option(Config.String(name)).pipe(Config
 const listSetting = (name: string) =>
   Config.map(setting(name), (text) => Option.getOrElse(text, () => "").split(",").map((s) => s.trim()).filter(Boolean))
 
+/**
+ * The app's token limits, which live in its code: `FUSION_AUTH_MAX_LIFETIME` (as `--expires-in`
+ * takes it, e.g. 90d) and `FUSION_AUTH_MAX_LIVE_TOKENS`; unset, the library's defaults (no
+ * maximum lifetime, 50 live tokens a user).
+ */
+const tokenLimits: Effect.Effect<Pick<TokenPolicyOptions, "maxLifetime" | "maxLiveTokensPerUser">, UsageError | Config.ConfigError> = Effect.gen(function*() {
+  const lifetime = yield* setting("FUSION_AUTH_MAX_LIFETIME")
+  const live = yield* setting("FUSION_AUTH_MAX_LIVE_TOKENS")
+  if (Option.isSome(live) && !/^\d{1,6}$/.test(live.value.trim())) {
+    return yield* new UsageError({ message: `FUSION_AUTH_MAX_LIVE_TOKENS must be a whole number, not "${live.value.slice(0, 40)}"` })
+  }
+  return {
+    ...(Option.isSome(lifetime)
+      ? { maxLifetime: yield* Effect.mapError(parseDuration(lifetime.value), (e) => new UsageError({ message: `FUSION_AUTH_MAX_LIFETIME: ${e.message}` })) }
+      : {}),
+    ...(Option.isSome(live) ? { maxLiveTokensPerUser: Number(live.value) } : {})
+  }
+})
+
 /** The secret for token digests, never printed; unset or empty is none. */
 const tokenSecret = Config.option(Config.Redacted("FUSION_AUTH_TOKEN_SECRET")).pipe(
   Config.map(Option.filter((secret) => Redacted.value(secret) !== ""))
@@ -243,7 +262,7 @@ const databaseOptions = (dataDir: Option.Option<string>): Database.DatabaseOptio
 /** The stores on the chosen database; built when a command that needs them runs, never for `--help`. */
 const stores = Layer.unwrap(Effect.gen(function*() {
   const { dataDir, prefix } = yield* root
-  const tokens = { scopes: yield* listSetting("FUSION_AUTH_SCOPES"), ...(yield* tokenFormat(prefix)) }
+  const tokens = { scopes: yield* listSetting("FUSION_AUTH_SCOPES"), ...(yield* tokenLimits), ...(yield* tokenFormat(prefix)) }
   const secret = Option.getOrUndefined(yield* tokenSecret)
   const settings = yield* usage(() => Stores.settings({ tokens, tokenSecret: secret }))
   return Stores.layer.pipe(

@@ -128,13 +128,14 @@ export const rotate = (deps: MintDeps) =>
       yield* checkRotatable(old, at)
       const scopes = effectiveScopes(policy, owner, old.scopes) // the successor's: what the owner may still grant
       if (caller !== undefined) yield* checkCaller(policy, caller, scopes)
-      // The successor takes the old token's place under its parent; minted by another token, it is bounded by that one.
+      // The successor takes the old token's place under its parent; rotated by a token, it is that token's child.
       const callerToken = caller?.session === null ? caller.tokenId : undefined
-      if (callerToken !== undefined && (yield* table.descendants(old.id)).some((t) => t.id === callerToken)) {
-        // The successor would have to outlive the token rotating it, or die with the old one.
-        return yield* new InvalidTokenInput({ field: "tokenId", problem: "is an ancestor of the presenting token" })
+      if (callerToken !== undefined && (callerToken === old.id || (yield* table.descendants(old.id)).some((t) => t.id === callerToken))) {
+        // The successor would have to outlive the token rotating it (a leaked token would rotate
+        // itself away from its revocation), or die with the old one.
+        return yield* new InvalidTokenInput({ field: "tokenId", problem: "is the presenting token or an ancestor of it" })
       }
-      const parentId = callerToken !== undefined && callerToken !== old.id ? callerToken : old.parentId
+      const parentId = callerToken ?? old.parentId
       const parent = yield* liveParent(table, parentId, at)
       // An organization's token is re-minted only by a member who may still mint for it.
       const organization = yield* organizationOf(deps, old.userId, old.organizationId ?? undefined, parent)
@@ -158,7 +159,9 @@ export const rotate = (deps: MintDeps) =>
         // The old token's own limit, within what the policy allows now.
         rateLimit: yield* checkRateLimit(policy, keptLimit(policy, old.rateLimit), parent),
         organizationId: organization?.id ?? null,
-        lineageId: old.lineageId ?? old.id // a successor counts on where its predecessor was
+        // A successor counts where its predecessor did; rotated by a token, with that token's
+        // lineage, as what it mints does: rotating never multiplies the rotating token's limit.
+        lineageId: callerToken !== undefined && parent !== undefined ? parent.lineageId ?? parent.id : old.lineageId ?? old.id
       })
       yield* table.update(old.id, { expiresAt: oldEnd, replacedBy: made.record.id })
       yield* endDescendantsBy(table, old.id, oldEnd)
