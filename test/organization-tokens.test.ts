@@ -141,6 +141,24 @@ for (const backend of sqlBackends) {
       assert.strictEqual(thrown, 401)
     })
 
+    it("a removed member added again is a new member: the tokens minted before stay refused, new ones work; a token from before memberId was recorded follows any membership", async () => {
+      const { owner, admin, orgId, memberId } = await team()
+      const { body } = await mint({ cookie: admin.cookie }, { name: "ci", organizationId: orgId })
+      const older = await mint({ cookie: admin.cookie }, { name: "older", organizationId: orgId })
+      // As an earlier release minted it: no member row recorded.
+      await setup.pool.query(`update "apiToken" set "memberId" = null where "id" = $1`, [older.body.info.id])
+      const ownerHeaders = new Headers({ cookie: owner.cookie })
+      await setup.auth.api.removeMember({ body: { memberIdOrEmail: memberId(admin.id), organizationId: orgId }, headers: ownerHeaders })
+      await setup.auth.api.addMember({ body: { userId: admin.id, role: "admin", organizationId: orgId } })
+      const { result, statements } = await resolved(body.token)
+      assert.deepStrictEqual("error" in result ? result.error : result, new InvalidToken({ reason: "removed", tokenId: body.info.id }))
+      assert.strictEqual(statements, 1)
+      assert.strictEqual((await setup.app.getSession(bearer(older.body.token)))?.activeOrganizationId, orgId)
+      const again = await mint({ cookie: admin.cookie }, { name: "again", organizationId: orgId })
+      const session = await setup.app.getSession(bearer(again.body.token))
+      assert.deepStrictEqual([session?.activeOrganizationId, session?.memberRole], [orgId, "admin"])
+    })
+
     it("a lowered role narrows the token on the next request: an admin's token made member loses tokens:manage and cannot mint", async () => {
       const { owner, admin, orgId, memberId } = await team()
       const { body } = await mint({ cookie: admin.cookie }, { name: "ci", scopes: ["read", "tokens:manage"], organizationId: orgId })
@@ -275,6 +293,9 @@ describe("organization tokens in the memory layers (for apps' own tests)", () =>
       yield* MemoryDatabase.setMember("org_1", "ada", "member")
       assert.deepStrictEqual((yield* store.verify(parsed)).scopes, ["read"])
       yield* MemoryDatabase.setMember("org_1", "ada", undefined)
+      assert.deepStrictEqual(yield* Effect.flip(store.verify(parsed)), new InvalidToken({ reason: "removed", tokenId: info.id }))
+      // Added again: a new member row, so the token minted under the old one stays refused.
+      yield* MemoryDatabase.setMember("org_1", "ada", "admin")
       assert.deepStrictEqual(yield* Effect.flip(store.verify(parsed)), new InvalidToken({ reason: "removed", tokenId: info.id }))
     }).pipe(Effect.provide(layer)))
 })

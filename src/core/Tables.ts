@@ -10,6 +10,12 @@ import type { LockOutFields } from "./LockOut.ts"
 import type { User } from "./Session.ts"
 
 /** A token row as the SQL table holds it (digest, never the plaintext). */
+/** A user's row in an organization's `member` table: its id and the role it holds. */
+export interface Membership {
+  readonly id: string
+  readonly role: string
+}
+
 export interface TokenRecord {
   readonly id: string
   readonly userId: string
@@ -29,6 +35,12 @@ export interface TokenRecord {
   readonly rateLimit: number | null
   /** The organization (Better Auth's organization plugin) it acts for, or `null`: its user's own. */
   readonly organizationId: string | null
+  /**
+   * With `organizationId`, the id of its owner's `member` row there when it was minted: a member
+   * removed and added again is a new row, and the token stays refused. `null`: a user's own token,
+   * or one minted before this was recorded (any membership of its owner there holds).
+   */
+  readonly memberId: string | null
   /**
    * The first token of its lineage, from which it descends by minting or rotation; `null`: it is
    * the first (its own id). A lineage shares one rate-limit count.
@@ -112,7 +124,7 @@ export interface TokenTable extends UserLock {
    * A user's member role in an organization (the organization plugin's `member` table);
    * `undefined` when not a member, or when the app has no organization plugin.
    */
-  membership(organizationId: string, userId: string): Effect.Effect<string | undefined>
+  membership(organizationId: string, userId: string): Effect.Effect<Membership | undefined>
   /** The one request-path statement, by digest. */
   lookup(digest: string): Effect.Effect<TokenLookup | undefined>
   /** Moves each token's `lastUsedAt` forward to its time (ISO strings), never back. */

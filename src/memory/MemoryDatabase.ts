@@ -8,6 +8,8 @@ import type { AuditEvent, TokenRecord } from "../core/Tables.ts"
 
 /** A row of the organization plugin's `member` table, as far as tokens read it. */
 export interface Member {
+  /** The row's own id: a member removed and added again is a new row. */
+  readonly id: string
   readonly organizationId: string
   readonly userId: string
   readonly role: string
@@ -25,12 +27,15 @@ export class MemoryDatabase extends Context.Service<MemoryDatabase, {
   /** The key of a membership in `members`. */
   static readonly memberKey = (organizationId: string, userId: string): string => `${organizationId}\u0000${userId}`
 
-  /** Adds (or replaces) a membership, as the organization plugin's `addMember` would; `role: undefined` removes it. */
+  /**
+   * Adds a membership, or changes its role, as the organization plugin's `addMember` and
+   * `updateMemberRole` would; `role: undefined` removes it (added again, it is a new row).
+   */
   static readonly setMember = (organizationId: string, userId: string, role: string | undefined): Effect.Effect<void, never, MemoryDatabase> =>
     MemoryDatabase.useSync((db) => {
       const key = MemoryDatabase.memberKey(organizationId, userId)
       if (role === undefined) db.members.delete(key)
-      else db.members.set(key, { organizationId, userId, role })
+      else db.members.set(key, { id: db.members.get(key)?.id ?? crypto.randomUUID(), organizationId, userId, role })
     })
 
   /** Adds (or replaces) a user, as Better Auth's sign-up would. */

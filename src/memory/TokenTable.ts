@@ -5,9 +5,15 @@ import type { TokenRecord, TokenTable } from "../core/Tables.ts"
 import { MemoryDatabase } from "./MemoryDatabase.ts"
 import * as UserLock from "./UserLock.ts"
 
-/** A user's member role in an organization, as the organization plugin's `member` table would hold it. */
-const roleIn = (db: MemoryDatabase["Service"], organizationId: string, userId: string) =>
-  db.members.get(MemoryDatabase.memberKey(organizationId, userId))?.role
+/** A user's row in an organization, as the organization plugin's `member` table would hold it. */
+const memberIn = (db: MemoryDatabase["Service"], organizationId: string, userId: string) =>
+  db.members.get(MemoryDatabase.memberKey(organizationId, userId))
+
+/** The role of the member row a token was minted under (any row of its owner there, for a token that recorded none). */
+const memberRoleOf = (db: MemoryDatabase["Service"], record: TokenRecord): string | null => {
+  const member = record.organizationId === null ? undefined : memberIn(db, record.organizationId, record.userId)
+  return member === undefined || (record.memberId !== null && member.id !== record.memberId) ? null : member.role
+}
 
 export const make = (db: MemoryDatabase["Service"]): TokenTable => ({
   ...UserLock.make(db),
@@ -20,7 +26,11 @@ export const make = (db: MemoryDatabase["Service"]): TokenTable => ({
   insert: (record) => Effect.sync(() => void db.tokens.set(record.id, record)),
   list: (userId) => Effect.sync(() => [...db.tokens.values()].filter((t) => t.userId === userId)),
   listByOrganization: (organizationId) => Effect.sync(() => [...db.tokens.values()].filter((t) => t.organizationId === organizationId)),
-  membership: (organizationId, userId) => Effect.sync(() => roleIn(db, organizationId, userId)),
+  membership: (organizationId, userId) =>
+    Effect.sync(() => {
+      const member = memberIn(db, organizationId, userId)
+      return member && { id: member.id, role: member.role }
+    }),
   find: (by) =>
     Effect.sync(() => "id" in by ? db.tokens.get(by.id) : [...db.tokens.values()].find((t) => t.digest === by.digest)),
   ownerOf: (by) =>
@@ -49,7 +59,7 @@ export const make = (db: MemoryDatabase["Service"]): TokenTable => ({
         rateLimit: record.rateLimit,
         lineageId: record.lineageId ?? record.id,
         organizationId: record.organizationId,
-        memberRole: record.organizationId === null ? null : roleIn(db, record.organizationId, record.userId) ?? null,
+        memberRole: memberRoleOf(db, record),
         user,
         lock: lockOutFields(user)
       }

@@ -88,6 +88,7 @@ export const create = (deps: MintDeps) =>
         parentId,
         rateLimit,
         organizationId: organization?.id ?? null,
+        memberId: organization?.memberId ?? null,
         // Minted by a token: of that token's lineage, so minting does not multiply its rate limit.
         lineageId: parent === undefined ? null : parent.lineageId ?? parent.id
       })
@@ -159,6 +160,7 @@ export const rotate = (deps: MintDeps) =>
         // The old token's own limit, within what the policy allows now.
         rateLimit: yield* checkRateLimit(policy, keptLimit(policy, old.rateLimit), parent),
         organizationId: organization?.id ?? null,
+        memberId: organization?.memberId ?? null, // the membership that allows it now
         // A successor counts where its predecessor did; rotated by a token, with that token's
         // lineage, as what it mints does: rotating never multiplies the rotating token's limit.
         lineageId: callerToken !== undefined && parent !== undefined ? parent.lineageId ?? parent.id : old.lineageId ?? old.id
@@ -198,8 +200,9 @@ const organizationOf = (
 ) =>
   Effect.gen(function*() {
     const id = organizationAsked(asked, parent)
-    const role = id === null ? undefined : yield* table.membership(id, userId)
-    return yield* checkOrganization(policy, asked, parent, role)
+    const membership = id === null ? undefined : yield* table.membership(id, userId)
+    const organization = yield* checkOrganization(policy, asked, parent, membership?.role)
+    return organization === null ? null : { ...organization, memberId: membership?.id ?? null }
   })
 
 /** A successor's limit: its predecessor's, lowered to the policy's maximum now; none when limits are off. */
@@ -209,7 +212,7 @@ const keptLimit = (policy: TokenPolicy, limit: number | null): number | undefine
 /** Stores a new token with its digest and hint; the plaintext leaves only in the result. */
 const insertNew = Effect.fn(function*(
   { table, secret, policy }: MintDeps,
-  fields: Pick<TokenRecord, "userId" | "name" | "scopes" | "expiresAt" | "createdAt" | "parentId" | "rateLimit" | "organizationId" | "lineageId">
+  fields: Pick<TokenRecord, "userId" | "name" | "scopes" | "expiresAt" | "createdAt" | "parentId" | "rateLimit" | "organizationId" | "memberId" | "lineageId">
 ) {
   const token = policy.format.generate()
   const record: TokenRecord = {

@@ -96,6 +96,12 @@ export const migrations = {
     // Text whatever the plugin's id type: compared as text, so adding the plugin later needs no change here.
     yield* sql`alter table "apiToken" add column if not exists "organizationId" text`
     yield* sql`create index if not exists "apiToken_organizationId_idx" on "apiToken" ("organizationId") where "organizationId" is not null`
+  }),
+  "0008_organization_member": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    // The member row an organization token was minted under (as text, whatever the plugin's id type):
+    // removed and added again, a member is a new row. Earlier tokens have none: any membership holds.
+    yield* sql`alter table "apiToken" add column if not exists "memberId" text`
   })
 }
 

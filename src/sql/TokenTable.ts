@@ -9,7 +9,7 @@
 import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { User } from "../core/Session.ts"
-import type { TokenLookup, TokenRecord, TokenTable } from "../core/Tables.ts"
+import type { Membership, TokenLookup, TokenRecord, TokenTable } from "../core/Tables.ts"
 import { type MemberModel, readUser, type UserModel } from "../core/UserModel.ts"
 import * as Batch from "./Batch.ts"
 import { quote, selectList } from "./Columns.ts"
@@ -37,10 +37,10 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: nu
   membership: (organizationId, userId) => {
     const member = model.member
     if (member === undefined) return Effect.succeed(undefined)
-    return sql.unsafe<{ role: string }>(
-      `select m.${quote(member.role)} as "role" from ${quote(member.table)} m where ${memberOf(member, "$1", "$2")} limit 1`,
+    return sql.unsafe<Membership>(
+      `select m."id"::text as "id", m.${quote(member.role)} as "role" from ${quote(member.table)} m where ${memberOf(member, "$1", "$2")} limit 1`,
       [organizationId, userId]
-    ).pipe(Effect.map((rows) => rows[0]?.role), Effect.orDie)
+    ).pipe(Effect.map((rows) => rows[0]), Effect.orDie)
   },
   find: (by) =>
     ("id" in by
@@ -86,7 +86,9 @@ const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: numbe
     ? { column: `null::text`, join: "" }
     : {
       column: `m.${quote(member.role)}`,
-      join: ` left join ${quote(member.table)} m on ${memberOf(member, `t."organizationId"`, `t."userId"`)}`
+      // The member row the token was minted under, where it recorded one: added again, a member is another row.
+      join: ` left join ${quote(member.table)} m on ${memberOf(member, `t."organizationId"`, `t."userId"`)}` +
+        ` and (t."memberId" is null or m."id"::text = t."memberId")`
     }
   const select = `t."id" as "fusionTokenId", t."expiresAt" as "fusionExpiresAt", t."revokedAt" as "fusionRevokedAt", ` +
     `t."lastUsedAt" as "fusionLastUsedAt", t."scopes" as "fusionScopes", t."rateLimit" as "fusionRateLimit", ` +
