@@ -115,6 +115,35 @@ for (const backend of sqlBackends) {
       assert.isFalse(statements.some((s) => NATIVE.test(s.text)))
     })
 
+    it("a handed-over answer that drops the session's impersonatedBy (customSession): the impersonation is still seen, so it mints nothing and ends with the admin's lock-out", async () => {
+      // The session as an app might narrow it: Better Auth's own fields, without the admin plugin's.
+      const narrowSession = ({ id, userId, token, expiresAt, createdAt, updatedAt }: Record<string, unknown>) => ({ id, userId, token, expiresAt, createdAt, updatedAt })
+      const { auth, app, pool, userId: adminId, cookie: adminCookie, resolve } = await world({
+        plugins: [admin(), fusionAuth(), customSession(async ({ user, session }) => ({ user, session: narrowSession(session) }))]
+      })
+      await pool.query(`update "user" set "role" = 'admin' where "id" = $1`, [adminId])
+      const { userId: target } = await signUp(auth as never, email())
+      const response = await auth.handler(new Request("http://localhost:3000/api/auth/admin/impersonate-user", {
+        method: "POST",
+        headers: { origin: "http://localhost:3000", "content-type": "application/json", cookie: adminCookie },
+        body: JSON.stringify({ userId: target })
+      }))
+      assert.strictEqual(response.status, 200, await response.clone().text())
+      const jar = new Map(response.headers.getSetCookie().map((c) => c.split(";")[0]!.split(/=(.*)/s) as [string, string]))
+      const headers = new Headers({ cookie: [...jar].filter(([, v]) => v !== "").map(([k, v]) => `${k}=${v}`).join("; ") })
+      const served = await resolve(headers)
+      assert.isTrue(Exit.isSuccess(served.exit))
+      assert.isFalse(served.statements.some((s) => NATIVE.test(s.text)), "handed over")
+      const session = Exit.isSuccess(served.exit) ? served.exit.value : undefined
+      assert.strictEqual(session?.user.id, target)
+      assert.strictEqual(session?.session?.impersonatedBy, adminId, "the session Better Auth read, not the narrowed answer")
+      const minted = await app.tokens.create({ caller: session!, name: "borrowed" }).then(() => "minted", (e: { _tag?: string }) => e._tag)
+      assert.strictEqual(minted, "ImpersonationRefused")
+      await app.users.deactivate(adminId)
+      const refused = (await resolve(headers)).exit
+      assert.deepInclude(Exit.isFailure(refused) ? (Exit.findErrorOption(refused) as any).value : {}, { _tag: "Deactivated", userId: adminId })
+    })
+
     describe("a handed-over answer never decides the lock-out: it is read by primary key, one read more than Better Auth's own", () => {
       /** The user narrowed to what an app might keep: no `deactivatedAt`, no `banned`. */
       const narrow = (user: { id: string; email: string; name: string }) => ({ id: user.id, email: user.email, name: user.name })

@@ -160,6 +160,8 @@ export const lockOutHooks = {
       if (probe !== undefined) {
         probe.userId = userId
         if (read !== null) probe.fields = read.fields
+        const raw = ctx.context.session?.session
+        if (raw != null) probe.impersonatedBy = typeof raw.impersonatedBy === "string" ? raw.impersonatedBy : null
         return
       }
       const impersonatedBy = ctx.context.session?.session?.impersonatedBy

@@ -44,6 +44,8 @@ export const lockOutFields = (row: Readonly<Record<string, unknown>>): LockOutFi
 export interface LockOutProbe {
   userId?: string
   fields?: LockOutFields
+  /** The admin plugin's `impersonatedBy` of the session row Better Auth read (`null`: none), which a narrowed answer may have dropped. */
+  impersonatedBy?: string | null
 }
 
 export const PROBE: unique symbol = Symbol.for("fusion-auth/lock-out-probe")

@@ -53,6 +53,12 @@ export interface CookieSession {
   readonly user: User
   readonly session: SessionRow
   readonly lock?: LockOutFields | undefined
+  /**
+   * The admin plugin's `impersonatedBy` of the session row Better Auth read during a hand-over
+   * (`null`: none), which the answer (a `customSession`) may have dropped; `undefined`: read
+   * with the session itself.
+   */
+  readonly impersonatedBy?: string | null | undefined
 }
 
 export class CookieSource extends Context.Service<CookieSource, {
@@ -126,8 +132,13 @@ export const layerFor = (
             return Effect.fail(new BetterAuthFailure({ cause: "getSession answered a session without user.id" }))
           }
           // The answer may be narrowed (customSession): the lock-out comes from the probe, for the user it read.
-          const lock = probe.userId === answer.user.id ? probe.fields : undefined
-          return Effect.succeedSome<CookieSession>({ user: answer.user, session: answer.session, lock })
+          const read = probe.userId === answer.user.id
+          return Effect.succeedSome<CookieSession>({
+            user: answer.user,
+            session: answer.session,
+            lock: read ? probe.fields : undefined,
+            impersonatedBy: read ? probe.impersonatedBy : undefined
+          })
         }),
         Effect.orDie,
         Effect.withSpan("CookieSource.get")

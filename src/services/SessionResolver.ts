@@ -29,6 +29,10 @@ import { Users } from "./Users.ts"
  */
 const MALFORMED = Exit.fail(new InvalidToken({ reason: "malformed" }))
 
+/** A cookie session's row with the `impersonatedBy` the row held, where it was read apart from a narrowed answer. */
+const withImpersonator = ({ session, impersonatedBy }: CookieSession): CookieSession["session"] =>
+  typeof impersonatedBy === "string" && session.impersonatedBy !== impersonatedBy ? { ...session, impersonatedBy } : session
+
 /** The credential kind the metrics and the span name: a malformed Bearer value was meant as a token. */
 const kindOf = (credential: Presented): Metrics.CredentialKind =>
   credential._tag === "Cookie" ? "cookie" : credential._tag === "SessionBearer" ? "session-bearer" : "token"
@@ -53,13 +57,16 @@ export class SessionResolver extends Context.Service<SessionResolver, {
         absent: Anonymous | InvalidToken
       ) {
         if (Option.isNone(found)) return yield* absent
-        const { user, session, lock } = found.value
+        const { user, lock } = found.value
         const status = lock === undefined
           ? yield* users.status(user.id)
           : lockOut(lock, yield* Clock.currentTimeMillis) ?? "active"
         if (status === "missing") return yield* absent
         if (status !== "active") return yield* new Deactivated({ userId: user.id, credential, reason: status })
-        // Under impersonation, the admin acting is held to the same rule (one read more, for these sessions only).
+        // Under impersonation, as the session row says (a narrowed answer may have dropped it): the
+        // session says so to the token rules, and the admin acting is held to the same rule (one
+        // read more, for these sessions only).
+        const session = withImpersonator(found.value)
         const admin = session.impersonatedBy
         if (typeof admin === "string") {
           const acting = yield* users.status(admin)
