@@ -298,4 +298,27 @@ describe("organization tokens in the memory layers (for apps' own tests)", () =>
       yield* MemoryDatabase.setMember("org_1", "ada", "admin")
       assert.deepStrictEqual(yield* Effect.flip(store.verify(parsed)), new InvalidToken({ reason: "removed", tokenId: info.id }))
     }).pipe(Effect.provide(layer)))
+
+  it.effect("a rotation's successor holds what the role there allows now, as a new token would", () =>
+    Effect.gen(function*() {
+      const store = yield* TokenStore
+      yield* MemoryDatabase.addUser(ada)
+      yield* MemoryDatabase.setMember("org_1", "ada", "admin")
+      const { token, info } = yield* store.create({ userId: "ada", name: "deploy", scopes: ["read", "deploy"], organizationId: "org_1" })
+      // A lead may mint, but holds only read there.
+      yield* MemoryDatabase.setMember("org_1", "ada", "lead")
+      assert.deepStrictEqual((yield* store.verify(ApiToken.parse(Redacted.value(token))!)).scopes, ["read"])
+      const refused = yield* Effect.flip(store.create({ userId: "ada", name: "new", scopes: ["read", "deploy"], organizationId: "org_1" }))
+      assert.strictEqual((refused as InvalidTokenInput).field, "scopes")
+      const successor = yield* store.rotate({ userId: "ada", tokenId: info.id })
+      assert.deepStrictEqual(successor.info.scopes, ["read"])
+      // Made admin again, the successor does not get back what it was never given.
+      yield* MemoryDatabase.setMember("org_1", "ada", "admin")
+      assert.deepStrictEqual((yield* store.verify(ApiToken.parse(Redacted.value(successor.token))!)).scopes, ["read"])
+    }).pipe(Effect.provide(Stores.layerMemory.pipe(Layer.provide(Stores.settings({
+      tokens: {
+        scopes: ["read", "deploy"],
+        organizations: { mint: (roles) => roles.includes("admin") || roles.includes("lead"), grantable: (roles) => (roles.includes("admin") ? ["read", "deploy"] : ["read"]) }
+      }
+    }))))))
 })

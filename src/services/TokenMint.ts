@@ -127,8 +127,8 @@ export const rotate = (deps: MintDeps) =>
       }
       yield* checkOwner(owner, at)
       yield* checkRotatable(old, at)
-      const scopes = effectiveScopes(policy, owner, old.scopes) // the successor's: what the owner may still grant
-      if (caller !== undefined) yield* checkCaller(policy, caller, scopes)
+      const kept = effectiveScopes(policy, owner, old.scopes) // what the owner may still grant
+      if (caller !== undefined) yield* checkCaller(policy, caller, kept)
       // The successor takes the old token's place under its parent; rotated by a token, it is that token's child.
       const callerToken = caller?.session === null ? caller.tokenId : undefined
       if (callerToken !== undefined && (callerToken === old.id || (yield* table.descendants(old.id)).some((t) => t.id === callerToken))) {
@@ -140,6 +140,8 @@ export const rotate = (deps: MintDeps) =>
       const parent = yield* liveParent(table, parentId, at)
       // An organization's token is re-minted only by a member who may still mint for it.
       const organization = yield* organizationOf(deps, old.userId, old.organizationId ?? undefined, parent)
+      // The successor's scopes: what the owner may still grant, and the role there now (as `create` checks them).
+      const scopes = organization === null ? kept : effectiveScopes(policy, owner, kept, organization.roles)
       const graceEnd = new Date(at.getTime() + grace)
       const oldEnd = old.expiresAt !== null && old.expiresAt < graceEnd ? old.expiresAt : graceEnd
       // Kept live through a grace, the old token and its successor are two: the limit holds for them as for a new token.
