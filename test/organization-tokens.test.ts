@@ -154,6 +154,14 @@ for (const backend of sqlBackends) {
       assert.deepStrictEqual("error" in result ? result.error : result, new InvalidToken({ reason: "removed", tokenId: body.info.id }))
       assert.strictEqual(statements, 1)
       assert.strictEqual((await setup.app.getSession(bearer(older.body.token)))?.activeOrganizationId, orgId)
+      // Nor is it renewed: rotating it is refused, as minting anew is not.
+      const renewed = await setup.auth.handler(new Request(`${BASE}/api/auth/fusion-auth/tokens/rotate`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: BASE, cookie: admin.cookie },
+        body: JSON.stringify({ tokenId: body.info.id })
+      }))
+      assert.strictEqual(renewed.status, 400)
+      assert.deepInclude(await renewed.json(), { code: "INVALID_TOKEN_INPUT", field: "tokenId" })
       const again = await mint({ cookie: admin.cookie }, { name: "again", organizationId: orgId })
       const session = await setup.app.getSession(bearer(again.body.token))
       assert.deepStrictEqual([session?.activeOrganizationId, session?.memberRole], [orgId, "admin"])

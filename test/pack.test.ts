@@ -7,7 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { execFile } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { delimiter, join } from "node:path"
 import { promisify } from "node:util"
 
 import { pack, root } from "./support/pack.ts"
@@ -21,8 +21,8 @@ const ours = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
 const { FUSION_AUTH_DATA_DIR: _dataDir, ...inherited } = process.env
 const env = { ...inherited, DATABASE_URL: "", npm_config_yes: "true" }
 /** A command's stdout; rejects with its stderr when it exits non-zero. Async, so both ends install at once. */
-const run = async (file: string, args: ReadonlyArray<string>, cwd: string) =>
-  (await promisify(execFile)(file, args, { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })).stdout
+const run = async (file: string, args: ReadonlyArray<string>, cwd: string, more: Record<string, string> = {}) =>
+  (await promisify(execFile)(file, args, { cwd, env: { ...env, ...more }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })).stdout
 
 const consumer = `
 import { betterAuth } from "better-auth"
@@ -187,7 +187,8 @@ describe("npm pack", () => it.concurrent.each(Object.entries(ends))("gives a tar
     const ranOn = (await run(node, ["--version"], dir)).trim()
     if (/^\d/.test(versions.node)) assert.strictEqual(ranOn, `v${versions.node}`) // the lowest end's Node, pinned exactly
     const out = await run(node, ["main.ts"], dir)
-    const help = await run(node, [join(dir, "node_modules/.bin/fusion-auth"), "tokens", "--help"], dir)
+    // The bin by its shebang (`env node`), with the project's own Node first on the PATH, as npx runs it.
+    const help = await run(join(dir, "node_modules/.bin/fusion-auth"), ["tokens", "--help"], dir, { PATH: `${join(dir, "node_modules/.bin")}${delimiter}${process.env.PATH}` })
     assert.include(help, "fusion-auth tokens")
     const lines = out.trim().split("\n")
     assert.deepStrictEqual(JSON.parse(lines.at(-1)!), {

@@ -9,13 +9,13 @@ import type { Effect } from "effect"
 import type { LockOutFields } from "./LockOut.ts"
 import type { User } from "./Session.ts"
 
-/** A token row as the SQL table holds it (digest, never the plaintext). */
 /** A user's row in an organization's `member` table: its id and the role it holds. */
 export interface Membership {
   readonly id: string
   readonly role: string
 }
 
+/** A token row as the SQL table holds it (digest, never the plaintext). */
 export interface TokenRecord {
   readonly id: string
   readonly userId: string

@@ -90,7 +90,7 @@ export const create = (deps: MintDeps) =>
         organizationId: organization?.id ?? null,
         memberId: organization?.memberId ?? null,
         // Minted by a token: of that token's lineage, so minting does not multiply its rate limit.
-        lineageId: parent === undefined ? null : parent.lineageId ?? parent.id
+        lineageId: parent === undefined ? null : lineageOf(parent)
       })
       yield* audit.record({
         action: "token.created",
@@ -127,8 +127,6 @@ export const rotate = (deps: MintDeps) =>
       }
       yield* checkOwner(owner, at)
       yield* checkRotatable(old, at)
-      const kept = effectiveScopes(policy, owner, old.scopes) // what the owner may still grant
-      if (caller !== undefined) yield* checkCaller(policy, caller, kept)
       // The successor takes the old token's place under its parent; rotated by a token, it is that token's child.
       const callerToken = caller?.session === null ? caller.tokenId : undefined
       if (callerToken !== undefined && (callerToken === old.id || (yield* table.descendants(old.id)).some((t) => t.id === callerToken))) {
@@ -140,8 +138,13 @@ export const rotate = (deps: MintDeps) =>
       const parent = yield* liveParent(table, parentId, at)
       // An organization's token is re-minted only by a member who may still mint for it.
       const organization = yield* organizationOf(deps, old.userId, old.organizationId ?? undefined, parent)
+      if (old.memberId !== null && organization?.memberId !== old.memberId) {
+        // Its member was removed (and added again, a new member): refused on every request, so not renewed either.
+        return yield* new InvalidTokenInput({ field: "tokenId", problem: "acts for a membership that has ended: mint a new token" })
+      }
       // The successor's scopes: what the owner may still grant, and the role there now (as `create` checks them).
-      const scopes = organization === null ? kept : effectiveScopes(policy, owner, kept, organization.roles)
+      const scopes = effectiveScopes(policy, owner, old.scopes, organization?.roles)
+      if (caller !== undefined) yield* checkCaller(policy, caller, scopes)
       const graceEnd = new Date(at.getTime() + grace)
       const oldEnd = old.expiresAt !== null && old.expiresAt < graceEnd ? old.expiresAt : graceEnd
       // Kept live through a grace, the old token and its successor are two: the limit holds for them as for a new token.
@@ -165,7 +168,7 @@ export const rotate = (deps: MintDeps) =>
         memberId: organization?.memberId ?? null, // the membership that allows it now
         // A successor counts where its predecessor did; rotated by a token, with that token's
         // lineage, as what it mints does: rotating never multiplies the rotating token's limit.
-        lineageId: callerToken !== undefined && parent !== undefined ? parent.lineageId ?? parent.id : old.lineageId ?? old.id
+        lineageId: callerToken !== undefined && parent !== undefined ? lineageOf(parent) : lineageOf(old)
       })
       yield* table.update(old.id, { expiresAt: oldEnd, replacedBy: made.record.id })
       yield* endDescendantsBy(table, old.id, oldEnd)
@@ -206,6 +209,9 @@ const organizationOf = (
     const organization = yield* checkOrganization(policy, asked, parent, membership?.role)
     return organization === null ? null : { ...organization, memberId: membership?.id ?? null }
   })
+
+/** The lineage a token counts on (its own id, first of one). */
+const lineageOf = (token: TokenRecord): string => token.lineageId ?? token.id
 
 /** A successor's limit: its predecessor's, lowered to the policy's maximum now; none when limits are off. */
 const keptLimit = (policy: TokenPolicy, limit: number | null): number | undefined =>

@@ -206,8 +206,8 @@ export const lease = (options: DatabaseOptions = {}): Effect.Effect<Lease, Embed
     (held) => Effect.promise(held.release)
   )
 
-/** How long a connection to a server stays open unused: pg's own default (`idleTimeoutMillis`), which Better Auth's pool keeps. */
-export const IDLE_TIMEOUT = "10 seconds"
+/** fusion-auth's pool's `idleConnectionTimeout` when none is set (`@effect/sql-pg`'s own default): a quiet spell between bursts pays no new connections. */
+export const IDLE_TIMEOUT_MS = 60_000
 
 /** fusion-auth's `SqlClient` on that database; the embedded one is held for as long as the layer lives. */
 export const layer = (
@@ -216,17 +216,25 @@ export const layer = (
   Layer.unwrap(Effect.gen(function*() {
     const configured = yield* configuredUrl(options)
     const held = Option.isSome(configured) ? undefined : yield* lease(options)
-    const { url, prepare, multiplex, maxConnections } = yield* connection(held === undefined ? Option.getOrThrow(configured) : Redacted.make(held.url), options)
+    const { url, prepare, multiplex, maxConnections, idleTimeoutMs } = yield* connection(held === undefined ? Option.getOrThrow(configured) : Redacted.make(held.url), options)
     // Multiplexed unless behind a transaction pooler: statements from concurrent requests share
     // a connection's write (a transaction still holds its connection alone). The embedded
     // database this process serves is reached in-process, without a socket.
     // The pool's timers (its idle reaper) are background work: they never keep the process alive.
-    // In-process connections to the embedded database hold nothing open (it is closed itself
-    // when the process has nothing else left). A connection to a server is closed after
-    // IDLE_TIMEOUT unused, as pg's pool (Better Auth's) closes its own, and the pool when the
-    // process has nothing else left: a process that forgets dispose() ends; one in use holds it.
-    const client = backgroundLayer(PgClient.layer({ url, maxConnections, prepare, multiplex, idleTimeout: IDLE_TIMEOUT, ...(held?.connect ? { stream: held.connect } : {}) }))
-    return held === undefined ? closedWhenIdle(client) : client
+    // In-process connections to the embedded database this process serves hold nothing open
+    // (the database is closed itself when the process has nothing else left). A socket (to a
+    // server, or to another process's embedded database) is closed after idleTimeoutMs unused,
+    // and the pool when the process has nothing else left, after the last lastUsedAt notes: a
+    // process that forgets dispose() ends; one with a statement in flight is held.
+    const client = backgroundLayer(PgClient.layer({
+      url,
+      maxConnections,
+      prepare,
+      multiplex,
+      idleTimeout: idleTimeoutMs ?? IDLE_TIMEOUT_MS,
+      ...(held?.connect ? { stream: held.connect } : {})
+    }))
+    return held?.connect ? client : closedWhenIdle(client)
   }))
 
 /** The symbol under which `betterAuthDatabase()` keeps its `close`, for `dispose()`. */
@@ -251,14 +259,19 @@ export const betterAuthDatabase = (options: DatabaseOptions = {}) => {
     const [{ default: pg }, configured] = await Promise.all([import("pg"), Effect.runPromise(configuredUrl(options))])
     const lease = Option.isSome(configured) ? undefined : await leaseEmbedded(options)
     // `pg` prepares nothing unless asked, so behind a transaction pooler only the count matters.
-    const { url, maxConnections } = await Effect.runPromise(
+    const { url, maxConnections, idleTimeoutMs } = await Effect.runPromise(
       connection(Option.isSome(configured) ? configured.value : Redacted.make(lease!.url), options)
     ).catch(async (error: unknown) => {
       await lease?.release() // a bad setting keeps no hold on the embedded database
       throw error
     })
     // Idle connections never keep the process alive (src/runtime/Background.ts); one in use does.
-    const pool = new pg.Pool({ connectionString: Redacted.value(url), max: maxConnections, allowExitOnIdle: true })
+    const pool = new pg.Pool({
+      connectionString: Redacted.value(url),
+      max: maxConnections,
+      allowExitOnIdle: true,
+      ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMillis: idleTimeoutMs })
+    })
     // An idle connection the server dropped is not fatal: the next query opens a new one.
     pool.on("error", () => undefined)
     // Nor is one dropped while checked out between queries (pg emits that on the client, where an unheard 'error' kills the process); the pool discards it on release.
