@@ -150,7 +150,11 @@ describe("the documentation site", () => {
     await page.goto(`${site}/`, { waitUntil: "load" })
     const input = page.locator("dialog input[type=search], .pagefind-ui__search-input").first()
     for (let attempt = 0; !(await input.isVisible()); attempt++) {
-      if (attempt === 6) assert.fail("the Search button opened no search box in 30 s")
+      if (attempt === 6) {
+        // Why, for the next time it happens: the dialog, Pagefind's UI in it, and what the page logged.
+        const state = { dialogOpen: await page.locator("dialog[open]").count(), pagefindUi: await page.locator(".pagefind-ui").count(), consoleErrors }
+        assert.fail(`the Search button opened no search box in 30 s: ${JSON.stringify(state)}`)
+      }
       // Once the dialog is open (its search box may still be loading, slowly on a busy machine), it
       // covers the button: wait for the box rather than click again.
       if (!(await page.locator("dialog[open]").first().isVisible())) await page.getByRole("button", { name: "Search" }).first().click()

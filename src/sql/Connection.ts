@@ -45,6 +45,9 @@ export interface Connection {
 
 const POOLERS = ["none", "session", "transaction"] as const
 
+/** fusion-auth's own pool's `idleConnectionTimeout` when none is set (`@effect/sql-pg`'s default): a quiet spell between bursts pays no new connections. */
+export const IDLE_TIMEOUT_MS = 60_000
+
 const badSetting = (message: string) => new Config.ConfigError(new ConfigProvider.SourceError({ message: `fusion-auth: ${message}` }))
 
 /**

@@ -16,7 +16,7 @@ import { Config, Context, Effect, Exit, Layer, Logger, Option, Redacted, Referen
 import type { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { PostgresDialect } from "kysely"
-import { connection, type ConnectionOptions } from "./Connection.ts"
+import { connection, type ConnectionOptions, IDLE_TIMEOUT_MS } from "./Connection.ts"
 import { backgroundLayer, closedWhenIdle, closeWhenIdle } from "../runtime/Background.ts"
 import * as EmbeddedDatabase from "./EmbeddedDatabase.ts"
 import * as EmbeddedLock from "./EmbeddedLock.ts"
@@ -206,9 +206,6 @@ export const lease = (options: DatabaseOptions = {}): Effect.Effect<Lease, Embed
     (held) => Effect.promise(held.release)
   )
 
-/** fusion-auth's pool's `idleConnectionTimeout` when none is set (`@effect/sql-pg`'s own default): a quiet spell between bursts pays no new connections. */
-export const IDLE_TIMEOUT_MS = 60_000
-
 /** fusion-auth's `SqlClient` on that database; the embedded one is held for as long as the layer lives. */
 export const layer = (
   options: DatabaseOptions = {}
@@ -226,14 +223,8 @@ export const layer = (
     // server, or to another process's embedded database) is closed after idleTimeoutMs unused,
     // and the pool when the process has nothing else left, after the last lastUsedAt notes: a
     // process that forgets dispose() ends; one with a statement in flight is held.
-    const client = backgroundLayer(PgClient.layer({
-      url,
-      maxConnections,
-      prepare,
-      multiplex,
-      idleTimeout: idleTimeoutMs ?? IDLE_TIMEOUT_MS,
-      ...(held?.connect ? { stream: held.connect } : {})
-    }))
+    const idleTimeout = idleTimeoutMs ?? IDLE_TIMEOUT_MS
+    const client = backgroundLayer(PgClient.layer({ url, maxConnections, prepare, multiplex, idleTimeout, ...(held?.connect ? { stream: held.connect } : {}) }))
     return held?.connect ? client : closedWhenIdle(client)
   }))
 
