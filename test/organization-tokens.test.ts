@@ -81,15 +81,16 @@ for (const backend of sqlBackends) {
       const memberId = (userId: string) => members.members.find((m) => m.userId === userId)!.id
       return { owner, admin, member, orgId: org!.id, memberId }
     }
-    /** POST to the plugin's token endpoint through Better Auth's own handler, as a browser or a script. */
-    const mint = async (headers: Record<string, string>, body: Record<string, unknown>) => {
-      const response = await setup.auth.handler(new Request(`${BASE}/api/auth/fusion-auth/tokens/create`, {
+    /** POST to one of the plugin's token endpoints through Better Auth's own handler, as a browser or a script. */
+    const post = async (path: "create" | "rotate", headers: Record<string, string>, body: Record<string, unknown>) => {
+      const response = await setup.auth.handler(new Request(`${BASE}/api/auth/fusion-auth/tokens/${path}`, {
         method: "POST",
         headers: { "content-type": "application/json", origin: BASE, ...headers },
         body: JSON.stringify(body)
       }))
       return { status: response.status, body: (await response.json()) as { token: string; info: { id: string; organizationId: string | null }; code?: string; field?: string } }
     }
+    const mint = (headers: Record<string, string>, body: Record<string, unknown>) => post("create", headers, body)
     const resolved = async (token: string) => {
       wire.reset()
       const result = await setup.app.resolve(bearer(token))
@@ -155,13 +156,9 @@ for (const backend of sqlBackends) {
       assert.strictEqual(statements, 1)
       assert.strictEqual((await setup.app.getSession(bearer(older.body.token)))?.activeOrganizationId, orgId)
       // Nor is it renewed: rotating it is refused, as minting anew is not.
-      const renewed = await setup.auth.handler(new Request(`${BASE}/api/auth/fusion-auth/tokens/rotate`, {
-        method: "POST",
-        headers: { "content-type": "application/json", origin: BASE, cookie: admin.cookie },
-        body: JSON.stringify({ tokenId: body.info.id })
-      }))
+      const renewed = await post("rotate", { cookie: admin.cookie }, { tokenId: body.info.id })
       assert.strictEqual(renewed.status, 400)
-      assert.deepInclude(await renewed.json(), { code: "INVALID_TOKEN_INPUT", field: "tokenId" })
+      assert.deepInclude(renewed.body, { code: "INVALID_TOKEN_INPUT", field: "tokenId" })
       const again = await mint({ cookie: admin.cookie }, { name: "again", organizationId: orgId })
       const session = await setup.app.getSession(bearer(again.body.token))
       assert.deepStrictEqual([session?.activeOrganizationId, session?.memberRole], [orgId, "admin"])

@@ -156,17 +156,18 @@ export const lockOutHooks = {
       const userId = ctx.context.session?.user?.id ?? returned.user?.id
       if (typeof userId !== "string") return
       const read = await readLockOut(ctx, userId)
+      // The session row Better Auth read (a customSession's answer may have dropped its impersonatedBy).
+      const row = ctx.context.session?.session
+      const impersonatedBy = typeof row?.impersonatedBy === "string" ? row.impersonatedBy : null
       const probe = ctx[PROBE]
       if (probe !== undefined) {
         probe.userId = userId
         if (read !== null) probe.fields = read.fields
-        const raw = ctx.context.session?.session
-        if (raw != null) probe.impersonatedBy = typeof raw.impersonatedBy === "string" ? raw.impersonatedBy : null
+        if (row != null) probe.impersonatedBy = impersonatedBy
         return
       }
-      const impersonatedBy = ctx.context.session?.session?.impersonatedBy
       const locked = read === null || lockOut(read.fields, Date.now()) !== undefined ||
-        (typeof impersonatedBy === "string" && (await lockedOutBehind(ctx, { userId: impersonatedBy })) !== undefined)
+        (impersonatedBy !== null && (await lockedOutBehind(ctx, { userId: impersonatedBy })) !== undefined)
       if (!locked) return
       // Refused: no session for the hooks after this one (jwt's), and no credential from those before.
       ctx.context.session = null
