@@ -10,12 +10,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
 import { bearer } from "better-auth/plugins"
 import { Exit } from "effect"
-import pg from "pg"
 import { afterAll, beforeAll } from "vitest"
 import { Redacted } from "effect"
 import { SessionResolver } from "../src/effect.ts"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { sqlBackends, type TestDatabase } from "./support/databases.ts"
+import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
 import { countStatements, type WireCounter } from "./support/wire.ts"
 import { testPassword } from "./support/password.ts"
 
@@ -39,8 +38,7 @@ for (const backend of sqlBackends) {
     })
 
     const world = async (plugins: ReadonlyArray<unknown>) => {
-      const pool = new pg.Pool({ connectionString: wire.url, max: 2 })
-      pool.on("error", () => undefined)
+      const pool = testPool(wire.url, 2)
       const auth = betterAuth({
         database: pool,
         secret: "bearer-secret-bearer-secret-bearer-0123",

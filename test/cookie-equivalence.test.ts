@@ -14,14 +14,13 @@ import { assert, describe, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
 import { Exit } from "effect"
 import fc from "fast-check"
-import pg from "pg"
 import { afterAll, beforeAll, vi } from "vitest"
 import { SessionResolver } from "../src/effect.ts"
 import { serialize } from "../src/core/SignedCookie.ts"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { signUp } from "./support/auth.ts"
 import { testPassword } from "./support/password.ts"
-import { sqlBackends, type TestDatabase } from "./support/databases.ts"
+import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
 import { countStatements, type WireCounter } from "./support/wire.ts"
 
 const SECRET = "test-secret-test-secret-test-secret-0123"
@@ -72,8 +71,7 @@ const CONFIGS: ReadonlyArray<Config> = [
 ]
 
 const makeAuth = (url: string, config: Config) => {
-  const pool = new pg.Pool({ connectionString: url, max: 4 })
-  pool.on("error", () => undefined)
+  const pool = testPool(url)
   const auth = betterAuth({
     database: pool,
     secret: SECRET,

@@ -18,8 +18,8 @@ import { decide, versionSeen } from "../src/core/NativeCookie.ts"
 import { serialize } from "../src/core/SignedCookie.ts"
 import { SessionResolver } from "../src/effect.ts"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { signUp } from "./support/auth.ts"
-import { sqlBackends, type TestDatabase } from "./support/databases.ts"
+import { impersonate, signUp } from "./support/auth.ts"
+import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
 import { countStatements, type WireCounter } from "./support/wire.ts"
 import { testPassword } from "./support/password.ts"
 
@@ -51,8 +51,7 @@ for (const backend of sqlBackends) {
 
     /** A Better Auth on the test database (or the given one), fusion-auth over it, and a signed-up user. */
     const world = async (options: Record<string, unknown>, database?: unknown, migrateIt = true) => {
-      const pool = new pg.Pool({ connectionString: wire.url, max: 2 })
-      pool.on("error", () => undefined)
+      const pool = testPool(wire.url, 2)
       const auth = betterAuth({ ...base(database ?? pool), ...options } as ReturnType<typeof base>)
       if (migrateIt) await migrate(auth, { url: wire.url })
       const app = createAuthSession(auth, { database: { url: wire.url } })
@@ -123,14 +122,7 @@ for (const backend of sqlBackends) {
       })
       await pool.query(`update "user" set "role" = 'admin' where "id" = $1`, [adminId])
       const { userId: target } = await signUp(auth as never, email())
-      const response = await auth.handler(new Request("http://localhost:3000/api/auth/admin/impersonate-user", {
-        method: "POST",
-        headers: { origin: "http://localhost:3000", "content-type": "application/json", cookie: adminCookie },
-        body: JSON.stringify({ userId: target })
-      }))
-      assert.strictEqual(response.status, 200, await response.clone().text())
-      const jar = new Map(response.headers.getSetCookie().map((c) => c.split(";")[0]!.split(/=(.*)/s) as [string, string]))
-      const headers = new Headers({ cookie: [...jar].filter(([, v]) => v !== "").map(([k, v]) => `${k}=${v}`).join("; ") })
+      const headers = new Headers({ cookie: await impersonate(auth, adminCookie, target) })
       const served = await resolve(headers)
       assert.isTrue(Exit.isSuccess(served.exit))
       assert.isFalse(served.statements.some((s) => NATIVE.test(s.text)), "handed over")
@@ -273,8 +265,7 @@ for (const backend of sqlBackends) {
     it("Better Auth's runtime schema check (later 1.7 patches): while it has no verdict, the cookie is handed over; then native", async () => {
       const { cookie, userId } = await world({ plugins: [fusionAuth()] })
       // A second instance on the same, migrated database: its schema check has no verdict yet.
-      const pool = new pg.Pool({ connectionString: wire.url, max: 2 })
-      pool.on("error", () => undefined)
+      const pool = testPool(wire.url, 2)
       const auth = betterAuth({ ...base(pool), plugins: [fusionAuth()] })
       const app = createAuthSession(auth, { database: { url: wire.url } })
       opened.push(async () => {
@@ -299,14 +290,12 @@ for (const backend of sqlBackends) {
 
     it("a schema Better Auth's check fails (a column dropped): the request fails rather than answer, handed over or not", async () => {
       const own = await backend.make()
-      const pool = new pg.Pool({ connectionString: own.url, max: 2 })
-      pool.on("error", () => undefined)
+      const pool = testPool(own.url, 2)
       const auth = betterAuth({ ...base(pool), plugins: [fusionAuth()] })
       await migrate(auth, { url: own.url })
       const { cookie } = await signUp(auth as never, email())
       await pool.query(`alter table "session" drop column "userAgent"`)
-      const stale = new pg.Pool({ connectionString: own.url, max: 2 })
-      stale.on("error", () => undefined)
+      const stale = testPool(own.url, 2)
       const app = createAuthSession(betterAuth({ ...base(stale), plugins: [fusionAuth()] }), { database: { url: own.url } })
       try {
         for (let i = 0; i < 2; i++) {

@@ -21,8 +21,9 @@ import { authLayer } from "../src/effect.ts"
 import { Authentication, AuthenticationLayer, CurrentSession } from "../src/http-api.ts"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { startMiddleware } from "../src/tanstack-start.ts"
+import { impersonate } from "./support/auth.ts"
 import { fusionAuth as cli } from "./support/cli.ts"
-import { sqlBackends, type TestDatabase } from "./support/databases.ts"
+import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
 import { testPassword } from "./support/password.ts"
 
 const BASE = "http://localhost:3000"
@@ -38,9 +39,7 @@ const MeHandlers = HttpApiBuilder.group(Api, "me", (handlers) =>
   Effect.succeed(handlers.handle("me", () => CurrentSession.use(({ user }) => Effect.succeed({ id: user.id })))))
 
 const makeApp = (url: string, cookieCache: boolean) => {
-  const pool = new pg.Pool({ connectionString: url, max: 4 })
-  pool.on("error", () => undefined) // an idle connection dropped with the test database
-  pool.on("connect", (client) => client.on("error", () => undefined))
+  const pool = testPool(url)
   const auth = betterAuth({
     database: pool,
     secret: "lockout-matrix-secret-lockout-matrix-0123",
@@ -427,18 +426,8 @@ for (const backend of sqlBackends) {
       it("impersonating: the session acts as the user, but mints and rotates no token; the admin's lock-out ends it", async () => {
         const w = await world()
         /** The browser's cookies while the admin impersonates the bystander. */
-        const impersonate = async () => {
-          const response = await app.auth.handler(new Request(`${BASE}/api/auth/admin/impersonate-user`, {
-            method: "POST",
-            headers: { origin: BASE, "content-type": "application/json", ...w.cookie },
-            body: JSON.stringify({ userId: w.bystander })
-          }))
-          assert.strictEqual(response.status, 200)
-          // The browser's jar after the answer: the last value set for each name, cleared ones gone.
-          const jar = new Map(response.headers.getSetCookie().map((c) => c.split(";")[0]!.split(/=(.*)/s) as [string, string]))
-          return [...jar].filter(([, value]) => value !== "").map(([name, value]) => `${name}=${value}`).join("; ")
-        }
-        const cookie = await impersonate()
+        const asAdmin = () => impersonate(app.auth, w.cookie.cookie!, w.bystander, BASE)
+        const cookie = await asAdmin()
         const as = { ...w, victim: w.bystander, bystander: w.victim, spares: await spares(w.bystander), cookie: { cookie } }
         await knockEverywhere(as, ["cookie"], (door) =>
           door.name === "tokens/create" || door.name === "tokens/rotate"
@@ -447,7 +436,7 @@ for (const backend of sqlBackends) {
             ? { ok: false, status: 403 } // the impersonated user is no admin
             : passed())
         // The admin is deactivated while impersonating: the impersonation ends with their lock-out.
-        const again = await impersonate()
+        const again = await asAdmin()
         await app.session.users.deactivate(w.victim)
         const refused = await app.session.resolve(new Headers({ cookie: again }))
         assert.deepInclude("error" in refused ? refused.error : {}, { _tag: "Deactivated", userId: w.victim, reason: "deactivated" })

@@ -16,7 +16,7 @@ import { ApiToken, Stores, TokenStore } from "../src/effect.ts"
 import { createAuthSession, fusionAuth, InvalidToken, InvalidTokenInput, migrate } from "../src/index.ts"
 import { MemoryDatabase } from "../src/testing.ts"
 import { fusionAuth as cli } from "./support/cli.ts"
-import { sqlBackends, type TestDatabase } from "./support/databases.ts"
+import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
 import { countStatements, type WireCounter } from "./support/wire.ts"
 import { testPassword } from "./support/password.ts"
 
@@ -24,7 +24,7 @@ const PASSWORD = "correct horse battery"
 const BASE = "http://localhost:3000"
 
 const makeApp = (dbUrl: string, fusionUrl: string) => {
-  const pool = new pg.Pool({ connectionString: dbUrl, max: 4 })
+  const pool = testPool(dbUrl)
   const auth = betterAuth({
     database: pool,
     secret: "organization-secret-organization-secret",

@@ -9,10 +9,13 @@
  * Each test gets its own Better Auth instance on its own key prefix, and deletes its keys after.
  */
 import { assert, describe, it } from "@effect/vitest"
+import type { BetterAuthPlugin } from "better-auth"
+import { admin } from "better-auth/plugins"
+import { Exit } from "effect"
 import { afterAll, afterEach, beforeAll } from "vitest"
 import { SessionResolver } from "../src/effect.ts"
 import { createAuthSession, migrate } from "../src/index.ts"
-import { makeAuth } from "./support/auth.ts"
+import { impersonate, makeAuth } from "./support/auth.ts"
 import { sqlBackends, type TestDatabase } from "./support/databases.ts"
 import { connectRedis, type Redis } from "./support/redis.ts"
 import { countStatements, type WireCounter } from "./support/wire.ts"
@@ -109,11 +112,12 @@ for (const backend of sqlBackends) {
       await redis?.close()
     })
 
-    /** A world on its own key prefix: Better Auth, the runtime, a signed-in user. */
-    const world = async () => {
+    /** A world on its own key prefix: Better Auth (with `plugins`, migrated for them), the runtime, a signed-in user. */
+    const world = async (plugins: ReadonlyArray<BetterAuthPlugin> = []) => {
       prefix = `${RUN}${++prefixes}:`
       const store = storage(redis, prefix)
-      const { auth, pool } = makeAuth(wire.url, { secondaryStorage: store.secondaryStorage })
+      const { auth, pool } = makeAuth(wire.url, { secondaryStorage: store.secondaryStorage, plugins })
+      if (plugins.length > 0) await migrate(auth, { url: wire.url })
       const app = createAuthSession(auth, { database: { url: wire.url }, tokens: { lastUsedInterval: "1 hour" } })
       opened.push({ dispose: async () => (await app.dispose(), await pool.end()) })
       const email = `redis${++emails}.${Math.random().toString(36).slice(2, 8)}@example.com`
@@ -180,6 +184,27 @@ for (const backend of sqlBackends) {
       await w.auth.api.revokeSessions({ headers: new Headers({ cookie: one }) })
       assert.strictEqual((await w.resolve(one)).seen, "Anonymous")
       assert.strictEqual((await w.resolve(two)).seen, "Anonymous")
+    })
+
+    it("impersonation, the session only in Redis: it acts as the user but mints no token, and the admin's lock-out ends it", async () => {
+      const w = await world([admin()])
+      await w.pool.query(`update "user" set "role" = 'admin' where "id" = $1`, [w.userId])
+      const { user: target } = await w.auth.api.signUpEmail({ body: { email: `target${++emails}@example.com`, password: PASSWORD, name: "Target" } })
+      const cookie = await impersonate(w.auth, await w.signIn(), target.id)
+      const { rows } = await w.pool.query<{ table: string | null }>(`select to_regclass('"session"')::text as "table"`)
+      assert.isNull(rows[0]!.table, "the impersonation's session is only in Redis")
+      const resolved = () => w.app.runtime.runPromiseExit(SessionResolver.use((r) => r.resolve(new Headers({ cookie }))))
+      const served = await resolved()
+      assert.isTrue(Exit.isSuccess(served), String(served))
+      const session = Exit.isSuccess(served) ? served.value : undefined
+      assert.strictEqual(session?.user.id, target.id)
+      assert.strictEqual(session?.session?.impersonatedBy, w.userId, "read from the session Redis holds")
+      const minted = await w.app.tokens.create({ caller: session!, name: "borrowed" }).then(() => "minted", (e: { _tag?: string }) => e._tag)
+      assert.strictEqual(minted, "ImpersonationRefused")
+      assert.deepStrictEqual(await w.app.tokens.list(target.id), [], "nothing was written for the user")
+      await w.app.users.deactivate(w.userId)
+      const refused = await resolved()
+      assert.deepInclude(Exit.isFailure(refused) ? (Exit.findErrorOption(refused) as any).value : {}, { _tag: "Deactivated", userId: w.userId })
     })
 
     it("deactivation takes effect at once, and reactivation restores the same cookie", async () => {

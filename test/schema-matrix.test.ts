@@ -18,7 +18,7 @@ import pg from "pg"
 import { afterAll, beforeAll } from "vitest"
 import { SessionResolver } from "../src/effect.ts"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { sqlBackends } from "./support/databases.ts"
+import { sqlBackends, testPool } from "./support/databases.ts"
 import { fusionAuth as cli } from "./support/cli.ts"
 import { countStatements, type WireCounter } from "./support/wire.ts"
 import { testPassword } from "./support/password.ts"
@@ -91,8 +91,7 @@ for (const backend of sqlBackends) {
         beforeAll(async () => {
           const db = await backend.make()
           wire = await countStatements(db.url)
-          pool = new pg.Pool({ connectionString: wire.url, max: 2 })
-          pool.on("error", () => undefined)
+          pool = testPool(wire.url, 2)
           opened.push(async () => {
             await pool.end()
             await wire.close()

@@ -7,12 +7,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
 import { createAuthClient } from "better-auth/client"
-import pg from "pg"
 import { afterAll, beforeAll } from "vitest"
 import { ApiToken } from "../src/effect.ts"
 import { fusionAuthClient } from "../src/client.ts"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { sqlBackends, type TestDatabase } from "./support/databases.ts"
+import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
 import { type Served, serve } from "./support/http.ts"
 import { testPassword } from "./support/password.ts"
 
@@ -20,7 +19,7 @@ const PASSWORD = "correct horse battery staple"
 const acme = ApiToken.format("acme_", ["sk_live_"])
 
 const makeApp = (dbUrl: string, baseURL: string) => {
-  const pool = new pg.Pool({ connectionString: dbUrl, max: 4 })
+  const pool = testPool(dbUrl)
   const auth = betterAuth({
     database: pool,
     secret: "endpoints-secret-endpoints-secret-0123",

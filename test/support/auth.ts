@@ -2,9 +2,9 @@
  * Real Better Auth on a test database: email and password, the fusion-auth plugin, and the
  * cookie cache on or off. `signUp` goes through `auth.handler` like a browser would.
  */
-import { betterAuth, type SecondaryStorage } from "better-auth"
-import pg from "pg"
+import { type BetterAuthPlugin, betterAuth, type SecondaryStorage } from "better-auth"
 import { betterAuthDatabase, type DatabaseOptions, fusionAuth, migrate } from "../../src/index.ts"
+import { testPool } from "./databases.ts"
 import { testPassword } from "./password.ts"
 
 /** The secret the tests' Better Auth signs its cookies with. */
@@ -12,11 +12,14 @@ export const SECRET = "test-secret-test-secret-test-secret-0123"
 
 export const makeAuth = (
   url: string,
-  options: { readonly cookieCache?: boolean; readonly secondaryStorage?: SecondaryStorage | undefined } = {}
+  options: {
+    readonly cookieCache?: boolean
+    readonly secondaryStorage?: SecondaryStorage | undefined
+    /** Better Auth plugins before fusion-auth's own (the admin plugin, …), reached through `auth.handler`. */
+    readonly plugins?: ReadonlyArray<BetterAuthPlugin>
+  } = {}
 ) => {
-  const pool = new pg.Pool({ connectionString: url, max: 4 })
-  pool.on("error", () => undefined) // an idle connection dropped by the server: the next query reconnects
-  pool.on("connect", (client) => client.on("error", () => undefined)) // and one dropped while checked out
+  const pool = testPool(url)
   const auth = betterAuth({
     database: pool,
     secret: SECRET,
@@ -25,7 +28,8 @@ export const makeAuth = (
     emailAndPassword: { enabled: true, password: testPassword },
     session: { cookieCache: { enabled: options.cookieCache ?? false, maxAge: 300 } },
     ...(options.secondaryStorage === undefined ? {} : { secondaryStorage: options.secondaryStorage }),
-    plugins: [fusionAuth()]
+    // Typed as fusion-auth's alone: one `TestAuth` for every suite.
+    plugins: [...(options.plugins ?? []), fusionAuth()] as unknown as [ReturnType<typeof fusionAuth>]
   })
   return { auth, pool }
 }
@@ -57,6 +61,27 @@ export const signUp = async (auth: TestAuth, email: string, baseURL = "http://lo
   const body = (await response.json()) as { user: { id: string } }
   const cookie = response.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ")
   return { userId: body.user.id, cookie }
+}
+
+/**
+ * The admin plugin's `/admin/impersonate-user`, called with the admin's `Cookie` header through
+ * `auth.handler`: the browser's `Cookie` header after the answer (the last value set for each
+ * name, cleared ones gone).
+ */
+export const impersonate = async (
+  auth: { handler(request: Request): Promise<Response> },
+  adminCookie: string,
+  userId: string,
+  baseURL = "http://localhost:3000"
+) => {
+  const response = await auth.handler(new Request(`${baseURL}/api/auth/admin/impersonate-user`, {
+    method: "POST",
+    headers: { origin: baseURL, "content-type": "application/json", cookie: adminCookie },
+    body: JSON.stringify({ userId })
+  }))
+  if (response.status !== 200) throw new Error(`impersonation failed: ${response.status} ${await response.text()}`)
+  const jar = new Map(response.headers.getSetCookie().map((c) => c.split(";")[0]!.split(/=(.*)/s) as [string, string]))
+  return [...jar].filter(([, value]) => value !== "").map(([name, value]) => `${name}=${value}`).join("; ")
 }
 
 /** Signs in through `auth.api` (a second, independent session for the same user). */

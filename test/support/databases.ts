@@ -71,3 +71,16 @@ export const postgres: Backend = {
 
 /** PGlite always; real Postgres too when `DATABASE_URL` is set. */
 export const sqlBackends: ReadonlyArray<Backend> = serverUrl ? [pglite, postgres] : [pglite]
+
+/**
+ * A `pg` pool for a test's Better Auth, as an app would make one, that outlives its database.
+ * `close()` above drops a database with `(force)`, and `pool.end()` can resolve before its
+ * sockets have closed: the server then ends a connection the pool still holds, and a pool
+ * (or a checked-out client) with no 'error' listener throws that out of the test file.
+ */
+export const testPool = (connectionString: string, max = 4) => {
+  const pool = new pg.Pool({ connectionString, max })
+  pool.on("error", () => undefined)
+  pool.on("connect", (client) => client.on("error", () => undefined))
+  return pool
+}
