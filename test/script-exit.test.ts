@@ -124,4 +124,14 @@ describe("a plain Node script that ends with dispose()", () => {
       await db.close()
     }
   }, 60_000)
+
+  it("runs at the process's end each closer still registered, one registered during that run too, in their phases; none unregistered", async () => {
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [join(import.meta.dirname, "support/exit-closers.ts")], { stdio: ["ignore", "pipe", "inherit"] })
+      let out = ""
+      child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()))
+      child.once("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`exited ${code}: ${out}`))))
+    })
+    assert.deepStrictEqual(output.trim().split("\n"), ["work", "storage", "late work"])
+  })
 })

@@ -57,14 +57,24 @@ const closers: Record<Phase, Set<() => Promise<void>>> = { work: new Set(), stor
 
 const registered = () => closers.work.size + closers.storage.size
 
+let listening = false
+const listen = (on: boolean) => {
+  if (on === listening) return
+  listening = on
+  if (on) globalThis.process?.on?.("beforeExit", onBeforeExit)
+  else globalThis.process?.off?.("beforeExit", onBeforeExit)
+}
+
 const onBeforeExit = async () => {
-  globalThis.process.off("beforeExit", onBeforeExit)
+  listen(false)
   for (const phase of ["work", "storage"] as const) {
     const pending = [...closers[phase]]
     closers[phase].clear()
     // Awaited by the event loop itself (the work keeps it alive); one that fails does not stop the others.
     await Promise.allSettled(pending.map((close) => close()))
   }
+  // What a closer registered meanwhile (after its phase had begun) runs when the loop is idle again.
+  listen(registered() > 0)
 }
 
 /**
@@ -73,11 +83,10 @@ const onBeforeExit = async () => {
  * `process.exit()` or a signal's default ending, which leave no time for it.
  */
 export const closeWhenIdle = (close: () => Promise<void>, phase: Phase): (() => void) => {
-  if (registered() === 0) globalThis.process?.on?.("beforeExit", onBeforeExit)
   closers[phase].add(close)
+  listen(true)
   return () => {
-    if (!closers[phase].delete(close) || registered() > 0) return
-    globalThis.process?.off?.("beforeExit", onBeforeExit)
+    if (closers[phase].delete(close) && registered() === 0) listen(false)
   }
 }
 

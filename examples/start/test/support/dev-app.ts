@@ -52,6 +52,7 @@ export const startDevWithLibrary = async () => {
     const owner = JSON.parse(readFileSync(join(dataDir, "pglite", "fusion-auth.lock"), "utf8")) as { url: string }
     library = createLibrary(url, owner.url)
     database = new pg.Pool({ connectionString: owner.url, max: 1 })
+    database.on("error", () => undefined) // the socket may outlive end() while the app stops (test/support/databases.ts's testPool)
     const pool = database
     /** A statement on the app's database, as an operator's SQL would be. */
     const sql = (text: string, values: ReadonlyArray<unknown> = []) => pool.query(text, [...values])
