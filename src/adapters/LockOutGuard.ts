@@ -15,6 +15,9 @@
  *   the hook fills its probe instead, and the choke point decides.
  * - `keepLockedOutSession`: a refresh `/get-session` would write for a locked-out user keeps
  *   the session as it was.
+ * - `guardOtherHooks`: another plugin's before-hook that opens a session itself (the api-key
+ *   plugin's `enableSessionForAPIKeys`, whose key then acts as its user everywhere and answers
+ *   `/get-session` from the hook) has that session refused for a locked-out user: 401.
  *
  * Reads go through Better Auth's own adapter, so its table and field names are followed.
  */
@@ -175,4 +178,42 @@ export const lockOutHooks = {
       return ctx.json(null)
     })
   }]
+}
+
+type BeforeHook = { readonly matcher: unknown; readonly handler: (input: any) => Promise<unknown> }
+type Plugin = { readonly hooks?: { before?: ReadonlyArray<BeforeHook> | undefined } | undefined }
+
+/** Handlers already guarded: a plugin object shared by two Better Auth instances is guarded once. */
+const guarded = new WeakSet<object>()
+
+/**
+ * `handler`, then, when it opened a session for the request (`context.session` set by it, not
+ * by an earlier hook), that session's user (and impersonating admin) read by primary key: a
+ * locked-out user is refused as the guard above refuses a cookie (401), `/get-session` too, as
+ * the api-key plugin itself refuses a key it will not take there (with an error, not `null`).
+ * A hand-over from the choke point is left whole: the choke point reads the lock-out itself.
+ */
+const lockedOutAfter = (handler: BeforeHook["handler"]): BeforeHook["handler"] => {
+  const guard = async (input: Context & { readonly context: { session?: unknown } }) => {
+    const before = input.context.session
+    const result = await handler(input)
+    const session = input.context.session as Context["context"]["session"]
+    if (session == null || session === before || typeof session.user?.id !== "string") return result
+    if (input.path === "/get-session" && input[PROBE] !== undefined) return result
+    const locked = await lockedOutBehind(input, { userId: session.user.id, impersonatedBy: session.session?.impersonatedBy })
+    if (locked === undefined) return result
+    input.context.session = null
+    throw toAPIError(new Deactivated({ ...locked, credential: "cookie" }))
+  }
+  guarded.add(guard)
+  return guard
+}
+
+/** Guards the before-hooks of every plugin but `self` (`lockedOutAfter`); run at Better Auth's `init`. */
+export const guardOtherHooks = (plugins: ReadonlyArray<Plugin>, self: object): void => {
+  for (const plugin of plugins) {
+    if (plugin === self || plugin.hooks?.before === undefined) continue
+    // The hook list is the plugin's own (`getHooks` reads it per request): its entries are replaced, not changed.
+    plugin.hooks.before = plugin.hooks.before.map((hook) => (guarded.has(hook.handler) ? hook : { ...hook, handler: lockedOutAfter(hook.handler) }))
+  }
 }

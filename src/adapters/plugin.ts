@@ -13,7 +13,7 @@ import type { BetterAuthPlugin } from "better-auth"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { lockOut, lockOutFields } from "../core/LockOut.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
-import { keepLockedOutSession, lockedOutError, lockOutHooks } from "./LockOutGuard.ts"
+import { guardOtherHooks, keepLockedOutSession, lockedOutError, lockOutHooks } from "./LockOutGuard.ts"
 import { type TokenBackend, tokenEndpoints, type TokenLink } from "./TokenEndpoints.ts"
 
 /** Each plugin instance's slot that its token endpoints read the runtime from. */
@@ -30,7 +30,10 @@ export const fusionAuth = () => {
         }
       }
     },
-    init: () => ({
+    init: (ctx) => {
+      // Sessions another plugin's hook opens (api-key's) are refused for a locked-out user too.
+      guardOtherHooks(ctx.options.plugins ?? [], plugin)
+      return {
       options: {
         databaseHooks: {
           session: {
@@ -45,7 +48,8 @@ export const fusionAuth = () => {
           }
         }
       }
-    }),
+      }
+    },
     hooks: lockOutHooks,
     endpoints: tokenEndpoints(link),
     $ERROR_CODES: ERROR_CODES

@@ -1,0 +1,97 @@
+/**
+ * Better Auth's api-key plugin with `enableSessionForAPIKeys`, beside fusion-auth, on real
+ * Better Auth over PGlite and Postgres. Such a key is a session of its user at every Better Auth
+ * endpoint (its plugin's before-hook opens it, and answers `/get-session` itself), so it is a
+ * door to the same powers as the user's cookie: a locked-out user's key is refused there (401,
+ * `/get-session` included), whichever order the plugins are listed in, and changes nothing.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { apiKey } from "@better-auth/api-key"
+import { betterAuth } from "better-auth"
+import { admin } from "better-auth/plugins"
+import { afterAll, beforeAll } from "vitest"
+import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
+import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
+import { testPassword } from "./support/password.ts"
+
+const BASE = "http://localhost:3000"
+let emails = 0
+
+for (const backend of sqlBackends) {
+  describe(`Better Auth's api-key plugin, keys as sessions, on ${backend.name}`, () => {
+    let db: TestDatabase
+    const opened: Array<() => Promise<void>> = []
+    beforeAll(async () => {
+      db = await backend.make()
+    })
+    afterAll(async () => {
+      for (const close of opened.reverse()) await close()
+      await db?.close()
+    })
+
+    /** Better Auth with the admin and api-key plugins, fusion-auth listed `first` or last; a user and their key. */
+    const world = async (first: boolean) => {
+      const pool = testPool(db.url, 2)
+      const others = [admin(), apiKey({ enableSessionForAPIKeys: true, rateLimit: { enabled: false } })]
+      const auth = betterAuth({
+        database: pool,
+        secret: "api-key-secret-api-key-secret-api-key-0123",
+        baseURL: BASE,
+        telemetry: { enabled: false },
+        logger: { disabled: true },
+        rateLimit: { enabled: false },
+        emailAndPassword: { enabled: true, password: testPassword },
+        plugins: (first ? [fusionAuth(), ...others] : [...others, fusionAuth()]) as [ReturnType<typeof fusionAuth>]
+      })
+      await migrate(auth, { url: db.url })
+      const app = createAuthSession(auth, { database: { url: db.url } })
+      opened.push(async () => {
+        await app.dispose()
+        await pool.end()
+      })
+      const email = `key${++emails}@example.com`
+      const { user } = await auth.api.signUpEmail({ body: { email, password: "correct horse battery", name: "Kay" } })
+      const { key } = await (auth.api as unknown as { createApiKey(input: unknown): Promise<{ key: string }> }).createApiKey({ body: { userId: user.id } })
+      /** A call to Better Auth's endpoint `path` with the key, as a script sends it: status and code or answer. */
+      const call = async (path: string, body?: unknown) => {
+        const response = await auth.handler(new Request(`${BASE}/api/auth${path}`, {
+          method: body === undefined ? "GET" : "POST",
+          headers: { "x-api-key": key, origin: BASE, "content-type": "application/json" },
+          body: body === undefined ? null : JSON.stringify(body)
+        }))
+        const answer = (await response.json()) as { code?: string; user?: { id: string } } | null
+        return { status: response.status, code: answer?.code, userId: answer?.user?.id }
+      }
+      const name = async () => (await pool.query<{ name: string }>(`select "name" from "user" where "id" = $1`, [user.id])).rows[0]!.name
+      return { auth, app, pool, userId: user.id, key, call, name }
+    }
+
+    for (const first of [true, false]) {
+      it(`fusionAuth() listed ${first ? "first" : "last"}: a key acts as its user until they are deactivated or banned, then every endpoint refuses it, and it changes nothing`, async () => {
+        const w = await world(first)
+        // The door is open: the key is its user's session at Better Auth's endpoints and at the choke point.
+        assert.deepInclude(await w.call("/get-session"), { status: 200, userId: w.userId })
+        assert.deepInclude(await w.call("/update-user", { name: "Renamed" }), { status: 200 })
+        assert.strictEqual(await w.name(), "Renamed")
+        assert.strictEqual((await w.app.getSession(new Headers({ "x-api-key": w.key })))?.user.id, w.userId)
+
+        await w.app.users.deactivate(w.userId)
+        for (const [path, body] of [["/get-session"], ["/update-user", { name: "Stolen" }], ["/list-sessions"], ["/revoke-other-sessions", {}]] as const) {
+          assert.deepInclude(await w.call(path, body), { status: 401, code: "USER_DEACTIVATED" }, path)
+        }
+        assert.strictEqual(await w.name(), "Renamed", "the refused update changed nothing")
+        const refused = await w.app.resolve(new Headers({ "x-api-key": w.key }))
+        assert.deepInclude("error" in refused ? refused.error : {}, { _tag: "Deactivated", userId: w.userId, reason: "deactivated" })
+
+        await w.app.users.reactivate(w.userId)
+        assert.deepInclude(await w.call("/get-session"), { status: 200, userId: w.userId })
+
+        // The admin plugin's ban, as its own endpoint writes it.
+        await w.pool.query(`update "user" set "banned" = true where "id" = $1`, [w.userId])
+        assert.deepInclude(await w.call("/get-session"), { status: 401, code: "USER_BANNED" })
+        assert.deepInclude(await w.call("/update-user", { name: "Stolen" }), { status: 401, code: "USER_BANNED" })
+        assert.strictEqual(await w.name(), "Renamed")
+      })
+    }
+  })
+}
