@@ -13,6 +13,9 @@
  *   looks like (a `customSession` may have narrowed it), and a locked-out user's answer becomes
  *   `null`, with no credential on the response. When the choke point handed the request over,
  *   the hook fills its probe instead, and the choke point decides.
+ * - After any other endpoint that set a session as the browser's cookie (a one-time token's
+ *   verification, multi-session's switch): a locked-out user's is refused (403, as sign-in is),
+ *   with no credential on the response.
  * - `keepLockedOutSession`: a refresh `/get-session` would write for a locked-out user keeps
  *   the session as it was.
  * - `guardOtherHooks`: another plugin's before-hook that opens a session itself (the api-key
@@ -56,6 +59,8 @@ interface Context {
     session?: { readonly user?: { readonly id?: unknown }; readonly session?: { readonly impersonatedBy?: unknown } } | null
     readonly responseHeaders?: Headers
     readonly returned?: unknown
+    /** The session an endpoint has just set as the browser's cookie (`setSessionCookie`). */
+    readonly newSession?: { readonly user?: { readonly id?: unknown }; readonly session?: { readonly impersonatedBy?: unknown } } | null
     readonly internalAdapter: {
       findSession(token: string): Promise<{ readonly session: { readonly userId: string; readonly impersonatedBy?: unknown } } | null>
       findUserById(id: string): Promise<Record<string, unknown> | null>
@@ -176,6 +181,20 @@ export const lockOutHooks = {
       ctx.context.session = null
       for (const header of CREDENTIAL_HEADERS) ctx.context.responseHeaders?.delete(header)
       return ctx.json(null)
+    })
+  }, {
+    // An endpoint that hands an existing session to the browser (a one-time token's
+    // `/one-time-token/verify`, multi-session's `/multi-session/set-active`): refused, with no
+    // credential, for a locked-out user, as sign-in is (a new session is refused before it exists).
+    matcher: (ctx: { readonly path?: string }) => ctx.path !== "/get-session",
+    handler: createAuthMiddleware(async (raw) => {
+      const ctx = raw as unknown as Context
+      const handed = ctx.context.newSession
+      if (typeof handed?.user?.id !== "string") return
+      const locked = await lockedOutBehind(ctx, { userId: handed.user.id, impersonatedBy: handed.session?.impersonatedBy })
+      if (locked === undefined) return
+      for (const header of CREDENTIAL_HEADERS) ctx.context.responseHeaders?.delete(header)
+      throw lockedOutError(locked.reason)
     })
   }]
 }
