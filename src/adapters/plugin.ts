@@ -9,7 +9,7 @@
  * `createAuthSession` refuses an auth instance without this plugin: without it, the cookie
  * path could not see deactivation at all. It also connects the token endpoints to its runtime.
  */
-import type { BetterAuthPlugin } from "better-auth"
+import type { BetterAuthOptions, BetterAuthPlugin } from "better-auth"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { lockOut, lockOutFields } from "../core/LockOut.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
@@ -18,6 +18,18 @@ import { type TokenBackend, tokenEndpoints, type TokenLink } from "./TokenEndpoi
 
 /** Each plugin instance's slot that its token endpoints read the runtime from. */
 const links = new WeakMap<object, TokenLink>()
+
+/** A new session is refused for a locked-out user; a refresh of one keeps it as it was. */
+const sessionHooks = {
+  create: {
+    before: async (session, context) => {
+      const user = await context?.context.internalAdapter.findUserById(session.userId)
+      const reason = user == null ? undefined : lockOut(lockOutFields(user), Date.now())
+      if (reason !== undefined) throw lockedOutError(reason) // "This account is deactivated." / "… banned."
+    }
+  },
+  update: { before: keepLockedOutSession }
+} satisfies NonNullable<NonNullable<BetterAuthOptions["databaseHooks"]>["session"]>
 
 export const fusionAuth = () => {
   const link: TokenLink = { backends: [] }
@@ -33,22 +45,7 @@ export const fusionAuth = () => {
     init: (ctx) => {
       // Sessions another plugin's hook opens (api-key's) are refused for a locked-out user too.
       guardOtherHooks(ctx.options.plugins ?? [], plugin)
-      return {
-      options: {
-        databaseHooks: {
-          session: {
-            create: {
-              before: async (session, context) => {
-                const user = await context?.context.internalAdapter.findUserById(session.userId)
-                const reason = user == null ? undefined : lockOut(lockOutFields(user), Date.now())
-                if (reason !== undefined) throw lockedOutError(reason) // "This account is deactivated." / "… banned."
-              }
-            },
-            update: { before: keepLockedOutSession }
-          }
-        }
-      }
-      }
+      return { options: { databaseHooks: { session: sessionHooks } } }
     },
     hooks: lockOutHooks,
     endpoints: tokenEndpoints(link),
