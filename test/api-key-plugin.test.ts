@@ -7,7 +7,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { apiKey } from "@better-auth/api-key"
-import { betterAuth } from "better-auth"
+import { type BetterAuthPlugin, betterAuth } from "better-auth"
 import { admin } from "better-auth/plugins"
 import { afterAll, beforeAll } from "vitest"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
@@ -29,10 +29,9 @@ for (const backend of sqlBackends) {
       await db?.close()
     })
 
-    /** Better Auth with the admin and api-key plugins, fusion-auth listed `first` or last; a user and their key. */
-    const world = async (first: boolean) => {
+    /** Better Auth with `plugins` on the test database, migrated. */
+    const authWith = async (plugins: ReadonlyArray<BetterAuthPlugin>) => {
       const pool = testPool(db.url, 2)
-      const others = [admin(), apiKey({ enableSessionForAPIKeys: true, rateLimit: { enabled: false } })]
       const auth = betterAuth({
         database: pool,
         secret: "api-key-secret-api-key-secret-api-key-0123",
@@ -41,19 +40,26 @@ for (const backend of sqlBackends) {
         logger: { disabled: true },
         rateLimit: { enabled: false },
         emailAndPassword: { enabled: true, password: testPassword },
-        plugins: (first ? [fusionAuth(), ...others] : [...others, fusionAuth()]) as [ReturnType<typeof fusionAuth>]
+        plugins: plugins as [ReturnType<typeof fusionAuth>]
       })
       await migrate(auth, { url: db.url })
-      const app = createAuthSession(auth, { database: { url: db.url } })
-      opened.push(async () => {
-        await app.dispose()
-        await pool.end()
-      })
-      const email = `key${++emails}@example.com`
-      const { user } = await auth.api.signUpEmail({ body: { email, password: "correct horse battery", name: "Kay" } })
-      const { key } = await (auth.api as unknown as { createApiKey(input: unknown): Promise<{ key: string }> }).createApiKey({ body: { userId: user.id } })
-      /** A call to Better Auth's endpoint `path` with the key, as a script sends it: status and code or answer. */
-      const call = async (path: string, body?: unknown) => {
+      opened.push(() => pool.end())
+      return { auth, pool }
+    }
+    const keysAsSessions = () => apiKey({ enableSessionForAPIKeys: true, rateLimit: { enabled: false } })
+
+    /** A user and their key on `auth`. */
+    const keyOf = async (auth: { readonly api: object }) => {
+      const api = auth.api as unknown as {
+        signUpEmail(input: unknown): Promise<{ user: { id: string } }>
+        createApiKey(input: unknown): Promise<{ key: string }>
+      }
+      const { user } = await api.signUpEmail({ body: { email: `key${++emails}@example.com`, password: "correct horse battery", name: "Kay" } })
+      return { userId: user.id, key: (await api.createApiKey({ body: { userId: user.id } })).key }
+    }
+
+    /** A call to Better Auth's endpoint `path` with the key, as a script sends it: status, and code or the answer's user. */
+    const callWith = (auth: { handler(request: Request): Promise<Response> }, key: string) => async (path: string, body?: unknown) => {
         const response = await auth.handler(new Request(`${BASE}/api/auth${path}`, {
           method: body === undefined ? "GET" : "POST",
           headers: { "x-api-key": key, origin: BASE, "content-type": "application/json" },
@@ -62,12 +68,21 @@ for (const backend of sqlBackends) {
         const answer = (await response.json()) as { code?: string; user?: { id: string } } | null
         return { status: response.status, code: answer?.code, userId: answer?.user?.id }
       }
-      const name = async () => (await pool.query<{ name: string }>(`select "name" from "user" where "id" = $1`, [user.id])).rows[0]!.name
-      return { auth, app, pool, userId: user.id, key, call, name }
+
+    /** Better Auth with the admin and api-key plugins, fusion-auth listed `first` or last; a user and their key. */
+    const world = async (first: boolean) => {
+      const others = [admin(), keysAsSessions()]
+      const { auth, pool } = await authWith(first ? [fusionAuth(), ...others] : [...others, fusionAuth()])
+      const app = createAuthSession(auth, { database: { url: db.url } })
+      opened.push(() => app.dispose())
+      const { userId, key } = await keyOf(auth)
+      const call = callWith(auth, key)
+      const name = async () => (await pool.query<{ name: string }>(`select "name" from "user" where "id" = $1`, [userId])).rows[0]!.name
+      return { auth, app, pool, userId, key, call, name }
     }
 
     for (const first of [true, false]) {
-      it(`fusionAuth() listed ${first ? "first" : "last"}: a key acts as its user until they are deactivated or banned, then every endpoint refuses it, and it changes nothing`, async () => {
+      it(`fusionAuth() listed ${first ? "first" : "last"}: a key acts as its user until they are deactivated or banned, then every endpoint refuses it, and it changes nothing of the user's`, async () => {
         const w = await world(first)
         // The door is open: the key is its user's session at Better Auth's endpoints and at the choke point.
         assert.deepInclude(await w.call("/get-session"), { status: 200, userId: w.userId })
@@ -93,5 +108,16 @@ for (const backend of sqlBackends) {
         assert.strictEqual(await w.name(), "Renamed")
       })
     }
+
+    it("an api-key plugin object shared with a Better Auth instance without fusion-auth: that instance answers as Better Auth alone", async () => {
+      const shared = keysAsSessions()
+      const withFusion = await authWith([admin(), shared, fusionAuth()])
+      const alone = await authWith([admin(), shared])
+      await Promise.all([withFusion.auth.$context, alone.auth.$context]) // both initialised
+      const { userId, key } = await keyOf(alone.auth)
+      await alone.pool.query(`update "user" set "banned" = true where "id" = $1`, [userId])
+      assert.deepInclude(await callWith(alone.auth, key)("/get-session"), { status: 200, userId }, "Better Auth alone serves a banned user's key")
+      assert.deepInclude(await callWith(withFusion.auth, key)("/get-session"), { status: 401, code: "USER_BANNED" })
+    })
   })
 }

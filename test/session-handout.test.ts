@@ -6,8 +6,9 @@
  * on the response; once the lock-out ends, the same flows hand the session over again.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { betterAuth } from "better-auth"
-import { admin, multiSession, oneTimeToken } from "better-auth/plugins"
+import { type BetterAuthPlugin, betterAuth } from "better-auth"
+import { createAuthMiddleware } from "better-auth/api"
+import { admin, jwt, multiSession, oneTimeToken } from "better-auth/plugins"
 import { afterAll, beforeAll } from "vitest"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
@@ -30,18 +31,63 @@ for (const backend of sqlBackends) {
       await db?.close()
     })
 
-    it("a one-time token minted before the lock-out is refused after it, with no cookie; after reactivation the next one is honoured", async () => {
+    it("a one-time token minted before the lock-out is refused after it, with no cookie and no new one-time token; after reactivation the next one is honoured", async () => {
       const { userId, jar } = await world.signUp()
       const mint = async () => ((await world.call("/one-time-token/generate", jar)).body as { token: string }).token
       const [first, second] = [await mint(), await mint()]
       await world.app.users.deactivate(userId)
       const refused = await world.call("/one-time-token/verify", "", { token: first })
-      assert.deepInclude(refused, { status: 403, code: "USER_DEACTIVATED", cookies: [] })
+      assert.deepInclude(refused, { status: 403, code: "USER_DEACTIVATED", cookies: [], ott: null })
       await world.app.users.reactivate(userId)
       const honoured = await world.call("/one-time-token/verify", "", { token: second })
       assert.strictEqual(honoured.status, 200)
       assert.strictEqual((honoured.body as { user: { id: string } }).user.id, userId)
       assert.isNotEmpty(honoured.cookies, "the session cookie")
+      assert.isNotNull(honoured.ott, "setOttHeaderOnNewSession's next one-time token")
+    })
+
+    it("a one-time token whose verification answers the session rather than set a cookie (disableSetSessionCookie): refused alike", async () => {
+      const own = await makeWorld(db.url, { oneTimeToken: { disableSetSessionCookie: true } })
+      try {
+        const { userId, jar } = await own.signUp()
+        const token = ((await own.call("/one-time-token/generate", jar)).body as { token: string }).token
+        await own.app.users.deactivate(userId)
+        assert.deepInclude(await own.call("/one-time-token/verify", "", { token }), { status: 403, code: "USER_DEACTIVATED", cookies: [] })
+      } finally {
+        await own.close()
+      }
+    })
+
+    it("jwt() listed after fusionAuth(), a session due for refresh: /get-session answers null for a locked-out user, with no JWT", async () => {
+      const own = await makeWorld(db.url, { after: [jwt()], updateAge: 0 })
+      try {
+        const { userId, jar } = await own.signUp()
+        await own.app.users.deactivate(userId)
+        assert.deepInclude(await own.call("/get-session", jar), { status: 200, body: null, jwt: null })
+        await own.app.users.reactivate(userId)
+        const served = await own.call("/get-session", jar)
+        assert.strictEqual(served.status, 200)
+        assert.isNotNull(served.jwt)
+      } finally {
+        await own.close()
+      }
+    })
+
+    it("a hook that opens a session through the context it returns, a plugin's or the app's own: a locked-out user's is refused before the endpoint runs", async () => {
+      for (const where of ["plugin", "app"] as const) {
+        const own = await makeWorld(db.url, where === "plugin" ? { after: [opener] } : { hook: opener.hooks.before[0]!.handler })
+        try {
+          const { userId } = await own.signUp()
+          const asUser = { "x-open-as": userId }
+          assert.deepInclude(await own.call("/update-user", "", { name: "Renamed" }, asUser), { status: 200 }, `${where}: the door is open`)
+          await own.app.users.deactivate(userId)
+          assert.deepInclude(await own.call("/update-user", "", { name: "Stolen" }, asUser), { status: 401, code: "USER_DEACTIVATED" }, where)
+          const { rows } = await own.pool.query<{ name: string }>(`select "name" from "user" where "id" = $1`, [userId])
+          assert.strictEqual(rows[0]!.name, "Renamed", `${where}: the endpoint never ran`)
+        } finally {
+          await own.close()
+        }
+      }
     })
 
     it("multi-session: switching a device to a locked-out account is refused, with no cookie; after the ban ends, allowed", async () => {
@@ -62,8 +108,40 @@ for (const backend of sqlBackends) {
   })
 }
 
+/**
+ * A plugin whose before-hook opens a session for the user named in `x-open-as` by returning
+ * it in the context to be merged, rather than setting it on the request's context.
+ */
+const opener = {
+  id: "opener",
+  hooks: {
+    before: [{
+      matcher: (ctx: { readonly headers?: Headers | undefined }) => ctx.headers?.get("x-open-as") != null,
+      handler: createAuthMiddleware(async (ctx) => {
+        const userId = ctx.headers?.get("x-open-as")
+        if (userId == null) return // as the app's own hook, it runs for every request
+        const user = await ctx.context.internalAdapter.findUserById(userId)
+        const now = new Date()
+        const session = { id: "opened", token: "opened", userId: user!.id, expiresAt: new Date(now.getTime() + 3_600_000), createdAt: now, updatedAt: now }
+        return { context: { context: { session: { user, session } } } }
+      })
+    }]
+  }
+} satisfies BetterAuthPlugin
+
+interface WorldOptions {
+  /** The one-time-token plugin's options (default: its next token in `set-ott` on every new session). */
+  readonly oneTimeToken?: Parameters<typeof oneTimeToken>[0]
+  /** Plugins listed after fusionAuth(). */
+  readonly after?: ReadonlyArray<BetterAuthPlugin>
+  /** The app's own `hooks.before`. */
+  readonly hook?: ReturnType<typeof createAuthMiddleware>
+  /** Better Auth's `session.updateAge`, in seconds. */
+  readonly updateAge?: number
+}
+
 /** Better Auth with `admin()` (for its ban), `oneTimeToken()` and `multiSession()`, fusion-auth over it; browsers' jars as `Cookie` headers. */
-const makeWorld = async (url: string) => {
+const makeWorld = async (url: string, options: WorldOptions = {}) => {
   const pool = testPool(url, 2)
   const auth = betterAuth({
     database: pool,
@@ -73,19 +151,34 @@ const makeWorld = async (url: string) => {
     logger: { disabled: true },
     rateLimit: { enabled: false },
     emailAndPassword: { enabled: true, password: testPassword },
-    plugins: [admin(), oneTimeToken(), multiSession(), fusionAuth()] as unknown as [ReturnType<typeof fusionAuth>]
+    ...(options.updateAge === undefined ? {} : { session: { updateAge: options.updateAge } }),
+    ...(options.hook === undefined ? {} : { hooks: { before: options.hook } }),
+    plugins: [
+      admin(),
+      oneTimeToken(options.oneTimeToken ?? { setOttHeaderOnNewSession: true }),
+      multiSession(),
+      fusionAuth(),
+      ...(options.after ?? [])
+    ] as unknown as [ReturnType<typeof fusionAuth>]
   })
   await migrate(auth, { url })
   const app = createAuthSession(auth, { database: { url } })
-  /** Better Auth's endpoint `path` with the browser's `jar` (a POST when there is a body): status, code, body, cookies set. */
-  const call = async (path: string, jar: string, body?: unknown) => {
+  /** Better Auth's endpoint `path` with the browser's `jar` (a POST when there is a body): status, code, body, credentials set. */
+  const call = async (path: string, jar: string, body?: unknown, headers: Record<string, string> = {}) => {
     const response = await auth.handler(new Request(`${BASE}/api/auth${path}`, {
       method: body === undefined ? "GET" : "POST",
-      headers: { origin: BASE, "content-type": "application/json", ...(jar === "" ? {} : { cookie: jar }) },
+      headers: { origin: BASE, "content-type": "application/json", ...(jar === "" ? {} : { cookie: jar }), ...headers },
       body: body === undefined ? null : JSON.stringify(body)
     }))
     const answer = (await response.json()) as { code?: string } | null
-    return { status: response.status, code: answer?.code, body: answer, cookies: response.headers.getSetCookie() }
+    return {
+      status: response.status,
+      code: answer?.code,
+      body: answer,
+      cookies: response.headers.getSetCookie(),
+      ott: response.headers.get("set-ott"),
+      jwt: response.headers.get("set-auth-jwt")
+    }
   }
   /** The jar after `response`'s cookies: the last value set for each name, cleared ones gone. */
   const merge = (jar: string, setCookies: ReadonlyArray<string>) => {

@@ -28,6 +28,7 @@ import { APIError, createAuthMiddleware } from "better-auth/api"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { Anonymous, Deactivated } from "../core/Errors.ts"
 import { lockOut, lockOutFields, type LockOutProbe, type LockOutReason, PROBE } from "../core/LockOut.ts"
+import { PLUGIN_ID } from "../core/Session.ts"
 import { toAPIError } from "./TokenEndpoints.ts"
 
 /**
@@ -38,8 +39,8 @@ import { toAPIError } from "./TokenEndpoints.ts"
 const UNGUARDED =
   /^\/(?:sign-in|sign-up|sign-out|get-session|fusion-auth|callback|oauth2\/callback|magic-link\/verify|verify-email|email-otp\/verify-email|reset-password|request-password-reset)(?:\/|$)/
 
-/** Response headers that would hand a locked-out user a credential from `/get-session`: a JWT, a bearer token, cookies. */
-const CREDENTIAL_HEADERS = ["set-auth-jwt", "set-auth-token", "set-cookie"]
+/** Response headers that would hand a locked-out user a credential: a JWT, a bearer token, a one-time token, cookies. */
+const CREDENTIAL_HEADERS = ["set-auth-jwt", "set-auth-token", "set-ott", "set-cookie"]
 
 interface Context {
   readonly path?: string
@@ -61,6 +62,7 @@ interface Context {
     readonly returned?: unknown
     /** The session an endpoint has just set as the browser's cookie (`setSessionCookie`). */
     readonly newSession?: { readonly user?: { readonly id?: unknown }; readonly session?: { readonly impersonatedBy?: unknown } } | null
+    setNewSession?(session: null): void
     readonly internalAdapter: {
       findSession(token: string): Promise<{ readonly session: { readonly userId: string; readonly impersonatedBy?: unknown } } | null>
       findUserById(id: string): Promise<Record<string, unknown> | null>
@@ -103,6 +105,16 @@ const sessionTokens = async (ctx: Context): Promise<ReadonlyArray<string>> => {
     }
   }
   return tokens
+}
+
+/**
+ * A locked-out user's session taken off the request: none for the endpoint or the hooks after
+ * (jwt's signs `newSession`, one-time-token's mints from it), no credential from those before.
+ */
+const refuse = (ctx: Context) => {
+  ctx.context.session = null
+  ctx.context.setNewSession?.(null)
+  for (const header of CREDENTIAL_HEADERS) ctx.context.responseHeaders?.delete(header)
 }
 
 /** Why the session's user, or the admin impersonating them, is locked out now; `undefined` when neither is. */
@@ -178,29 +190,34 @@ export const lockOutHooks = {
         (impersonatedBy !== null && (await lockedOutBehind(ctx, { userId: impersonatedBy })) !== undefined)
       if (!locked) return
       // Refused: no session for the hooks after this one (jwt's), and no credential from those before.
-      ctx.context.session = null
-      for (const header of CREDENTIAL_HEADERS) ctx.context.responseHeaders?.delete(header)
+      refuse(ctx)
       return ctx.json(null)
     })
   }, {
-    // An endpoint that hands an existing session to the browser (a one-time token's
-    // `/one-time-token/verify`, multi-session's `/multi-session/set-active`): refused, with no
-    // credential, for a locked-out user, as sign-in is (a new session is refused before it exists).
+    // An endpoint that hands an existing session out (a one-time token's `/one-time-token/verify`,
+    // multi-session's `/multi-session/set-active`), as the browser's cookie or as its answer:
+    // refused, with no credential, for a locked-out user, as sign-in is (a new session is refused
+    // before it exists).
     matcher: (ctx: { readonly path?: string }) => ctx.path !== "/get-session",
     handler: createAuthMiddleware(async (raw) => {
       const ctx = raw as unknown as Context
-      const handed = ctx.context.newSession
+      const answer = ctx.context.returned as Context["context"]["newSession"] | undefined
+      const handed = typeof ctx.context.newSession?.user?.id === "string"
+        ? ctx.context.newSession
+        : typeof answer === "object" && answer !== null && typeof answer.session === "object" && answer.session !== null
+        ? answer // Better Auth's session shape, `{ session, user }`
+        : undefined
       if (typeof handed?.user?.id !== "string") return
       const locked = await lockedOutBehind(ctx, { userId: handed.user.id, impersonatedBy: handed.session?.impersonatedBy })
       if (locked === undefined) return
-      for (const header of CREDENTIAL_HEADERS) ctx.context.responseHeaders?.delete(header)
+      refuse(ctx)
       throw lockedOutError(locked.reason)
     })
   }]
 }
 
 type BeforeHook = { readonly matcher: unknown; readonly handler: (input: any) => Promise<unknown> }
-type Plugin = { readonly hooks?: { before?: ReadonlyArray<BeforeHook> | undefined } | undefined }
+type Plugin = { readonly id?: string; readonly hooks?: { before?: ReadonlyArray<BeforeHook> | undefined } | undefined }
 
 /** Handlers already guarded: a plugin object shared by two Better Auth instances is guarded once. */
 const guarded = new WeakSet<object>()
@@ -213,24 +230,33 @@ const guarded = new WeakSet<object>()
  * A hand-over from the choke point is left whole: the choke point reads the lock-out itself.
  */
 const lockedOutAfter = (handler: BeforeHook["handler"]): BeforeHook["handler"] => {
-  const guard = async (input: Context & { readonly context: { session?: unknown } }) => {
+  const guard = async (input: Context) => {
     const before = input.context.session
     const result = await handler(input)
-    const session = input.context.session as Context["context"]["session"]
+    // Set on the request's context (api-key does), or in the context the hook returns to be merged.
+    const returned = (result as { response?: { context?: { context?: Context["context"] } } } | undefined)?.response?.context?.context?.session
+    const session = input.context.session !== before ? input.context.session : returned
     if (session == null || session === before || typeof session.user?.id !== "string") return result
     if (input.path === "/get-session" && input[PROBE] !== undefined) return result
+    // Only where fusion-auth is: a plugin object shared with another Better Auth instance is guarded there too.
+    if (input.context.options.plugins?.some((plugin) => plugin.id === PLUGIN_ID) !== true) return result
     const locked = await lockedOutBehind(input, { userId: session.user.id, impersonatedBy: session.session?.impersonatedBy })
     if (locked === undefined) return result
-    input.context.session = null
+    refuse(input)
     throw toAPIError(new Deactivated({ ...locked, credential: "cookie" }))
   }
   guarded.add(guard)
   return guard
 }
 
-/** Guards the before-hooks of every plugin but `self` (`lockedOutAfter`); run at Better Auth's `init`. */
-export const guardOtherHooks = (plugins: ReadonlyArray<Plugin>, self: object): void => {
-  for (const plugin of plugins) {
+/** Guards the app's own before-hook and those of every plugin but `self` (`lockedOutAfter`); run at Better Auth's `init`. */
+export const guardOtherHooks = (
+  options: { hooks?: { before?: BeforeHook["handler"] | undefined } | undefined; readonly plugins?: ReadonlyArray<Plugin> | undefined },
+  self: object
+): void => {
+  const own = options.hooks?.before
+  if (own !== undefined && !guarded.has(own)) options.hooks!.before = lockedOutAfter(own)
+  for (const plugin of options.plugins ?? []) {
     if (plugin === self || plugin.hooks?.before === undefined) continue
     // The hook list is the plugin's own (`getHooks` reads it per request): its entries are replaced, not changed.
     plugin.hooks.before = plugin.hooks.before.map((hook) => (guarded.has(hook.handler) ? hook : { ...hook, handler: lockedOutAfter(hook.handler) }))

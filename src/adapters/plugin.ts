@@ -43,8 +43,8 @@ export const fusionAuth = () => {
       }
     },
     init: (ctx) => {
-      // Sessions another plugin's hook opens (api-key's) are refused for a locked-out user too.
-      guardOtherHooks(ctx.options.plugins ?? [], plugin)
+      // Sessions another plugin's hook (api-key's) or the app's own opens are refused for a locked-out user too.
+      guardOtherHooks(ctx.options, plugin)
       return { options: { databaseHooks: { session: sessionHooks } } }
     },
     hooks: lockOutHooks,
