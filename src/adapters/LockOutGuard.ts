@@ -13,14 +13,14 @@
  *   looks like (a `customSession` may have narrowed it), and a locked-out user's answer becomes
  *   `null`, with no credential on the response. When the choke point handed the request over,
  *   the hook fills its probe instead, and the choke point decides.
- * - After any other endpoint that set a session as the browser's cookie (a one-time token's
- *   verification, multi-session's switch): a locked-out user's is refused (403, as sign-in is),
- *   with no credential on the response.
+ * - After any other endpoint that hands an existing session out, as the browser's cookie or as
+ *   its answer (a one-time token's verification, multi-session's switch): a locked-out user's
+ *   is refused (403, as sign-in is), with no credential on the response.
  * - `keepLockedOutSession`: a refresh `/get-session` would write for a locked-out user keeps
  *   the session as it was.
- * - `guardOtherHooks`: another plugin's before-hook that opens a session itself (the api-key
- *   plugin's `enableSessionForAPIKeys`, whose key then acts as its user everywhere and answers
- *   `/get-session` from the hook) has that session refused for a locked-out user: 401.
+ * - `guardOtherHooks`: a before-hook of another plugin, or the app's own, that opens a session
+ *   itself (the api-key plugin's `enableSessionForAPIKeys`, whose key then acts as its user
+ *   everywhere and answers `/get-session` from the hook) has it refused for a locked-out user: 401.
  *
  * Reads go through Better Auth's own adapter, so its table and field names are followed.
  */
