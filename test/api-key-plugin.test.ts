@@ -11,8 +11,8 @@ import { type BetterAuthPlugin, betterAuth } from "better-auth"
 import { admin } from "better-auth/plugins"
 import { afterAll, beforeAll } from "vitest"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
+import { quietOptions } from "./support/auth.ts"
 import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
-import { testPassword } from "./support/password.ts"
 
 const BASE = "http://localhost:3000"
 let emails = 0
@@ -33,13 +33,7 @@ for (const backend of sqlBackends) {
     const authWith = async (plugins: ReadonlyArray<BetterAuthPlugin>) => {
       const pool = testPool(db.url, 2)
       const auth = betterAuth({
-        database: pool,
-        secret: "api-key-secret-api-key-secret-api-key-0123",
-        baseURL: BASE,
-        telemetry: { enabled: false },
-        logger: { disabled: true },
-        rateLimit: { enabled: false },
-        emailAndPassword: { enabled: true, password: testPassword },
+        ...quietOptions(pool),
         plugins: plugins as [ReturnType<typeof fusionAuth>]
       })
       await migrate(auth, { url: db.url })

@@ -21,10 +21,9 @@ import { authLayer } from "../src/effect.ts"
 import { Authentication, AuthenticationLayer, CurrentSession } from "../src/http-api.ts"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { startMiddleware } from "../src/tanstack-start.ts"
-import { impersonate } from "./support/auth.ts"
+import { impersonate, quietOptions } from "./support/auth.ts"
 import { fusionAuth as cli } from "./support/cli.ts"
 import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
-import { testPassword } from "./support/password.ts"
 
 const BASE = "http://localhost:3000"
 const PASSWORD = "correct horse battery staple"
@@ -41,13 +40,7 @@ const MeHandlers = HttpApiBuilder.group(Api, "me", (handlers) =>
 const makeApp = (url: string, cookieCache: boolean) => {
   const pool = testPool(url)
   const auth = betterAuth({
-    database: pool,
-    secret: "lockout-matrix-secret-lockout-matrix-0123",
-    baseURL: BASE,
-    telemetry: { enabled: false },
-    logger: { disabled: true },
-    rateLimit: { enabled: false },
-    emailAndPassword: { enabled: true, password: testPassword },
+    ...quietOptions(pool),
     session: { cookieCache: { enabled: cookieCache, maxAge: 300 } },
     plugins: [admin(), bearer(), jwt(), fusionAuth()]
   })

@@ -16,9 +16,9 @@ import { ApiToken, Stores, TokenStore } from "../src/effect.ts"
 import { createAuthSession, fusionAuth, InvalidToken, InvalidTokenInput, migrate } from "../src/index.ts"
 import { MemoryDatabase } from "../src/testing.ts"
 import { fusionAuth as cli } from "./support/cli.ts"
+import { quietOptions } from "./support/auth.ts"
 import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
 import { countStatements, type WireCounter } from "./support/wire.ts"
-import { testPassword } from "./support/password.ts"
 
 const PASSWORD = "correct horse battery"
 const BASE = "http://localhost:3000"
@@ -26,13 +26,7 @@ const BASE = "http://localhost:3000"
 const makeApp = (dbUrl: string, fusionUrl: string) => {
   const pool = testPool(dbUrl)
   const auth = betterAuth({
-    database: pool,
-    secret: "organization-secret-organization-secret",
-    baseURL: BASE,
-    telemetry: { enabled: false },
-    logger: { disabled: true },
-    rateLimit: { enabled: false },
-    emailAndPassword: { enabled: true, password: testPassword },
+    ...quietOptions(pool),
     plugins: [fusionAuth(), organization()]
   })
   const app = createAuthSession(auth, { database: { url: fusionUrl }, tokens: { scopes: ["read", "write"], lastUsedInterval: "1 hour" } })

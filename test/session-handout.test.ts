@@ -11,8 +11,8 @@ import { createAuthMiddleware } from "better-auth/api"
 import { admin, jwt, multiSession, oneTimeToken } from "better-auth/plugins"
 import { afterAll, beforeAll } from "vitest"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
+import { jarAfter, quietOptions } from "./support/auth.ts"
 import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
-import { testPassword } from "./support/password.ts"
 
 const BASE = "http://localhost:3000"
 const PASSWORD = "correct horse battery"
@@ -144,13 +144,7 @@ interface WorldOptions {
 const makeWorld = async (url: string, options: WorldOptions = {}) => {
   const pool = testPool(url, 2)
   const auth = betterAuth({
-    database: pool,
-    secret: "handout-secret-handout-secret-handout-0123",
-    baseURL: BASE,
-    telemetry: { enabled: false },
-    logger: { disabled: true },
-    rateLimit: { enabled: false },
-    emailAndPassword: { enabled: true, password: testPassword },
+    ...quietOptions(pool),
     ...(options.updateAge === undefined ? {} : { session: { updateAge: options.updateAge } }),
     ...(options.hook === undefined ? {} : { hooks: { before: options.hook } }),
     plugins: [
@@ -180,27 +174,17 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
       jwt: response.headers.get("set-auth-jwt")
     }
   }
-  /** The jar after `response`'s cookies: the last value set for each name, cleared ones gone. */
-  const merge = (jar: string, setCookies: ReadonlyArray<string>) => {
-    const cookies = new Map(jar === "" ? [] : jar.split("; ").map((c) => c.split(/=(.*)/s) as [string, string]))
-    for (const set of setCookies) {
-      const [name, value] = set.split(";")[0]!.split(/=(.*)/s) as [string, string]
-      if (value === "") cookies.delete(name)
-      else cookies.set(name, value)
-    }
-    return [...cookies].map(([name, value]) => `${name}=${value}`).join("; ")
-  }
   const signUp = async () => {
     const email = `handout${++emails}@example.com`
     const response = await call("/sign-up/email", "", { email, password: PASSWORD, name: "Handout" })
     if (response.status !== 200) throw new Error(`sign-up: ${response.status}`)
-    return { email, userId: (response.body as { user: { id: string } }).user.id, jar: merge("", response.cookies) }
+    return { email, userId: (response.body as { user: { id: string } }).user.id, jar: jarAfter("", response.cookies) }
   }
   /** Signs `account` in within the browser holding `jar`. */
   const signIn = async (account: { email: string; userId: string }, jar: string) => {
     const response = await call("/sign-in/email", jar, { email: account.email, password: PASSWORD })
     if (response.status !== 200) throw new Error(`sign-in: ${response.status}`)
-    return { userId: account.userId, jar: merge(jar, response.cookies) }
+    return { userId: account.userId, jar: jarAfter(jar, response.cookies) }
   }
   const close = async () => {
     await app.dispose()

@@ -83,6 +83,7 @@ export interface UserModel {
 /** Better Auth's organization plugin's `member` table as the app configures it: its name and the columns tokens read. */
 export interface MemberModel {
   readonly table: string
+  readonly id: string
   readonly organizationId: string
   readonly userId: string
   readonly role: string
@@ -92,10 +93,10 @@ export interface MemberModel {
 export const memberOf = (context: unknown): MemberModel | undefined => {
   const member = tableOf(context, "member")
   const column = (key: string) => member?.columns.find((c) => c.key === key)?.column
-  const [organizationId, userId, role] = [column("organizationId"), column("userId"), column("role")]
-  return member === undefined || organizationId === undefined || userId === undefined || role === undefined
+  const [id, organizationId, userId, role] = [column("id"), column("organizationId"), column("userId"), column("role")]
+  return member === undefined || id === undefined || organizationId === undefined || userId === undefined || role === undefined
     ? undefined
-    : { table: member.table, organizationId, userId, role }
+    : { table: member.table, id, organizationId, userId, role }
 }
 
 export const DEFAULT: UserModel = { table: "user", columns: undefined, hidden: new Set() }

@@ -38,7 +38,7 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: nu
     const member = model.member
     if (member === undefined) return Effect.succeed(undefined)
     return sql.unsafe<Membership>(
-      `select m."id"::text as "id", m.${quote(member.role)} as "role" from ${quote(member.table)} m where ${memberOf(member, "$1", "$2")} limit 1`,
+      `select m.${quote(member.id)}::text as "id", m.${quote(member.role)} as "role" from ${quote(member.table)} m where ${memberOf(member, "$1", "$2")} limit 1`,
       [organizationId, userId]
     ).pipe(Effect.map((rows) => rows[0]), Effect.orDie)
   },
@@ -88,7 +88,7 @@ const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: numbe
       column: `m.${quote(member.role)}`,
       // The member row the token was minted under, where it recorded one: added again, a member is another row.
       join: ` left join ${quote(member.table)} m on ${memberOf(member, `t."organizationId"`, `t."userId"`)}` +
-        ` and (t."memberId" is null or m."id"::text = t."memberId")`
+        ` and (t."memberId" is null or m.${quote(member.id)}::text = t."memberId")`
     }
   const select = `t."id" as "fusionTokenId", t."expiresAt" as "fusionExpiresAt", t."revokedAt" as "fusionRevokedAt", ` +
     `t."lastUsedAt" as "fusionLastUsedAt", t."scopes" as "fusionScopes", t."rateLimit" as "fusionRateLimit", ` +

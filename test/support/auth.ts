@@ -36,6 +36,21 @@ export const makeAuth = (
 
 export type TestAuth = ReturnType<typeof makeAuth>["auth"]
 
+/**
+ * The options a suite's own Better Auth on `database` starts from, as an app at
+ * http://localhost:3000 sets them: email and password, no telemetry, no log lines, and no rate
+ * limit of Better Auth's own (suites call its endpoints faster than a person).
+ */
+export const quietOptions = <D>(database: D) => ({
+  database,
+  secret: SECRET,
+  baseURL: "http://localhost:3000",
+  telemetry: { enabled: false },
+  logger: { disabled: true },
+  rateLimit: { enabled: false },
+  emailAndPassword: { enabled: true, password: testPassword }
+})
+
 /** Real Better Auth on fusion-auth's database options (`betterAuthDatabase`: a URL, or the embedded folder), as an app configures it. */
 export const authOn = (database: DatabaseOptions) =>
   betterAuth({
@@ -65,8 +80,7 @@ export const signUp = async (auth: TestAuth, email: string, baseURL = "http://lo
 
 /**
  * The admin plugin's `/admin/impersonate-user`, called with the admin's `Cookie` header through
- * `auth.handler`: the browser's `Cookie` header after the answer (the last value set for each
- * name, cleared ones gone).
+ * `auth.handler`: the `Cookie` header of the cookies the answer sets (cleared ones gone).
  */
 export const impersonate = async (
   auth: { handler(request: Request): Promise<Response> },
@@ -80,8 +94,18 @@ export const impersonate = async (
     body: JSON.stringify({ userId })
   }))
   if (response.status !== 200) throw new Error(`impersonation failed: ${response.status} ${await response.text()}`)
-  const jar = new Map(response.headers.getSetCookie().map((c) => c.split(";")[0]!.split(/=(.*)/s) as [string, string]))
-  return [...jar].filter(([, value]) => value !== "").map(([name, value]) => `${name}=${value}`).join("; ")
+  return jarAfter("", response.headers.getSetCookie())
+}
+
+/** A browser's `Cookie` header after a response's `Set-Cookie` lines: the last value set for each name, cleared ones gone. */
+export const jarAfter = (jar: string, setCookies: ReadonlyArray<string>): string => {
+  const cookies = new Map(jar === "" ? [] : jar.split("; ").map((c) => c.split(/=(.*)/s) as [string, string]))
+  for (const set of setCookies) {
+    const [name, value] = set.split(";")[0]!.split(/=(.*)/s) as [string, string]
+    if (value === "") cookies.delete(name)
+    else cookies.set(name, value)
+  }
+  return [...cookies].map(([name, value]) => `${name}=${value}`).join("; ")
 }
 
 /** Signs in through `auth.api` (a second, independent session for the same user). */
