@@ -8,7 +8,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type BetterAuthPlugin, betterAuth } from "better-auth"
 import { createAuthMiddleware } from "better-auth/api"
-import { admin, jwt, multiSession, oneTimeToken } from "better-auth/plugins"
+import { admin, customSession, jwt, multiSession, oneTimeToken } from "better-auth/plugins"
 import { afterAll, beforeAll } from "vitest"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { jarAfter, quietOptions } from "./support/auth.ts"
@@ -105,6 +105,28 @@ for (const backend of sqlBackends) {
       assert.strictEqual(allowed.status, 200)
       assert.isNotEmpty(allowed.cookies)
     })
+
+    it("multi-session: a device's list of accounts leaves out a locked-out one, whatever a customSession makes of the list; after reactivation it is listed again", async () => {
+      const ada = await world.signUp()
+      const bo = await world.signIn(await world.signUp(), ada.jar)
+      const listed = async (own = world) =>
+        ((await own.call("/multi-session/list-device-sessions", bo.jar)).body as Array<{ user?: { id: string }; who?: string }>)
+          .map((item) => item.who ?? item.user?.id).sort()
+      assert.deepStrictEqual(await listed(), [ada.userId, bo.userId].sort())
+      await world.app.users.deactivate(ada.userId)
+      assert.deepStrictEqual(await listed(), [bo.userId])
+      // A customSession listed first, reshaping the list so no item has a user's id, still never sees Ada's session.
+      const reshaped = await makeWorld(db.url, {
+        first: [customSession(async ({ user }) => ({ who: user.id }), {}, { shouldMutateListDeviceSessionsEndpoint: true })]
+      })
+      try {
+        assert.deepStrictEqual(await listed(reshaped), [bo.userId])
+      } finally {
+        await reshaped.close()
+      }
+      await world.app.users.reactivate(ada.userId)
+      assert.deepStrictEqual(await listed(), [ada.userId, bo.userId].sort())
+    })
   })
 }
 
@@ -132,6 +154,8 @@ const opener = {
 interface WorldOptions {
   /** The one-time-token plugin's options (default: its next token in `set-ott` on every new session). */
   readonly oneTimeToken?: Parameters<typeof oneTimeToken>[0]
+  /** Plugins listed before every other. */
+  readonly first?: ReadonlyArray<BetterAuthPlugin>
   /** Plugins listed after fusionAuth(). */
   readonly after?: ReadonlyArray<BetterAuthPlugin>
   /** The app's own `hooks.before`. */
@@ -148,6 +172,7 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
     ...(options.updateAge === undefined ? {} : { session: { updateAge: options.updateAge } }),
     ...(options.hook === undefined ? {} : { hooks: { before: options.hook } }),
     plugins: [
+      ...(options.first ?? []),
       admin(),
       oneTimeToken(options.oneTimeToken ?? { setOttHeaderOnNewSession: true }),
       multiSession(),

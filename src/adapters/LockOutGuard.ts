@@ -16,6 +16,8 @@
  * - After any other endpoint that hands an existing session out, as the browser's cookie or as
  *   its answer (a one-time token's verification, multi-session's switch): a locked-out user's
  *   is refused (403, as sign-in is), with no credential on the response.
+ * - Before multi-session's `/multi-session/list-device-sessions`: a locked-out user's session
+ *   cookie is taken off the request, so the device's list leaves that account out.
  * - `keepLockedOutSession`: a refresh `/get-session` would write for a locked-out user keeps
  *   the session as it was.
  * - `guardOtherHooks`: a before-hook of another plugin, or the app's own, that opens a session
@@ -164,6 +166,26 @@ export const lockOutHooks = {
         const locked = await lockedOutBehind(ctx, found.session)
         if (locked !== undefined) throw toAPIError(new Deactivated({ ...locked, credential: "cookie" }))
       }
+    })
+  }, {
+    // multi-session's list of a device's accounts is read from the request's cookies: a locked-out
+    // user's never reaches it, so no later hook (a customSession reshaping the list) can keep it.
+    matcher: (ctx: { readonly path?: string }) => ctx.path === "/multi-session/list-device-sessions",
+    handler: createAuthMiddleware(async (raw) => {
+      const ctx = raw as unknown as Context
+      const header = ctx.headers?.get("cookie")
+      if (header == null) return
+      const pairs = header.split(";").map((pair) => ({ pair, name: pair.slice(0, Math.max(pair.indexOf("="), 0)).trim() }))
+      const dropped = new Set<string>()
+      for (const name of new Set(pairs.map((pair) => pair.name))) {
+        const token = name === "" ? null : await ctx.getSignedCookie(name, ctx.context.secret)
+        const found = typeof token === "string" && token !== "" ? await ctx.context.internalAdapter.findSession(token) : null
+        if (found !== null && (await lockedOutBehind(ctx, found.session)) !== undefined) dropped.add(name)
+      }
+      if (dropped.size === 0) return
+      const headers = new Headers(ctx.headers)
+      headers.set("cookie", pairs.filter((pair) => !dropped.has(pair.name)).map((pair) => pair.pair.trim()).join("; "))
+      return { context: { headers } }
     })
   }],
   after: [{
