@@ -26,6 +26,7 @@ const onLowest = [
   "test/choke-point.test.ts",
   "test/cookie-equivalence.test.ts",
   "test/cookie-handover.test.ts",
+  "test/email-links.test.ts",
   "test/failures.test.ts",
   "test/fixture.test.ts",
   "test/http-api.test.ts",

@@ -44,7 +44,8 @@ const UNGUARDED =
 /** Response headers that would hand a locked-out user a credential: a JWT, a bearer token, a one-time token, cookies. */
 const CREDENTIAL_HEADERS = ["set-auth-jwt", "set-auth-token", "set-ott", "set-cookie"]
 
-interface Context {
+/** What the guard reads of Better Auth's endpoint context. */
+export interface LockOutContext {
   readonly path?: string
   readonly headers?: Headers
   readonly request?: Request
@@ -68,12 +69,13 @@ interface Context {
     readonly internalAdapter: {
       findSession(token: string): Promise<{ readonly session: { readonly userId: string; readonly impersonatedBy?: unknown } } | null>
       findUserById(id: string): Promise<Record<string, unknown> | null>
+      findUserByEmail(email: string): Promise<{ readonly user: { readonly id: string } } | null>
     }
   }
 }
 
 /** The user's lock-out now, read by primary key through Better Auth's adapter; `null` when there is no such user. */
-const readLockOut = async (ctx: Context, userId: string): Promise<{ fields: ReturnType<typeof lockOutFields> } | null> => {
+const readLockOut = async (ctx: LockOutContext, userId: string): Promise<{ fields: ReturnType<typeof lockOutFields> } | null> => {
   const user = await ctx.context.internalAdapter.findUserById(userId)
   return user === null ? null : { fields: lockOutFields(user) }
 }
@@ -87,7 +89,7 @@ export const lockedOutError = (reason: LockOutReason): APIError =>
  * with the `bearer()` plugin the `Authorization` value. The latter is not verified here: the
  * guard only ever refuses, and a value that names no session refuses nothing.
  */
-const sessionTokens = async (ctx: Context): Promise<ReadonlyArray<string>> => {
+const sessionTokens = async (ctx: LockOutContext): Promise<ReadonlyArray<string>> => {
   const tokens: Array<string> = []
   const cookie = await ctx.getSignedCookie(ctx.context.authCookies.sessionToken.name, ctx.context.secret)
   if (typeof cookie === "string" && cookie !== "") tokens.push(cookie)
@@ -113,15 +115,15 @@ const sessionTokens = async (ctx: Context): Promise<ReadonlyArray<string>> => {
  * A locked-out user's session taken off the request: none for the endpoint or the hooks after
  * (jwt's signs `newSession`, one-time-token's mints from it), no credential from those before.
  */
-const refuse = (ctx: Context) => {
+const refuse = (ctx: LockOutContext) => {
   ctx.context.session = null
   ctx.context.setNewSession?.(null)
   for (const header of CREDENTIAL_HEADERS) ctx.context.responseHeaders?.delete(header)
 }
 
 /** Why the session's user, or the admin impersonating them, is locked out now; `undefined` when neither is. */
-const lockedOutBehind = async (
-  ctx: Context,
+export const lockedOutBehind = async (
+  ctx: LockOutContext,
   session: { readonly userId: string; readonly impersonatedBy?: unknown }
 ): Promise<{ readonly userId: string; readonly reason: LockOutReason } | undefined> => {
   const people = typeof session.impersonatedBy === "string" ? [session.userId, session.impersonatedBy] : [session.userId]
@@ -142,7 +144,7 @@ export const keepLockedOutSession = async (
   data: Record<string, unknown>,
   raw: unknown
 ): Promise<{ data: Record<string, unknown> } | undefined> => {
-  const ctx = raw as Context | null | undefined
+  const ctx = raw as LockOutContext | null | undefined
   const current = ctx?.context.session as { readonly user?: { readonly id?: unknown }; readonly session?: Record<string, unknown> } | null | undefined
   if (ctx?.path !== "/get-session" || !("expiresAt" in data) || typeof current?.user?.id !== "string" || current.session === undefined) return
   const locked = await lockedOutBehind(ctx, { userId: current.user.id, impersonatedBy: current.session.impersonatedBy })
@@ -153,7 +155,7 @@ export const lockOutHooks = {
   before: [{
     matcher: (ctx: { readonly path?: string }) => typeof ctx.path === "string" && !UNGUARDED.test(ctx.path),
     handler: createAuthMiddleware(async (raw) => {
-      const ctx = raw as unknown as Context
+      const ctx = raw as unknown as LockOutContext
       for (const token of await sessionTokens(ctx)) {
         const found = await ctx.context.internalAdapter.findSession(token)
         if (found === null) {
@@ -172,7 +174,7 @@ export const lockOutHooks = {
     // user's never reaches it, so no later hook (a customSession reshaping the list) can keep it.
     matcher: (ctx: { readonly path?: string }) => ctx.path === "/multi-session/list-device-sessions",
     handler: createAuthMiddleware(async (raw) => {
-      const ctx = raw as unknown as Context
+      const ctx = raw as unknown as LockOutContext
       const header = ctx.headers?.get("cookie")
       if (header == null) return
       const pairs = header.split(";").map((pair) => ({ pair, name: pair.slice(0, Math.max(pair.indexOf("="), 0)).trim() }))
@@ -191,7 +193,7 @@ export const lockOutHooks = {
   after: [{
     matcher: (ctx: { readonly path?: string }) => ctx.path === "/get-session",
     handler: createAuthMiddleware(async (raw) => {
-      const ctx = raw as unknown as Context
+      const ctx = raw as unknown as LockOutContext
       const returned = ctx.context.returned as { readonly user?: { readonly id?: unknown } } | null | undefined
       if (returned == null || typeof returned !== "object" || returned instanceof Error) return
       // The session Better Auth read (customSession's answer may have dropped the id), else the answer's.
@@ -222,8 +224,8 @@ export const lockOutHooks = {
     // before it exists).
     matcher: (ctx: { readonly path?: string }) => ctx.path !== "/get-session",
     handler: createAuthMiddleware(async (raw) => {
-      const ctx = raw as unknown as Context
-      const answer = ctx.context.returned as Context["context"]["newSession"] | undefined
+      const ctx = raw as unknown as LockOutContext
+      const answer = ctx.context.returned as LockOutContext["context"]["newSession"] | undefined
       const handed = typeof ctx.context.newSession?.user?.id === "string"
         ? ctx.context.newSession
         : typeof answer === "object" && answer !== null && typeof answer.session === "object" && answer.session !== null
@@ -252,11 +254,11 @@ const guarded = new WeakSet<object>()
  * A hand-over from the choke point is left whole: the choke point reads the lock-out itself.
  */
 const lockedOutAfter = (handler: BeforeHook["handler"]): BeforeHook["handler"] => {
-  const guard = async (input: Context) => {
+  const guard = async (input: LockOutContext) => {
     const before = input.context.session
     const result = await handler(input)
     // Set on the request's context (api-key does), or in the context the hook returns to be merged.
-    const returned = (result as { response?: { context?: { context?: Context["context"] } } } | undefined)?.response?.context?.context?.session
+    const returned = (result as { response?: { context?: { context?: LockOutContext["context"] } } } | undefined)?.response?.context?.context?.session
     const session = input.context.session !== before ? input.context.session : returned
     if (session == null || session === before || typeof session.user?.id !== "string") return result
     if (input.path === "/get-session" && input[PROBE] !== undefined) return result

@@ -2,7 +2,8 @@
  * The Better Auth plugin: declares `deactivatedAt` on Better Auth's `user` table, so Better
  * Auth reads it with every session and its own `user` type carries it; refuses to open a new
  * session (sign-in, sign-up) for a locked-out user (deactivated, or banned: `core/LockOut.ts`);
- * refuses a locked-out user's session on Better Auth's own endpoints (`LockOutGuard.ts`); and
+ * refuses a locked-out user's session on Better Auth's own endpoints (`LockOutGuard.ts`) and a
+ * change of their address by a mailed link (`EmailChangeGuard.ts`); and
  * serves the caller's own API tokens (`TokenEndpoints.ts`), typed for the client plugin
  * (`fusion-auth/client`).
  *
@@ -13,6 +14,7 @@ import type { BetterAuthOptions, BetterAuthPlugin } from "better-auth"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { lockOut, lockOutFields } from "../core/LockOut.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
+import { refuseLockedOutEmailChange } from "./EmailChangeGuard.ts"
 import { guardOtherHooks, keepLockedOutSession, lockedOutError, lockOutHooks } from "./LockOutGuard.ts"
 import { type TokenBackend, tokenEndpoints, type TokenLink } from "./TokenEndpoints.ts"
 
@@ -31,6 +33,11 @@ const sessionHooks = {
   update: { before: keepLockedOutSession }
 } satisfies NonNullable<NonNullable<BetterAuthOptions["databaseHooks"]>["session"]>
 
+/** A change of address by a link (`/verify-email`) is refused for a locked-out user (`EmailChangeGuard.ts`). */
+const userHooks = {
+  update: { before: refuseLockedOutEmailChange }
+} satisfies NonNullable<NonNullable<BetterAuthOptions["databaseHooks"]>["user"]>
+
 export const fusionAuth = () => {
   const link: TokenLink = { backends: [] }
   const plugin = {
@@ -45,7 +52,7 @@ export const fusionAuth = () => {
     init: (ctx) => {
       // Sessions another plugin's hook (api-key's) or the app's own opens are refused for a locked-out user too.
       guardOtherHooks(ctx.options, plugin)
-      return { options: { databaseHooks: { session: sessionHooks } } }
+      return { options: { databaseHooks: { session: sessionHooks, user: userHooks } } }
     },
     hooks: lockOutHooks,
     endpoints: tokenEndpoints(link),
