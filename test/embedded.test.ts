@@ -15,6 +15,8 @@ import { afterEach } from "vitest"
 import * as Database from "../src/sql/Database.ts"
 import * as EmbeddedLock from "../src/sql/EmbeddedLock.ts"
 import { PGDATA } from "../src/sql/EmbeddedUpgrade.ts"
+import { createAuthSession, migrate } from "../src/index.ts"
+import { authOn, signUp } from "./support/auth.ts"
 import { fusionAuth } from "./support/cli.ts"
 
 const ownerScript = join(import.meta.dirname, "support/embedded-owner.ts")
@@ -126,6 +128,32 @@ describe("the embedded default", () => {
     assert.strictEqual(withEnv({ FUSION_AUTH_DATA_DIR: "/srv/app/db" }), "/srv/app/db")
     assert.strictEqual(withEnv({ FUSION_AUTH_DATA_DIR: "/srv/app/db" }, { dataDir: "relative/db" }), join(process.cwd(), "relative", "db"))
     assert.strictEqual(Database.dataDirOf({ dataDir: Database.MEMORY }), "memory://")
+  })
+
+  it("dataDir memory:// is a test's own database whatever DATABASE_URL names: sign-up, migrate and resolution never reach that server; an explicit url still wins", async () => {
+    const saved = process.env.DATABASE_URL
+    process.env.DATABASE_URL = "postgres://nobody@127.0.0.1:1/unreachable" // a connection there fails at once
+    try {
+      const database = { dataDir: Database.MEMORY }
+      const auth = authOn(database)
+      await migrate(auth, database)
+      const app = createAuthSession(auth, { database })
+      try {
+        const { cookie } = await signUp(auth, "in-memory@example.com")
+        assert.strictEqual((await app.getSession(new Headers({ cookie })))?.user.email, "in-memory@example.com")
+      } finally {
+        await app.dispose()
+      }
+      const withUrl = Database.betterAuthDatabase({ ...database, url: process.env.DATABASE_URL })
+      const driver = withUrl.dialect.createDriver()
+      await driver.init()
+      const refused = await driver.acquireConnection().then(() => "connected", (error: Error) => error.message)
+      assert.match(refused, /ECONNREFUSED/)
+      await Database.closeBetterAuthDatabase(withUrl)
+    } finally {
+      if (saved === undefined) delete process.env.DATABASE_URL
+      else process.env.DATABASE_URL = saved
+    }
   })
 
   it("keeps its data across a close and reopen, holds the lock while open and frees it on close", async () => {

@@ -31,7 +31,7 @@ export interface DatabaseOptions extends ConnectionOptions {
   /**
    * Folder the embedded PGlite keeps its data in, when there is no URL. Default:
    * `FUSION_AUTH_DATA_DIR`, else `.data/fusion-auth` under the working directory;
-   * `"memory://"` for a database in memory.
+   * `"memory://"` for a database in memory, which `DATABASE_URL` never replaces (tests).
    */
   readonly dataDir?: string | undefined
   /** When another process owns the folder, use its server instead of refusing to start (the CLI does). */
@@ -180,12 +180,17 @@ export const closeEmbedded = async (): Promise<void> => {
   await Promise.all([...registry.closing.values()])
 }
 
-/** The explicit URL, else `DATABASE_URL`; none means the embedded database. */
+/**
+ * The explicit URL, else `DATABASE_URL`; none means the embedded database. An explicit
+ * `dataDir: "memory://"` is a test's database: `DATABASE_URL` (a CI job's, a shell's) never
+ * replaces it, so a test suite cannot write to the server it names.
+ */
 const configuredUrl = (options: DatabaseOptions): Effect.Effect<Option.Option<Redacted.Redacted<string>>, Config.ConfigError> =>
   Effect.gen(function*() {
     if (options.url !== undefined) {
       return Option.some(Redacted.isRedacted(options.url) ? options.url : Redacted.make(options.url))
     }
+    if (options.dataDir === MEMORY) return Option.none()
     const fromEnv = yield* Config.option(Config.Redacted("DATABASE_URL"))
     return Option.filter(fromEnv, (url) => Redacted.value(url) !== "")
   })

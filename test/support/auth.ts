@@ -64,7 +64,7 @@ export const authOn = (database: DatabaseOptions) =>
   })
 
 /** Signs up through the HTTP handler; returns the user id and the browser's `Cookie` header. */
-export const signUp = async (auth: TestAuth, email: string, baseURL = "http://localhost:3000") => {
+export const signUp = async (auth: { handler(request: Request): Promise<Response> }, email: string, baseURL = "http://localhost:3000") => {
   const response = await auth.handler(
     new Request(`${baseURL}/api/auth/sign-up/email`, {
       method: "POST",
