@@ -46,15 +46,35 @@ for (const backend of sqlBackends) {
       assert.strictEqual(await world.emailOf(userId), new URL(link).searchParams.get("to"))
     })
 
-    it("followed in the browser still holding the banned user's cookie, with a callbackURL: redirected with ?error=USER_BANNED as Better Auth redirects its own refusals, no cookie, address unchanged", async () => {
+    it("followed in the browser still holding the banned user's cookie, with a callbackURL: redirected with ?error=USER_BANNED as Better Auth redirects its own refusals, no cookie, address unchanged; an untrusted callbackURL gets no redirect", async () => {
       const { userId, email, jar } = await world.signUp()
-      const link = await world.changeEmail(jar, `moved${++emails}@example.com`, "/settings?tab=email#top")
+      const link = await world.changeEmail(jar, `moved${++emails}@example.com`, "/settings?tab=email")
       await world.pool.query(`update "user" set "banned" = true where "id" = $1`, [userId])
       const refused = await world.get(link, jar)
-      assert.strictEqual(refused.status, 302)
-      assert.strictEqual(refused.location, "/settings?tab=email&error=USER_BANNED#top")
-      assert.deepStrictEqual(refused.cookies, [])
+      assert.deepInclude(refused, { status: 302, location: "/settings?tab=email&error=USER_BANNED", cookies: [] })
+      // Better Auth checks a callbackURL's origin after the hooks (and not at all under NODE_ENV=test): the refusal checks it itself.
+      const elsewhere = new URL(link)
+      elsewhere.searchParams.set("callbackURL", "https://evil.example/x")
+      assert.deepInclude(await world.get(elsewhere.href, jar), { status: 401, code: "USER_BANNED", location: null, cookies: [] })
       assert.strictEqual(await world.emailOf(userId), email)
+    })
+
+    it("two steps (sendChangeEmailConfirmation): the first link, followed after deactivation, mails the new address nothing", async () => {
+      const own = await makeWorld(db.url, { confirmation: true })
+      try {
+        const { userId, jar } = await own.signUp()
+        await own.pool.query(`update "user" set "emailVerified" = true where "id" = $1`, [userId])
+        const newEmail = `moved${++emails}@example.com`
+        const link = await own.changeEmail(jar, newEmail, undefined, "confirm")
+        await own.app.users.deactivate(userId)
+        assert.deepInclude(await own.get(link), { status: 401, code: "USER_DEACTIVATED", cookies: [] })
+        assert.isUndefined(own.mailed.find((mail) => mail.to === newEmail), "no link mailed to the new address")
+        await own.app.users.reactivate(userId)
+        assert.strictEqual((await own.get(link)).status, 200)
+        assert.isDefined(own.mailed.find((mail) => mail.to === newEmail))
+      } finally {
+        await own.close()
+      }
     })
 
     it("a forged or expired link is answered by Better Auth as before, whoever it names", async () => {
@@ -79,9 +99,11 @@ for (const backend of sqlBackends) {
   })
 }
 
-const makeWorld = async (url: string) => {
+const makeWorld = async (url: string, options: { readonly confirmation?: boolean } = {}) => {
   const pool = testPool(url, 2)
   const mailed: Array<{ to: string; url: string }> = []
+  /** The first step's links (to the current address), with `sendChangeEmailConfirmation`. */
+  const confirmations: Array<{ to: string; url: string }> = []
   const auth = betterAuth({
     ...quietOptions(pool),
     emailVerification: {
@@ -89,7 +111,12 @@ const makeWorld = async (url: string) => {
       sendOnSignUp: true,
       autoSignInAfterVerification: true
     },
-    user: { changeEmail: { enabled: true } },
+    user: {
+      changeEmail: {
+        enabled: true,
+        ...(options.confirmation === true ? { sendChangeEmailConfirmation: async ({ newEmail, url }: { newEmail: string; url: string }) => void confirmations.push({ to: newEmail, url }) } : {})
+      }
+    },
     plugins: [admin(), fusionAuth()] as unknown as [ReturnType<typeof fusionAuth>]
   })
   await migrate(auth, { url })
@@ -118,11 +145,11 @@ const makeWorld = async (url: string) => {
     if (response.status !== 200) throw new Error(`sign-up: ${response.status}`)
     return { email, userId: ((await response.json()) as { user: { id: string } }).user.id, jar: jarAfter("", response.headers.getSetCookie()) }
   }
-  /** Asks for `newEmail`; the link mailed to it, with `to` added for the test's own reading. */
-  const changeEmail = async (jar: string, newEmail: string, callbackURL?: string) => {
+  /** Asks for `newEmail`; the link mailed to it (or the first step's, `confirm`), with `to` added for the test's own reading. */
+  const changeEmail = async (jar: string, newEmail: string, callbackURL?: string, step: "verify" | "confirm" = "verify") => {
     const asked = await post("/change-email", jar, { newEmail, ...(callbackURL === undefined ? {} : { callbackURL }) })
     if (asked.status !== 200) throw new Error(`change-email: ${asked.status} ${asked.code}`)
-    const link = new URL(mailed.find((mail) => mail.to === newEmail)!.url)
+    const link = new URL((step === "confirm" ? confirmations : mailed).find((mail) => mail.to === newEmail)!.url)
     if (callbackURL === undefined) link.searchParams.delete("callbackURL")
     link.searchParams.set("to", newEmail)
     return link.href

@@ -8,7 +8,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type BetterAuthPlugin, betterAuth } from "better-auth"
 import { createAuthMiddleware } from "better-auth/api"
-import { admin, customSession, jwt, multiSession, oneTimeToken } from "better-auth/plugins"
+import { admin, bearer, customSession, jwt, multiSession, oneTimeToken } from "better-auth/plugins"
 import { afterAll, beforeAll } from "vitest"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { jarAfter, quietOptions } from "./support/auth.ts"
@@ -126,6 +126,58 @@ for (const backend of sqlBackends) {
       }
       await world.app.users.reactivate(ada.userId)
       assert.deepStrictEqual(await listed(), [ada.userId, bo.userId].sort())
+    })
+
+    it("multi-session, the device's active account locked out: the list shows the others and the device switches to one; signing in as someone else works", async () => {
+      const bo = await world.signUp()
+      const ada = await world.signIn(await world.signUp(), bo.jar) // Ada's is the active account
+      const boToken = bo.jar.match(/session_token=([^.;]+)/)![1]!
+      await world.app.users.deactivate(ada.userId)
+      const list = await world.call("/multi-session/list-device-sessions", ada.jar)
+      assert.strictEqual(list.status, 200)
+      assert.deepStrictEqual((list.body as Array<{ user: { id: string } }>).map((item) => item.user.id), [bo.userId])
+      const switched = await world.call("/multi-session/set-active", ada.jar, { sessionToken: boToken })
+      assert.strictEqual(switched.status, 200)
+      assert.strictEqual((await world.app.getSession(new Headers({ cookie: jarAfter(ada.jar, switched.cookies) })))?.user.id, bo.userId)
+      const cy = await world.signIn(await world.signUp(), ada.jar)
+      assert.strictEqual((await world.app.getSession(new Headers({ cookie: cy.jar })))?.user.id, cy.userId)
+    })
+
+    it("multi-session with bearer() listed after fusionAuth(), which copies the request's headers back: the list still leaves the locked-out account out", async () => {
+      const own = await makeWorld(db.url, { after: [bearer()] })
+      try {
+        const ada = await own.signUp()
+        const bo = await own.signIn(await own.signUp(), ada.jar)
+        await own.app.users.deactivate(ada.userId)
+        const signed = decodeURIComponent(bo.jar.match(/better-auth\.session_token=([^;]+)/)![1]!)
+        const list = await own.call("/multi-session/list-device-sessions", bo.jar, undefined, { authorization: `Bearer ${signed}` })
+        assert.deepStrictEqual((list.body as Array<{ user: { id: string } }>).map((item) => item.user.id), [bo.userId])
+      } finally {
+        await own.close()
+      }
+    })
+
+    it("a cookie taken off the request changes no other header: what an earlier hook set reaches the endpoint's hooks", async () => {
+      const seen: Array<string | null> = []
+      const tenant = {
+        id: "tenant",
+        hooks: {
+          before: [{ matcher: () => true, handler: createAuthMiddleware(async () => ({ context: { headers: new Headers({ "x-tenant": "rewritten" }) } })) }],
+          after: [{ matcher: () => true, handler: createAuthMiddleware(async (ctx) => void seen.push(ctx.headers?.get("x-tenant") ?? null)) }]
+        }
+      } satisfies BetterAuthPlugin
+      const own = await makeWorld(db.url, { first: [tenant] })
+      try {
+        const ada = await own.signUp()
+        const bo = await own.signIn(await own.signUp(), ada.jar)
+        await own.app.users.deactivate(ada.userId)
+        seen.length = 0
+        const list = await own.call("/multi-session/list-device-sessions", bo.jar, undefined, { "x-tenant": "original" })
+        assert.deepStrictEqual((list.body as Array<{ user: { id: string } }>).map((item) => item.user.id), [bo.userId])
+        assert.deepStrictEqual(seen, ["rewritten"])
+      } finally {
+        await own.close()
+      }
     })
   })
 }

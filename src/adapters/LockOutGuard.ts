@@ -3,8 +3,9 @@
  * user's session (`core/LockOut.ts`) cannot act through any endpoint that acts for a session,
  * the admin plugin's included, and `/get-session` answers `null` for it.
  *
- * - Before every endpoint but those that open or end a session (`UNGUARDED`) and
- *   `/get-session`: the session the request carries (its signed cookie, or with the `bearer()`
+ * - Before every endpoint but those that end a session or decide for themselves (`DECIDING`)
+ *   and those that open one (`OPENING`, where `LockedOutCookies.ts` takes a locked-out user's
+ *   cookie off the request instead): the session the request carries (its signed cookie, or with the `bearer()`
  *   plugin its `Authorization` value) is looked up, its user (and an impersonating admin) read
  *   by primary key, and a locked-out user is refused as fusion-auth's choke point refuses them
  *   (`Deactivated`: 401, `USER_DEACTIVATED` or `USER_BANNED`). A request with no session
@@ -16,69 +17,34 @@
  * - After any other endpoint that hands an existing session out, as the browser's cookie or as
  *   its answer (a one-time token's verification, multi-session's switch): a locked-out user's
  *   is refused (403, as sign-in is), with no credential on the response.
- * - Before multi-session's `/multi-session/list-device-sessions`: a locked-out user's session
- *   cookie is taken off the request, so the device's list leaves that account out.
  * - `keepLockedOutSession`: a refresh `/get-session` would write for a locked-out user keeps
  *   the session as it was.
  * - `guardOtherHooks`: a before-hook of another plugin, or the app's own, that opens a session
  *   itself (the api-key plugin's `enableSessionForAPIKeys`, whose key then acts as its user
- *   everywhere and answers `/get-session` from the hook) has it refused for a locked-out user: 401.
+ *   everywhere and answers `/get-session` from the hook) has it refused for a locked-out user: 401;
+ *   at `OPENING` endpoints such a hook neither sees a locked-out user's cookie nor puts it back.
  *
  * Reads go through Better Auth's own adapter, so its table and field names are followed.
  */
 import { APIError, createAuthMiddleware } from "better-auth/api"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { Anonymous, Deactivated } from "../core/Errors.ts"
-import { lockOut, lockOutFields, type LockOutProbe, type LockOutReason, PROBE } from "../core/LockOut.ts"
+import { lockOut, type LockOutReason, PROBE } from "../core/LockOut.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
+import { dropLockedOut, OPENING, withoutLockedOut } from "./LockedOutCookies.ts"
+import { lockedOutBehind, type LockOutContext, readLockOut } from "./LockOutReads.ts"
 import { toAPIError } from "./TokenEndpoints.ts"
 
 /**
- * Endpoints that open or end a session rather than act for one (a browser may still carry a
- * locked-out user's cookie while it signs in as someone else), and those that decide for
- * themselves (`/get-session` below, fusion-auth's own at its choke point).
+ * Endpoints that end a session rather than act for one, and those that decide for themselves
+ * (`/get-session` below, fusion-auth's own at its choke point, multi-session's switch to another
+ * of the device's accounts, which the after-hook refuses for a locked-out one). Those that open
+ * a session, or list a device's, take a locked-out user's cookie off the request instead (`OPENING`).
  */
-const UNGUARDED =
-  /^\/(?:sign-in|sign-up|sign-out|get-session|fusion-auth|callback|oauth2\/callback|magic-link\/verify|verify-email|email-otp\/verify-email|reset-password|request-password-reset)(?:\/|$)/
+const DECIDING = /^\/(?:sign-out|get-session|fusion-auth|multi-session\/(?:revoke|set-active))(?:\/|$)/
 
 /** Response headers that would hand a locked-out user a credential: a JWT, a bearer token, a one-time token, cookies. */
 const CREDENTIAL_HEADERS = ["set-auth-jwt", "set-auth-token", "set-ott", "set-cookie"]
-
-/** What the guard reads of Better Auth's endpoint context. */
-export interface LockOutContext {
-  readonly path?: string
-  readonly headers?: Headers
-  readonly request?: Request
-  readonly [PROBE]?: LockOutProbe
-  getSignedCookie(name: string, secret: string): Promise<string | null | false>
-  json(value: unknown): unknown
-  getCookie(name: string): string | null
-  readonly context: {
-    readonly secret: string
-    readonly authCookies: { readonly sessionToken: { readonly name: string }; readonly sessionData: { readonly name: string } }
-    readonly options: {
-      readonly plugins?: ReadonlyArray<{ readonly id: string; readonly options?: { readonly requireSignature?: boolean } }> | undefined
-      readonly session?: { readonly cookieCache?: { readonly enabled?: boolean } }
-    }
-    session?: { readonly user?: { readonly id?: unknown }; readonly session?: { readonly impersonatedBy?: unknown } } | null
-    readonly responseHeaders?: Headers
-    readonly returned?: unknown
-    /** The session an endpoint has just set as the browser's cookie (`setSessionCookie`). */
-    readonly newSession?: { readonly user?: { readonly id?: unknown }; readonly session?: { readonly impersonatedBy?: unknown } } | null
-    setNewSession?(session: null): void
-    readonly internalAdapter: {
-      findSession(token: string): Promise<{ readonly session: { readonly userId: string; readonly impersonatedBy?: unknown } } | null>
-      findUserById(id: string): Promise<Record<string, unknown> | null>
-      findUserByEmail(email: string): Promise<{ readonly user: { readonly id: string } } | null>
-    }
-  }
-}
-
-/** The user's lock-out now, read by primary key through Better Auth's adapter; `null` when there is no such user. */
-const readLockOut = async (ctx: LockOutContext, userId: string): Promise<{ fields: ReturnType<typeof lockOutFields> } | null> => {
-  const user = await ctx.context.internalAdapter.findUserById(userId)
-  return user === null ? null : { fields: lockOutFields(user) }
-}
 
 /** The refusal to open a session for a locked-out user (sign-in, sign-up): 403, as Better Auth refuses a banned sign-in. */
 export const lockedOutError = (reason: LockOutReason): APIError =>
@@ -121,20 +87,6 @@ const refuse = (ctx: LockOutContext) => {
   for (const header of CREDENTIAL_HEADERS) ctx.context.responseHeaders?.delete(header)
 }
 
-/** Why the session's user, or the admin impersonating them, is locked out now; `undefined` when neither is. */
-export const lockedOutBehind = async (
-  ctx: LockOutContext,
-  session: { readonly userId: string; readonly impersonatedBy?: unknown }
-): Promise<{ readonly userId: string; readonly reason: LockOutReason } | undefined> => {
-  const people = typeof session.impersonatedBy === "string" ? [session.userId, session.impersonatedBy] : [session.userId]
-  for (const userId of people) {
-    const read = await readLockOut(ctx, userId)
-    const reason = read === null ? undefined : lockOut(read.fields, Date.now())
-    if (reason !== undefined) return { userId, reason }
-  }
-  return undefined
-}
-
 /**
  * A `databaseHooks.session.update.before`: when `/get-session` refreshes the session of a
  * locked-out user (Better Auth does so before the answer reaches the hook that turns it into
@@ -153,7 +105,7 @@ export const keepLockedOutSession = async (
 
 export const lockOutHooks = {
   before: [{
-    matcher: (ctx: { readonly path?: string }) => typeof ctx.path === "string" && !UNGUARDED.test(ctx.path),
+    matcher: (ctx: { readonly path?: string }) => typeof ctx.path === "string" && !OPENING.test(ctx.path) && !DECIDING.test(ctx.path),
     handler: createAuthMiddleware(async (raw) => {
       const ctx = raw as unknown as LockOutContext
       for (const token of await sessionTokens(ctx)) {
@@ -170,24 +122,13 @@ export const lockOutHooks = {
       }
     })
   }, {
-    // multi-session's list of a device's accounts is read from the request's cookies: a locked-out
-    // user's never reaches it, so no later hook (a customSession reshaping the list) can keep it.
-    matcher: (ctx: { readonly path?: string }) => ctx.path === "/multi-session/list-device-sessions",
+    matcher: (ctx: { readonly path?: string }) => typeof ctx.path === "string" && OPENING.test(ctx.path),
     handler: createAuthMiddleware(async (raw) => {
       const ctx = raw as unknown as LockOutContext
       const header = ctx.headers?.get("cookie")
-      if (header == null) return
-      const pairs = header.split(";").map((pair) => ({ pair, name: pair.slice(0, Math.max(pair.indexOf("="), 0)).trim() }))
-      const dropped = new Set<string>()
-      for (const name of new Set(pairs.map((pair) => pair.name))) {
-        const token = name === "" ? null : await ctx.getSignedCookie(name, ctx.context.secret)
-        const found = typeof token === "string" && token !== "" ? await ctx.context.internalAdapter.findSession(token) : null
-        if (found !== null && (await lockedOutBehind(ctx, found.session)) !== undefined) dropped.add(name)
-      }
-      if (dropped.size === 0) return
-      const headers = new Headers(ctx.headers)
-      headers.set("cookie", pairs.filter((pair) => !dropped.has(pair.name)).map((pair) => pair.pair.trim()).join("; "))
-      return { context: { headers } }
+      const kept = header == null || header === "" ? undefined : await withoutLockedOut(ctx, header)
+      // Merged into the request's headers by Better Auth: the cookie alone, so no other header goes back to how it came.
+      return kept === undefined ? undefined : { context: { headers: new Headers({ cookie: kept }) } }
     })
   }],
   after: [{
@@ -243,6 +184,9 @@ export const lockOutHooks = {
 type BeforeHook = { readonly matcher: unknown; readonly handler: (input: any) => Promise<unknown> }
 type Plugin = { readonly id?: string; readonly hooks?: { before?: ReadonlyArray<BeforeHook> | undefined } | undefined }
 
+/** Only where fusion-auth is: a plugin object shared with another Better Auth instance is guarded there too. */
+const isFusionAuthHere = (ctx: LockOutContext) => ctx.context.options.plugins?.some((plugin) => plugin.id === PLUGIN_ID) === true
+
 /** Handlers already guarded: a plugin object shared by two Better Auth instances is guarded once. */
 const guarded = new WeakSet<object>()
 
@@ -256,14 +200,17 @@ const guarded = new WeakSet<object>()
 const lockedOutAfter = (handler: BeforeHook["handler"]): BeforeHook["handler"] => {
   const guard = async (input: LockOutContext) => {
     const before = input.context.session
-    const result = await handler(input)
+    // Where a locked-out user's cookie is taken off (`OPENING`), the hook neither sees it nor puts it back.
+    const opening = typeof input.path === "string" && OPENING.test(input.path) && isFusionAuthHere(input)
+    const headers = opening && input.headers !== undefined ? new Headers(input.headers) : undefined
+    const result = await handler(headers !== undefined && (await dropLockedOut(input, headers)) ? { ...input, headers } : input)
+    if (opening) await dropLockedOut(input, (result as { response?: { context?: { headers?: unknown } } } | undefined)?.response?.context?.headers as Headers | undefined)
     // Set on the request's context (api-key does), or in the context the hook returns to be merged.
     const returned = (result as { response?: { context?: { context?: LockOutContext["context"] } } } | undefined)?.response?.context?.context?.session
     const session = input.context.session !== before ? input.context.session : returned
     if (session == null || session === before || typeof session.user?.id !== "string") return result
     if (input.path === "/get-session" && input[PROBE] !== undefined) return result
-    // Only where fusion-auth is: a plugin object shared with another Better Auth instance is guarded there too.
-    if (input.context.options.plugins?.some((plugin) => plugin.id === PLUGIN_ID) !== true) return result
+    if (!isFusionAuthHere(input)) return result
     const locked = await lockedOutBehind(input, { userId: session.user.id, impersonatedBy: session.session?.impersonatedBy })
     if (locked === undefined) return result
     refuse(input)

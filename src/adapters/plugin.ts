@@ -14,7 +14,7 @@ import type { BetterAuthOptions, BetterAuthPlugin } from "better-auth"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { lockOut, lockOutFields } from "../core/LockOut.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
-import { refuseLockedOutEmailChange } from "./EmailChangeGuard.ts"
+import { emailChangeHook } from "./EmailChangeGuard.ts"
 import { guardOtherHooks, keepLockedOutSession, lockedOutError, lockOutHooks } from "./LockOutGuard.ts"
 import { type TokenBackend, tokenEndpoints, type TokenLink } from "./TokenEndpoints.ts"
 
@@ -33,11 +33,6 @@ const sessionHooks = {
   update: { before: keepLockedOutSession }
 } satisfies NonNullable<NonNullable<BetterAuthOptions["databaseHooks"]>["session"]>
 
-/** A change of address by a link (`/verify-email`) is refused for a locked-out user (`EmailChangeGuard.ts`). */
-const userHooks = {
-  update: { before: refuseLockedOutEmailChange }
-} satisfies NonNullable<NonNullable<BetterAuthOptions["databaseHooks"]>["user"]>
-
 export const fusionAuth = () => {
   const link: TokenLink = { backends: [] }
   const plugin = {
@@ -52,9 +47,9 @@ export const fusionAuth = () => {
     init: (ctx) => {
       // Sessions another plugin's hook (api-key's) or the app's own opens are refused for a locked-out user too.
       guardOtherHooks(ctx.options, plugin)
-      return { options: { databaseHooks: { session: sessionHooks, user: userHooks } } }
+      return { options: { databaseHooks: { session: sessionHooks } } }
     },
-    hooks: lockOutHooks,
+    hooks: { before: [...lockOutHooks.before, emailChangeHook], after: lockOutHooks.after },
     endpoints: tokenEndpoints(link),
     $ERROR_CODES: ERROR_CODES
   } satisfies BetterAuthPlugin

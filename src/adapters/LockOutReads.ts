@@ -1,0 +1,57 @@
+/**
+ * What fusion-auth's guards on Better Auth's endpoints (`LockOutGuard.ts`, `LockedOutCookies.ts`,
+ * `EmailChangeGuard.ts`) read of an endpoint's context, and the one read they share: whether a
+ * user, or the admin impersonating them, is locked out now, by primary key through Better
+ * Auth's own adapter, so its table and field names are followed.
+ */
+import { lockOut, lockOutFields, type LockOutProbe, type LockOutReason, PROBE } from "../core/LockOut.ts"
+
+/** What the guard reads of Better Auth's endpoint context. */
+export interface LockOutContext {
+  readonly path?: string
+  readonly headers?: Headers
+  readonly request?: Request
+  readonly [PROBE]?: LockOutProbe
+  getSignedCookie(name: string, secret: string): Promise<string | null | false>
+  json(value: unknown): unknown
+  getCookie(name: string): string | null
+  readonly context: {
+    readonly secret: string
+    readonly authCookies: { readonly sessionToken: { readonly name: string }; readonly sessionData: { readonly name: string } }
+    readonly options: {
+      readonly plugins?: ReadonlyArray<{ readonly id: string; readonly options?: { readonly requireSignature?: boolean } }> | undefined
+      readonly session?: { readonly cookieCache?: { readonly enabled?: boolean } }
+    }
+    session?: { readonly user?: { readonly id?: unknown }; readonly session?: { readonly impersonatedBy?: unknown } } | null
+    readonly responseHeaders?: Headers
+    readonly returned?: unknown
+    /** The session an endpoint has just set as the browser's cookie (`setSessionCookie`). */
+    readonly newSession?: { readonly user?: { readonly id?: unknown }; readonly session?: { readonly impersonatedBy?: unknown } } | null
+    setNewSession?(session: null): void
+    readonly internalAdapter: {
+      findSession(token: string): Promise<{ readonly session: { readonly userId: string; readonly impersonatedBy?: unknown } } | null>
+      findUserById(id: string): Promise<Record<string, unknown> | null>
+      findUserByEmail(email: string): Promise<{ readonly user: { readonly id: string } } | null>
+    }
+  }
+}
+
+/** The user's lock-out now, read by primary key through Better Auth's adapter; `null` when there is no such user. */
+export const readLockOut = async (ctx: LockOutContext, userId: string): Promise<{ fields: ReturnType<typeof lockOutFields> } | null> => {
+  const user = await ctx.context.internalAdapter.findUserById(userId)
+  return user === null ? null : { fields: lockOutFields(user) }
+}
+
+/** Why the session's user, or the admin impersonating them, is locked out now; `undefined` when neither is. */
+export const lockedOutBehind = async (
+  ctx: LockOutContext,
+  session: { readonly userId: string; readonly impersonatedBy?: unknown }
+): Promise<{ readonly userId: string; readonly reason: LockOutReason } | undefined> => {
+  const people = typeof session.impersonatedBy === "string" ? [session.userId, session.impersonatedBy] : [session.userId]
+  for (const userId of people) {
+    const read = await readLockOut(ctx, userId)
+    const reason = read === null ? undefined : lockOut(read.fields, Date.now())
+    if (reason !== undefined) return { userId, reason }
+  }
+  return undefined
+}
