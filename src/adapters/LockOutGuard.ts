@@ -160,17 +160,20 @@ export const lockOutHooks = {
     })
   }, {
     // An endpoint that hands an existing session out (a one-time token's `/one-time-token/verify`,
-    // multi-session's `/multi-session/set-active`), as the browser's cookie or as its answer:
-    // refused, with no credential, for a locked-out user, as sign-in is (a new session is refused
-    // before it exists).
+    // multi-session's `/multi-session/set-active`), as the browser's cookie or as its answer, or
+    // that answers a user's record to a request no session acts for (a code's proof: email-otp's
+    // and phone-number's verification, two-factor's with `disableSession`): refused, with no
+    // credential, for a locked-out user, as sign-in is (a new session is refused before it exists).
     matcher: (ctx: { readonly path?: string }) => ctx.path !== "/get-session",
     handler: createAuthMiddleware(async (raw) => {
       const ctx = raw as unknown as LockOutContext
       const answer = ctx.context.returned as LockOutContext["context"]["newSession"] | undefined
       const handed = typeof ctx.context.newSession?.user?.id === "string"
         ? ctx.context.newSession
-        : typeof answer === "object" && answer !== null && typeof answer.session === "object" && answer.session !== null
-        ? answer // Better Auth's session shape, `{ session, user }`
+        : typeof answer !== "object" || answer === null || answer instanceof Error
+        ? undefined
+        : (typeof answer.session === "object" && answer.session !== null) || ctx.context.session == null
+        ? answer // Better Auth's session shape, `{ session, user }`, or a user's record answered to no session
         : undefined
       if (typeof handed?.user?.id !== "string") return
       const locked = await lockedOutBehind(ctx, { userId: handed.user.id, impersonatedBy: handed.session?.impersonatedBy })

@@ -1,7 +1,8 @@
 /**
  * The Better Auth plugin: declares `deactivatedAt` on Better Auth's `user` table, so Better
- * Auth reads it with every session and its own `user` type carries it; refuses to open a new
- * session (sign-in, sign-up) for a locked-out user (deactivated, or banned: `core/LockOut.ts`);
+ * Auth reads it with every session and its own `user` type carries it; opens no new session and
+ * links no account for a locked-out user (deactivated, or banned: `core/LockOut.ts`), nor writes
+ * what an identity provider says of them (`NothingNew.ts`);
  * refuses a locked-out user's session on Better Auth's own endpoints (`LockOutGuard.ts`) and a
  * change of their address by a mailed link (`EmailChangeGuard.ts`); and
  * serves the caller's own API tokens (`TokenEndpoints.ts`), typed for the client plugin
@@ -10,28 +11,16 @@
  * `createAuthSession` refuses an auth instance without this plugin: without it, the cookie
  * path could not see deactivation at all. It also connects the token endpoints to its runtime.
  */
-import type { BetterAuthOptions, BetterAuthPlugin } from "better-auth"
+import type { BetterAuthPlugin } from "better-auth"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
-import { lockOut, lockOutFields } from "../core/LockOut.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
 import { emailChangeHook } from "./EmailChangeGuard.ts"
-import { guardOtherHooks, keepLockedOutSession, lockedOutError, lockOutHooks } from "./LockOutGuard.ts"
+import { guardOtherHooks, lockOutHooks } from "./LockOutGuard.ts"
+import { databaseHooks, validateUserInfo } from "./NothingNew.ts"
 import { type TokenBackend, tokenEndpoints, type TokenLink } from "./TokenEndpoints.ts"
 
 /** Each plugin instance's slot that its token endpoints read the runtime from. */
 const links = new WeakMap<object, TokenLink>()
-
-/** A new session is refused for a locked-out user; a refresh of one keeps it as it was. */
-const sessionHooks = {
-  create: {
-    before: async (session, context) => {
-      const user = await context?.context.internalAdapter.findUserById(session.userId)
-      const reason = user == null ? undefined : lockOut(lockOutFields(user), Date.now())
-      if (reason !== undefined) throw lockedOutError(reason) // "This account is deactivated." / "… banned."
-    }
-  },
-  update: { before: keepLockedOutSession }
-} satisfies NonNullable<NonNullable<BetterAuthOptions["databaseHooks"]>["session"]>
 
 export const fusionAuth = () => {
   const link: TokenLink = { backends: [] }
@@ -47,7 +36,7 @@ export const fusionAuth = () => {
     init: (ctx) => {
       // Sessions another plugin's hook (api-key's) or the app's own opens are refused for a locked-out user too.
       guardOtherHooks(ctx.options, plugin)
-      return { options: { databaseHooks: { session: sessionHooks } } }
+      return { options: { databaseHooks, user: { validateUserInfo: validateUserInfo(ctx.options) } } }
     },
     hooks: { before: [...lockOutHooks.before, emailChangeHook], after: lockOutHooks.after },
     endpoints: tokenEndpoints(link),

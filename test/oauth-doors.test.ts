@@ -1,0 +1,162 @@
+/**
+ * OAuth sign-in and linking for a locked-out user, on real Better Auth over PGlite and Postgres,
+ * with a provider of Better Auth's `genericOAuth()` whose token and profile come from the test
+ * (no network). Better Auth writes what the provider says (a linked account, the profile with
+ * `overrideUserInfo`, the address) before it opens the session that fusion-auth refuses, so the
+ * refusal comes first: a locked-out user's refused OAuth sign-in or link changes nothing of
+ * theirs, and once the lock-out ends the same flows work.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { betterAuth } from "better-auth"
+import { admin, genericOAuth } from "better-auth/plugins"
+import { afterAll, beforeAll } from "vitest"
+import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
+import { jarAfter, quietOptions } from "./support/auth.ts"
+import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
+
+const BASE = "http://localhost:3000"
+let people = 0
+
+for (const backend of sqlBackends) {
+  describe(`OAuth for a locked-out user, on ${backend.name}`, () => {
+    let db: TestDatabase
+    let world: Awaited<ReturnType<typeof makeWorld>>
+    beforeAll(async () => {
+      db = await backend.make()
+      world = await makeWorld(db.url)
+    })
+    afterAll(async () => {
+      await world?.close()
+      await db?.close()
+    })
+
+    it("first OAuth sign-in of a deactivated user (the provider's address is theirs): refused, no account linked, profile unchanged; after reactivation linked and signed in", async () => {
+      const ada = await world.signUp()
+      await world.app.users.deactivate(ada.userId)
+      const profile = { id: `p${++people}`, email: ada.email, name: "From the provider", emailVerified: true }
+      const refused = await world.oauthSignIn(profile)
+      assert.strictEqual(refused.location?.includes("error="), true, `redirected with an error, got ${refused.location}`)
+      assert.deepStrictEqual(await world.accounts(ada.userId), ["credential"])
+      assert.deepInclude(await world.user(ada.userId), { name: "Ada", email: ada.email })
+      await world.app.users.reactivate(ada.userId)
+      const signedIn = await world.oauthSignIn(profile)
+      assert.strictEqual(signedIn.location, "/done")
+      assert.deepStrictEqual(await world.accounts(ada.userId), ["credential", "mock"])
+    })
+
+    it("OAuth sign-in of a banned user whose account is linked, the provider now saying another address and name: refused, address and name unchanged", async () => {
+      const bo = await world.signUp()
+      const profile = { id: `p${++people}`, email: bo.email, name: "Bo", emailVerified: true }
+      assert.strictEqual((await world.oauthSignIn(profile)).location, "/done")
+      await world.pool.query(`update "user" set "banned" = true where "id" = $1`, [bo.userId])
+      const refused = await world.oauthSignIn({ ...profile, email: `taken${people}@example.com`, name: "Someone else" })
+      assert.strictEqual(refused.location?.includes("error="), true, `redirected with an error, got ${refused.location}`)
+      assert.deepInclude(await world.user(bo.userId), { name: "Bo", email: bo.email })
+    })
+
+    it("a link started while the user could act, finished after deactivation: refused, nothing linked, profile unchanged", async () => {
+      const cy = await world.signUp()
+      const started = await world.linkStart(cy.jar)
+      await world.app.users.deactivate(cy.userId)
+      const finished = await world.callback(started, { id: `p${++people}`, email: cy.email, name: "Linked name", emailVerified: true })
+      assert.strictEqual(finished.location?.includes("error="), true, `redirected with an error, got ${finished.location}`)
+      assert.deepStrictEqual(await world.accounts(cy.userId), ["credential"])
+      assert.deepInclude(await world.user(cy.userId), { name: "Ada" })
+    })
+
+    it("the app's own validateUserInfo still decides for a user who is not locked out", async () => {
+      const dee = await world.signUp()
+      const refused = await world.oauthSignIn({ id: `p${++people}`, email: dee.email, name: "Blocked", emailVerified: true })
+      assert.match(refused.location ?? "", /^\/failed\?error=blocked_name&/)
+      assert.deepStrictEqual(await world.accounts(dee.userId), ["credential"])
+    })
+
+    it("an admin may still give a deactivated user a password account (/admin/set-user-password): someone else, checked at the door", async () => {
+      const admin = await world.signUp()
+      await world.pool.query(`update "user" set "role" = 'admin' where "id" = $1`, [admin.userId])
+      const signedIn = await world.signIn(admin.email)
+      const email = `only-oauth${++people}@example.com`
+      assert.strictEqual((await world.oauthSignIn({ id: `p${people}`, email, name: "Eve", emailVerified: true })).location, "/done")
+      const eve = (await world.pool.query(`select "id" from "user" where "email" = $1`, [email])).rows[0].id as string
+      await world.app.users.deactivate(eve)
+      assert.strictEqual((await world.post("/admin/set-user-password", signedIn, { userId: eve, newPassword: "another horse battery" })).status, 200)
+      assert.deepStrictEqual(await world.accounts(eve), ["credential", "mock"])
+    })
+  })
+}
+
+interface Profile {
+  readonly id: string
+  readonly email: string
+  readonly name: string
+  readonly emailVerified: boolean
+}
+
+const makeWorld = async (url: string) => {
+  const pool = testPool(url, 2)
+  /** What the provider says on the next callback. */
+  let next: Profile | undefined
+  const auth = betterAuth({
+    ...quietOptions(pool),
+    account: { accountLinking: { trustedProviders: ["mock"], updateUserInfoOnLink: true } },
+    // The app's own gate on provider data, which fusion-auth's runs before.
+    user: { validateUserInfo: ({ user }) => (user.name === "Blocked" ? { error: "blocked_name" } : undefined) },
+    plugins: [
+      admin(),
+      genericOAuth({
+        config: [{
+          providerId: "mock",
+          clientId: "client",
+          clientSecret: "secret",
+          authorizationUrl: "https://idp.example/authorize",
+          tokenUrl: "https://idp.example/token",
+          overrideUserInfo: true,
+          getToken: async () => ({ accessToken: "access", tokenType: "Bearer" }),
+          getUserInfo: async () => (next === undefined ? null : { ...next })
+        }]
+      }),
+      fusionAuth()
+    ] as unknown as [ReturnType<typeof fusionAuth>]
+  })
+  await migrate(auth, { url })
+  const app = createAuthSession(auth, { database: { url } })
+  const call = async (path: string, jar: string, body?: unknown) => {
+    const response = await auth.handler(new Request(`${BASE}/api/auth${path}`, {
+      method: body === undefined ? "GET" : "POST",
+      headers: { origin: BASE, "content-type": "application/json", ...(jar === "" ? {} : { cookie: jar }) },
+      body: body === undefined ? null : JSON.stringify(body)
+    }))
+    const text = await response.text()
+    return { status: response.status, body: text === "" ? null : JSON.parse(text) as unknown, location: response.headers.get("location"), jar: jarAfter(jar, response.headers.getSetCookie()) }
+  }
+  /** The provider's redirect back, for a flow started with `started` (its state, the browser's jar). */
+  const callback = async (started: { readonly state: string; readonly jar: string }, profile: Profile) => {
+    next = profile
+    return call(`/callback/mock?code=code&state=${encodeURIComponent(started.state)}`, started.jar)
+  }
+  const begin = async (path: string, jar: string, body: unknown) => {
+    const answer = await call(path, jar, body)
+    const redirect = new URL((answer.body as { url: string }).url)
+    return { state: redirect.searchParams.get("state")!, jar: answer.jar }
+  }
+  const oauthSignIn = async (profile: Profile) => callback(await begin("/sign-in/social", "", { provider: "mock", callbackURL: "/done", errorCallbackURL: "/failed" }), profile)
+  const linkStart = (jar: string) => begin("/link-social", jar, { provider: "mock", callbackURL: "/done", errorCallbackURL: "/failed" })
+  const signUp = async () => {
+    const email = `oauth${++people}@example.com`
+    const answer = await call("/sign-up/email", "", { email, password: "correct horse battery", name: "Ada" })
+    if (answer.status !== 200) throw new Error(`sign-up: ${answer.status}`)
+    const userId = (answer.body as { user: { id: string } }).user.id
+    await pool.query(`update "user" set "emailVerified" = true where "id" = $1`, [userId]) // Better Auth links only a verified address
+    return { email, userId, jar: answer.jar }
+  }
+  const post = async (path: string, jar: string, body: unknown) => call(path, jar, body)
+  const signIn = async (email: string) => (await call("/sign-in/email", "", { email, password: "correct horse battery" })).jar
+  const accounts = async (userId: string) =>
+    (await pool.query(`select "providerId" from "account" where "userId" = $1 order by "providerId"`, [userId])).rows.map((row) => row.providerId as string)
+  const user = async (userId: string) => (await pool.query(`select "name", "email" from "user" where "id" = $1`, [userId])).rows[0] as { name: string; email: string }
+  const close = async () => {
+    await app.dispose()
+    await pool.end()
+  }
+  return { app, pool, signUp, signIn, post, oauthSignIn, linkStart, callback, accounts, user, close }
+}
