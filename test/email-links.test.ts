@@ -7,97 +7,83 @@
  * the same link works. Verifying an address (no change) opens no session for them (403, as
  * sign-in), and marks the address verified.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { assert, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
 import { admin } from "better-auth/plugins"
-import { afterAll, beforeAll } from "vitest"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { jarAfter, quietOptions } from "./support/auth.ts"
-import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
+import { describeOnBackends, testPool } from "./support/databases.ts"
 
 const BASE = "http://localhost:3000"
 let emails = 0
 
-for (const backend of sqlBackends) {
-  describe(`links mailed before the lock-out, on ${backend.name}`, () => {
-    let db: TestDatabase
-    let world: Awaited<ReturnType<typeof makeWorld>>
-    beforeAll(async () => {
-      db = await backend.make()
-      world = await makeWorld(db.url)
-    })
-    afterAll(async () => {
-      await world?.close()
-      await db?.close()
-    })
-
-    it("a change of address whose link is followed after deactivation: 401 and the address unchanged; after reactivation the same link changes it", async () => {
-      const { userId, email, jar } = await world.signUp()
-      const link = await world.changeEmail(jar, `moved${++emails}@example.com`)
-      await world.app.users.deactivate(userId)
-      const refused = await world.get(link)
-      // 401, as a cookie is refused; Better Auth 1.7.0 first opens a session for a link followed without one: 403, as sign-in.
-      assert.include([401, 403], refused.status)
-      assert.deepInclude(refused, { code: "USER_DEACTIVATED", cookies: [] })
-      assert.strictEqual(await world.emailOf(userId), email)
-      await world.app.users.reactivate(userId)
-      const followed = await world.get(link)
-      assert.strictEqual(followed.status, 200)
-      assert.strictEqual(await world.emailOf(userId), new URL(link).searchParams.get("to"))
-    })
-
-    it("followed in the browser still holding the banned user's cookie, with a callbackURL: redirected with ?error=USER_BANNED as Better Auth redirects its own refusals, no cookie, address unchanged; an untrusted callbackURL gets no redirect", async () => {
-      const { userId, email, jar } = await world.signUp()
-      const link = await world.changeEmail(jar, `moved${++emails}@example.com`, "/settings?tab=email")
-      await world.pool.query(`update "user" set "banned" = true where "id" = $1`, [userId])
-      const refused = await world.get(link, jar)
-      assert.deepInclude(refused, { status: 302, location: "/settings?tab=email&error=USER_BANNED", cookies: [] })
-      // Better Auth checks a callbackURL's origin after the hooks (and not at all under NODE_ENV=test): the refusal checks it itself.
-      const elsewhere = new URL(link)
-      elsewhere.searchParams.set("callbackURL", "https://evil.example/x")
-      assert.deepInclude(await world.get(elsewhere.href, jar), { status: 401, code: "USER_BANNED", location: null, cookies: [] })
-      assert.strictEqual(await world.emailOf(userId), email)
-    })
-
-    it("two steps (sendChangeEmailConfirmation): the first link, followed after deactivation, mails the new address nothing", async () => {
-      const own = await makeWorld(db.url, { confirmation: true })
-      try {
-        const { userId, jar } = await own.signUp()
-        await own.pool.query(`update "user" set "emailVerified" = true where "id" = $1`, [userId])
-        const newEmail = `moved${++emails}@example.com`
-        const link = await own.changeEmail(jar, newEmail, undefined, "confirm")
-        await own.app.users.deactivate(userId)
-        assert.deepInclude(await own.get(link), { status: 401, code: "USER_DEACTIVATED", cookies: [] })
-        assert.isUndefined(own.mailed.find((mail) => mail.to === newEmail), "no link mailed to the new address")
-        await own.app.users.reactivate(userId)
-        assert.strictEqual((await own.get(link)).status, 200)
-        assert.isDefined(own.mailed.find((mail) => mail.to === newEmail))
-      } finally {
-        await own.close()
-      }
-    })
-
-    it("a forged or expired link is answered by Better Auth as before, whoever it names", async () => {
-      const { userId, jar } = await world.signUp()
-      const link = new URL(await world.changeEmail(jar, `moved${++emails}@example.com`))
-      await world.app.users.deactivate(userId)
-      const [head, payload] = link.searchParams.get("token")!.split(".")
-      link.searchParams.set("token", `${head}.${payload}.${"A".repeat(43)}`)
-      assert.deepInclude(await world.get(link.href), { status: 401, code: "INVALID_TOKEN" })
-    })
-
-    it("verifying an address after deactivation opens no session (autoSignInAfterVerification): 403 as sign-in, the address marked verified", async () => {
-      const { userId, email } = await world.signUp()
-      const link = world.mailed.find((mail) => mail.to === email)!.url
-      await world.app.users.deactivate(userId)
-      const answer = await world.get(link)
-      assert.deepStrictEqual(answer.cookies, [])
-      assert.deepInclude(answer, { status: 403, code: "USER_DEACTIVATED", cookies: [] }) // as sign-in is refused
-      // The address itself is marked verified: the link proves the mailbox and opens nothing.
-      assert.isTrue((await world.pool.query(`select "emailVerified" from "user" where "id" = $1`, [userId])).rows[0].emailVerified)
-    })
+describeOnBackends("links mailed before the lock-out", (url) => makeWorld(url), (held) => {
+  it("a change of address whose link is followed after deactivation: 401 and the address unchanged; after reactivation the same link changes it", async () => {
+    const { userId, email, jar } = await held.world.signUp()
+    const link = await held.world.changeEmail(jar, `moved${++emails}@example.com`)
+    await held.world.app.users.deactivate(userId)
+    const refused = await held.world.get(link)
+    // 401, as a cookie is refused; Better Auth 1.7.0 first opens a session for a link followed without one: 403, as sign-in.
+    assert.include([401, 403], refused.status)
+    assert.deepInclude(refused, { code: "USER_DEACTIVATED", cookies: [] })
+    assert.strictEqual(await held.world.emailOf(userId), email)
+    await held.world.app.users.reactivate(userId)
+    const followed = await held.world.get(link)
+    assert.strictEqual(followed.status, 200)
+    assert.strictEqual(await held.world.emailOf(userId), new URL(link).searchParams.get("to"))
   })
-}
+
+  it("followed in the browser still holding the banned user's cookie, with a callbackURL: redirected with ?error=USER_BANNED as Better Auth redirects its own refusals, no cookie, address unchanged; an untrusted callbackURL gets no redirect", async () => {
+    const { userId, email, jar } = await held.world.signUp()
+    const link = await held.world.changeEmail(jar, `moved${++emails}@example.com`, "/settings?tab=email")
+    await held.world.pool.query(`update "user" set "banned" = true where "id" = $1`, [userId])
+    const refused = await held.world.get(link, jar)
+    assert.deepInclude(refused, { status: 302, location: "/settings?tab=email&error=USER_BANNED", cookies: [] })
+    // Better Auth checks a callbackURL's origin after the hooks (and not at all under NODE_ENV=test): the refusal checks it itself.
+    const elsewhere = new URL(link)
+    elsewhere.searchParams.set("callbackURL", "https://evil.example/x")
+    assert.deepInclude(await held.world.get(elsewhere.href, jar), { status: 401, code: "USER_BANNED", location: null, cookies: [] })
+    assert.strictEqual(await held.world.emailOf(userId), email)
+  })
+
+  it("two steps (sendChangeEmailConfirmation): the first link, followed after deactivation, mails the new address nothing", async () => {
+    const own = await makeWorld(held.db.url, { confirmation: true })
+    try {
+      const { userId, jar } = await own.signUp()
+      await own.pool.query(`update "user" set "emailVerified" = true where "id" = $1`, [userId])
+      const newEmail = `moved${++emails}@example.com`
+      const link = await own.changeEmail(jar, newEmail, undefined, "confirm")
+      await own.app.users.deactivate(userId)
+      assert.deepInclude(await own.get(link), { status: 401, code: "USER_DEACTIVATED", cookies: [] })
+      assert.isUndefined(own.mailed.find((mail) => mail.to === newEmail), "no link mailed to the new address")
+      await own.app.users.reactivate(userId)
+      assert.strictEqual((await own.get(link)).status, 200)
+      assert.isDefined(own.mailed.find((mail) => mail.to === newEmail))
+    } finally {
+      await own.close()
+    }
+  })
+
+  it("a forged or expired link is answered by Better Auth as before, whoever it names", async () => {
+    const { userId, jar } = await held.world.signUp()
+    const link = new URL(await held.world.changeEmail(jar, `moved${++emails}@example.com`))
+    await held.world.app.users.deactivate(userId)
+    const [head, payload] = link.searchParams.get("token")!.split(".")
+    link.searchParams.set("token", `${head}.${payload}.${"A".repeat(43)}`)
+    assert.deepInclude(await held.world.get(link.href), { status: 401, code: "INVALID_TOKEN" })
+  })
+
+  it("verifying an address after deactivation opens no session (autoSignInAfterVerification): 403 as sign-in, the address marked verified", async () => {
+    const { userId, email } = await held.world.signUp()
+    const link = held.world.mailed.find((mail) => mail.to === email)!.url
+    await held.world.app.users.deactivate(userId)
+    const answer = await held.world.get(link)
+    assert.deepStrictEqual(answer.cookies, [])
+    assert.deepInclude(answer, { status: 403, code: "USER_DEACTIVATED", cookies: [] }) // as sign-in is refused
+    // The address itself is marked verified: the link proves the mailbox and opens nothing.
+    assert.isTrue((await held.world.pool.query(`select "emailVerified" from "user" where "id" = $1`, [userId])).rows[0].emailVerified)
+  })
+})
 
 const makeWorld = async (url: string, options: { readonly confirmation?: boolean } = {}) => {
   const pool = testPool(url, 2)

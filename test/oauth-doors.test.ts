@@ -6,84 +6,70 @@
  * refusal comes first: a locked-out user's refused OAuth sign-in or link changes nothing of
  * theirs, and once the lock-out ends the same flows work.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { assert, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
 import { admin, genericOAuth } from "better-auth/plugins"
-import { afterAll, beforeAll } from "vitest"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { jarAfter, quietOptions } from "./support/auth.ts"
-import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
+import { describeOnBackends, testPool } from "./support/databases.ts"
 
 const BASE = "http://localhost:3000"
 let people = 0
 
-for (const backend of sqlBackends) {
-  describe(`OAuth for a locked-out user, on ${backend.name}`, () => {
-    let db: TestDatabase
-    let world: Awaited<ReturnType<typeof makeWorld>>
-    beforeAll(async () => {
-      db = await backend.make()
-      world = await makeWorld(db.url)
-    })
-    afterAll(async () => {
-      await world?.close()
-      await db?.close()
-    })
-
-    it("first OAuth sign-in of a deactivated user (the provider's address is theirs): refused, no account linked, profile unchanged; after reactivation linked and signed in", async () => {
-      const ada = await world.signUp()
-      await world.app.users.deactivate(ada.userId)
-      const profile = { id: `p${++people}`, email: ada.email, name: "From the provider", emailVerified: true }
-      const refused = await world.oauthSignIn(profile)
-      assert.strictEqual(refused.location?.includes("error="), true, `redirected with an error, got ${refused.location}`)
-      assert.deepStrictEqual(await world.accounts(ada.userId), ["credential"])
-      assert.deepInclude(await world.user(ada.userId), { name: "Ada", email: ada.email })
-      await world.app.users.reactivate(ada.userId)
-      const signedIn = await world.oauthSignIn(profile)
-      assert.strictEqual(signedIn.location, "/done")
-      assert.deepStrictEqual(await world.accounts(ada.userId), ["credential", "mock"])
-    })
-
-    it("OAuth sign-in of a banned user whose account is linked, the provider now saying another address and name: refused, address and name unchanged", async () => {
-      const bo = await world.signUp()
-      const profile = { id: `p${++people}`, email: bo.email, name: "Bo", emailVerified: true }
-      assert.strictEqual((await world.oauthSignIn(profile)).location, "/done")
-      await world.pool.query(`update "user" set "banned" = true where "id" = $1`, [bo.userId])
-      const refused = await world.oauthSignIn({ ...profile, email: `taken${people}@example.com`, name: "Someone else" })
-      assert.strictEqual(refused.location?.includes("error="), true, `redirected with an error, got ${refused.location}`)
-      assert.deepInclude(await world.user(bo.userId), { name: "Bo", email: bo.email })
-    })
-
-    it("a link started while the user could act, finished after deactivation: refused, nothing linked, profile unchanged", async () => {
-      const cy = await world.signUp()
-      const started = await world.linkStart(cy.jar)
-      await world.app.users.deactivate(cy.userId)
-      const finished = await world.callback(started, { id: `p${++people}`, email: cy.email, name: "Linked name", emailVerified: true })
-      assert.strictEqual(finished.location?.includes("error="), true, `redirected with an error, got ${finished.location}`)
-      assert.deepStrictEqual(await world.accounts(cy.userId), ["credential"])
-      assert.deepInclude(await world.user(cy.userId), { name: "Ada" })
-    })
-
-    it("the app's own validateUserInfo still decides for a user who is not locked out", async () => {
-      const dee = await world.signUp()
-      const refused = await world.oauthSignIn({ id: `p${++people}`, email: dee.email, name: "Blocked", emailVerified: true })
-      assert.match(refused.location ?? "", /^\/failed\?error=blocked_name&/)
-      assert.deepStrictEqual(await world.accounts(dee.userId), ["credential"])
-    })
-
-    it("an admin may still give a deactivated user a password account (/admin/set-user-password): someone else, checked at the door", async () => {
-      const admin = await world.signUp()
-      await world.pool.query(`update "user" set "role" = 'admin' where "id" = $1`, [admin.userId])
-      const signedIn = await world.signIn(admin.email)
-      const email = `only-oauth${++people}@example.com`
-      assert.strictEqual((await world.oauthSignIn({ id: `p${people}`, email, name: "Eve", emailVerified: true })).location, "/done")
-      const eve = (await world.pool.query(`select "id" from "user" where "email" = $1`, [email])).rows[0].id as string
-      await world.app.users.deactivate(eve)
-      assert.strictEqual((await world.post("/admin/set-user-password", signedIn, { userId: eve, newPassword: "another horse battery" })).status, 200)
-      assert.deepStrictEqual(await world.accounts(eve), ["credential", "mock"])
-    })
+describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held) => {
+  it("first OAuth sign-in of a deactivated user (the provider's address is theirs): refused, no account linked, profile unchanged; after reactivation linked and signed in", async () => {
+    const ada = await held.world.signUp()
+    await held.world.app.users.deactivate(ada.userId)
+    const profile = { id: `p${++people}`, email: ada.email, name: "From the provider", emailVerified: true }
+    const refused = await held.world.oauthSignIn(profile)
+    assert.strictEqual(refused.location?.includes("error="), true, `redirected with an error, got ${refused.location}`)
+    assert.deepStrictEqual(await held.world.accounts(ada.userId), ["credential"])
+    assert.deepInclude(await held.world.user(ada.userId), { name: "Ada", email: ada.email })
+    await held.world.app.users.reactivate(ada.userId)
+    const signedIn = await held.world.oauthSignIn(profile)
+    assert.strictEqual(signedIn.location, "/done")
+    assert.deepStrictEqual(await held.world.accounts(ada.userId), ["credential", "mock"])
   })
-}
+
+  it("OAuth sign-in of a banned user whose account is linked, the provider now saying another address and name: refused, address and name unchanged", async () => {
+    const bo = await held.world.signUp()
+    const profile = { id: `p${++people}`, email: bo.email, name: "Bo", emailVerified: true }
+    assert.strictEqual((await held.world.oauthSignIn(profile)).location, "/done")
+    await held.world.pool.query(`update "user" set "banned" = true where "id" = $1`, [bo.userId])
+    const refused = await held.world.oauthSignIn({ ...profile, email: `taken${people}@example.com`, name: "Someone else" })
+    assert.strictEqual(refused.location?.includes("error="), true, `redirected with an error, got ${refused.location}`)
+    assert.deepInclude(await held.world.user(bo.userId), { name: "Bo", email: bo.email })
+  })
+
+  it("a link started while the user could act, finished after deactivation: refused, nothing linked, profile unchanged", async () => {
+    const cy = await held.world.signUp()
+    const started = await held.world.linkStart(cy.jar)
+    await held.world.app.users.deactivate(cy.userId)
+    const finished = await held.world.callback(started, { id: `p${++people}`, email: cy.email, name: "Linked name", emailVerified: true })
+    assert.strictEqual(finished.location?.includes("error="), true, `redirected with an error, got ${finished.location}`)
+    assert.deepStrictEqual(await held.world.accounts(cy.userId), ["credential"])
+    assert.deepInclude(await held.world.user(cy.userId), { name: "Ada" })
+  })
+
+  it("the app's own validateUserInfo still decides for a user who is not locked out", async () => {
+    const dee = await held.world.signUp()
+    const refused = await held.world.oauthSignIn({ id: `p${++people}`, email: dee.email, name: "Blocked", emailVerified: true })
+    assert.match(refused.location ?? "", /^\/failed\?error=blocked_name&/)
+    assert.deepStrictEqual(await held.world.accounts(dee.userId), ["credential"])
+  })
+
+  it("an admin may still give a deactivated user a password account (/admin/set-user-password): someone else, checked at the door", async () => {
+    const admin = await held.world.signUp()
+    await held.world.pool.query(`update "user" set "role" = 'admin' where "id" = $1`, [admin.userId])
+    const signedIn = await held.world.signIn(admin.email)
+    const email = `only-oauth${++people}@example.com`
+    assert.strictEqual((await held.world.oauthSignIn({ id: `p${people}`, email, name: "Eve", emailVerified: true })).location, "/done")
+    const eve = (await held.world.pool.query(`select "id" from "user" where "email" = $1`, [email])).rows[0].id as string
+    await held.world.app.users.deactivate(eve)
+    assert.strictEqual((await held.world.post("/admin/set-user-password", signedIn, { userId: eve, newPassword: "another horse battery" })).status, 200)
+    assert.deepStrictEqual(await held.world.accounts(eve), ["credential", "mock"])
+  })
+})
 
 interface Profile {
   readonly id: string

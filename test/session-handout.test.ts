@@ -5,182 +5,168 @@
  * user either is refused as sign-in is (403 `USER_DEACTIVATED` / `USER_BANNED`), with no cookie
  * on the response; once the lock-out ends, the same flows hand the session over again.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { assert, it } from "@effect/vitest"
 import { type BetterAuthPlugin, betterAuth } from "better-auth"
 import { createAuthMiddleware } from "better-auth/api"
 import { admin, bearer, customSession, jwt, multiSession, oneTimeToken } from "better-auth/plugins"
-import { afterAll, beforeAll } from "vitest"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { jarAfter, quietOptions } from "./support/auth.ts"
-import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
+import { describeOnBackends, testPool } from "./support/databases.ts"
 
 const BASE = "http://localhost:3000"
 const PASSWORD = "correct horse battery"
 let emails = 0
 
-for (const backend of sqlBackends) {
-  describe(`plugins that hand a session to the browser, on ${backend.name}`, () => {
-    let db: TestDatabase
-    let world: Awaited<ReturnType<typeof makeWorld>>
-    beforeAll(async () => {
-      db = await backend.make()
-      world = await makeWorld(db.url)
-    })
-    afterAll(async () => {
-      await world?.close()
-      await db?.close()
-    })
-
-    it("a one-time token minted before the lock-out is refused after it, with no cookie and no new one-time token; after reactivation the next one is honoured", async () => {
-      const { userId, jar } = await world.signUp()
-      const mint = async () => ((await world.call("/one-time-token/generate", jar)).body as { token: string }).token
-      const [first, second] = [await mint(), await mint()]
-      await world.app.users.deactivate(userId)
-      const refused = await world.call("/one-time-token/verify", "", { token: first })
-      assert.deepInclude(refused, { status: 403, code: "USER_DEACTIVATED", cookies: [], ott: null })
-      await world.app.users.reactivate(userId)
-      const honoured = await world.call("/one-time-token/verify", "", { token: second })
-      assert.strictEqual(honoured.status, 200)
-      assert.strictEqual((honoured.body as { user: { id: string } }).user.id, userId)
-      assert.isNotEmpty(honoured.cookies, "the session cookie")
-      assert.isNotNull(honoured.ott, "setOttHeaderOnNewSession's next one-time token")
-    })
-
-    it("a one-time token whose verification answers the session rather than set a cookie (disableSetSessionCookie): refused alike", async () => {
-      const own = await makeWorld(db.url, { oneTimeToken: { disableSetSessionCookie: true } })
-      try {
-        const { userId, jar } = await own.signUp()
-        const token = ((await own.call("/one-time-token/generate", jar)).body as { token: string }).token
-        await own.app.users.deactivate(userId)
-        assert.deepInclude(await own.call("/one-time-token/verify", "", { token }), { status: 403, code: "USER_DEACTIVATED", cookies: [] })
-      } finally {
-        await own.close()
-      }
-    })
-
-    it("jwt() listed after fusionAuth(), a session due for refresh: /get-session answers null for a locked-out user, with no JWT", async () => {
-      const own = await makeWorld(db.url, { after: [jwt()], updateAge: 0 })
-      try {
-        const { userId, jar } = await own.signUp()
-        await own.app.users.deactivate(userId)
-        assert.deepInclude(await own.call("/get-session", jar), { status: 200, body: null, jwt: null })
-        await own.app.users.reactivate(userId)
-        const served = await own.call("/get-session", jar)
-        assert.strictEqual(served.status, 200)
-        assert.isNotNull(served.jwt)
-      } finally {
-        await own.close()
-      }
-    })
-
-    it("a hook that opens a session through the context it returns, a plugin's or the app's own: a locked-out user's is refused before the endpoint runs", async () => {
-      for (const where of ["plugin", "app"] as const) {
-        const own = await makeWorld(db.url, where === "plugin" ? { after: [opener] } : { hook: opener.hooks.before[0]!.handler })
-        try {
-          const { userId } = await own.signUp()
-          const asUser = { "x-open-as": userId }
-          assert.deepInclude(await own.call("/update-user", "", { name: "Renamed" }, asUser), { status: 200 }, `${where}: the door is open`)
-          await own.app.users.deactivate(userId)
-          assert.deepInclude(await own.call("/update-user", "", { name: "Stolen" }, asUser), { status: 401, code: "USER_DEACTIVATED" }, where)
-          const { rows } = await own.pool.query<{ name: string }>(`select "name" from "user" where "id" = $1`, [userId])
-          assert.strictEqual(rows[0]!.name, "Renamed", `${where}: the endpoint never ran`)
-        } finally {
-          await own.close()
-        }
-      }
-    })
-
-    it("multi-session: switching a device to a locked-out account is refused, with no cookie; after the ban ends, allowed", async () => {
-      // One browser, two accounts: Ada's session, then Bo's (active), both in its jar.
-      const ada = await world.signUp()
-      const bo = await world.signIn(await world.signUp(), ada.jar)
-      const adaToken = ada.jar.match(/session_token=([^.;]+)/)![1]!
-      await world.pool.query(`update "user" set "banned" = true where "id" = $1`, [ada.userId])
-      const refused = await world.call("/multi-session/set-active", bo.jar, { sessionToken: adaToken })
-      assert.deepInclude(refused, { status: 403, code: "USER_BANNED", cookies: [] })
-      const still = await world.app.getSession(new Headers({ cookie: bo.jar }))
-      assert.strictEqual(still?.user.id, bo.userId, "the browser's active account is still Bo's")
-      await world.pool.query(`update "user" set "banned" = false where "id" = $1`, [ada.userId])
-      const allowed = await world.call("/multi-session/set-active", bo.jar, { sessionToken: adaToken })
-      assert.strictEqual(allowed.status, 200)
-      assert.isNotEmpty(allowed.cookies)
-    })
-
-    it("multi-session: a device's list of accounts leaves out a locked-out one, whatever a customSession makes of the list; after reactivation it is listed again", async () => {
-      const ada = await world.signUp()
-      const bo = await world.signIn(await world.signUp(), ada.jar)
-      const listed = async (own = world) =>
-        ((await own.call("/multi-session/list-device-sessions", bo.jar)).body as Array<{ user?: { id: string }; who?: string }>)
-          .map((item) => item.who ?? item.user?.id).sort()
-      assert.deepStrictEqual(await listed(), [ada.userId, bo.userId].sort())
-      await world.app.users.deactivate(ada.userId)
-      assert.deepStrictEqual(await listed(), [bo.userId])
-      // A customSession listed first, reshaping the list so no item has a user's id, still never sees Ada's session.
-      const reshaped = await makeWorld(db.url, {
-        first: [customSession(async ({ user }) => ({ who: user.id }), {}, { shouldMutateListDeviceSessionsEndpoint: true })]
-      })
-      try {
-        assert.deepStrictEqual(await listed(reshaped), [bo.userId])
-      } finally {
-        await reshaped.close()
-      }
-      await world.app.users.reactivate(ada.userId)
-      assert.deepStrictEqual(await listed(), [ada.userId, bo.userId].sort())
-    })
-
-    it("multi-session, the device's active account locked out: the list shows the others and the device switches to one; signing in as someone else works", async () => {
-      const bo = await world.signUp()
-      const ada = await world.signIn(await world.signUp(), bo.jar) // Ada's is the active account
-      const boToken = bo.jar.match(/session_token=([^.;]+)/)![1]!
-      await world.app.users.deactivate(ada.userId)
-      const list = await world.call("/multi-session/list-device-sessions", ada.jar)
-      assert.strictEqual(list.status, 200)
-      assert.deepStrictEqual((list.body as Array<{ user: { id: string } }>).map((item) => item.user.id), [bo.userId])
-      const switched = await world.call("/multi-session/set-active", ada.jar, { sessionToken: boToken })
-      assert.strictEqual(switched.status, 200)
-      assert.strictEqual((await world.app.getSession(new Headers({ cookie: jarAfter(ada.jar, switched.cookies) })))?.user.id, bo.userId)
-      const cy = await world.signIn(await world.signUp(), ada.jar)
-      assert.strictEqual((await world.app.getSession(new Headers({ cookie: cy.jar })))?.user.id, cy.userId)
-    })
-
-    it("multi-session with bearer() listed after fusionAuth(), which copies the request's headers back: the list still leaves the locked-out account out", async () => {
-      const own = await makeWorld(db.url, { after: [bearer()] })
-      try {
-        const ada = await own.signUp()
-        const bo = await own.signIn(await own.signUp(), ada.jar)
-        await own.app.users.deactivate(ada.userId)
-        const signed = decodeURIComponent(bo.jar.match(/better-auth\.session_token=([^;]+)/)![1]!)
-        const list = await own.call("/multi-session/list-device-sessions", bo.jar, undefined, { authorization: `Bearer ${signed}` })
-        assert.deepStrictEqual((list.body as Array<{ user: { id: string } }>).map((item) => item.user.id), [bo.userId])
-      } finally {
-        await own.close()
-      }
-    })
-
-    it("a cookie taken off the request changes no other header: what an earlier hook set reaches the endpoint's hooks", async () => {
-      const seen: Array<string | null> = []
-      const tenant = {
-        id: "tenant",
-        hooks: {
-          before: [{ matcher: () => true, handler: createAuthMiddleware(async () => ({ context: { headers: new Headers({ "x-tenant": "rewritten" }) } })) }],
-          after: [{ matcher: () => true, handler: createAuthMiddleware(async (ctx) => void seen.push(ctx.headers?.get("x-tenant") ?? null)) }]
-        }
-      } satisfies BetterAuthPlugin
-      const own = await makeWorld(db.url, { first: [tenant] })
-      try {
-        const ada = await own.signUp()
-        const bo = await own.signIn(await own.signUp(), ada.jar)
-        await own.app.users.deactivate(ada.userId)
-        seen.length = 0
-        const list = await own.call("/multi-session/list-device-sessions", bo.jar, undefined, { "x-tenant": "original" })
-        assert.deepStrictEqual((list.body as Array<{ user: { id: string } }>).map((item) => item.user.id), [bo.userId])
-        assert.deepStrictEqual(seen, ["rewritten"])
-      } finally {
-        await own.close()
-      }
-    })
+describeOnBackends("plugins that hand a session to the browser", (url) => makeWorld(url), (held) => {
+  it("a one-time token minted before the lock-out is refused after it, with no cookie and no new one-time token; after reactivation the next one is honoured", async () => {
+    const { userId, jar } = await held.world.signUp()
+    const mint = async () => ((await held.world.call("/one-time-token/generate", jar)).body as { token: string }).token
+    const [first, second] = [await mint(), await mint()]
+    await held.world.app.users.deactivate(userId)
+    const refused = await held.world.call("/one-time-token/verify", "", { token: first })
+    assert.deepInclude(refused, { status: 403, code: "USER_DEACTIVATED", cookies: [], ott: null })
+    await held.world.app.users.reactivate(userId)
+    const honoured = await held.world.call("/one-time-token/verify", "", { token: second })
+    assert.strictEqual(honoured.status, 200)
+    assert.strictEqual((honoured.body as { user: { id: string } }).user.id, userId)
+    assert.isNotEmpty(honoured.cookies, "the session cookie")
+    assert.isNotNull(honoured.ott, "setOttHeaderOnNewSession's next one-time token")
   })
-}
+
+  it("a one-time token whose verification answers the session rather than set a cookie (disableSetSessionCookie): refused alike", async () => {
+    const own = await makeWorld(held.db.url, { oneTimeToken: { disableSetSessionCookie: true } })
+    try {
+      const { userId, jar } = await own.signUp()
+      const token = ((await own.call("/one-time-token/generate", jar)).body as { token: string }).token
+      await own.app.users.deactivate(userId)
+      assert.deepInclude(await own.call("/one-time-token/verify", "", { token }), { status: 403, code: "USER_DEACTIVATED", cookies: [] })
+    } finally {
+      await own.close()
+    }
+  })
+
+  it("jwt() listed after fusionAuth(), a session due for refresh: /get-session answers null for a locked-out user, with no JWT", async () => {
+    const own = await makeWorld(held.db.url, { after: [jwt()], updateAge: 0 })
+    try {
+      const { userId, jar } = await own.signUp()
+      await own.app.users.deactivate(userId)
+      assert.deepInclude(await own.call("/get-session", jar), { status: 200, body: null, jwt: null })
+      await own.app.users.reactivate(userId)
+      const served = await own.call("/get-session", jar)
+      assert.strictEqual(served.status, 200)
+      assert.isNotNull(served.jwt)
+    } finally {
+      await own.close()
+    }
+  })
+
+  it("a hook that opens a session through the context it returns, a plugin's or the app's own: a locked-out user's is refused before the endpoint runs", async () => {
+    for (const where of ["plugin", "app"] as const) {
+      const own = await makeWorld(held.db.url, where === "plugin" ? { after: [opener] } : { hook: opener.hooks.before[0]!.handler })
+      try {
+        const { userId } = await own.signUp()
+        const asUser = { "x-open-as": userId }
+        assert.deepInclude(await own.call("/update-user", "", { name: "Renamed" }, asUser), { status: 200 }, `${where}: the door is open`)
+        await own.app.users.deactivate(userId)
+        assert.deepInclude(await own.call("/update-user", "", { name: "Stolen" }, asUser), { status: 401, code: "USER_DEACTIVATED" }, where)
+        const { rows } = await own.pool.query<{ name: string }>(`select "name" from "user" where "id" = $1`, [userId])
+        assert.strictEqual(rows[0]!.name, "Renamed", `${where}: the endpoint never ran`)
+      } finally {
+        await own.close()
+      }
+    }
+  })
+
+  it("multi-session: switching a device to a locked-out account is refused, with no cookie; after the ban ends, allowed", async () => {
+    // One browser, two accounts: Ada's session, then Bo's (active), both in its jar.
+    const ada = await held.world.signUp()
+    const bo = await held.world.signIn(await held.world.signUp(), ada.jar)
+    const adaToken = ada.jar.match(/session_token=([^.;]+)/)![1]!
+    await held.world.pool.query(`update "user" set "banned" = true where "id" = $1`, [ada.userId])
+    const refused = await held.world.call("/multi-session/set-active", bo.jar, { sessionToken: adaToken })
+    assert.deepInclude(refused, { status: 403, code: "USER_BANNED", cookies: [] })
+    const still = await held.world.app.getSession(new Headers({ cookie: bo.jar }))
+    assert.strictEqual(still?.user.id, bo.userId, "the browser's active account is still Bo's")
+    await held.world.pool.query(`update "user" set "banned" = false where "id" = $1`, [ada.userId])
+    const allowed = await held.world.call("/multi-session/set-active", bo.jar, { sessionToken: adaToken })
+    assert.strictEqual(allowed.status, 200)
+    assert.isNotEmpty(allowed.cookies)
+  })
+
+  it("multi-session: a device's list of accounts leaves out a locked-out one, whatever a customSession makes of the list; after reactivation it is listed again", async () => {
+    const ada = await held.world.signUp()
+    const bo = await held.world.signIn(await held.world.signUp(), ada.jar)
+    const listed = async (own = held.world) =>
+      ((await own.call("/multi-session/list-device-sessions", bo.jar)).body as Array<{ user?: { id: string }; who?: string }>)
+        .map((item) => item.who ?? item.user?.id).sort()
+    assert.deepStrictEqual(await listed(), [ada.userId, bo.userId].sort())
+    await held.world.app.users.deactivate(ada.userId)
+    assert.deepStrictEqual(await listed(), [bo.userId])
+    // A customSession listed first, reshaping the list so no item has a user's id, still never sees Ada's session.
+    const reshaped = await makeWorld(held.db.url, {
+      first: [customSession(async ({ user }) => ({ who: user.id }), {}, { shouldMutateListDeviceSessionsEndpoint: true })]
+    })
+    try {
+      assert.deepStrictEqual(await listed(reshaped), [bo.userId])
+    } finally {
+      await reshaped.close()
+    }
+    await held.world.app.users.reactivate(ada.userId)
+    assert.deepStrictEqual(await listed(), [ada.userId, bo.userId].sort())
+  })
+
+  it("multi-session, the device's active account locked out: the list shows the others and the device switches to one; signing in as someone else works", async () => {
+    const bo = await held.world.signUp()
+    const ada = await held.world.signIn(await held.world.signUp(), bo.jar) // Ada's is the active account
+    const boToken = bo.jar.match(/session_token=([^.;]+)/)![1]!
+    await held.world.app.users.deactivate(ada.userId)
+    const list = await held.world.call("/multi-session/list-device-sessions", ada.jar)
+    assert.strictEqual(list.status, 200)
+    assert.deepStrictEqual((list.body as Array<{ user: { id: string } }>).map((item) => item.user.id), [bo.userId])
+    const switched = await held.world.call("/multi-session/set-active", ada.jar, { sessionToken: boToken })
+    assert.strictEqual(switched.status, 200)
+    assert.strictEqual((await held.world.app.getSession(new Headers({ cookie: jarAfter(ada.jar, switched.cookies) })))?.user.id, bo.userId)
+    const cy = await held.world.signIn(await held.world.signUp(), ada.jar)
+    assert.strictEqual((await held.world.app.getSession(new Headers({ cookie: cy.jar })))?.user.id, cy.userId)
+  })
+
+  it("multi-session with bearer() listed after fusionAuth(), which copies the request's headers back: the list still leaves the locked-out account out", async () => {
+    const own = await makeWorld(held.db.url, { after: [bearer()] })
+    try {
+      const ada = await own.signUp()
+      const bo = await own.signIn(await own.signUp(), ada.jar)
+      await own.app.users.deactivate(ada.userId)
+      const signed = decodeURIComponent(bo.jar.match(/better-auth\.session_token=([^;]+)/)![1]!)
+      const list = await own.call("/multi-session/list-device-sessions", bo.jar, undefined, { authorization: `Bearer ${signed}` })
+      assert.deepStrictEqual((list.body as Array<{ user: { id: string } }>).map((item) => item.user.id), [bo.userId])
+    } finally {
+      await own.close()
+    }
+  })
+
+  it("a cookie taken off the request changes no other header: what an earlier hook set reaches the endpoint's hooks", async () => {
+    const seen: Array<string | null> = []
+    const tenant = {
+      id: "tenant",
+      hooks: {
+        before: [{ matcher: () => true, handler: createAuthMiddleware(async () => ({ context: { headers: new Headers({ "x-tenant": "rewritten" }) } })) }],
+        after: [{ matcher: () => true, handler: createAuthMiddleware(async (ctx) => void seen.push(ctx.headers?.get("x-tenant") ?? null)) }]
+      }
+    } satisfies BetterAuthPlugin
+    const own = await makeWorld(held.db.url, { first: [tenant] })
+    try {
+      const ada = await own.signUp()
+      const bo = await own.signIn(await own.signUp(), ada.jar)
+      await own.app.users.deactivate(ada.userId)
+      seen.length = 0
+      const list = await own.call("/multi-session/list-device-sessions", bo.jar, undefined, { "x-tenant": "original" })
+      assert.deepStrictEqual((list.body as Array<{ user: { id: string } }>).map((item) => item.user.id), [bo.userId])
+      assert.deepStrictEqual(seen, ["rewritten"])
+    } finally {
+      await own.close()
+    }
+  })
+})
 
 /**
  * A plugin whose before-hook opens a session for the user named in `x-open-as` by returning

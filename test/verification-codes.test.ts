@@ -5,59 +5,45 @@
  * given: 403 `USER_DEACTIVATED` / `USER_BANNED` as sign-in is, no record, no cookie; the user
  * who is not locked out verifies as before.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { assert, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
 import { admin, emailOTP, phoneNumber } from "better-auth/plugins"
-import { afterAll, beforeAll } from "vitest"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { quietOptions } from "./support/auth.ts"
-import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
+import { describeOnBackends, testPool } from "./support/databases.ts"
 
 const BASE = "http://localhost:3000"
 let people = 0
 
-for (const backend of sqlBackends) {
-  describe(`codes verified with no session, on ${backend.name}`, () => {
-    let db: TestDatabase
-    let world: Awaited<ReturnType<typeof makeWorld>>
-    beforeAll(async () => {
-      db = await backend.make()
-      world = await makeWorld(db.url)
-    })
-    afterAll(async () => {
-      await world?.close()
-      await db?.close()
-    })
-
-    it("a phone's code (disableSession): the user's record for one who is not locked out; 403 and no record for a deactivated one, with or without a session asked for", async () => {
-      const ada = await world.signUp()
-      const phone = `+1555${String(++people).padStart(7, "0")}`
-      await world.pool.query(`update "user" set "phoneNumber" = $2 where "id" = $1`, [ada.userId, phone])
-      const verify = async (disableSession: boolean) => {
-        await world.post("/phone-number/send-otp", { phoneNumber: phone })
-        return world.post("/phone-number/verify", { phoneNumber: phone, code: world.codes.get(phone)!, disableSession })
-      }
-      const open = await verify(true)
-      assert.strictEqual(open.status, 200)
-      assert.strictEqual((open.body as { user: { id: string } }).user.id, ada.userId)
-      await world.app.users.deactivate(ada.userId)
-      for (const disableSession of [true, false]) {
-        const refused = await verify(disableSession)
-        assert.deepInclude(refused, { status: 403, code: "USER_DEACTIVATED", cookies: [] })
-        assert.notProperty(refused.body, "user")
-      }
-    })
-
-    it("an emailed code (email-otp's verification): 403 and no record for a banned user", async () => {
-      const bo = await world.signUp()
-      await world.pool.query(`update "user" set "banned" = true where "id" = $1`, [bo.userId])
-      await world.post("/email-otp/send-verification-otp", { email: bo.email, type: "email-verification" })
-      const refused = await world.post("/email-otp/verify-email", { email: bo.email, otp: world.codes.get(bo.email)! })
-      assert.deepInclude(refused, { status: 403, code: "USER_BANNED", cookies: [] })
+describeOnBackends("codes verified with no session", (url) => makeWorld(url), (held) => {
+  it("a phone's code (disableSession): the user's record for one who is not locked out; 403 and no record for a deactivated one, with or without a session asked for", async () => {
+    const ada = await held.world.signUp()
+    const phone = `+1555${String(++people).padStart(7, "0")}`
+    await held.world.pool.query(`update "user" set "phoneNumber" = $2 where "id" = $1`, [ada.userId, phone])
+    const verify = async (disableSession: boolean) => {
+      await held.world.post("/phone-number/send-otp", { phoneNumber: phone })
+      return held.world.post("/phone-number/verify", { phoneNumber: phone, code: held.world.codes.get(phone)!, disableSession })
+    }
+    const open = await verify(true)
+    assert.strictEqual(open.status, 200)
+    assert.strictEqual((open.body as { user: { id: string } }).user.id, ada.userId)
+    await held.world.app.users.deactivate(ada.userId)
+    for (const disableSession of [true, false]) {
+      const refused = await verify(disableSession)
+      assert.deepInclude(refused, { status: 403, code: "USER_DEACTIVATED", cookies: [] })
       assert.notProperty(refused.body, "user")
-    })
+    }
   })
-}
+
+  it("an emailed code (email-otp's verification): 403 and no record for a banned user", async () => {
+    const bo = await held.world.signUp()
+    await held.world.pool.query(`update "user" set "banned" = true where "id" = $1`, [bo.userId])
+    await held.world.post("/email-otp/send-verification-otp", { email: bo.email, type: "email-verification" })
+    const refused = await held.world.post("/email-otp/verify-email", { email: bo.email, otp: held.world.codes.get(bo.email)! })
+    assert.deepInclude(refused, { status: 403, code: "USER_BANNED", cookies: [] })
+    assert.notProperty(refused.body, "user")
+  })
+})
 
 const makeWorld = async (url: string) => {
   const pool = testPool(url, 2)

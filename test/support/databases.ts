@@ -5,6 +5,7 @@
 import { PGlite } from "@electric-sql/pglite"
 import { readFile } from "node:fs/promises"
 import pg from "pg"
+import { afterAll, beforeAll, describe } from "vitest"
 import { serve } from "../../src/sql/EmbeddedServer.ts"
 import { INITDB, initdb } from "./pglite-initdb.ts"
 
@@ -83,4 +84,35 @@ export const testPool = (connectionString: string, max = 4) => {
   pool.on("error", () => undefined)
   pool.on("connect", (client) => client.on("error", () => undefined))
   return pool
+}
+
+/** A suite's database and the world its tests share on it, both made before the first test. */
+export interface OnBackend<W> {
+  readonly db: TestDatabase
+  readonly world: W
+}
+
+/**
+ * `describe(title, …)` once per SQL backend: a fresh test database and `make(url)`'s world on it
+ * before the tests, both closed after; the tests read them from `held`.
+ */
+export const describeOnBackends = <W extends { close(): Promise<void> }>(
+  title: string,
+  make: (url: string) => Promise<W>,
+  tests: (held: OnBackend<W>) => void
+): void => {
+  for (const backend of sqlBackends) {
+    describe(`${title}, on ${backend.name}`, () => {
+      const held = {} as { db: TestDatabase; world: W }
+      beforeAll(async () => {
+        held.db = await backend.make()
+        held.world = await make(held.db.url)
+      })
+      afterAll(async () => {
+        await held.world?.close()
+        await held.db?.close()
+      })
+      tests(held)
+    })
+  }
 }
