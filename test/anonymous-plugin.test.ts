@@ -8,8 +8,8 @@
  * before.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { betterAuth } from "better-auth"
-import { admin, anonymous } from "better-auth/plugins"
+import { type BetterAuthPlugin, betterAuth } from "better-auth"
+import { admin, anonymous, bearer } from "better-auth/plugins"
 import { afterAll, beforeAll } from "vitest"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { jarAfter, quietOptions } from "./support/auth.ts"
@@ -49,6 +49,21 @@ for (const backend of sqlBackends) {
       })
     }
 
+    it("bearer() listed first, a browser holding a deactivated anonymous user's cookie and presenting another anonymous user's token: that user, who is not locked out, links", async () => {
+      const world = await makeWorld(db.url, false, [bearer()])
+      try {
+        const locked = await world.anonymous()
+        await world.app.users.deactivate(locked.userId)
+        const other = await world.anonymous()
+        const token = decodeURIComponent(other.jar.match(/better-auth\.session_token=([^;]+)/)![1]!)
+        const signedUp = await world.signUp(locked.jar, { authorization: `Bearer ${token}` })
+        assert.deepStrictEqual(world.links, [{ from: other.userId, to: signedUp.userId }])
+        assert.isTrue(await world.exists(locked.userId))
+      } finally {
+        await world.close()
+      }
+    })
+
     it("cookie cache on, an anonymous user banned (the ban deletes their sessions; the browser still holds the cached copy): nothing handed over, the banned account and its ban kept", async () => {
       const world = await makeWorld(db.url, true)
       try {
@@ -65,13 +80,14 @@ for (const backend of sqlBackends) {
   })
 }
 
-const makeWorld = async (url: string, cookieCache: boolean) => {
+const makeWorld = async (url: string, cookieCache: boolean, first: ReadonlyArray<BetterAuthPlugin> = []) => {
   const pool = testPool(url, 2)
   const links: Array<{ from: string; to: string }> = []
   const auth = betterAuth({
     ...quietOptions(pool),
     session: { cookieCache: { enabled: cookieCache, maxAge: 300 } },
     plugins: [
+      ...first,
       admin(),
       anonymous({ onLinkAccount: async ({ anonymousUser, newUser }) => void links.push({ from: anonymousUser.user.id, to: newUser.user.id }) }),
       fusionAuth()
@@ -79,17 +95,18 @@ const makeWorld = async (url: string, cookieCache: boolean) => {
   })
   await migrate(auth, { url })
   const app = createAuthSession(auth, { database: { url } })
-  const post = async (path: string, jar: string, body: unknown) => {
+  const post = async (path: string, jar: string, body: unknown, headers: Record<string, string> = {}) => {
     const response = await auth.handler(new Request(`${BASE}/api/auth${path}`, {
       method: "POST",
-      headers: { origin: BASE, "content-type": "application/json", ...(jar === "" ? {} : { cookie: jar }) },
+      headers: { origin: BASE, "content-type": "application/json", ...(jar === "" ? {} : { cookie: jar }), ...headers },
       body: JSON.stringify(body)
     }))
     if (response.status !== 200) throw new Error(`${path}: ${response.status} ${await response.text()}`)
     return { userId: ((await response.json()) as { user: { id: string } }).user.id, jar: jarAfter(jar, response.headers.getSetCookie()) }
   }
   const anonymousUser = () => post("/sign-in/anonymous", "", {})
-  const signUp = (jar: string) => post("/sign-up/email", jar, { email: `anon${++emails}@example.com`, password: "correct horse battery", name: "Anon" })
+  const signUp = (jar: string, headers?: Record<string, string>) =>
+    post("/sign-up/email", jar, { email: `anon${++emails}@example.com`, password: "correct horse battery", name: "Anon" }, headers)
   const exists = async (userId: string) => (await pool.query(`select 1 from "user" where "id" = $1`, [userId])).rowCount === 1
   const close = async () => {
     await app.dispose()

@@ -31,7 +31,7 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
     assert.deepStrictEqual(await held.world.accounts(ada.userId), ["credential", "mock"])
   })
 
-  it("OAuth sign-in of a banned user whose account is linked, the provider now saying another address and name: refused, address and name unchanged", async () => {
+  it("with the app's own validateUserInfo, OAuth sign-in of a banned user whose account is linked, the provider now saying another address and name: refused before either is written", async () => {
     const bo = await held.world.signUp()
     const profile = { id: `p${++people}`, email: bo.email, name: "Bo", emailVerified: true }
     assert.strictEqual((await held.world.oauthSignIn(profile)).location, "/done")
@@ -69,6 +69,39 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
     assert.strictEqual((await held.world.post("/admin/set-user-password", signedIn, { userId: eve, newPassword: "another horse battery" })).status, 200)
     assert.deepStrictEqual(await held.world.accounts(eve), ["credential", "mock"])
   })
+
+  it("an app that holds new users for approval (created banned): sign-up and an OAuth sign-up keep their accounts; after the approval, both sign in", async () => {
+    const own = await makeWorld(held.db.url, { heldForApproval: true })
+    try {
+      const email = `held${++people}@example.com`
+      const signedUp = await own.call("/sign-up/email", "", { email, password: "correct horse battery", name: "Held" })
+      assert.strictEqual(signedUp.status, 200)
+      const userId = (await own.pool.query(`select "id" from "user" where "email" = $1`, [email])).rows[0].id as string
+      assert.deepStrictEqual(await own.accounts(userId), ["credential"])
+      const viaOAuth = `held${++people}@example.com`
+      const refused = await own.oauthSignIn({ id: `p${people}`, email: viaOAuth, name: "Held", emailVerified: true })
+      assert.match(refused.location ?? "", /error=/)
+      const oauthUser = (await own.pool.query(`select "id" from "user" where "email" = $1`, [viaOAuth])).rows[0].id as string
+      assert.deepStrictEqual(await own.accounts(oauthUser), ["mock"])
+      await own.pool.query(`update "user" set "banned" = false where "id" in ($1, $2)`, [userId, oauthUser])
+      assert.strictEqual((await own.call("/sign-in/email", "", { email, password: "correct horse battery" })).status, 200)
+      assert.strictEqual((await own.oauthSignIn({ id: `p${people}`, email: viaOAuth, name: "Held", emailVerified: true })).location, "/done")
+    } finally {
+      await own.close()
+    }
+  })
+
+  it("with no gate of the app's, fusion-auth sets none: a user created outside any request (a seed) needs no source", async () => {
+    const own = await makeWorld(held.db.url, { gate: false })
+    try {
+      const context = await own.auth.$context
+      assert.isUndefined(context.options.user?.validateUserInfo)
+      const seeded = await context.internalAdapter.createUser({ email: `seed${++people}@example.com`, name: "Seed", emailVerified: false }, { method: "seed" })
+      assert.isString(seeded?.id)
+    } finally {
+      await own.close()
+    }
+  })
 })
 
 interface Profile {
@@ -78,7 +111,14 @@ interface Profile {
   readonly emailVerified: boolean
 }
 
-const makeWorld = async (url: string) => {
+interface WorldOptions {
+  /** The app's own gate on provider data (`user.validateUserInfo`): refuses a profile named "Blocked". Default on. */
+  readonly gate?: boolean
+  /** New users are created banned, held for an admin's approval (`databaseHooks.user.create.before`). */
+  readonly heldForApproval?: boolean
+}
+
+const makeWorld = async (url: string, options: WorldOptions = {}) => {
   const pool = testPool(url, 2)
   /** What the provider says on the next callback. */
   let next: Profile | undefined
@@ -86,7 +126,14 @@ const makeWorld = async (url: string) => {
     ...quietOptions(pool),
     account: { accountLinking: { trustedProviders: ["mock"], updateUserInfoOnLink: true } },
     // The app's own gate on provider data, which fusion-auth's runs before.
-    user: { validateUserInfo: ({ user }) => (user.name === "Blocked" ? { error: "blocked_name" } : undefined) },
+    ...(options.gate === false ? {} : { user: { validateUserInfo: ({ user }) => (user.name === "Blocked" ? { error: "blocked_name" } : undefined) } }),
+    ...(options.heldForApproval === true
+      ? {
+        // As such an app does: a sign-up opens no session (Better Auth would roll the new user back with it).
+        emailAndPassword: { ...quietOptions(pool).emailAndPassword, autoSignIn: false },
+        databaseHooks: { user: { create: { before: async (user: Record<string, unknown>) => ({ data: { ...user, banned: true } }) } } }
+      }
+      : {}),
     plugins: [
       admin(),
       genericOAuth({
@@ -144,5 +191,5 @@ const makeWorld = async (url: string) => {
     await app.dispose()
     await pool.end()
   }
-  return { app, pool, signUp, signIn, post, oauthSignIn, linkStart, callback, accounts, user, close }
+  return { auth, app, pool, call, signUp, signIn, post, oauthSignIn, linkStart, callback, accounts, user, close }
 }

@@ -12,6 +12,7 @@ import { admin, bearer, customSession, jwt, multiSession, oneTimeToken } from "b
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { jarAfter, quietOptions } from "./support/auth.ts"
 import { describeOnBackends, testPool } from "./support/databases.ts"
+import { countStatements } from "./support/wire.ts"
 
 const BASE = "http://localhost:3000"
 const PASSWORD = "correct horse battery"
@@ -128,6 +129,42 @@ describeOnBackends("plugins that hand a session to the browser", (url) => makeWo
     assert.strictEqual((await held.world.app.getSession(new Headers({ cookie: jarAfter(ada.jar, switched.cookies) })))?.user.id, bo.userId)
     const cy = await held.world.signIn(await held.world.signUp(), ada.jar)
     assert.strictEqual((await held.world.app.getSession(new Headers({ cookie: cy.jar })))?.user.id, cy.userId)
+  })
+
+  it("multi-session, the device's active account locked out: revoking another of its sessions is refused, and the locked-out session is not refreshed by it", async () => {
+    const own = await makeWorld(held.db.url, { updateAge: 0 })
+    try {
+      const bo = await own.signUp()
+      const ada = await own.signIn(await own.signUp(), bo.jar)
+      await own.app.users.deactivate(ada.userId)
+      const before = (await own.pool.query(`select "expiresAt" from "session" where "userId" = $1`, [ada.userId])).rows
+      const boToken = bo.jar.match(/session_token=([^.;]+)/)![1]!
+      assert.deepInclude(await own.call("/multi-session/revoke", ada.jar, { sessionToken: boToken }), { status: 401, code: "USER_DEACTIVATED" })
+      assert.deepStrictEqual((await own.pool.query(`select "expiresAt" from "session" where "userId" = $1`, [ada.userId])).rows, before)
+    } finally {
+      await own.close()
+    }
+  })
+
+  it("a sign-in in a browser holding two accounts, none locked out, with another plugin's hook on every request: each session cookie is read once before the sign-in (counted on the wire)", async () => {
+    const wire = await countStatements(held.db.url)
+    const watcher = { id: "watcher", hooks: { before: [{ matcher: () => true, handler: createAuthMiddleware(async () => undefined) }] } } satisfies BetterAuthPlugin
+    const own = await makeWorld(wire.url, { first: [watcher] })
+    try {
+      const ada = await own.signUp()
+      const device = await own.signIn(await own.signUp(), ada.jar)
+      const cy = await own.signUp()
+      wire.reset()
+      await own.signIn(cy, device.jar)
+      const statements = wire.statements().map((statement) => statement.text)
+      const beforeSignIn = statements.slice(0, statements.findIndex((text) => /^insert into "session"/.test(text)))
+      const sessionReads = beforeSignIn.filter((text) => text.includes(`from "session" where "session"."token"`)).length
+      assert.strictEqual(sessionReads, device.jar.split("; ").filter((pair) => pair.includes("session_token")).length)
+      assert.strictEqual(sessionReads, 3, "Bo's active cookie and the two multi-session cookies")
+    } finally {
+      await own.close()
+      await wire.close()
+    }
   })
 
   it("multi-session with bearer() listed after fusionAuth(), which copies the request's headers back: the list still leaves the locked-out account out", async () => {

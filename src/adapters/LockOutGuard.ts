@@ -27,28 +27,29 @@
  * Reads go through Better Auth's own adapter, so its table and field names are followed.
  */
 import { APIError, createAuthMiddleware } from "better-auth/api"
-import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { Anonymous, Deactivated } from "../core/Errors.ts"
 import { lockOut, type LockOutReason, PROBE } from "../core/LockOut.ts"
-import { PLUGIN_ID } from "../core/Session.ts"
-import { dropLockedOut, OPENING, withoutLockedOut } from "./LockedOutCookies.ts"
-import { lockedOutBehind, type LockOutContext, readLockOut } from "./LockOutReads.ts"
+import { dropLockedOut, OPENING } from "./LockedOutCookies.ts"
+import { isFusionAuthHere, lockedOutBehind, lockOutCode, type LockOutContext, readLockOut } from "./LockOutReads.ts"
 import { toAPIError } from "./TokenEndpoints.ts"
 
 /**
  * Endpoints that end a session rather than act for one, and those that decide for themselves
  * (`/get-session` below, fusion-auth's own at its choke point, multi-session's switch to another
- * of the device's accounts, which the after-hook refuses for a locked-out one). Those that open
- * a session, or list a device's, take a locked-out user's cookie off the request instead (`OPENING`).
+ * of the device's accounts, which reads no session of the request's and which the after-hook
+ * refuses for a locked-out one). Those that open a session, or list a device's, take a
+ * locked-out user's cookie off the request instead (`OPENING`).
  */
-const DECIDING = /^\/(?:sign-out|get-session|fusion-auth|multi-session\/(?:revoke|set-active))(?:\/|$)/
+const DECIDING = /^\/(?:sign-out|get-session|fusion-auth|multi-session\/set-active)(?:\/|$)/
+
+/** Endpoints that answer the user's record for a code sent to them, with no session acting (`disableSession`). */
+const CODE_PROOFS = /^\/(?:phone-number\/verify|email-otp\/verify-email|two-factor\/verify-(?:totp|otp|backup-code))$/
 
 /** Response headers that would hand a locked-out user a credential: a JWT, a bearer token, a one-time token, cookies. */
 const CREDENTIAL_HEADERS = ["set-auth-jwt", "set-auth-token", "set-ott", "set-cookie"]
 
 /** The refusal to open a session for a locked-out user (sign-in, sign-up): 403, as Better Auth refuses a banned sign-in. */
-export const lockedOutError = (reason: LockOutReason): APIError =>
-  APIError.from("FORBIDDEN", reason === "banned" ? ERROR_CODES.USER_BANNED : ERROR_CODES.USER_DEACTIVATED)
+export const lockedOutError = (reason: LockOutReason): APIError => APIError.from("FORBIDDEN", lockOutCode(reason))
 
 /**
  * The session tokens a request carries, as Better Auth would read them: the signed cookie, and
@@ -123,13 +124,8 @@ export const lockOutHooks = {
     })
   }, {
     matcher: (ctx: { readonly path?: string }) => typeof ctx.path === "string" && OPENING.test(ctx.path),
-    handler: createAuthMiddleware(async (raw) => {
-      const ctx = raw as unknown as LockOutContext
-      const header = ctx.headers?.get("cookie")
-      const kept = header == null || header === "" ? undefined : await withoutLockedOut(ctx, header)
-      // Merged into the request's headers by Better Auth: the cookie alone, so no other header goes back to how it came.
-      return kept === undefined ? undefined : { context: { headers: new Headers({ cookie: kept }) } }
-    })
+    // The request's own headers, changed in place (`LockedOutCookies.ts`): nothing handed back to be merged.
+    handler: (async (input: LockOutContext) => void (await dropLockedOut(input, input.headers))) as unknown as ReturnType<typeof createAuthMiddleware>
   }],
   after: [{
     matcher: (ctx: { readonly path?: string }) => ctx.path === "/get-session",
@@ -172,8 +168,8 @@ export const lockOutHooks = {
         ? ctx.context.newSession
         : typeof answer !== "object" || answer === null || answer instanceof Error
         ? undefined
-        : (typeof answer.session === "object" && answer.session !== null) || ctx.context.session == null
-        ? answer // Better Auth's session shape, `{ session, user }`, or a user's record answered to no session
+        : (typeof answer.session === "object" && answer.session !== null) || (ctx.context.session == null && CODE_PROOFS.test(ctx.path ?? ""))
+        ? answer // Better Auth's session shape, `{ session, user }`, or a code's proof answering the user's record
         : undefined
       if (typeof handed?.user?.id !== "string") return
       const locked = await lockedOutBehind(ctx, { userId: handed.user.id, impersonatedBy: handed.session?.impersonatedBy })
@@ -186,9 +182,6 @@ export const lockOutHooks = {
 
 type BeforeHook = { readonly matcher: unknown; readonly handler: (input: any) => Promise<unknown> }
 type Plugin = { readonly id?: string; readonly hooks?: { before?: ReadonlyArray<BeforeHook> | undefined } | undefined }
-
-/** Only where fusion-auth is: a plugin object shared with another Better Auth instance is guarded there too. */
-const isFusionAuthHere = (ctx: LockOutContext) => ctx.context.options.plugins?.some((plugin) => plugin.id === PLUGIN_ID) === true
 
 /** Handlers already guarded: a plugin object shared by two Better Auth instances is guarded once. */
 const guarded = new WeakSet<object>()
@@ -203,10 +196,10 @@ const guarded = new WeakSet<object>()
 const lockedOutAfter = (handler: BeforeHook["handler"]): BeforeHook["handler"] => {
   const guard = async (input: LockOutContext) => {
     const before = input.context.session
-    // Where a locked-out user's cookie is taken off (`OPENING`), the hook neither sees it nor puts it back.
+    // Where a locked-out user's cookie is taken off (`OPENING`), the hook neither sees it nor hands it back.
     const opening = typeof input.path === "string" && OPENING.test(input.path) && isFusionAuthHere(input)
-    const headers = opening && input.headers !== undefined ? new Headers(input.headers) : undefined
-    const result = await handler(headers !== undefined && (await dropLockedOut(input, headers)) ? { ...input, headers } : input)
+    if (opening) await dropLockedOut(input, input.headers)
+    const result = await handler(input)
     if (opening) await dropLockedOut(input, (result as { response?: { context?: { headers?: unknown } } } | undefined)?.response?.context?.headers as Headers | undefined)
     // Set on the request's context (api-key does), or in the context the hook returns to be merged.
     const returned = (result as { response?: { context?: { context?: LockOutContext["context"] } } } | undefined)?.response?.context?.context?.session

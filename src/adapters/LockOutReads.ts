@@ -4,7 +4,9 @@
  * user, or the admin impersonating them, is locked out now, by primary key through Better
  * Auth's own adapter, so its table and field names are followed.
  */
+import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { lockOut, lockOutFields, type LockOutProbe, type LockOutReason, PROBE } from "../core/LockOut.ts"
+import { PLUGIN_ID } from "../core/Session.ts"
 
 /** What the guard reads of Better Auth's endpoint context. */
 export interface LockOutContext {
@@ -29,7 +31,9 @@ export interface LockOutContext {
     readonly newSession?: { readonly user?: { readonly id?: unknown }; readonly session?: { readonly impersonatedBy?: unknown } } | null
     setNewSession?(session: null): void
     readonly internalAdapter: {
-      findSession(token: string): Promise<{ readonly session: { readonly userId: string; readonly impersonatedBy?: unknown } } | null>
+      findSession(token: string): Promise<
+        { readonly session: { readonly userId: string; readonly impersonatedBy?: unknown }; readonly user: Record<string, unknown> } | null
+      >
       findUserById(id: string): Promise<Record<string, unknown> | null>
       findUserByEmail(email: string): Promise<{ readonly user: { readonly id: string } } | null>
     }
@@ -42,16 +46,26 @@ export const readLockOut = async (ctx: LockOutContext, userId: string): Promise<
   return user === null ? null : { fields: lockOutFields(user) }
 }
 
-/** Why the session's user, or the admin impersonating them, is locked out now; `undefined` when neither is. */
+/**
+ * Why the session's user, or the admin impersonating them, is locked out now; `undefined` when
+ * neither is. `user` is the session's user when the caller has just read it with the session.
+ */
 export const lockedOutBehind = async (
   ctx: LockOutContext,
-  session: { readonly userId: string; readonly impersonatedBy?: unknown }
+  session: { readonly userId: string; readonly impersonatedBy?: unknown },
+  user?: Record<string, unknown>
 ): Promise<{ readonly userId: string; readonly reason: LockOutReason } | undefined> => {
   const people = typeof session.impersonatedBy === "string" ? [session.userId, session.impersonatedBy] : [session.userId]
   for (const userId of people) {
-    const read = await readLockOut(ctx, userId)
+    const read = userId === session.userId && user !== undefined ? { fields: lockOutFields(user) } : await readLockOut(ctx, userId)
     const reason = read === null ? undefined : lockOut(read.fields, Date.now())
     if (reason !== undefined) return { userId, reason }
   }
   return undefined
 }
+
+/** The code and message of a lock-out's refusal on Better Auth's endpoints. */
+export const lockOutCode = (reason: LockOutReason) => (reason === "banned" ? ERROR_CODES.USER_BANNED : ERROR_CODES.USER_DEACTIVATED)
+
+/** Only where fusion-auth is: a plugin object or an option shared with another Better Auth instance acts there too. */
+export const isFusionAuthHere = (ctx: LockOutContext) => ctx.context.options.plugins?.some((plugin) => plugin.id === PLUGIN_ID) === true

@@ -2,12 +2,16 @@
  * Where a request need not act for a session, Better Auth (and its plugins) still read the
  * browser's: sign-in and sign-up (the anonymous plugin hands an anonymous user's data to the
  * new account, then deletes that user), OAuth callbacks, mailed links, and multi-session's list
- * of a device's accounts. There a locked-out user's session cookie
- * is not refused, so the browser can still sign in as someone else: it is taken off the request
- * before any hook or the endpoint reads it, with the cookie cache of the session it names, and
- * the cache of an ended session (a ban deletes them) alike. Another plugin's hook that puts a
- * cookie back (`bearer()` copies the request's headers) has it taken off again (`LockOutGuard`'s
- * wrapper), so the order of plugins does not matter.
+ * of a device's accounts. There a locked-out user's session cookie is not refused, so the
+ * browser can still sign in as someone else at these endpoints: it is taken off the request
+ * before the endpoint reads it, with the cookie cache of the session it names, and the cache of
+ * an ended session (a ban deletes them) alike.
+ *
+ * The request's headers are one object that every hook and the endpoint read, so the cookie is
+ * taken off in place, by the first of fusion-auth's hook and another plugin's (`LockOutGuard`'s
+ * wrapper) to run; a cookie another plugin's hook hands back to be merged (`bearer()` copies the
+ * request's headers) is taken off there too. So the order of plugins does not matter, and what
+ * an earlier hook set is kept. Each request's cookies are judged once.
  */
 import * as SignedCookie from "../core/SignedCookie.ts"
 import { lockedOutBehind, type LockOutContext } from "./LockOutReads.ts"
@@ -22,36 +26,44 @@ const nameOf = (pair: string) => {
 }
 
 /**
- * `header` (a request's `Cookie`) without the signed cookies that name a locked-out user's
- * session, nor the cookie cache (`session_data`, chunked or not) when the session cookie names
- * such a session or an ended one; `undefined` when nothing is taken off. Reads one session per
- * signed cookie, and its user by primary key.
+ * `header` (a request's `Cookie`) without the session cookies (Better Auth's, and those named
+ * after it, multi-session's) that name a locked-out user's session, nor the cookie cache
+ * (`session_data`, chunked or not) when the session cookie names such a session or an ended one;
+ * `undefined` when nothing is taken off. One session read (with its user) per such cookie.
  */
-export const withoutLockedOut = async (ctx: LockOutContext, header: string): Promise<string | undefined> => {
+const judge = async (ctx: LockOutContext, header: string): Promise<string | undefined> => {
   const { sessionToken, sessionData } = ctx.context.authCookies
   const pairs = header.split(";").map((pair) => ({ pair: pair.trim(), name: nameOf(pair) }))
   const dropped = new Set<string>()
   let cache = false
   for (const name of new Set(pairs.map((pair) => pair.name))) {
-    const token = name === "" ? undefined : SignedCookie.read(header, name, ctx.context.secret)
+    if (!name.startsWith(sessionToken.name)) continue
+    const token = SignedCookie.read(header, name, ctx.context.secret)
     if (token === undefined || token === "") continue
     const found = await ctx.context.internalAdapter.findSession(token)
-    const refused = found === null ? name === sessionToken.name : (await lockedOutBehind(ctx, found.session)) !== undefined
+    const refused = found === null ? name === sessionToken.name : (await lockedOutBehind(ctx, found.session, found.user)) !== undefined
     if (!refused) continue
     dropped.add(name)
     if (name === sessionToken.name) cache = true
   }
+  if (dropped.size === 0) return undefined
   const isCache = (name: string) => name === sessionData.name || name.startsWith(`${sessionData.name}.`)
-  const kept = pairs.filter((pair) => pair.pair !== "" && !dropped.has(pair.name) && !(cache && isCache(pair.name)))
-  return kept.length === pairs.filter((pair) => pair.pair !== "").length ? undefined : kept.map((pair) => pair.pair).join("; ")
+  return pairs.filter((pair) => pair.pair !== "" && !dropped.has(pair.name) && !(cache && isCache(pair.name))).map((pair) => pair.pair).join("; ")
 }
 
-/** `headers` with its `Cookie` taken through `withoutLockedOut`, changed in place; whether it changed. */
-export const dropLockedOut = async (ctx: LockOutContext, headers: Headers | undefined): Promise<boolean> => {
+/** Each request's judgements, by the `Cookie` header judged (the request's own, or one a hook hands back). */
+const judged = new WeakMap<object, Map<string, Promise<string | undefined>>>()
+
+/** `headers` with its `Cookie` taken through `judge`, changed in place. */
+export const dropLockedOut = async (ctx: LockOutContext, headers: Headers | undefined): Promise<void> => {
   const header = headers?.get("cookie")
-  if (header == null || header === "") return false
-  const kept = await withoutLockedOut(ctx, header)
-  if (kept === undefined) return false
-  headers!.set("cookie", kept)
-  return true
+  if (header == null || header === "") return
+  let seen = judged.get(ctx.context)
+  if (seen === undefined) judged.set(ctx.context, (seen = new Map()))
+  let kept = seen.get(header)
+  if (kept === undefined) seen.set(header, (kept = judge(ctx, header)))
+  const value = await kept
+  if (value === undefined) return
+  seen.set(value, Promise.resolve(undefined)) // what is left needs no second look
+  headers!.set("cookie", value)
 }

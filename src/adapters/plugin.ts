@@ -16,7 +16,7 @@ import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
 import { emailChangeHook } from "./EmailChangeGuard.ts"
 import { guardOtherHooks, lockOutHooks } from "./LockOutGuard.ts"
-import { databaseHooks, validateUserInfo } from "./NothingNew.ts"
+import { databaseHooks, gateUserInfo } from "./NothingNew.ts"
 import { type TokenBackend, tokenEndpoints, type TokenLink } from "./TokenEndpoints.ts"
 
 /** Each plugin instance's slot that its token endpoints read the runtime from. */
@@ -36,7 +36,8 @@ export const fusionAuth = () => {
     init: (ctx) => {
       // Sessions another plugin's hook (api-key's) or the app's own opens are refused for a locked-out user too.
       guardOtherHooks(ctx.options, plugin)
-      return { options: { databaseHooks, user: { validateUserInfo: validateUserInfo(ctx.options) } } }
+      gateUserInfo(ctx.options)
+      return { options: { databaseHooks } }
     },
     hooks: { before: [...lockOutHooks.before, emailChangeHook], after: lockOutHooks.after },
     endpoints: tokenEndpoints(link),
