@@ -5,9 +5,10 @@
  *
  * - Before every endpoint but those that end a session or decide for themselves (`DECIDING`)
  *   and those that open one (`OPENING`, where `LockedOutCookies.ts` takes a locked-out user's
- *   cookie off the request instead): the session the request carries (its signed cookie, or with the `bearer()`
- *   plugin its `Authorization` value) is looked up, its user (and an impersonating admin) read
- *   by primary key, and a locked-out user is refused as fusion-auth's choke point refuses them
+ *   cookie off the request instead): the session the request carries (its signed cookie, or
+ *   with the `bearer()` plugin its `Authorization` value) is looked up, its user (and an
+ *   impersonating admin) read by primary key, and a locked-out user is refused as fusion-auth's
+ *   choke point refuses them
  *   (`Deactivated`: 401, `USER_DEACTIVATED` or `USER_BANNED`). A request with no session
  *   credential costs nothing. fusion-auth's own endpoints decide at its choke point.
  * - After `/get-session`: the user it answered for is read by primary key, whatever the answer
@@ -15,8 +16,9 @@
  *   `null`, with no credential on the response. When the choke point handed the request over,
  *   the hook fills its probe instead, and the choke point decides.
  * - After any other endpoint that hands an existing session out, as the browser's cookie or as
- *   its answer (a one-time token's verification, multi-session's switch): a locked-out user's
- *   is refused (403, as sign-in is), with no credential on the response.
+ *   its answer (a one-time token's verification, multi-session's switch), or answers the user's
+ *   record for a code sent to them (`CODE_PROOFS`): a locked-out user's is refused (403, as
+ *   sign-in is), with no credential on the response.
  * - `keepLockedOutSession`: a refresh `/get-session` would write for a locked-out user keeps
  *   the session as it was.
  * - `guardOtherHooks`: a before-hook of another plugin, or the app's own, that opens a session
