@@ -8,7 +8,7 @@
  * before.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { type BetterAuthPlugin, betterAuth } from "better-auth"
+import { type BetterAuthPlugin, betterAuth, type SecondaryStorage } from "better-auth"
 import { admin, anonymous, bearer } from "better-auth/plugins"
 import { afterAll, beforeAll } from "vitest"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
@@ -28,9 +28,9 @@ for (const backend of sqlBackends) {
       await db?.close()
     })
 
-    for (const cookieCache of [false, true]) {
-      it(`cookie cache ${cookieCache ? "on" : "off"}: an anonymous user links on sign-up; a deactivated one's data is not handed over nor the account deleted, and sign-up still works`, async () => {
-        const world = await makeWorld(db.url, cookieCache)
+    for (const [cookieCache, storage] of [[false, false], [true, false], [false, true]] as const) {
+      it(`cookie cache ${cookieCache ? "on" : "off"}${storage ? ", sessions in secondaryStorage" : ""}: an anonymous user links on sign-up; a deactivated one's data is not handed over nor the account deleted, and sign-up still works`, async () => {
+        const world = await makeWorld(db.url, cookieCache, [], storage)
         try {
           const linked = await world.anonymous()
           const first = await world.signUp(linked.jar)
@@ -80,12 +80,34 @@ for (const backend of sqlBackends) {
   })
 }
 
-const makeWorld = async (url: string, cookieCache: boolean, first: ReadonlyArray<BetterAuthPlugin> = []) => {
+/** Better Auth's `secondaryStorage` over a Map (expiries ignored: the test is shorter than any). */
+const mapStorage = (): SecondaryStorage => {
+  const values = new Map<string, string>()
+  return {
+    get: async (key) => values.get(key) ?? null,
+    set: async (key, value) => void values.set(key, value),
+    delete: async (key) => void values.delete(key),
+    getAndDelete: async (key) => {
+      const value = values.get(key) ?? null
+      values.delete(key)
+      return value
+    },
+    increment: async (key) => {
+      const next = Number(values.get(key) ?? 0) + 1
+      values.set(key, String(next))
+      return next
+    }
+  }
+}
+
+const makeWorld = async (url: string, cookieCache: boolean, first: ReadonlyArray<BetterAuthPlugin> = [], storage = false) => {
   const pool = testPool(url, 2)
   const links: Array<{ from: string; to: string }> = []
   const auth = betterAuth({
     ...quietOptions(pool),
     session: { cookieCache: { enabled: cookieCache, maxAge: 300 } },
+    // Sessions (with a copy of their user, made when the session was) in a store of their own, as with Redis.
+    ...(storage ? { secondaryStorage: mapStorage() } : {}),
     plugins: [
       ...first,
       admin(),

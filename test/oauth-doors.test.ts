@@ -8,7 +8,7 @@
  */
 import { assert, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
-import { admin, genericOAuth } from "better-auth/plugins"
+import { admin, anonymous, genericOAuth } from "better-auth/plugins"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { jarAfter, quietOptions } from "./support/auth.ts"
 import { describeOnBackends, testPool } from "./support/databases.ts"
@@ -51,6 +51,24 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
     assert.deepInclude(await held.world.user(cy.userId), { name: "Ada" })
   })
 
+  it("with no gate of the app's, an ID-token sign-in of a deactivated user from a browser holding someone else's session links nothing to them", async () => {
+    const own = await makeWorld(held.db.url, { gate: false })
+    try {
+      const other = await own.signUp()
+      const locked = await own.signUp()
+      await own.app.users.deactivate(locked.userId)
+      own.idTokenSays({ id: `g${++people}`, email: locked.email, name: "From Google", emailVerified: true })
+      for (const jar of ["", other.jar]) {
+        const answer = await own.call("/sign-in/social", jar, { provider: "google", idToken: { token: "id-token" } })
+        assert.deepInclude(answer, { status: 403, body: { code: "USER_DEACTIVATED", message: "This account is deactivated." } })
+      }
+      assert.deepStrictEqual(await own.accounts(locked.userId), ["credential"])
+      assert.deepInclude(await own.user(locked.userId), { name: "Ada" })
+    } finally {
+      await own.close()
+    }
+  })
+
   it("the app's own validateUserInfo still decides for a user who is not locked out", async () => {
     const dee = await held.world.signUp()
     const refused = await held.world.oauthSignIn({ id: `p${++people}`, email: dee.email, name: "Blocked", emailVerified: true })
@@ -70,11 +88,11 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
     assert.deepStrictEqual(await held.world.accounts(eve), ["credential", "mock"])
   })
 
-  it("an app that holds new users for approval (created banned): sign-up and an OAuth sign-up keep their accounts; after the approval, both sign in", async () => {
+  it("an app that holds new users for approval (created banned, its hook also dropping a +tag from the address): sign-up and an OAuth sign-up keep their accounts; after the approval, both sign in", async () => {
     const own = await makeWorld(held.db.url, { heldForApproval: true })
     try {
       const email = `held${++people}@example.com`
-      const signedUp = await own.call("/sign-up/email", "", { email, password: "correct horse battery", name: "Held" })
+      const signedUp = await own.call("/sign-up/email", "", { email: email.replace("@", "+tag@"), password: "correct horse battery", name: "Held" })
       assert.strictEqual(signedUp.status, 200)
       const userId = (await own.pool.query(`select "id" from "user" where "email" = $1`, [email])).rows[0].id as string
       assert.deepStrictEqual(await own.accounts(userId), ["credential"])
@@ -122,20 +140,33 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
   const pool = testPool(url, 2)
   /** What the provider says on the next callback. */
   let next: Profile | undefined
+  /** What Google's ID token says (verified by the test, not by Google). */
+  let idToken: Profile | undefined
   const auth = betterAuth({
     ...quietOptions(pool),
-    account: { accountLinking: { trustedProviders: ["mock"], updateUserInfoOnLink: true } },
+    account: { accountLinking: { trustedProviders: ["mock", "google"], updateUserInfoOnLink: true } },
+    socialProviders: {
+      google: {
+        clientId: "client",
+        clientSecret: "secret",
+        verifyIdToken: async () => true,
+        getUserInfo: async () => (idToken === undefined ? null : ({ user: { ...idToken }, data: { sub: idToken.id } }) as never)
+      }
+    },
     // The app's own gate on provider data, which fusion-auth's runs before.
     ...(options.gate === false ? {} : { user: { validateUserInfo: ({ user }) => (user.name === "Blocked" ? { error: "blocked_name" } : undefined) } }),
     ...(options.heldForApproval === true
       ? {
         // As such an app does: a sign-up opens no session (Better Auth would roll the new user back with it).
         emailAndPassword: { ...quietOptions(pool).emailAndPassword, autoSignIn: false },
-        databaseHooks: { user: { create: { before: async (user: Record<string, unknown>) => ({ data: { ...user, banned: true } }) } } }
+        databaseHooks: {
+          user: { create: { before: async (user: Record<string, unknown>) => ({ data: { ...user, email: String(user.email).replace(/\+[^@]*@/, "@"), banned: true } }) } }
+        }
       }
       : {}),
     plugins: [
       admin(),
+      anonymous(), // its hook on /sign-in/social reads the browser's session, whoever's it is
       genericOAuth({
         config: [{
           providerId: "mock",
@@ -191,5 +222,6 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
     await app.dispose()
     await pool.end()
   }
-  return { auth, app, pool, call, signUp, signIn, post, oauthSignIn, linkStart, callback, accounts, user, close }
+  const idTokenSays = (profile: Profile) => void (idToken = profile)
+  return { auth, app, pool, call, idTokenSays, signUp, signIn, post, oauthSignIn, linkStart, callback, accounts, user, close }
 }

@@ -103,6 +103,10 @@ describeOnBackends("plugins that hand a session to the browser", (url) => makeWo
     assert.deepStrictEqual(await listed(), [ada.userId, bo.userId].sort())
     await held.world.app.users.deactivate(ada.userId)
     assert.deepStrictEqual(await listed(), [bo.userId])
+    // multi-session takes any cookie whose name has `_multi-` as one of its own; the signature covers the value alone.
+    const adaSigned = ada.jar.match(/better-auth\.session_token=([^;]+)/)![1]!
+    const renamed = await held.world.call("/multi-session/list-device-sessions", `${bo.jar}; evil_multi-x=${adaSigned}`)
+    assert.deepStrictEqual((renamed.body as Array<{ user: { id: string } }>).map((item) => item.user.id), [bo.userId])
     // A customSession listed first, reshaping the list so no item has a user's id, still never sees Ada's session.
     const reshaped = await makeWorld(held.db.url, {
       first: [customSession(async ({ user }) => ({ who: user.id }), {}, { shouldMutateListDeviceSessionsEndpoint: true })]

@@ -9,7 +9,7 @@ import { assert, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
 import { admin, emailOTP, phoneNumber } from "better-auth/plugins"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { quietOptions } from "./support/auth.ts"
+import { jarAfter, quietOptions } from "./support/auth.ts"
 import { describeOnBackends, testPool } from "./support/databases.ts"
 
 const BASE = "http://localhost:3000"
@@ -35,13 +35,16 @@ describeOnBackends("codes verified with no session", (url) => makeWorld(url), (h
     }
   })
 
-  it("an emailed code (email-otp's verification): 403 and no record for a banned user", async () => {
+  it("an emailed code (email-otp's verification): 403 and no record for a banned user, from a fresh browser or one holding someone else's session", async () => {
     const bo = await held.world.signUp()
+    const other = await held.world.signUp()
     await held.world.pool.query(`update "user" set "banned" = true where "id" = $1`, [bo.userId])
-    await held.world.post("/email-otp/send-verification-otp", { email: bo.email, type: "email-verification" })
-    const refused = await held.world.post("/email-otp/verify-email", { email: bo.email, otp: held.world.codes.get(bo.email)! })
-    assert.deepInclude(refused, { status: 403, code: "USER_BANNED", cookies: [] })
-    assert.notProperty(refused.body, "user")
+    for (const jar of ["", other.jar]) {
+      await held.world.post("/email-otp/send-verification-otp", { email: bo.email, type: "email-verification" })
+      const refused = await held.world.post("/email-otp/verify-email", { email: bo.email, otp: held.world.codes.get(bo.email)! }, jar)
+      assert.deepInclude(refused, { status: 403, code: "USER_BANNED", cookies: [] })
+      assert.notProperty(refused.body, "user")
+    }
   })
 })
 
@@ -60,10 +63,10 @@ const makeWorld = async (url: string) => {
   })
   await migrate(auth, { url })
   const app = createAuthSession(auth, { database: { url } })
-  const post = async (path: string, body: unknown) => {
+  const post = async (path: string, body: unknown, jar = "") => {
     const response = await auth.handler(new Request(`${BASE}/api/auth${path}`, {
       method: "POST",
-      headers: { origin: BASE, "content-type": "application/json" },
+      headers: { origin: BASE, "content-type": "application/json", ...(jar === "" ? {} : { cookie: jar }) },
       body: JSON.stringify(body)
     }))
     const answer = (await response.json()) as { code?: string } | null
@@ -73,7 +76,7 @@ const makeWorld = async (url: string) => {
     const email = `codes${++people}@example.com`
     const answer = await post("/sign-up/email", { email, password: "correct horse battery", name: "Codes" })
     if (answer.status !== 200) throw new Error(`sign-up: ${answer.status}`)
-    return { email, userId: (answer.body as unknown as { user: { id: string } }).user.id }
+    return { email, userId: (answer.body as unknown as { user: { id: string } }).user.id, jar: jarAfter("", answer.cookies) }
   }
   const close = async () => {
     await app.dispose()

@@ -44,7 +44,10 @@ import { toAPIError } from "./TokenEndpoints.ts"
  */
 const DECIDING = /^\/(?:sign-out|get-session|fusion-auth|multi-session\/set-active)(?:\/|$)/
 
-/** Endpoints that answer the user's record for a code sent to them, with no session acting (`disableSession`). */
+/**
+ * Endpoints that answer the user's record for a code sent to them (`disableSession`), whatever
+ * session the browser holds (email-otp's reads one of its own): the record is judged, not the session.
+ */
 const CODE_PROOFS = /^\/(?:phone-number\/verify|email-otp\/verify-email|two-factor\/verify-(?:totp|otp|backup-code))$/
 
 /** Response headers that would hand a locked-out user a credential: a JWT, a bearer token, a one-time token, cookies. */
@@ -159,8 +162,8 @@ export const lockOutHooks = {
   }, {
     // An endpoint that hands an existing session out (a one-time token's `/one-time-token/verify`,
     // multi-session's `/multi-session/set-active`), as the browser's cookie or as its answer, or
-    // that answers a user's record to a request no session acts for (a code's proof: email-otp's
-    // and phone-number's verification, two-factor's with `disableSession`): refused, with no
+    // that answers the user's record for a code sent to them (a code's proof: email-otp's and
+    // phone-number's verification, two-factor's with `disableSession`): refused, with no
     // credential, for a locked-out user, as sign-in is (a new session is refused before it exists).
     matcher: (ctx: { readonly path?: string }) => ctx.path !== "/get-session",
     handler: createAuthMiddleware(async (raw) => {
@@ -170,7 +173,7 @@ export const lockOutHooks = {
         ? ctx.context.newSession
         : typeof answer !== "object" || answer === null || answer instanceof Error
         ? undefined
-        : (typeof answer.session === "object" && answer.session !== null) || (ctx.context.session == null && CODE_PROOFS.test(ctx.path ?? ""))
+        : (typeof answer.session === "object" && answer.session !== null) || CODE_PROOFS.test(ctx.path ?? "")
         ? answer // Better Auth's session shape, `{ session, user }`, or a code's proof answering the user's record
         : undefined
       if (typeof handed?.user?.id !== "string") return

@@ -23,6 +23,7 @@ export interface LockOutContext {
     readonly options: {
       readonly plugins?: ReadonlyArray<{ readonly id: string; readonly options?: { readonly requireSignature?: boolean } }> | undefined
       readonly session?: { readonly cookieCache?: { readonly enabled?: boolean } }
+      readonly secondaryStorage?: unknown
     }
     session?: { readonly user?: { readonly id?: unknown }; readonly session?: { readonly impersonatedBy?: unknown } } | null
     readonly responseHeaders?: Headers

@@ -26,10 +26,11 @@ const nameOf = (pair: string) => {
 }
 
 /**
- * `header` (a request's `Cookie`) without the session cookies (Better Auth's, and those named
- * after it, multi-session's) that name a locked-out user's session, nor the cookie cache
- * (`session_data`, chunked or not) when the session cookie names such a session or an ended one;
- * `undefined` when nothing is taken off. One session read (with its user) per such cookie.
+ * `header` (a request's `Cookie`) without the session cookies (Better Auth's, and
+ * multi-session's) that name a locked-out user's session, nor the cookie cache (`session_data`,
+ * chunked or not) when the session cookie names such a session or an ended one; `undefined` when
+ * nothing is taken off. One session read (with its user, read again by primary key where
+ * sessions live in `secondaryStorage`) per such cookie.
  */
 const judge = async (ctx: LockOutContext, header: string): Promise<string | undefined> => {
   const { sessionToken, sessionData } = ctx.context.authCookies
@@ -37,11 +38,14 @@ const judge = async (ctx: LockOutContext, header: string): Promise<string | unde
   const dropped = new Set<string>()
   let cache = false
   for (const name of new Set(pairs.map((pair) => pair.name))) {
-    if (!name.startsWith(sessionToken.name)) continue
+    // Better Auth's session cookie and multi-session's (any name with `_multi-` is one of its own).
+    if (!name.startsWith(sessionToken.name) && !name.includes("_multi-")) continue
     const token = SignedCookie.read(header, name, ctx.context.secret)
     if (token === undefined || token === "") continue
     const found = await ctx.context.internalAdapter.findSession(token)
-    const refused = found === null ? name === sessionToken.name : (await lockedOutBehind(ctx, found.session, found.user)) !== undefined
+    // The user read with the session, unless that came from secondaryStorage: a copy cached when the session was made.
+    const user = ctx.context.options.secondaryStorage == null ? found?.user : undefined
+    const refused = found === null ? name === sessionToken.name : (await lockedOutBehind(ctx, found.session, user)) !== undefined
     if (!refused) continue
     dropped.add(name)
     if (name === sessionToken.name) cache = true

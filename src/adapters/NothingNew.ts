@@ -3,15 +3,17 @@
  * (sign-in, sign-up, a verified link's sign-in) and links no account to a user who was locked
  * out before the request (an OAuth sign-in or a `/link-social` finished after the lock-out). A
  * user the request itself creates (held for approval by a ban set at creation) keeps the
- * account it signs up with, and someone else, already checked at the door (an admin through the
- * admin plugin's `/admin/set-user-password`), may still give one. Code run outside any request
+ * account it signs up with, and an admin, already checked at the door, may still give one
+ * through the admin plugin's endpoints (`/admin/set-user-password`); no other session the
+ * request carries may (the anonymous plugin reads any at `/sign-in/social`). Code run outside any request
  * (a seed script) is not a door. Sign-in's refusal is 403 `USER_DEACTIVATED` / `USER_BANNED`, as
  * Better Auth refuses a banned sign-in; a browser's OAuth flow goes to its error URL with that code.
  *
  * Where the app gives Better Auth a gate on what an identity provider says (`user.validateUserInfo`),
  * a locked-out user is refused there first, before Better Auth writes a returning user's profile
  * or address (`overrideUserInfo`). fusion-auth adds no gate of its own: with one set, Better Auth
- * asks every user it creates outside a request for a source, which would break an app's seeding.
+ * wants every `createUser` call to name its source and refuses users created outside a request,
+ * which would break an app's seeding.
  */
 import type { BetterAuthOptions } from "better-auth"
 import { keepLockedOutSession, lockedOutError } from "./LockOutGuard.ts"
@@ -20,8 +22,16 @@ import { isFusionAuthHere, lockedOutBehind, lockOutCode, type LockOutContext } f
 type Hooks = NonNullable<BetterAuthOptions["databaseHooks"]>
 type Validate = NonNullable<NonNullable<BetterAuthOptions["user"]>["validateUserInfo"]>
 
-/** The addresses of the users each request has created: they are new, whatever they were created as. */
+/**
+ * The users each request has created, by their address and by the moment Better Auth stamps
+ * them (an app's own hook, which runs after this one, may rewrite the address): they are new,
+ * whatever they were created as.
+ */
 const created = new WeakMap<object, Set<string>>()
+const marks = (user: { readonly email?: unknown; readonly createdAt?: unknown }) => [
+  ...(typeof user.email === "string" ? [`email:${user.email.toLowerCase()}`] : []),
+  ...(user.createdAt instanceof Date ? [`at:${user.createdAt.getTime()}`] : [])
+]
 
 const refuse = async (userId: string, context: unknown) => {
   const locked = await lockedOutBehind(context as LockOutContext, { userId })
@@ -32,10 +42,10 @@ export const databaseHooks = {
   user: {
     create: {
       before: async (user, context) => {
-        if (context == null || typeof user.email !== "string") return
-        let emails = created.get(context)
-        if (emails === undefined) created.set(context, (emails = new Set()))
-        emails.add(user.email.toLowerCase())
+        if (context == null) return
+        let seen = created.get(context)
+        if (seen === undefined) created.set(context, (seen = new Set()))
+        for (const mark of marks(user)) seen.add(mark)
       }
     }
   },
@@ -47,10 +57,11 @@ export const databaseHooks = {
     create: {
       before: async (account, context) => {
         if (context == null) return
+        // An admin acting on someone else (the admin plugin's endpoints; their session checked at the door).
         const actor = context.context.session?.user.id
-        if (actor !== undefined && actor !== account.userId) return
+        if (actor !== undefined && actor !== account.userId && context.path?.startsWith("/admin/") === true) return
         const user = await context.context.internalAdapter.findUserById(account.userId)
-        if (user === null || created.get(context)?.has(String(user.email).toLowerCase()) === true) return
+        if (user === null || marks(user).some((mark) => created.get(context)?.has(mark) === true)) return
         await refuse(account.userId, context)
       }
     }
