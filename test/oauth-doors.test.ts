@@ -69,6 +69,44 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
     }
   })
 
+  it("an anonymous user who starts an OAuth sign-up and is deactivated before the callback is not handed to the new account nor deleted (the flow's state names them)", async () => {
+    const anon = await held.world.anonymousUser()
+    const started = await held.world.begin("/sign-in/social", anon.jar, { provider: "mock", callbackURL: "/done", errorCallbackURL: "/failed" })
+    await held.world.app.users.deactivate(anon.userId)
+    // The browser still holds the anonymous cookie, taken off at the callback: the flow's state still names the user.
+    const finished = await held.world.callback(started, { id: `p${++people}`, email: `fresh${people}@example.com`, name: "Fresh", emailVerified: true })
+    assert.strictEqual(finished.location, "/done", "the new account signs in")
+    assert.notInclude(held.world.links.map((link) => link.from), anon.userId)
+    assert.isDefined(await held.world.user(anon.userId), "the deactivated anonymous account is kept")
+  })
+
+  it("an anonymous user who is not locked out is handed over through the same flow", async () => {
+    const anon = await held.world.anonymousUser()
+    const started = await held.world.begin("/sign-in/social", anon.jar, { provider: "mock", callbackURL: "/done", errorCallbackURL: "/failed" })
+    await held.world.callback(started, { id: `p${++people}`, email: `fresh${people}@example.com`, name: "Fresh", emailVerified: true })
+    assert.include(held.world.links.map((link) => link.from), anon.userId)
+    assert.isUndefined(await held.world.user(anon.userId), "the plugin deletes the anonymous account it handed over")
+  })
+
+  it("with no gate of the app's, linking again a provider already linked, finished after deactivation: refused, profile and tokens unchanged", async () => {
+    const own = await makeWorld(held.db.url, { gate: false })
+    try {
+      const dee = await own.signUp()
+      const profile = { id: `p${++people}`, email: dee.email, name: "Ada", emailVerified: true }
+      assert.strictEqual((await own.callback(await own.linkStart(dee.jar), profile)).location, "/done")
+      const tokens = await own.pool.query(`select "accessToken", "updatedAt" from "account" where "userId" = $1 and "providerId" = 'mock'`, [dee.userId])
+      const again = await own.linkStart(dee.jar)
+      await own.app.users.deactivate(dee.userId)
+      const finished = await own.callback(again, { ...profile, name: "Renamed by the provider" })
+      // Refused where Better Auth writes, after its own redirect handling: 403 rather than the error URL.
+      assert.deepInclude(finished, { status: 403, body: { code: "USER_DEACTIVATED", message: "This account is deactivated." } })
+      assert.deepInclude(await own.user(dee.userId), { name: "Ada" })
+      assert.deepStrictEqual((await own.pool.query(`select "accessToken", "updatedAt" from "account" where "userId" = $1 and "providerId" = 'mock'`, [dee.userId])).rows, tokens.rows)
+    } finally {
+      await own.close()
+    }
+  })
+
   it("the app's own validateUserInfo still decides for a user who is not locked out", async () => {
     const dee = await held.world.signUp()
     const refused = await held.world.oauthSignIn({ id: `p${++people}`, email: dee.email, name: "Blocked", emailVerified: true })
@@ -142,6 +180,8 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
   let next: Profile | undefined
   /** What Google's ID token says (verified by the test, not by Google). */
   let idToken: Profile | undefined
+  /** The anonymous plugin's hand-overs. */
+  const links: Array<{ from: string; to: string }> = []
   const auth = betterAuth({
     ...quietOptions(pool),
     account: { accountLinking: { trustedProviders: ["mock", "google"], updateUserInfoOnLink: true } },
@@ -166,7 +206,8 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
       : {}),
     plugins: [
       admin(),
-      anonymous(), // its hook on /sign-in/social reads the browser's session, whoever's it is
+      // Its hook on /sign-in/social reads the browser's session, whoever's it is; it hands an anonymous user over at sign-up.
+      anonymous({ onLinkAccount: async ({ anonymousUser, newUser }) => void links.push({ from: anonymousUser.user.id, to: newUser.user.id }) }),
       genericOAuth({
         config: [{
           providerId: "mock",
@@ -223,5 +264,9 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
     await pool.end()
   }
   const idTokenSays = (profile: Profile) => void (idToken = profile)
-  return { auth, app, pool, call, idTokenSays, signUp, signIn, post, oauthSignIn, linkStart, callback, accounts, user, close }
+  const anonymousUser = async () => {
+    const answer = await call("/sign-in/anonymous", "", {})
+    return { userId: (answer.body as { user: { id: string } }).user.id, jar: answer.jar }
+  }
+  return { auth, app, pool, call, idTokenSays, links, anonymousUser, begin, signUp, signIn, post, oauthSignIn, linkStart, callback, accounts, user, close }
 }

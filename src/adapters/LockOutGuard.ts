@@ -24,14 +24,16 @@
  * - `guardOtherHooks`: a before-hook of another plugin, or the app's own, that opens a session
  *   itself (the api-key plugin's `enableSessionForAPIKeys`, whose key then acts as its user
  *   everywhere and answers `/get-session` from the hook) has it refused for a locked-out user: 401;
- *   at `OPENING` endpoints such a hook neither sees a locked-out user's cookie nor puts it back.
+ *   at `OPENING` endpoints such a hook neither sees a locked-out user's cookie nor puts it back,
+ *   and another plugin's after-hook does not find a locked-out anonymous user through an OAuth
+ *   flow's state.
  *
  * Reads go through Better Auth's own adapter, so its table and field names are followed.
  */
 import { APIError, createAuthMiddleware } from "better-auth/api"
 import { Anonymous, Deactivated } from "../core/Errors.ts"
 import { lockOut, type LockOutReason, PROBE } from "../core/LockOut.ts"
-import { dropLockedOut, OPENING } from "./LockedOutCookies.ts"
+import { dropLockedOut, forgetLockedOutAnonymous, OPENING } from "./LockedOutCookies.ts"
 import { isFusionAuthHere, lockedOutBehind, lockOutCode, type LockOutContext, readLockOut } from "./LockOutReads.ts"
 import { toAPIError } from "./TokenEndpoints.ts"
 
@@ -186,7 +188,10 @@ export const lockOutHooks = {
 }
 
 type BeforeHook = { readonly matcher: unknown; readonly handler: (input: any) => Promise<unknown> }
-type Plugin = { readonly id?: string; readonly hooks?: { before?: ReadonlyArray<BeforeHook> | undefined } | undefined }
+type Plugin = {
+  readonly id?: string
+  readonly hooks?: { before?: ReadonlyArray<BeforeHook> | undefined; after?: ReadonlyArray<BeforeHook> | undefined } | undefined
+}
 
 /** Handlers already guarded: a plugin object shared by two Better Auth instances is guarded once. */
 const guarded = new WeakSet<object>()
@@ -229,8 +234,20 @@ export const guardOtherHooks = (
   const own = options.hooks?.before
   if (own !== undefined && !guarded.has(own)) options.hooks!.before = lockedOutAfter(own)
   for (const plugin of options.plugins ?? []) {
-    if (plugin === self || plugin.hooks?.before === undefined) continue
-    // The hook list is the plugin's own (`getHooks` reads it per request): its entries are replaced, not changed.
-    plugin.hooks.before = plugin.hooks.before.map((hook) => (guarded.has(hook.handler) ? hook : { ...hook, handler: lockedOutAfter(hook.handler) }))
+    if (plugin === self || plugin.hooks === undefined) continue
+    // The hook lists are the plugin's own (`getHooks` reads them per request): their entries are replaced, not changed.
+    const { before, after } = plugin.hooks
+    if (before !== undefined) plugin.hooks.before = before.map((hook) => (guarded.has(hook.handler) ? hook : { ...hook, handler: lockedOutAfter(hook.handler) }))
+    if (after !== undefined) plugin.hooks.after = after.map((hook) => (guarded.has(hook.handler) ? hook : { ...hook, handler: anonymousForgotten(hook.handler) }))
   }
+}
+
+/** `handler` (another plugin's after-hook), run once a locked-out anonymous user is forgotten by the OAuth flow's state. */
+const anonymousForgotten = (handler: BeforeHook["handler"]): BeforeHook["handler"] => {
+  const guard = async (input: LockOutContext) => {
+    if (isFusionAuthHere(input)) await forgetLockedOutAnonymous(input)
+    return handler(input)
+  }
+  guarded.add(guard)
+  return guard
 }

@@ -2,7 +2,8 @@
  * Where a request need not act for a session, Better Auth (and its plugins) still read the
  * browser's: sign-in and sign-up (the anonymous plugin hands an anonymous user's data to the
  * new account, then deletes that user), OAuth callbacks, mailed links, and multi-session's list
- * of a device's accounts. There a locked-out user's session cookie is not refused, so the
+ * of a device's accounts and its revoke (which moves the device to the next of them). There a
+ * locked-out user's session cookie is not refused, so the
  * browser can still sign in as someone else at these endpoints: it is taken off the request
  * before the endpoint reads it, with the cookie cache of the session it names, and the cache of
  * an ended session (a ban deletes them) alike.
@@ -13,12 +14,13 @@
  * request's headers) is taken off there too. So the order of plugins does not matter, and what
  * an earlier hook set is kept. Each request's cookies are judged once.
  */
+import { getOAuthState } from "better-auth/api"
 import * as SignedCookie from "../core/SignedCookie.ts"
 import { lockedOutBehind, type LockOutContext } from "./LockOutReads.ts"
 
 /** The endpoints where a locked-out user's session cookie is taken off rather than refused. */
 export const OPENING =
-  /^\/(?:sign-in|sign-up|callback|oauth2\/callback|magic-link\/verify|verify-email|email-otp\/verify-email|reset-password|request-password-reset|multi-session\/list-device-sessions)(?:\/|$)/
+  /^\/(?:sign-in|sign-up|callback|oauth2\/callback|magic-link\/verify|verify-email|email-otp\/verify-email|reset-password|request-password-reset|multi-session\/(?:list-device-sessions|revoke))(?:\/|$)/
 
 const nameOf = (pair: string) => {
   const eq = pair.indexOf("=")
@@ -36,16 +38,24 @@ const judge = async (ctx: LockOutContext, header: string): Promise<string | unde
   const { sessionToken, sessionData } = ctx.context.authCookies
   const pairs = header.split(";").map((pair) => ({ pair: pair.trim(), name: nameOf(pair) }))
   const dropped = new Set<string>()
+  /** Each token's judgement: the same value under several names is read once. */
+  const tokens = new Map<string, Promise<"ended" | "locked" | "live">>()
+  const judgeToken = async (token: string) => {
+    const found = await ctx.context.internalAdapter.findSession(token)
+    if (found === null) return "ended"
+    // The user read with the session, unless that came from secondaryStorage: a copy cached when the session was made.
+    const user = ctx.context.options.secondaryStorage == null ? found.user : undefined
+    return (await lockedOutBehind(ctx, found.session, user)) === undefined ? "live" : "locked"
+  }
   let cache = false
   for (const name of new Set(pairs.map((pair) => pair.name))) {
-    // Better Auth's session cookie and multi-session's (any name with `_multi-` is one of its own).
+    // Better Auth's session cookie (and names that start with it) and multi-session's (any name with `_multi-` is one of its own).
     if (!name.startsWith(sessionToken.name) && !name.includes("_multi-")) continue
     const token = SignedCookie.read(header, name, ctx.context.secret)
     if (token === undefined || token === "") continue
-    const found = await ctx.context.internalAdapter.findSession(token)
-    // The user read with the session, unless that came from secondaryStorage: a copy cached when the session was made.
-    const user = ctx.context.options.secondaryStorage == null ? found?.user : undefined
-    const refused = found === null ? name === sessionToken.name : (await lockedOutBehind(ctx, found.session, user)) !== undefined
+    if (!tokens.has(token)) tokens.set(token, judgeToken(token))
+    const judged = await tokens.get(token)!
+    const refused = judged === "locked" || (judged === "ended" && name === sessionToken.name)
     if (!refused) continue
     dropped.add(name)
     if (name === sessionToken.name) cache = true
@@ -71,3 +81,19 @@ export const dropLockedOut = async (ctx: LockOutContext, headers: Headers | unde
   seen.set(value, Promise.resolve(undefined)) // what is left needs no second look
   headers!.set("cookie", value)
 }
+
+/**
+ * The anonymous plugin finds the anonymous user being upgraded at an OAuth callback through the
+ * flow's state too (`serverContext.anonymousUserId`, recorded at `/sign-in/social`), cookie or
+ * none. A locked-out one is forgotten there before another plugin's after-hook reads it
+ * (`LockOutGuard`'s wrapper), so it is neither handed to the new account nor deleted. Read once
+ * per flow's state.
+ */
+export const forgetLockedOutAnonymous = async (ctx: LockOutContext): Promise<void> => {
+  const state = await getOAuthState().catch(() => null) as { serverContext?: { anonymousUserId?: unknown } } | null
+  const context = state?.serverContext
+  if (typeof context?.anonymousUserId !== "string" || checked.has(context)) return
+  checked.add(context)
+  if ((await lockedOutBehind(ctx, { userId: context.anonymousUserId })) !== undefined) delete context.anonymousUserId
+}
+const checked = new WeakSet<object>()

@@ -1,7 +1,8 @@
 /**
  * Nothing new for a locked-out user (`core/LockOut.ts`): Better Auth opens no session for them
  * (sign-in, sign-up, a verified link's sign-in) and links no account to a user who was locked
- * out before the request (an OAuth sign-in or a `/link-social` finished after the lock-out). A
+ * out before the request (an OAuth sign-in or a `/link-social` finished after the lock-out, nor
+ * writes a link's tokens or profile where the provider was linked already). A
  * user the request itself creates (held for approval by a ban set at creation) keeps the
  * account it signs up with, and an admin, already checked at the door, may still give one
  * through the admin plugin's endpoints (`/admin/set-user-password`); no other session the
@@ -16,6 +17,7 @@
  * which would break an app's seeding.
  */
 import type { BetterAuthOptions } from "better-auth"
+import { getOAuthState } from "better-auth/api"
 import { keepLockedOutSession, lockedOutError } from "./LockOutGuard.ts"
 import { isFusionAuthHere, lockedOutBehind, lockOutCode, type LockOutContext } from "./LockOutReads.ts"
 
@@ -33,9 +35,19 @@ const marks = (user: { readonly email?: unknown; readonly createdAt?: unknown })
   ...(user.createdAt instanceof Date ? [`at:${user.createdAt.getTime()}`] : [])
 ]
 
-const refuse = async (userId: string, context: unknown) => {
-  const locked = await lockedOutBehind(context as LockOutContext, { userId })
+const refuse = async (userId: string, context: unknown, user?: Record<string, unknown>) => {
+  const locked = await lockedOutBehind(context as LockOutContext, { userId }, user)
   if (locked !== undefined) throw lockedOutError(locked.reason) // "This account is deactivated." / "… banned."
+}
+
+/**
+ * An OAuth link's writes (its account's tokens, `updateUserInfoOnLink`'s profile) where the
+ * provider was already linked: no account is created, so the flow's state names the user.
+ */
+const refuseLinkTarget = async (context: unknown) => {
+  if (context == null) return
+  const state = await getOAuthState().catch(() => null) as { link?: { userId?: unknown } } | null
+  if (typeof state?.link?.userId === "string") await refuse(state.link.userId, context)
 }
 
 export const databaseHooks = {
@@ -47,7 +59,8 @@ export const databaseHooks = {
         if (seen === undefined) created.set(context, (seen = new Set()))
         for (const mark of marks(user)) seen.add(mark)
       }
-    }
+    },
+    update: { before: async (_user, context) => refuseLinkTarget(context) }
   },
   session: {
     create: { before: async (session, context) => (context == null ? undefined : refuse(session.userId, context)) },
@@ -62,9 +75,10 @@ export const databaseHooks = {
         if (actor !== undefined && actor !== account.userId && context.path?.startsWith("/admin/") === true) return
         const user = await context.context.internalAdapter.findUserById(account.userId)
         if (user === null || marks(user).some((mark) => created.get(context)?.has(mark) === true)) return
-        await refuse(account.userId, context)
+        await refuse(account.userId, context, user)
       }
-    }
+    },
+    update: { before: async (_account, context) => refuseLinkTarget(context) }
   }
 } satisfies Hooks
 
