@@ -10,7 +10,7 @@ import { assert, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
 import { admin, anonymous, genericOAuth } from "better-auth/plugins"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { jarAfter, quietOptions } from "./support/auth.ts"
+import { impersonate, jarAfter, quietOptions } from "./support/auth.ts"
 import { describeOnBackends, testPool } from "./support/databases.ts"
 
 const BASE = "http://localhost:3000"
@@ -102,6 +102,27 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
       assert.deepInclude(finished, { status: 403, body: { code: "USER_DEACTIVATED", message: "This account is deactivated." } })
       assert.deepInclude(await own.user(dee.userId), { name: "Ada" })
       assert.deepStrictEqual((await own.pool.query(`select "accessToken", "updatedAt" from "account" where "userId" = $1 and "providerId" = 'mock'`, [dee.userId])).rows, tokens.rows)
+    } finally {
+      await own.close()
+    }
+  })
+
+  it("with no gate of the app's, a link begun by an admin impersonating the user and finished after the admin's deactivation: refused, nothing linked; one begun by the user themself links", async () => {
+    const own = await makeWorld(held.db.url, { gate: false })
+    try {
+      const admin = await own.signUp()
+      await own.pool.query(`update "user" set "role" = 'admin' where "id" = $1`, [admin.userId])
+      const xena = await own.signUp()
+      const asXena = await impersonate(own.auth, await own.signIn(admin.email), xena.userId)
+      const started = await own.linkStart(asXena)
+      await own.app.users.deactivate(admin.userId)
+      const finished = await own.callback(started, { id: `p${++people}`, email: xena.email, name: "Linked", emailVerified: true })
+      assert.deepInclude(finished, { status: 403, body: { code: "USER_DEACTIVATED", message: "This account is deactivated." } })
+      assert.deepStrictEqual(await own.accounts(xena.userId), ["credential"])
+      assert.deepInclude(await own.user(xena.userId), { name: "Ada" })
+      const own_ = await own.callback(await own.linkStart(xena.jar), { id: `p${people}`, email: xena.email, name: "Ada", emailVerified: true })
+      assert.strictEqual(own_.location, "/done")
+      assert.deepStrictEqual(await own.accounts(xena.userId), ["credential", "mock"])
     } finally {
       await own.close()
     }

@@ -30,11 +30,11 @@
  *
  * Reads go through Better Auth's own adapter, so its table and field names are followed.
  */
-import { APIError, createAuthMiddleware } from "better-auth/api"
+import { addOAuthServerContext, APIError, createAuthMiddleware } from "better-auth/api"
 import { Anonymous, Deactivated } from "../core/Errors.ts"
 import { lockOut, type LockOutReason, PROBE } from "../core/LockOut.ts"
 import { dropLockedOut, forgetLockedOutAnonymous, OPENING } from "./LockedOutCookies.ts"
-import { isFusionAuthHere, lockedOutBehind, lockOutCode, type LockOutContext, readLockOut } from "./LockOutReads.ts"
+import { isFusionAuthHere, LINK_IMPERSONATOR, lockedOutBehind, lockOutCode, type LockOutContext, readLockOut } from "./LockOutReads.ts"
 import { toAPIError } from "./TokenEndpoints.ts"
 
 /**
@@ -127,6 +127,10 @@ export const lockOutHooks = {
         }
         const locked = await lockedOutBehind(ctx, found.session)
         if (locked !== undefined) throw toAPIError(new Deactivated({ ...locked, credential: "cookie" }))
+        // A link begun under impersonation ends after the provider's redirect: the flow's state keeps who began it.
+        if (ctx.path === "/link-social" && typeof found.session.impersonatedBy === "string") {
+          await addOAuthServerContext({ [LINK_IMPERSONATOR]: found.session.impersonatedBy })
+        }
       }
     })
   }, {
@@ -245,7 +249,7 @@ export const guardOtherHooks = (
 /** `handler` (another plugin's after-hook), run once a locked-out anonymous user is forgotten by the OAuth flow's state. */
 const anonymousForgotten = (handler: BeforeHook["handler"]): BeforeHook["handler"] => {
   const guard = async (input: LockOutContext) => {
-    if (isFusionAuthHere(input)) await forgetLockedOutAnonymous(input)
+    if (typeof input.path === "string" && OPENING.test(input.path) && isFusionAuthHere(input)) await forgetLockedOutAnonymous(input)
     return handler(input)
   }
   guarded.add(guard)

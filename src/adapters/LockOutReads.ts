@@ -70,3 +70,6 @@ export const lockOutCode = (reason: LockOutReason) => (reason === "banned" ? ERR
 
 /** Only where fusion-auth is: a plugin object or an option shared with another Better Auth instance acts there too. */
 export const isFusionAuthHere = (ctx: LockOutContext) => ctx.context.options.plugins?.some((plugin) => plugin.id === PLUGIN_ID) === true
+
+/** The key under which `/link-social` records, in the OAuth flow's state, the admin impersonating the user who links. */
+export const LINK_IMPERSONATOR = "fusion-auth:impersonatedBy"

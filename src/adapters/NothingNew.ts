@@ -2,7 +2,8 @@
  * Nothing new for a locked-out user (`core/LockOut.ts`): Better Auth opens no session for them
  * (sign-in, sign-up, a verified link's sign-in) and links no account to a user who was locked
  * out before the request (an OAuth sign-in or a `/link-social` finished after the lock-out, nor
- * writes a link's tokens or profile where the provider was linked already). A
+ * writes a link's tokens or profile where the provider was linked already; a link begun by an
+ * admin impersonating the user is refused once that admin is locked out). A
  * user the request itself creates (held for approval by a ban set at creation) keeps the
  * account it signs up with, and an admin, already checked at the door, may still give one
  * through the admin plugin's endpoints (`/admin/set-user-password`); no other session the
@@ -19,7 +20,7 @@
 import type { BetterAuthOptions } from "better-auth"
 import { getOAuthState } from "better-auth/api"
 import { keepLockedOutSession, lockedOutError } from "./LockOutGuard.ts"
-import { isFusionAuthHere, lockedOutBehind, lockOutCode, type LockOutContext } from "./LockOutReads.ts"
+import { isFusionAuthHere, LINK_IMPERSONATOR, lockedOutBehind, lockOutCode, type LockOutContext } from "./LockOutReads.ts"
 
 type Hooks = NonNullable<BetterAuthOptions["databaseHooks"]>
 type Validate = NonNullable<NonNullable<BetterAuthOptions["user"]>["validateUserInfo"]>
@@ -35,9 +36,16 @@ const marks = (user: { readonly email?: unknown; readonly createdAt?: unknown })
   ...(user.createdAt instanceof Date ? [`at:${user.createdAt.getTime()}`] : [])
 ]
 
-const refuse = async (userId: string, context: unknown, user?: Record<string, unknown>) => {
-  const locked = await lockedOutBehind(context as LockOutContext, { userId }, user)
+const refuse = async (userId: string, context: unknown, user?: Record<string, unknown>, impersonatedBy?: unknown) => {
+  const locked = await lockedOutBehind(context as LockOutContext, { userId, impersonatedBy }, user)
   if (locked !== undefined) throw lockedOutError(locked.reason) // "This account is deactivated." / "… banned."
+}
+
+/** The user an OAuth link flow's state names, and the admin who was impersonating them when it began. */
+const linkTarget = async (): Promise<{ readonly userId: string; readonly impersonatedBy: unknown } | undefined> => {
+  const state = await getOAuthState().catch(() => null) as { link?: { userId?: unknown }; serverContext?: Record<string, unknown> } | null
+  const userId = state?.link?.userId
+  return typeof userId === "string" ? { userId, impersonatedBy: state?.serverContext?.[LINK_IMPERSONATOR] } : undefined
 }
 
 /**
@@ -45,9 +53,8 @@ const refuse = async (userId: string, context: unknown, user?: Record<string, un
  * provider was already linked: no account is created, so the flow's state names the user.
  */
 const refuseLinkTarget = async (context: unknown) => {
-  if (context == null) return
-  const state = await getOAuthState().catch(() => null) as { link?: { userId?: unknown } } | null
-  if (typeof state?.link?.userId === "string") await refuse(state.link.userId, context)
+  const link = context == null ? undefined : await linkTarget()
+  if (link !== undefined) await refuse(link.userId, context, undefined, link.impersonatedBy)
 }
 
 export const databaseHooks = {
@@ -75,7 +82,8 @@ export const databaseHooks = {
         if (actor !== undefined && actor !== account.userId && context.path?.startsWith("/admin/") === true) return
         const user = await context.context.internalAdapter.findUserById(account.userId)
         if (user === null || marks(user).some((mark) => created.get(context)?.has(mark) === true)) return
-        await refuse(account.userId, context, user)
+        const link = await linkTarget()
+        await refuse(account.userId, context, user, link?.userId === account.userId ? link.impersonatedBy : undefined)
       }
     },
     update: { before: async (_account, context) => refuseLinkTarget(context) }
