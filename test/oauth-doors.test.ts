@@ -8,7 +8,7 @@
  */
 import { assert, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
-import { admin, anonymous, genericOAuth } from "better-auth/plugins"
+import { admin, anonymous, bearer, genericOAuth } from "better-auth/plugins"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { impersonate, jarAfter, quietOptions } from "./support/auth.ts"
 import { describeOnBackends, testPool } from "./support/databases.ts"
@@ -110,10 +110,9 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
   it("with no gate of the app's, a link begun by an admin impersonating the user and finished after the admin's deactivation: refused, nothing linked; one begun by the user themself links", async () => {
     const own = await makeWorld(held.db.url, { gate: false })
     try {
-      const admin = await own.signUp()
-      await own.pool.query(`update "user" set "role" = 'admin' where "id" = $1`, [admin.userId])
+      const admin = await own.signUpAdmin()
       const xena = await own.signUp()
-      const asXena = await impersonate(own.auth, await own.signIn(admin.email), xena.userId)
+      const asXena = await impersonate(own.auth, admin.jar, xena.userId)
       const started = await own.linkStart(asXena)
       await own.app.users.deactivate(admin.userId)
       const finished = await own.callback(started, { id: `p${++people}`, email: xena.email, name: "Linked", emailVerified: true })
@@ -128,6 +127,25 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
     }
   })
 
+  it("a link whose request carries an impersonation cookie and another user's bearer token is that user's: the admin's later lock-out does not refuse it", async () => {
+    const own = await makeWorld(held.db.url, { gate: false })
+    try {
+      const admin = await own.signUpAdmin()
+      const cy = await own.signUp()
+      const bo = await own.signUp()
+      const asCy = await impersonate(own.auth, admin.jar, cy.userId)
+      const boToken = decodeURIComponent(bo.jar.match(/better-auth\.session_token=([^;]+)/)![1]!)
+      const started = await own.linkStart(asCy, { authorization: `Bearer ${boToken}` })
+      await own.app.users.deactivate(admin.userId)
+      const finished = await own.callback(started, { id: `p${++people}`, email: bo.email, name: "Ada", emailVerified: true })
+      assert.strictEqual(finished.location, "/done")
+      assert.deepStrictEqual(await own.accounts(bo.userId), ["credential", "mock"])
+      assert.deepStrictEqual(await own.accounts(cy.userId), ["credential"])
+    } finally {
+      await own.close()
+    }
+  })
+
   it("the app's own validateUserInfo still decides for a user who is not locked out", async () => {
     const dee = await held.world.signUp()
     const refused = await held.world.oauthSignIn({ id: `p${++people}`, email: dee.email, name: "Blocked", emailVerified: true })
@@ -136,9 +154,7 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
   })
 
   it("an admin may still give a deactivated user a password account (/admin/set-user-password): someone else, checked at the door", async () => {
-    const admin = await held.world.signUp()
-    await held.world.pool.query(`update "user" set "role" = 'admin' where "id" = $1`, [admin.userId])
-    const signedIn = await held.world.signIn(admin.email)
+    const signedIn = (await held.world.signUpAdmin()).jar
     const email = `only-oauth${++people}@example.com`
     assert.strictEqual((await held.world.oauthSignIn({ id: `p${people}`, email, name: "Eve", emailVerified: true })).location, "/done")
     const eve = (await held.world.pool.query(`select "id" from "user" where "email" = $1`, [email])).rows[0].id as string
@@ -227,6 +243,7 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
       : {}),
     plugins: [
       admin(),
+      bearer(),
       // Its hook on /sign-in/social reads the browser's session, whoever's it is; it hands an anonymous user over at sign-up.
       anonymous({ onLinkAccount: async ({ anonymousUser, newUser }) => void links.push({ from: anonymousUser.user.id, to: newUser.user.id }) }),
       genericOAuth({
@@ -246,10 +263,10 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
   })
   await migrate(auth, { url })
   const app = createAuthSession(auth, { database: { url } })
-  const call = async (path: string, jar: string, body?: unknown) => {
+  const call = async (path: string, jar: string, body?: unknown, headers: Record<string, string> = {}) => {
     const response = await auth.handler(new Request(`${BASE}/api/auth${path}`, {
       method: body === undefined ? "GET" : "POST",
-      headers: { origin: BASE, "content-type": "application/json", ...(jar === "" ? {} : { cookie: jar }) },
+      headers: { origin: BASE, "content-type": "application/json", ...(jar === "" ? {} : { cookie: jar }), ...headers },
       body: body === undefined ? null : JSON.stringify(body)
     }))
     const text = await response.text()
@@ -260,13 +277,14 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
     next = profile
     return call(`/callback/mock?code=code&state=${encodeURIComponent(started.state)}`, started.jar)
   }
-  const begin = async (path: string, jar: string, body: unknown) => {
-    const answer = await call(path, jar, body)
+  const begin = async (path: string, jar: string, body: unknown, headers?: Record<string, string>) => {
+    const answer = await call(path, jar, body, headers)
     const redirect = new URL((answer.body as { url: string }).url)
     return { state: redirect.searchParams.get("state")!, jar: answer.jar }
   }
   const oauthSignIn = async (profile: Profile) => callback(await begin("/sign-in/social", "", { provider: "mock", callbackURL: "/done", errorCallbackURL: "/failed" }), profile)
-  const linkStart = (jar: string) => begin("/link-social", jar, { provider: "mock", callbackURL: "/done", errorCallbackURL: "/failed" })
+  const linkStart = (jar: string, headers?: Record<string, string>) =>
+    begin("/link-social", jar, { provider: "mock", callbackURL: "/done", errorCallbackURL: "/failed" }, headers)
   const signUp = async () => {
     const email = `oauth${++people}@example.com`
     const answer = await call("/sign-up/email", "", { email, password: "correct horse battery", name: "Ada" })
@@ -276,6 +294,12 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
     return { email, userId, jar: answer.jar }
   }
   const post = async (path: string, jar: string, body: unknown) => call(path, jar, body)
+  /** A user made an admin (the admin plugin's role), signed in: `jar` is the admin's browser. */
+  const signUpAdmin = async () => {
+    const admin = await signUp()
+    await pool.query(`update "user" set "role" = 'admin' where "id" = $1`, [admin.userId])
+    return { ...admin, jar: await signIn(admin.email) }
+  }
   const signIn = async (email: string) => (await call("/sign-in/email", "", { email, password: "correct horse battery" })).jar
   const accounts = async (userId: string) =>
     (await pool.query(`select "providerId" from "account" where "userId" = $1 order by "providerId"`, [userId])).rows.map((row) => row.providerId as string)
@@ -289,5 +313,5 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
     const answer = await call("/sign-in/anonymous", "", {})
     return { userId: (answer.body as { user: { id: string } }).user.id, jar: answer.jar }
   }
-  return { auth, app, pool, call, idTokenSays, links, anonymousUser, begin, signUp, signIn, post, oauthSignIn, linkStart, callback, accounts, user, close }
+  return { auth, app, pool, call, idTokenSays, links, anonymousUser, begin, signUp, signUpAdmin, signIn, post, oauthSignIn, linkStart, callback, accounts, user, close }
 }

@@ -116,6 +116,8 @@ export const lockOutHooks = {
     matcher: (ctx: { readonly path?: string }) => typeof ctx.path === "string" && !OPENING.test(ctx.path) && !DECIDING.test(ctx.path),
     handler: createAuthMiddleware(async (raw) => {
       const ctx = raw as unknown as LockOutContext
+      /** The session the endpoint acts for: the bearer() plugin's, when it names one, overrides the cookie's. */
+      let acting: { readonly impersonatedBy?: unknown } | undefined
       for (const token of await sessionTokens(ctx)) {
         const found = await ctx.context.internalAdapter.findSession(token)
         if (found === null) {
@@ -127,10 +129,11 @@ export const lockOutHooks = {
         }
         const locked = await lockedOutBehind(ctx, found.session)
         if (locked !== undefined) throw toAPIError(new Deactivated({ ...locked, credential: "cookie" }))
-        // A link begun under impersonation ends after the provider's redirect: the flow's state keeps who began it.
-        if (ctx.path === "/link-social" && typeof found.session.impersonatedBy === "string") {
-          await addOAuthServerContext({ [LINK_IMPERSONATOR]: found.session.impersonatedBy })
-        }
+        acting = found.session
+      }
+      // A link begun under impersonation ends after the provider's redirect: the flow's state keeps who began it.
+      if (ctx.path === "/link-social" && typeof acting?.impersonatedBy === "string") {
+        await addOAuthServerContext({ [LINK_IMPERSONATOR]: acting.impersonatedBy })
       }
     })
   }, {
