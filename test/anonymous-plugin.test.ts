@@ -12,10 +12,9 @@ import { type BetterAuthPlugin, betterAuth, type SecondaryStorage } from "better
 import { admin, anonymous, bearer } from "better-auth/plugins"
 import { afterAll, beforeAll } from "vitest"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { jarAfter, quietOptions } from "./support/auth.ts"
+import { authRequest, jarAfter, quietOptions } from "./support/auth.ts"
 import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
 
-const BASE = "http://localhost:3000"
 let emails = 0
 
 for (const backend of sqlBackends) {
@@ -118,11 +117,7 @@ const makeWorld = async (url: string, cookieCache: boolean, first: ReadonlyArray
   await migrate(auth, { url })
   const app = createAuthSession(auth, { database: { url } })
   const post = async (path: string, jar: string, body: unknown, headers: Record<string, string> = {}) => {
-    const response = await auth.handler(new Request(`${BASE}/api/auth${path}`, {
-      method: "POST",
-      headers: { origin: BASE, "content-type": "application/json", ...(jar === "" ? {} : { cookie: jar }), ...headers },
-      body: JSON.stringify(body)
-    }))
+    const response = await auth.handler(authRequest(path, jar, body, headers))
     if (response.status !== 200) throw new Error(`${path}: ${response.status} ${await response.text()}`)
     return { userId: ((await response.json()) as { user: { id: string } }).user.id, jar: jarAfter(jar, response.headers.getSetCookie()) }
   }

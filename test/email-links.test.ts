@@ -11,10 +11,9 @@ import { assert, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
 import { admin } from "better-auth/plugins"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { jarAfter, quietOptions } from "./support/auth.ts"
-import { describeOnBackends, testPool } from "./support/databases.ts"
+import { authRequest, jarAfter, quietOptions } from "./support/auth.ts"
+import { describeOnBackends, testPool, withWorld } from "./support/databases.ts"
 
-const BASE = "http://localhost:3000"
 let emails = 0
 
 describeOnBackends("links mailed before the lock-out", (url) => makeWorld(url), (held) => {
@@ -47,8 +46,7 @@ describeOnBackends("links mailed before the lock-out", (url) => makeWorld(url), 
   })
 
   it("two steps (sendChangeEmailConfirmation): the first link, followed after deactivation, mails the new address nothing", async () => {
-    const own = await makeWorld(held.db.url, { confirmation: true })
-    try {
+    await withWorld(makeWorld(held.db.url, { confirmation: true }), async (own) => {
       const { userId, jar } = await own.signUp()
       await own.pool.query(`update "user" set "emailVerified" = true where "id" = $1`, [userId])
       const newEmail = `moved${++emails}@example.com`
@@ -59,9 +57,7 @@ describeOnBackends("links mailed before the lock-out", (url) => makeWorld(url), 
       await own.app.users.reactivate(userId)
       assert.strictEqual((await own.get(link)).status, 200)
       assert.isDefined(own.mailed.find((mail) => mail.to === newEmail))
-    } finally {
-      await own.close()
-    }
+    })
   })
 
   it("a forged or expired link is answered by Better Auth as before, whoever it names", async () => {
@@ -114,20 +110,12 @@ const makeWorld = async (url: string, options: { readonly confirmation?: boolean
     return { status: response.status, code: answer?.code, location: response.headers.get("location"), cookies: response.headers.getSetCookie() }
   }
   const post = (path: string, jar: string, body: unknown) =>
-    call(new Request(`${BASE}/api/auth${path}`, {
-      method: "POST",
-      headers: { origin: BASE, "content-type": "application/json", ...(jar === "" ? {} : { cookie: jar }) },
-      body: JSON.stringify(body)
-    }))
+    call(authRequest(path, jar, body))
   /** Follows a mailed link, from a browser with `jar`. */
   const get = (link: string, jar = "") => call(new Request(link, { headers: jar === "" ? {} : { cookie: jar } }))
   const signUp = async () => {
     const email = `links${++emails}@example.com`
-    const response = await auth.handler(new Request(`${BASE}/api/auth/sign-up/email`, {
-      method: "POST",
-      headers: { origin: BASE, "content-type": "application/json" },
-      body: JSON.stringify({ email, password: "correct horse battery", name: "Links" })
-    }))
+    const response = await auth.handler(authRequest("/sign-up/email", "", { email, password: "correct horse battery", name: "Links" }))
     if (response.status !== 200) throw new Error(`sign-up: ${response.status}`)
     return { email, userId: ((await response.json()) as { user: { id: string } }).user.id, jar: jarAfter("", response.headers.getSetCookie()) }
   }

@@ -10,10 +10,9 @@ import { assert, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
 import { admin, anonymous, bearer, genericOAuth } from "better-auth/plugins"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { impersonate, jarAfter, quietOptions } from "./support/auth.ts"
-import { describeOnBackends, testPool } from "./support/databases.ts"
+import { authRequest, impersonate, jarAfter, quietOptions } from "./support/auth.ts"
+import { describeOnBackends, testPool, withWorld } from "./support/databases.ts"
 
-const BASE = "http://localhost:3000"
 let people = 0
 
 describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held) => {
@@ -52,8 +51,7 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
   })
 
   it("with no gate of the app's, an ID-token sign-in of a deactivated user from a browser holding someone else's session links nothing to them", async () => {
-    const own = await makeWorld(held.db.url, { gate: false })
-    try {
+    await withWorld(makeWorld(held.db.url, { gate: false }), async (own) => {
       const other = await own.signUp()
       const locked = await own.signUp()
       await own.app.users.deactivate(locked.userId)
@@ -64,9 +62,7 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
       }
       assert.deepStrictEqual(await own.accounts(locked.userId), ["credential"])
       assert.deepInclude(await own.user(locked.userId), { name: "Ada" })
-    } finally {
-      await own.close()
-    }
+    })
   })
 
   it("an anonymous user who starts an OAuth sign-up and is deactivated before the callback is not handed to the new account nor deleted (the flow's state names them)", async () => {
@@ -89,8 +85,7 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
   })
 
   it("with no gate of the app's, linking again a provider already linked, finished after deactivation: refused, profile and tokens unchanged", async () => {
-    const own = await makeWorld(held.db.url, { gate: false })
-    try {
+    await withWorld(makeWorld(held.db.url, { gate: false }), async (own) => {
       const dee = await own.signUp()
       const profile = { id: `p${++people}`, email: dee.email, name: "Ada", emailVerified: true }
       assert.strictEqual((await own.callback(await own.linkStart(dee.jar), profile)).location, "/done")
@@ -102,14 +97,11 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
       assert.deepInclude(finished, { status: 403, body: { code: "USER_DEACTIVATED", message: "This account is deactivated." } })
       assert.deepInclude(await own.user(dee.userId), { name: "Ada" })
       assert.deepStrictEqual((await own.pool.query(`select "accessToken", "updatedAt" from "account" where "userId" = $1 and "providerId" = 'mock'`, [dee.userId])).rows, tokens.rows)
-    } finally {
-      await own.close()
-    }
+    })
   })
 
   it("with no gate of the app's, a link begun by an admin impersonating the user and finished after the admin's deactivation: refused, nothing linked; one begun by the user themself links", async () => {
-    const own = await makeWorld(held.db.url, { gate: false })
-    try {
+    await withWorld(makeWorld(held.db.url, { gate: false }), async (own) => {
       const admin = await own.signUpAdmin()
       const xena = await own.signUp()
       const asXena = await impersonate(own.auth, admin.jar, xena.userId)
@@ -122,14 +114,11 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
       const own_ = await own.callback(await own.linkStart(xena.jar), { id: `p${people}`, email: xena.email, name: "Ada", emailVerified: true })
       assert.strictEqual(own_.location, "/done")
       assert.deepStrictEqual(await own.accounts(xena.userId), ["credential", "mock"])
-    } finally {
-      await own.close()
-    }
+    })
   })
 
   it("a link whose request carries an impersonation cookie and another user's bearer token is that user's: the admin's later lock-out does not refuse it", async () => {
-    const own = await makeWorld(held.db.url, { gate: false })
-    try {
+    await withWorld(makeWorld(held.db.url, { gate: false }), async (own) => {
       const admin = await own.signUpAdmin()
       const cy = await own.signUp()
       const bo = await own.signUp()
@@ -141,9 +130,7 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
       assert.strictEqual(finished.location, "/done")
       assert.deepStrictEqual(await own.accounts(bo.userId), ["credential", "mock"])
       assert.deepStrictEqual(await own.accounts(cy.userId), ["credential"])
-    } finally {
-      await own.close()
-    }
+    })
   })
 
   it("the app's own validateUserInfo still decides for a user who is not locked out", async () => {
@@ -164,8 +151,7 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
   })
 
   it("an app that holds new users for approval (created banned, its hook also dropping a +tag from the address): sign-up and an OAuth sign-up keep their accounts; after the approval, both sign in", async () => {
-    const own = await makeWorld(held.db.url, { heldForApproval: true })
-    try {
+    await withWorld(makeWorld(held.db.url, { heldForApproval: true }), async (own) => {
       const email = `held${++people}@example.com`
       const signedUp = await own.call("/sign-up/email", "", { email: email.replace("@", "+tag@"), password: "correct horse battery", name: "Held" })
       assert.strictEqual(signedUp.status, 200)
@@ -179,21 +165,16 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
       await own.pool.query(`update "user" set "banned" = false where "id" in ($1, $2)`, [userId, oauthUser])
       assert.strictEqual((await own.call("/sign-in/email", "", { email, password: "correct horse battery" })).status, 200)
       assert.strictEqual((await own.oauthSignIn({ id: `p${people}`, email: viaOAuth, name: "Held", emailVerified: true })).location, "/done")
-    } finally {
-      await own.close()
-    }
+    })
   })
 
   it("with no gate of the app's, fusion-auth sets none: a user created outside any request (a seed) needs no source", async () => {
-    const own = await makeWorld(held.db.url, { gate: false })
-    try {
+    await withWorld(makeWorld(held.db.url, { gate: false }), async (own) => {
       const context = await own.auth.$context
       assert.isUndefined(context.options.user?.validateUserInfo)
       const seeded = await context.internalAdapter.createUser({ email: `seed${++people}@example.com`, name: "Seed", emailVerified: false }, { method: "seed" })
       assert.isString(seeded?.id)
-    } finally {
-      await own.close()
-    }
+    })
   })
 })
 
@@ -264,11 +245,7 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
   await migrate(auth, { url })
   const app = createAuthSession(auth, { database: { url } })
   const call = async (path: string, jar: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const response = await auth.handler(new Request(`${BASE}/api/auth${path}`, {
-      method: body === undefined ? "GET" : "POST",
-      headers: { origin: BASE, "content-type": "application/json", ...(jar === "" ? {} : { cookie: jar }), ...headers },
-      body: body === undefined ? null : JSON.stringify(body)
-    }))
+    const response = await auth.handler(authRequest(path, jar, body, headers))
     const text = await response.text()
     return { status: response.status, body: text === "" ? null : JSON.parse(text) as unknown, location: response.headers.get("location"), jar: jarAfter(jar, response.headers.getSetCookie()) }
   }

@@ -10,11 +10,10 @@ import { type BetterAuthPlugin, betterAuth } from "better-auth"
 import { createAuthMiddleware } from "better-auth/api"
 import { admin, bearer, customSession, jwt, multiSession, oneTimeToken } from "better-auth/plugins"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { jarAfter, quietOptions } from "./support/auth.ts"
-import { describeOnBackends, testPool } from "./support/databases.ts"
+import { authRequest, jarAfter, quietOptions } from "./support/auth.ts"
+import { describeOnBackends, testPool, withWorld } from "./support/databases.ts"
 import { countStatements } from "./support/wire.ts"
 
-const BASE = "http://localhost:3000"
 const PASSWORD = "correct horse battery"
 let emails = 0
 
@@ -35,20 +34,16 @@ describeOnBackends("plugins that hand a session to the browser", (url) => makeWo
   })
 
   it("a one-time token whose verification answers the session rather than set a cookie (disableSetSessionCookie): refused alike", async () => {
-    const own = await makeWorld(held.db.url, { oneTimeToken: { disableSetSessionCookie: true } })
-    try {
+    await withWorld(makeWorld(held.db.url, { oneTimeToken: { disableSetSessionCookie: true } }), async (own) => {
       const { userId, jar } = await own.signUp()
       const token = ((await own.call("/one-time-token/generate", jar)).body as { token: string }).token
       await own.app.users.deactivate(userId)
       assert.deepInclude(await own.call("/one-time-token/verify", "", { token }), { status: 403, code: "USER_DEACTIVATED", cookies: [] })
-    } finally {
-      await own.close()
-    }
+    })
   })
 
   it("jwt() listed after fusionAuth(), a session due for refresh: /get-session answers null for a locked-out user, with no JWT", async () => {
-    const own = await makeWorld(held.db.url, { after: [jwt()], updateAge: 0 })
-    try {
+    await withWorld(makeWorld(held.db.url, { after: [jwt()], updateAge: 0 }), async (own) => {
       const { userId, jar } = await own.signUp()
       await own.app.users.deactivate(userId)
       assert.deepInclude(await own.call("/get-session", jar), { status: 200, body: null, jwt: null })
@@ -56,15 +51,12 @@ describeOnBackends("plugins that hand a session to the browser", (url) => makeWo
       const served = await own.call("/get-session", jar)
       assert.strictEqual(served.status, 200)
       assert.isNotNull(served.jwt)
-    } finally {
-      await own.close()
-    }
+    })
   })
 
   it("a hook that opens a session through the context it returns, a plugin's or the app's own: a locked-out user's is refused before the endpoint runs", async () => {
     for (const where of ["plugin", "app"] as const) {
-      const own = await makeWorld(held.db.url, where === "plugin" ? { after: [opener] } : { hook: opener.hooks.before[0]!.handler })
-      try {
+      await withWorld(makeWorld(held.db.url, where === "plugin" ? { after: [opener] } : { hook: opener.hooks.before[0]!.handler }), async (own) => {
         const { userId } = await own.signUp()
         const asUser = { "x-open-as": userId }
         assert.deepInclude(await own.call("/update-user", "", { name: "Renamed" }, asUser), { status: 200 }, `${where}: the door is open`)
@@ -72,9 +64,7 @@ describeOnBackends("plugins that hand a session to the browser", (url) => makeWo
         assert.deepInclude(await own.call("/update-user", "", { name: "Stolen" }, asUser), { status: 401, code: "USER_DEACTIVATED" }, where)
         const { rows } = await own.pool.query<{ name: string }>(`select "name" from "user" where "id" = $1`, [userId])
         assert.strictEqual(rows[0]!.name, "Renamed", `${where}: the endpoint never ran`)
-      } finally {
-        await own.close()
-      }
+      })
     }
   })
 
@@ -136,8 +126,7 @@ describeOnBackends("plugins that hand a session to the browser", (url) => makeWo
   })
 
   it("multi-session, the device's active account locked out: revoking another of its sessions is refused, and the locked-out session is not refreshed by it", async () => {
-    const own = await makeWorld(held.db.url, { updateAge: 0 })
-    try {
+    await withWorld(makeWorld(held.db.url, { updateAge: 0 }), async (own) => {
       const bo = await own.signUp()
       const ada = await own.signIn(await own.signUp(), bo.jar)
       await own.app.users.deactivate(ada.userId)
@@ -145,9 +134,7 @@ describeOnBackends("plugins that hand a session to the browser", (url) => makeWo
       const boToken = bo.jar.match(/session_token=([^.;]+)/)![1]!
       assert.strictEqual((await own.call("/multi-session/revoke", ada.jar, { sessionToken: boToken })).status, 401) // no session acts for it
       assert.deepStrictEqual((await own.pool.query(`select "expiresAt" from "session" where "userId" = $1`, [ada.userId])).rows, before)
-    } finally {
-      await own.close()
-    }
+    })
   })
 
   it("multi-session: an account that is not locked out revokes its own session while a locked-out one sits on the device: 200, the cookies cleared, not moved to the locked-out account", async () => {
@@ -187,17 +174,14 @@ describeOnBackends("plugins that hand a session to the browser", (url) => makeWo
   })
 
   it("multi-session with bearer() listed after fusionAuth(), which copies the request's headers back: the list still leaves the locked-out account out", async () => {
-    const own = await makeWorld(held.db.url, { after: [bearer()] })
-    try {
+    await withWorld(makeWorld(held.db.url, { after: [bearer()] }), async (own) => {
       const ada = await own.signUp()
       const bo = await own.signIn(await own.signUp(), ada.jar)
       await own.app.users.deactivate(ada.userId)
       const signed = decodeURIComponent(bo.jar.match(/better-auth\.session_token=([^;]+)/)![1]!)
       const list = await own.call("/multi-session/list-device-sessions", bo.jar, undefined, { authorization: `Bearer ${signed}` })
       assert.deepStrictEqual((list.body as Array<{ user: { id: string } }>).map((item) => item.user.id), [bo.userId])
-    } finally {
-      await own.close()
-    }
+    })
   })
 
   it("a cookie taken off the request changes no other header: what an earlier hook set reaches the endpoint's hooks", async () => {
@@ -209,8 +193,7 @@ describeOnBackends("plugins that hand a session to the browser", (url) => makeWo
         after: [{ matcher: () => true, handler: createAuthMiddleware(async (ctx) => void seen.push(ctx.headers?.get("x-tenant") ?? null)) }]
       }
     } satisfies BetterAuthPlugin
-    const own = await makeWorld(held.db.url, { first: [tenant] })
-    try {
+    await withWorld(makeWorld(held.db.url, { first: [tenant] }), async (own) => {
       const ada = await own.signUp()
       const bo = await own.signIn(await own.signUp(), ada.jar)
       await own.app.users.deactivate(ada.userId)
@@ -218,9 +201,7 @@ describeOnBackends("plugins that hand a session to the browser", (url) => makeWo
       const list = await own.call("/multi-session/list-device-sessions", bo.jar, undefined, { "x-tenant": "original" })
       assert.deepStrictEqual((list.body as Array<{ user: { id: string } }>).map((item) => item.user.id), [bo.userId])
       assert.deepStrictEqual(seen, ["rewritten"])
-    } finally {
-      await own.close()
-    }
+    })
   })
 })
 
@@ -278,11 +259,7 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
   const app = createAuthSession(auth, { database: { url } })
   /** Better Auth's endpoint `path` with the browser's `jar` (a POST when there is a body): status, code, body, credentials set. */
   const call = async (path: string, jar: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const response = await auth.handler(new Request(`${BASE}/api/auth${path}`, {
-      method: body === undefined ? "GET" : "POST",
-      headers: { origin: BASE, "content-type": "application/json", ...(jar === "" ? {} : { cookie: jar }), ...headers },
-      body: body === undefined ? null : JSON.stringify(body)
-    }))
+    const response = await auth.handler(authRequest(path, jar, body, headers))
     const answer = (await response.json()) as { code?: string } | null
     return {
       status: response.status,

@@ -9,10 +9,9 @@ import { assert, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
 import { admin, emailOTP, phoneNumber } from "better-auth/plugins"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { jarAfter, quietOptions } from "./support/auth.ts"
+import { authRequest, jarAfter, quietOptions } from "./support/auth.ts"
 import { describeOnBackends, testPool } from "./support/databases.ts"
 
-const BASE = "http://localhost:3000"
 let people = 0
 
 describeOnBackends("codes verified with no session", (url) => makeWorld(url), (held) => {
@@ -64,11 +63,7 @@ const makeWorld = async (url: string) => {
   await migrate(auth, { url })
   const app = createAuthSession(auth, { database: { url } })
   const post = async (path: string, body: unknown, jar = "") => {
-    const response = await auth.handler(new Request(`${BASE}/api/auth${path}`, {
-      method: "POST",
-      headers: { origin: BASE, "content-type": "application/json", ...(jar === "" ? {} : { cookie: jar }) },
-      body: JSON.stringify(body)
-    }))
+    const response = await auth.handler(authRequest(path, jar, body))
     const answer = (await response.json()) as { code?: string } | null
     return { status: response.status, code: answer?.code, body: answer, cookies: response.headers.getSetCookie() }
   }

@@ -6,8 +6,8 @@
  * - Before every endpoint but those that end a session or decide for themselves (`DECIDING`)
  *   and those that open one (`OPENING`, where `LockedOutCookies.ts` takes a locked-out user's
  *   cookie off the request instead): the session the request carries (its signed cookie, or
- *   with the `bearer()` plugin its `Authorization` value) is looked up, its user (and an
- *   impersonating admin) read by primary key, and a locked-out user is refused as fusion-auth's
+ *   with the `bearer()` plugin its `Authorization` value) is looked up with its user (and an
+ *   impersonating admin read by primary key), and a locked-out user is refused as fusion-auth's
  *   choke point refuses them
  *   (`Deactivated`: 401, `USER_DEACTIVATED` or `USER_BANNED`). A request with no session
  *   credential costs nothing. fusion-auth's own endpoints decide at its choke point.
@@ -34,7 +34,7 @@ import { addOAuthServerContext, APIError, createAuthMiddleware } from "better-au
 import { Anonymous, Deactivated } from "../core/Errors.ts"
 import { lockOut, type LockOutReason, PROBE } from "../core/LockOut.ts"
 import { dropLockedOut, forgetLockedOutAnonymous, OPENING } from "./LockedOutCookies.ts"
-import { isFusionAuthHere, LINK_IMPERSONATOR, lockedOutBehind, lockOutCode, type LockOutContext, readLockOut } from "./LockOutReads.ts"
+import { isFusionAuthHere, LINK_IMPERSONATOR, lockedOutBehind, lockOutCode, type LockOutContext, readLockOut, sessionLockOut } from "./LockOutReads.ts"
 import { toAPIError } from "./TokenEndpoints.ts"
 
 /**
@@ -119,7 +119,7 @@ export const lockOutHooks = {
       /** The session the endpoint acts for: the bearer() plugin's, when it names one, overrides the cookie's. */
       let acting: { readonly impersonatedBy?: unknown } | undefined
       for (const token of await sessionTokens(ctx)) {
-        const found = await ctx.context.internalAdapter.findSession(token)
+        const found = await sessionLockOut(ctx, token)
         if (found === null) {
           // An ended session (banned users' are deleted) must not act through its cookie cache either.
           if (ctx.context.options.session?.cookieCache?.enabled === true && ctx.getCookie(ctx.context.authCookies.sessionData.name)) {
@@ -127,8 +127,7 @@ export const lockOutHooks = {
           }
           continue // otherwise the endpoint decides as it would
         }
-        const locked = await lockedOutBehind(ctx, found.session)
-        if (locked !== undefined) throw toAPIError(new Deactivated({ ...locked, credential: "cookie" }))
+        if (found.locked !== undefined) throw toAPIError(new Deactivated({ ...found.locked, credential: "cookie" }))
         acting = found.session
       }
       // A link begun under impersonation ends after the provider's redirect: the flow's state keeps who began it.

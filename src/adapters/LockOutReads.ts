@@ -65,6 +65,19 @@ export const lockedOutBehind = async (
   return undefined
 }
 
+/**
+ * The session a token names and why it is locked out now (`locked`, `undefined` when it is not);
+ * `null` for an ended session. The user Better Auth reads with the session is used as read,
+ * unless sessions live in `secondaryStorage`, whose copy of the user is the one cached when the
+ * session began: then it is read again by primary key.
+ */
+export const sessionLockOut = async (ctx: LockOutContext, token: string) => {
+  const found = await ctx.context.internalAdapter.findSession(token)
+  if (found === null) return null
+  const user = ctx.context.options.secondaryStorage == null ? found.user : undefined
+  return { session: found.session, locked: await lockedOutBehind(ctx, found.session, user) }
+}
+
 /** The code and message of a lock-out's refusal on Better Auth's endpoints. */
 export const lockOutCode = (reason: LockOutReason) => (reason === "banned" ? ERROR_CODES.USER_BANNED : ERROR_CODES.USER_DEACTIVATED)
 

@@ -3,8 +3,8 @@
  * browser's: sign-in and sign-up (the anonymous plugin hands an anonymous user's data to the
  * new account, then deletes that user), OAuth callbacks, mailed links, and multi-session's list
  * of a device's accounts and its revoke (which moves the device to the next of them). There a
- * locked-out user's session cookie is not refused, so the
- * browser can still sign in as someone else at these endpoints: it is taken off the request
+ * locked-out user's session cookie is not refused, so the browser can still sign in as someone
+ * else at these endpoints: it is taken off the request
  * before the endpoint reads it, with the cookie cache of the session it names, and the cache of
  * an ended session (a ban deletes them) alike.
  *
@@ -12,11 +12,11 @@
  * taken off in place, by the first of fusion-auth's hook and another plugin's (`LockOutGuard`'s
  * wrapper) to run; a cookie another plugin's hook hands back to be merged (`bearer()` copies the
  * request's headers) is taken off there too. So the order of plugins does not matter, and what
- * an earlier hook set is kept. Each request's cookies are judged once.
+ * an earlier hook set is kept. Each session a request's cookies name is read once.
  */
 import { getOAuthState } from "better-auth/api"
 import * as SignedCookie from "../core/SignedCookie.ts"
-import { lockedOutBehind, type LockOutContext } from "./LockOutReads.ts"
+import { lockedOutBehind, type LockOutContext, sessionLockOut } from "./LockOutReads.ts"
 
 /** The endpoints where a locked-out user's session cookie is taken off rather than refused. */
 export const OPENING =
@@ -27,59 +27,45 @@ const nameOf = (pair: string) => {
   return eq < 0 ? "" : pair.slice(0, eq).trim()
 }
 
+type Verdict = "ended" | "locked" | "live"
+
+/** Each request's verdicts, by session token: a token is read once however many headers or names carry it. */
+const verdicts = new WeakMap<object, Map<string, Promise<Verdict>>>()
+
+const verdict = (ctx: LockOutContext, token: string): Promise<Verdict> => {
+  let known = verdicts.get(ctx.context)
+  if (known === undefined) verdicts.set(ctx.context, (known = new Map()))
+  let judged = known.get(token)
+  if (judged === undefined) {
+    judged = sessionLockOut(ctx, token).then((found) => (found === null ? "ended" : found.locked === undefined ? "live" : "locked"))
+    known.set(token, judged)
+  }
+  return judged
+}
+
 /**
- * `header` (a request's `Cookie`) without the session cookies (Better Auth's, and
- * multi-session's) that name a locked-out user's session, nor the cookie cache (`session_data`,
- * chunked or not) when the session cookie names such a session or an ended one; `undefined` when
- * nothing is taken off. One session read (with its user, read again by primary key where
- * sessions live in `secondaryStorage`) per such cookie.
+ * `headers` (a request's, or a hook's to be merged) with its `Cookie` changed in place: without
+ * the session cookies (Better Auth's, and multi-session's) that name a locked-out user's
+ * session, nor the cookie cache (`session_data`, chunked or not) when the session cookie names
+ * such a session or an ended one.
  */
-const judge = async (ctx: LockOutContext, header: string): Promise<string | undefined> => {
+export const dropLockedOut = async (ctx: LockOutContext, headers: Headers | undefined): Promise<void> => {
+  const header = headers?.get("cookie")
+  if (header == null || header === "") return
   const { sessionToken, sessionData } = ctx.context.authCookies
   const pairs = header.split(";").map((pair) => ({ pair: pair.trim(), name: nameOf(pair) }))
   const dropped = new Set<string>()
-  /** Each token's judgement: the same value under several names is read once. */
-  const tokens = new Map<string, Promise<"ended" | "locked" | "live">>()
-  const judgeToken = async (token: string) => {
-    const found = await ctx.context.internalAdapter.findSession(token)
-    if (found === null) return "ended"
-    // The user read with the session, unless that came from secondaryStorage: a copy cached when the session was made.
-    const user = ctx.context.options.secondaryStorage == null ? found.user : undefined
-    return (await lockedOutBehind(ctx, found.session, user)) === undefined ? "live" : "locked"
-  }
-  let cache = false
   for (const name of new Set(pairs.map((pair) => pair.name))) {
     // Better Auth's session cookie (and names that start with it) and multi-session's (any name with `_multi-` is one of its own).
     if (!name.startsWith(sessionToken.name) && !name.includes("_multi-")) continue
     const token = SignedCookie.read(header, name, ctx.context.secret)
     if (token === undefined || token === "") continue
-    if (!tokens.has(token)) tokens.set(token, judgeToken(token))
-    const judged = await tokens.get(token)!
-    const refused = judged === "locked" || (judged === "ended" && name === sessionToken.name)
-    if (!refused) continue
-    dropped.add(name)
-    if (name === sessionToken.name) cache = true
+    const judged = await verdict(ctx, token)
+    if (judged === "locked" || (judged === "ended" && name === sessionToken.name)) dropped.add(name)
   }
-  if (dropped.size === 0) return undefined
-  const isCache = (name: string) => name === sessionData.name || name.startsWith(`${sessionData.name}.`)
-  return pairs.filter((pair) => pair.pair !== "" && !dropped.has(pair.name) && !(cache && isCache(pair.name))).map((pair) => pair.pair).join("; ")
-}
-
-/** Each request's judgements, by the `Cookie` header judged (the request's own, or one a hook hands back). */
-const judged = new WeakMap<object, Map<string, Promise<string | undefined>>>()
-
-/** `headers` with its `Cookie` taken through `judge`, changed in place. */
-export const dropLockedOut = async (ctx: LockOutContext, headers: Headers | undefined): Promise<void> => {
-  const header = headers?.get("cookie")
-  if (header == null || header === "") return
-  let seen = judged.get(ctx.context)
-  if (seen === undefined) judged.set(ctx.context, (seen = new Map()))
-  let kept = seen.get(header)
-  if (kept === undefined) seen.set(header, (kept = judge(ctx, header)))
-  const value = await kept
-  if (value === undefined) return
-  seen.set(value, Promise.resolve(undefined)) // what is left needs no second look
-  headers!.set("cookie", value)
+  if (dropped.size === 0) return
+  const isCache = (name: string) => dropped.has(sessionToken.name) && (name === sessionData.name || name.startsWith(`${sessionData.name}.`))
+  headers!.set("cookie", pairs.filter((pair) => pair.pair !== "" && !dropped.has(pair.name) && !isCache(pair.name)).map((pair) => pair.pair).join("; "))
 }
 
 /**

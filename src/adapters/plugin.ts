@@ -2,11 +2,10 @@
  * The Better Auth plugin: declares `deactivatedAt` on Better Auth's `user` table, so Better
  * Auth reads it with every session and its own `user` type carries it; opens no new session and
  * links no account for a locked-out user (deactivated, or banned: `core/LockOut.ts`), nor writes
- * what an identity provider says of them (`NothingNew.ts`);
- * refuses a locked-out user's session on Better Auth's own endpoints (`LockOutGuard.ts`) and a
- * change of their address by a mailed link (`EmailChangeGuard.ts`); and
- * serves the caller's own API tokens (`TokenEndpoints.ts`), typed for the client plugin
- * (`fusion-auth/client`).
+ * what an identity provider says of them (`NothingNew.ts`); refuses a locked-out user's session
+ * on Better Auth's own endpoints (`LockOutGuard.ts`) and a change of their address by a mailed
+ * link (`EmailChangeGuard.ts`); and serves the caller's own API tokens (`TokenEndpoints.ts`),
+ * typed for the client plugin (`fusion-auth/client`).
  *
  * `createAuthSession` refuses an auth instance without this plugin: without it, the cookie
  * path could not see deactivation at all. It also connects the token endpoints to its runtime.

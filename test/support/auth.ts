@@ -63,6 +63,18 @@ export const authOn = (database: DatabaseOptions) =>
     plugins: [fusionAuth()]
   })
 
+/**
+ * A browser's request to Better Auth's endpoint `path` at http://localhost:3000: the `Cookie`
+ * header of its `jar`, the `Origin` Better Auth's CSRF check wants, and a JSON `body` (a POST)
+ * or none (a GET).
+ */
+export const authRequest = (path: string, jar = "", body?: unknown, headers: Record<string, string> = {}): Request =>
+  new Request(`http://localhost:3000/api/auth${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { origin: "http://localhost:3000", "content-type": "application/json", ...(jar === "" ? {} : { cookie: jar }), ...headers },
+    body: body === undefined ? null : JSON.stringify(body)
+  })
+
 /** Signs up through the HTTP handler; returns the user id and the browser's `Cookie` header. */
 export const signUp = async (auth: { handler(request: Request): Promise<Response> }, email: string, baseURL = "http://localhost:3000") => {
   const response = await auth.handler(

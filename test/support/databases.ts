@@ -116,3 +116,13 @@ export const describeOnBackends = <W extends { close(): Promise<void> }>(
     })
   }
 }
+
+/** `run` with the world `made` gives, closed after it whatever happens. */
+export const withWorld = async <W extends { close(): Promise<void> }, A>(made: Promise<W>, run: (world: W) => Promise<A>): Promise<A> => {
+  const world = await made
+  try {
+    return await run(world)
+  } finally {
+    await world.close()
+  }
+}
