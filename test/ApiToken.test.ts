@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Redacted } from "effect"
+import { createHash, createHmac } from "node:crypto"
 import { inspect } from "node:util"
 import { ApiToken } from "../src/effect.ts"
 
@@ -75,6 +76,9 @@ describe("ApiToken", () => {
     assert.notStrictEqual(a, ApiToken.digest(token, Redacted.make("two")))
     assert.notStrictEqual(a, ApiToken.digest(token))
     assert.notInclude(ApiToken.digest(token), Redacted.value(token))
+    // The digests earlier releases stored, so their tokens are still found.
+    assert.strictEqual(ApiToken.digest(token), createHash("sha256").update(Redacted.value(token)).digest("hex"))
+    assert.strictEqual(a, createHmac("sha256", "one").update(Redacted.value(token)).digest("hex"))
   })
 
   it("hints with the prefix and the last four characters only", () => {

@@ -10,7 +10,7 @@
  * A `Format` is the app's prefix and the earlier prefixes it still accepts (`format`); the
  * module-level `generate`, `parse` and `find` are the default format's.
  */
-import { createHash, createHmac, randomBytes } from "node:crypto"
+import { createHmac, hash, randomBytes } from "node:crypto"
 import { crc32 } from "node:zlib"
 import { Redacted } from "effect"
 
@@ -163,10 +163,9 @@ export const find = (text: string): ReadonlyArray<{ readonly token: ApiToken; re
  * (then a leaked table cannot even be brute-forced offline without the secret too).
  */
 export const digest = (token: ApiToken, secret?: Redacted.Redacted<string>): string =>
-  (secret === undefined
-    ? createHash("sha256")
-    : createHmac("sha256", Redacted.value(secret))
-  ).update(Redacted.value(token)).digest("hex")
+  secret === undefined
+    ? hash("sha256", Redacted.value(token), "hex") // one call: a Hash object costs the request path twice as much
+    : createHmac("sha256", Redacted.value(secret)).update(Redacted.value(token)).digest("hex")
 
 /** What a person sees to recognise a token in a list: its own prefix, `…` and its last 4 characters. */
 export const hint = (token: ApiToken): string => {
