@@ -8,7 +8,7 @@
  */
 import { assert, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
-import { admin, anonymous, bearer, genericOAuth } from "better-auth/plugins"
+import { admin, anonymous, bearer, genericOAuth, siwe } from "better-auth/plugins"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { authRequest, impersonate, jarAfter, quietOptions } from "./support/auth.ts"
 import { describeOnBackends, testPool, withWorld } from "./support/databases.ts"
@@ -150,6 +150,46 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
     assert.deepStrictEqual(await held.world.accounts(eve), ["credential", "mock"])
   })
 
+  it("with the account cookie stored (account.storeAccountCookie) and no gate of the app's: a returning user's refused sign-in carries no cookie at all, deactivated (ID token, OAuth redirect) or banned", async () => {
+    await withWorld(makeWorld(held.db.url, { gate: false, accountCookie: true }), async (own) => {
+      const ada = await own.signUp()
+      const google = { id: `g${++people}`, email: ada.email, name: "Ada", emailVerified: true }
+      own.idTokenSays(google)
+      const idTokenSignIn = () => own.call("/sign-in/social", "", { provider: "google", idToken: { token: "id-token" } })
+      const linked = await idTokenSignIn()
+      assert.strictEqual(linked.status, 200)
+      assert.isTrue(linked.cookies.some((cookie) => cookie.startsWith("better-auth.account_data=")), "Better Auth stores the account cookie")
+      const mock = { id: `m${people}`, email: ada.email, name: "Ada", emailVerified: true }
+      assert.strictEqual((await own.oauthSignIn(mock)).location, "/done")
+      await own.app.users.deactivate(ada.userId)
+      assert.deepInclude(await idTokenSignIn(), { status: 403, body: { code: "USER_DEACTIVATED", message: "This account is deactivated." }, cookies: [] })
+      const redirected = await own.oauthSignIn(mock)
+      assert.deepInclude(redirected, { status: 302, cookies: [] })
+      assert.match(redirected.location!, /^\/failed\?error=USER_DEACTIVATED(&|$)/)
+      await own.app.users.reactivate(ada.userId)
+      await own.pool.query(`update "user" set "banned" = true where "id" = $1`, [ada.userId])
+      const banned = await idTokenSignIn()
+      assert.deepInclude(banned, { status: 403, cookies: [] })
+      assert.strictEqual((banned.body as { code: string }).code, "BANNED_USER") // the admin plugin's own refusal
+    })
+  })
+
+  it("a wallet (siwe()) of a deactivated user signing in on a new chain is refused with nothing written for it; after reactivation that chain links", async () => {
+    const wallet = `0x${String(++people).padStart(40, "a")}`
+    const first = await held.world.siweVerify(wallet, 1)
+    assert.strictEqual(first.status, 200)
+    const userId = (first.body as { user: { id: string } }).user.id
+    await held.world.app.users.deactivate(userId)
+    const chains = async () => (await held.world.pool.query(`select "chainId" from "walletAddress" where "userId" = $1 order by "chainId"`, [userId])).rows.map((row) => Number(row.chainId))
+    for (const chainId of [137, 1]) assert.deepInclude(await held.world.siweVerify(wallet, chainId), { status: 403, body: { code: "USER_DEACTIVATED", message: "This account is deactivated." }, cookies: [] })
+    assert.deepStrictEqual(await chains(), [1])
+    assert.deepStrictEqual(await held.world.accounts(userId), ["siwe"])
+    await held.world.app.users.reactivate(userId)
+    assert.strictEqual((await held.world.siweVerify(wallet, 137)).status, 200)
+    assert.deepStrictEqual(await chains(), [1, 137])
+    assert.deepStrictEqual(await held.world.accounts(userId), ["siwe", "siwe"])
+  })
+
   it("an app that holds new users for approval (created banned, its hook also dropping a +tag from the address): sign-up and an OAuth sign-up keep their accounts; after the approval, both sign in", async () => {
     await withWorld(makeWorld(held.db.url, { heldForApproval: true }), async (own) => {
       const email = `held${++people}@example.com`
@@ -190,6 +230,8 @@ interface WorldOptions {
   readonly gate?: boolean
   /** New users are created banned, held for an admin's approval (`databaseHooks.user.create.before`). */
   readonly heldForApproval?: boolean
+  /** Better Auth keeps the linked account in a cookie (`account.storeAccountCookie`). */
+  readonly accountCookie?: boolean
 }
 
 const makeWorld = async (url: string, options: WorldOptions = {}) => {
@@ -200,9 +242,13 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
   let idToken: Profile | undefined
   /** The anonymous plugin's hand-overs. */
   const links: Array<{ from: string; to: string }> = []
+  let nonces = 0
   const auth = betterAuth({
     ...quietOptions(pool),
-    account: { accountLinking: { trustedProviders: ["mock", "google"], updateUserInfoOnLink: true } },
+    account: {
+      accountLinking: { trustedProviders: ["mock", "google"], updateUserInfoOnLink: true },
+      ...(options.accountCookie === true ? { storeAccountCookie: true } : {})
+    },
     socialProviders: {
       google: {
         clientId: "client",
@@ -239,6 +285,8 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
           getUserInfo: async () => (next === undefined ? null : { ...next })
         }]
       }),
+      // Sign-in with Ethereum; the test signs nothing: every signature is taken.
+      siwe({ domain: "localhost:3000", getNonce: async () => `nonce${String(++nonces).padStart(8, "0")}`, verifyMessage: async () => true }),
       fusionAuth()
     ] as unknown as [ReturnType<typeof fusionAuth>]
   })
@@ -247,7 +295,15 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
   const call = async (path: string, jar: string, body?: unknown, headers: Record<string, string> = {}) => {
     const response = await auth.handler(authRequest(path, jar, body, headers))
     const text = await response.text()
-    return { status: response.status, body: text === "" ? null : JSON.parse(text) as unknown, location: response.headers.get("location"), jar: jarAfter(jar, response.headers.getSetCookie()) }
+    const cookies = response.headers.getSetCookie()
+    return { status: response.status, body: text === "" ? null : JSON.parse(text) as unknown, location: response.headers.get("location"), cookies, jar: jarAfter(jar, cookies) }
+  }
+  /** A wallet's sign-in with Ethereum on `chainId`, from a fresh browser. */
+  const siweVerify = async (address: string, chainId: number) => {
+    const { nonce } = (await call("/siwe/nonce", "", {})).body as { nonce: string }
+    const message = `localhost:3000 wants you to sign in with your Ethereum account:\n${address}\n\nURI: http://localhost:3000\nVersion: 1\n` +
+      `Chain ID: ${chainId}\nNonce: ${nonce}\nIssued At: ${new Date().toISOString()}`
+    return call("/siwe/verify", "", { message, signature: "0x00" })
   }
   /** The provider's redirect back, for a flow started with `started` (its state, the browser's jar). */
   const callback = async (started: { readonly state: string; readonly jar: string }, profile: Profile) => {
@@ -290,5 +346,5 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
     const answer = await call("/sign-in/anonymous", "", {})
     return { userId: (answer.body as { user: { id: string } }).user.id, jar: answer.jar }
   }
-  return { auth, app, pool, call, idTokenSays, links, anonymousUser, begin, signUp, signUpAdmin, signIn, post, oauthSignIn, linkStart, callback, accounts, user, close }
+  return { auth, app, pool, call, siweVerify, idTokenSays, links, anonymousUser, begin, signUp, signUpAdmin, signIn, post, oauthSignIn, linkStart, callback, accounts, user, close }
 }

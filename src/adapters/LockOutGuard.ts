@@ -30,7 +30,8 @@
  *
  * Reads go through Better Auth's own adapter, so its table and field names are followed.
  */
-import { addOAuthServerContext, APIError, createAuthMiddleware } from "better-auth/api"
+import { addOAuthServerContext, APIError, createAuthMiddleware, isAPIError } from "better-auth/api"
+import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { Anonymous, Deactivated } from "../core/Errors.ts"
 import { lockOut, type LockOutReason, PROBE } from "../core/LockOut.ts"
 import { dropLockedOut, forgetLockedOutAnonymous, OPENING } from "./LockedOutCookies.ts"
@@ -87,9 +88,10 @@ const sessionTokens = async (ctx: LockOutContext): Promise<ReadonlyArray<string>
 
 /**
  * A locked-out user's session taken off the request: none for the endpoint or the hooks after
- * (jwt's signs `newSession`, one-time-token's mints from it), no credential from those before.
+ * (jwt's signs `newSession`, one-time-token's mints from it), no credential from those before
+ * (nor the account cookie Better Auth sets before the session a sign-in is refused).
  */
-const refuse = (ctx: LockOutContext) => {
+export const withdrawCredentials = (ctx: LockOutContext) => {
   ctx.context.session = null
   ctx.context.setNewSession?.(null)
   for (const header of CREDENTIAL_HEADERS) ctx.context.responseHeaders?.delete(header)
@@ -109,6 +111,21 @@ export const keepLockedOutSession = async (
   if (ctx?.path !== "/get-session" || !("expiresAt" in data) || typeof current?.user?.id !== "string" || current.session === undefined) return
   const locked = await lockedOutBehind(ctx, { userId: current.user.id, impersonatedBy: current.session.impersonatedBy })
   return locked === undefined ? undefined : { data: { expiresAt: current.session.expiresAt, updatedAt: current.session.updatedAt } }
+}
+
+/**
+ * A locked-out user's refusal (fusion-auth's 403 or 401, the admin plugin's refused sign-in of
+ * a banned user, or an OAuth flow's redirect to its error URL with either code): what Better
+ * Auth set before it (the account cookie of `account.storeAccountCookie`) is not handed out.
+ */
+const refusesLockedOut = (ctx: LockOutContext, returned: unknown): returned is APIError => {
+  if (!isAPIError(returned)) return false
+  const location = new Headers(returned.headers).get("location")
+  const code = returned.body?.code ?? (location === null ? undefined : new URL(location, "http://localhost").searchParams.get("error"))
+  if (typeof code !== "string") return false
+  const admin = ctx.context.options.plugins?.find((plugin) => plugin.id === "admin") as { $ERROR_CODES?: Record<string, unknown> } | undefined
+  return code === ERROR_CODES.USER_DEACTIVATED.code || code === ERROR_CODES.USER_BANNED.code ||
+    (admin?.$ERROR_CODES?.BANNED_USER !== undefined && code === String(admin.$ERROR_CODES.BANNED_USER))
 }
 
 export const lockOutHooks = {
@@ -164,7 +181,7 @@ export const lockOutHooks = {
         (impersonatedBy !== null && (await lockedOutBehind(ctx, { userId: impersonatedBy })) !== undefined)
       if (!locked) return
       // Refused: no session for the hooks after this one (jwt's), and no credential from those before.
-      refuse(ctx)
+      withdrawCredentials(ctx)
       return ctx.json(null)
     })
   }, {
@@ -176,6 +193,13 @@ export const lockOutHooks = {
     matcher: (ctx: { readonly path?: string }) => ctx.path !== "/get-session",
     handler: createAuthMiddleware(async (raw) => {
       const ctx = raw as unknown as LockOutContext
+      const refused = ctx.context.returned
+      if (refusesLockedOut(ctx, refused)) {
+        withdrawCredentials(ctx)
+        // A redirect's own headers are the endpoint's, cookies included (`ctx.redirect`).
+        if (refused.headers instanceof Headers) for (const header of CREDENTIAL_HEADERS) refused.headers.delete(header)
+        return
+      }
       const answer = ctx.context.returned as LockOutContext["context"]["newSession"] | undefined
       const handed = typeof ctx.context.newSession?.user?.id === "string"
         ? ctx.context.newSession
@@ -187,7 +211,7 @@ export const lockOutHooks = {
       if (typeof handed?.user?.id !== "string") return
       const locked = await lockedOutBehind(ctx, { userId: handed.user.id, impersonatedBy: handed.session?.impersonatedBy })
       if (locked === undefined) return
-      refuse(ctx)
+      withdrawCredentials(ctx)
       throw lockedOutError(locked.reason)
     })
   }]
@@ -225,7 +249,7 @@ const lockedOutAfter = (handler: BeforeHook["handler"]): BeforeHook["handler"] =
     if (!isFusionAuthHere(input)) return result
     const locked = await lockedOutBehind(input, { userId: session.user.id, impersonatedBy: session.session?.impersonatedBy })
     if (locked === undefined) return result
-    refuse(input)
+    withdrawCredentials(input)
     throw toAPIError(new Deactivated({ ...locked, credential: "cookie" }))
   }
   guarded.add(guard)

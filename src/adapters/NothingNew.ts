@@ -23,6 +23,7 @@ import { keepLockedOutSession, lockedOutError } from "./LockOutGuard.ts"
 import { isFusionAuthHere, LINK_IMPERSONATOR, lockedOutBehind, lockOutCode, type LockOutContext } from "./LockOutReads.ts"
 
 type Hooks = NonNullable<BetterAuthOptions["databaseHooks"]>
+type Context = NonNullable<Parameters<NonNullable<NonNullable<NonNullable<Hooks["account"]>["create"]>["before"]>>[1]>
 type Validate = NonNullable<NonNullable<BetterAuthOptions["user"]>["validateUserInfo"]>
 
 /**
@@ -36,9 +37,30 @@ const marks = (user: { readonly email?: unknown; readonly createdAt?: unknown })
   ...(user.createdAt instanceof Date ? [`at:${user.createdAt.getTime()}`] : [])
 ]
 
-const refuse = async (userId: string, context: unknown, user?: Record<string, unknown>, impersonatedBy?: unknown) => {
+/** Refused (403); `undo` first takes back what the endpoint wrote before this hook. */
+const refuse = async (userId: string, context: unknown, user?: Record<string, unknown>, impersonatedBy?: unknown, undo?: () => Promise<void>) => {
   const locked = await lockedOutBehind(context as LockOutContext, { userId, impersonatedBy }, user)
-  if (locked !== undefined) throw lockedOutError(locked.reason) // "This account is deactivated." / "… banned."
+  if (locked === undefined) return
+  await undo?.()
+  throw lockedOutError(locked.reason) // "This account is deactivated." / "… banned."
+}
+
+/**
+ * The siwe plugin writes a known user's wallet row for a new chain, outside any transaction,
+ * just before the account that is refused here: taken back with it, or the plugin, finding
+ * the row, would never link that chain once the lock-out ends.
+ */
+const walletWrittenFor = (account: { readonly providerId: string; readonly accountId: string; readonly userId: string }, context: Context) => async () => {
+  if (account.providerId !== "siwe" || context.context.options.plugins?.some((plugin) => plugin.id === "siwe") !== true) return
+  const at = account.accountId.lastIndexOf(":") // `${address}:${chainId}`
+  await context.context.adapter.deleteMany({
+    model: "walletAddress",
+    where: [
+      { field: "userId", value: account.userId },
+      { field: "address", value: account.accountId.slice(0, at) },
+      { field: "chainId", value: Number(account.accountId.slice(at + 1)) }
+    ]
+  })
 }
 
 /** The user an OAuth link flow's state names, and the admin who was impersonating them when it began. */
@@ -83,7 +105,7 @@ export const databaseHooks = {
         const user = await context.context.internalAdapter.findUserById(account.userId)
         if (user === null || marks(user).some((mark) => created.get(context)?.has(mark) === true)) return
         const link = await linkTarget()
-        await refuse(account.userId, context, user, link?.userId === account.userId ? link.impersonatedBy : undefined)
+        await refuse(account.userId, context, user, link?.userId === account.userId ? link.impersonatedBy : undefined, walletWrittenFor(account, context))
       }
     },
     update: { before: async (_account, context) => refuseLinkTarget(context) }
