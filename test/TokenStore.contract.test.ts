@@ -49,8 +49,9 @@ const contract = (name: string, stores: StoreLayer, sqlBacked: boolean) =>
           assert.notInclude(String(token), Redacted.value(token))
         }
         assert.deepStrictEqual(Object.keys(listed[0]!).sort(), [
-          "createdAt", "expiresAt", "hint", "id", "lastUsedAt", "name", "organizationId", "rateLimit", "replacedBy", "revokedAt", "scopes", "userId"
+          "createdAt", "expiresAt", "hint", "id", "lastUsedAt", "name", "organizationId", "rateLimit", "removed", "replacedBy", "revokedAt", "scopes", "userId"
         ])
+        assert.deepStrictEqual(listed.map((t) => t.removed), [false, false])
       }))
 
     it.effect("a revoked token fails on the next request; revoke is scoped to its owner", () =>

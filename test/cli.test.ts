@@ -110,7 +110,7 @@ for (const backend of sqlBackends) {
       assert.strictEqual(json.code, 0, json.stderr)
       const printed = JSON.parse(json.stdout) as Record<string, unknown>
       assert.deepStrictEqual(Object.keys(printed), [
-        "token", "id", "userId", "name", "hint", "scopes", "createdAt", "expiresAt", "lastUsedAt", "revokedAt", "replacedBy", "rateLimit", "organizationId"
+        "token", "id", "userId", "name", "hint", "scopes", "createdAt", "expiresAt", "lastUsedAt", "revokedAt", "replacedBy", "rateLimit", "organizationId", "removed"
       ])
       assert.deepInclude(printed, { userId, name: "ci", scopes: ["read"], expiresAt: null, lastUsedAt: null, revokedAt: null, replacedBy: null })
       assert.strictEqual((await app.getSession(new Headers({ authorization: `Bearer ${String(printed.token)}` })))!.user.id, userId)
@@ -255,6 +255,19 @@ describe("fusion-auth with the database down", () => {
     const run = await fusionAuth(["users", "list"], { env: { DATABASE_URL: "postgres://postgres@127.0.0.1:9/none" } })
     assert.strictEqual(run.code, 1)
     assert.match(oneLine(run), /cannot reach the database/)
+  })
+})
+
+describe("fusion-auth with a flag it cannot parse", () => {
+  // Parsed before the database is opened: one line on stderr, nothing on stdout (not the help page), exit code 2.
+  it.each([
+    [["--json", "tokens", "list", "--organization"], /^fusion-auth: Missing value for flag --organization/],
+    [["tokens", "create", "--user", "a@example.com", "--name", "ci", "--organization", "x"], /^fusion-auth: Unrecognized flag: --organization/]
+  ] as const)("%j", async (args, line) => {
+    const run = await fusionAuth([...args], { env: { DATABASE_URL: "postgres://postgres@127.0.0.1:9/none" } })
+    assert.strictEqual(run.code, 2, run.stderr)
+    assert.strictEqual(run.stdout, "")
+    assert.match(oneLine(run), line)
   })
 })
 

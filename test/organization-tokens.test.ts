@@ -209,6 +209,36 @@ for (const backend of sqlBackends) {
       assert.deepStrictEqual("error" in result ? result.error : result, new InvalidToken({ reason: "removed", tokenId: body.info.id }))
     })
 
+    it("a removed member's and a deleted organization's tokens are listed as removed (the user's list, the organization's, the CLI) and no longer count as live: at the limit, the user mints again", async () => {
+      const { owner, admin, orgId, memberId } = await team()
+      const limited = createAuthSession(setup.auth, { database: { url: db.url }, tokens: { scopes: ["read", "write"], maxLiveTokensPerUser: 2 } })
+      try {
+        const ci = await limited.tokens.create({ userId: admin.id, name: "ci", organizationId: orgId })
+        await limited.tokens.create({ userId: admin.id, name: "own" })
+        const atLimit = await limited.tokens.create({ userId: admin.id, name: "third" }).then(() => undefined, (error: unknown) => error)
+        assert.instanceOf(atLimit, InvalidTokenInput)
+        const removedOf = async (userId: string) => Object.fromEntries((await limited.tokens.list(userId)).map((t) => [t.name, t.removed]))
+        assert.deepStrictEqual(await removedOf(admin.id), { ci: false, own: false })
+        await setup.auth.api.removeMember({ body: { memberIdOrEmail: memberId(admin.id), organizationId: orgId }, headers: new Headers({ cookie: owner.cookie }) })
+        assert.deepStrictEqual(await removedOf(admin.id), { ci: true, own: false })
+        assert.isNull((await limited.tokens.list(admin.id)).find((t) => t.id === ci.info.id)!.revokedAt, "removed, not revoked: nothing was written")
+        await limited.tokens.create({ userId: admin.id, name: "third" })
+        const env = { env: { DATABASE_URL: db.url } }
+        const line = (await cli(["tokens", "list", "--user", admin.email], env)).stdout.split("\n").find((l) => l.includes(ci.info.id))
+        assert.include(line, "REMOVED")
+        // The organization deleted: its owner's token too, in the organization's own list.
+        const deploy = await limited.tokens.create({ userId: owner.id, name: "deploy", organizationId: orgId })
+        await setup.auth.api.deleteOrganization({ body: { organizationId: orgId }, headers: new Headers({ cookie: owner.cookie }) })
+        const listed = await cli(["--json", "tokens", "list", "--organization", orgId], env)
+        assert.deepStrictEqual(
+          (JSON.parse(listed.stdout) as Array<{ id: string; removed: boolean }>).map((t) => [t.id, t.removed]),
+          [[ci.info.id, true], [deploy.info.id, true]]
+        )
+      } finally {
+        await limited.dispose()
+      }
+    })
+
     it("a locked-out member's organization token is refused, as every token is; reactivation lets it back", async () => {
       const { owner, orgId } = await team()
       const { body } = await mint({ cookie: owner.cookie }, { name: "deploy", organizationId: orgId })
@@ -293,10 +323,22 @@ describe("organization tokens in the memory layers (for apps' own tests)", () =>
       assert.deepStrictEqual((yield* store.verify(parsed)).scopes, ["read"])
       yield* MemoryDatabase.setMember("org_1", "ada", undefined)
       assert.deepStrictEqual(yield* Effect.flip(store.verify(parsed)), new InvalidToken({ reason: "removed", tokenId: info.id }))
+      assert.deepStrictEqual((yield* store.list("ada")).map((t) => t.removed), [true])
       // Added again: a new member row, so the token minted under the old one stays refused.
       yield* MemoryDatabase.setMember("org_1", "ada", "admin")
       assert.deepStrictEqual(yield* Effect.flip(store.verify(parsed)), new InvalidToken({ reason: "removed", tokenId: info.id }))
     }).pipe(Effect.provide(layer)))
+
+  it.effect("a removed member's token no longer counts as live: at the limit, the user mints again", () =>
+    Effect.gen(function*() {
+      const store = yield* TokenStore
+      yield* MemoryDatabase.addUser(ada)
+      yield* MemoryDatabase.setMember("org_1", "ada", "admin")
+      yield* store.create({ userId: "ada", name: "ci", organizationId: "org_1" })
+      assert.strictEqual((yield* Effect.flip(store.create({ userId: "ada", name: "own" })))._tag, "InvalidTokenInput")
+      yield* MemoryDatabase.setMember("org_1", "ada", undefined)
+      assert.strictEqual((yield* store.create({ userId: "ada", name: "own" })).info.removed, false)
+    }).pipe(Effect.provide(Stores.layerMemory.pipe(Layer.provide(Stores.settings({ tokens: { scopes: ["read"], maxLiveTokensPerUser: 1 } }))))))
 
   it.effect("a rotation's successor holds what the role there allows now, as a new token would", () =>
     Effect.gen(function*() {

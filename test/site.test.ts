@@ -18,9 +18,9 @@ const dist = join(repoRoot, "site", "dist")
 const shots = join(repoRoot, "test-results", "site")
 const docs = readdirSync(join(repoRoot, "docs")).filter((file) => file.endsWith(".md"))
 
-/** The ```ts and ```tsx blocks of README.md and docs/*.md: the samples the build must check. */
+/** The ```ts and ```tsx blocks of README.md and docs/*.md (a list item's too): the samples the build must check. */
 const samples = ["README.md", ...docs.map((file) => `docs/${file}`)]
-  .map((page) => readFileSync(join(repoRoot, page), "utf8").match(/^```tsx?$/gm)?.length ?? 0)
+  .map((page) => readFileSync(join(repoRoot, page), "utf8").match(/^ *```tsx?$/gm)?.length ?? 0)
   .reduce((a, b) => a + b, 0)
 
 let buildOutput = ""

@@ -13,7 +13,7 @@
 import { NodeServices } from "@effect/platform-node"
 import { betterAuth } from "better-auth"
 import { Console, Effect, Exit, Layer, Logger, Option, Redacted, Stdio, Stream } from "effect"
-import { Argument, Command, Flag } from "effect/cli"
+import { Argument, CliOutput, Command, Flag } from "effect/cli"
 import * as ApiToken from "../core/ApiToken.ts"
 import { describePatterns, scanPatterns } from "../core/ScanPattern.ts"
 import { VERSION } from "../core/Version.ts"
@@ -227,9 +227,14 @@ const users = Command.make("users").pipe(
 
 const cli = root.pipe(Command.withSubcommands([migrateCommand, tokens, users, scanPattern]))
 
+/** A usage mistake is its one line on stderr (`describeFailure`), never the help page on stdout; `--help` and a bare command still show it. */
+const usageMistakesUnprinted = CliOutput.layerPresenter({
+  present: (event) => (event._tag === "InvalidInvocation" ? Effect.void : CliOutput.defaultPresenter.present(event))
+})
+
 // Logs (the embedded folder's upgrade, a lock's warning) go to stderr: stdout is the command's answer, `--json` a document.
-const program = Command.run(cli, { version: VERSION, renderErrors: false }).pipe(
-  Effect.provide(NodeServices.layer),
+const program = Command.run(cli, { version: VERSION }).pipe(
+  Effect.provide(Layer.merge(NodeServices.layer, usageMistakesUnprinted)),
   Effect.provideService(Logger.LogToStderr, true)
 )
 

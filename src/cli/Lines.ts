@@ -3,6 +3,15 @@ import { lockOut } from "../core/LockOut.ts"
 import type { User } from "../core/Session.ts"
 import type { TokenInfo } from "../core/TokenTypes.ts"
 
+/** Revoked, removed (its organization let it go), or else expired and/or rotated, or live. */
+const tokenState = (t: TokenInfo, now: number) => {
+  if (t.revokedAt) return `REVOKED ${t.revokedAt.toISOString()}`
+  if (t.removed) return "REMOVED (its owner is no longer the organization's member it was minted as)"
+  const rotated = t.replacedBy ? `rotated to ${t.replacedBy}` : undefined
+  if (t.expiresAt !== null && t.expiresAt.getTime() <= now) return rotated === undefined ? "EXPIRED" : `EXPIRED, ${rotated}`
+  return rotated ?? "live"
+}
+
 export const tokenLine = (t: TokenInfo) =>
   [
     t.id,
@@ -12,7 +21,7 @@ export const tokenLine = (t: TokenInfo) =>
     `created ${t.createdAt.toISOString()}`,
     `expires ${t.expiresAt?.toISOString() ?? "never"}`,
     `last used ${t.lastUsedAt?.toISOString() ?? "never"}`,
-    t.revokedAt ? `REVOKED ${t.revokedAt.toISOString()}` : t.replacedBy ? `rotated to ${t.replacedBy}` : "live",
+    tokenState(t, Date.now()),
     ...(t.rateLimit === null ? [] : [`rate limit ${t.rateLimit}`])
   ].join("  ")
 

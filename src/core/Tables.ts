@@ -107,10 +107,16 @@ export interface TokenLookup {
   readonly lock: LockOutFields
 }
 
+/** A token as a list shows it: with whether its organization has let it go (`TokenInfo.removed`). */
+export interface ListedToken extends TokenRecord {
+  readonly removed: boolean
+}
+
 export interface TokenTable extends UserLock {
+  /** Tokens neither revoked, expired nor removed (`ListedToken.removed`): what `maxLiveTokensPerUser` counts. */
   liveCount(userId: string, now: Date): Effect.Effect<number>
   insert(record: TokenRecord): Effect.Effect<void>
-  list(userId: string): Effect.Effect<ReadonlyArray<TokenRecord>>
+  list(userId: string): Effect.Effect<ReadonlyArray<ListedToken>>
   /** The owner of a token, read without locking it (to lock the owner first). */
   ownerOf(by: { readonly id: string } | { readonly digest: string }): Effect.Effect<string | undefined>
   /** Inside a transaction, on SQL, also locks the row. */
@@ -119,7 +125,7 @@ export interface TokenTable extends UserLock {
   /** Every token minted, directly or not, by this one; on SQL, inside a transaction, locked. */
   descendants(id: string): Effect.Effect<ReadonlyArray<TokenRecord>>
   /** Tokens acting for an organization, oldest first. */
-  listByOrganization(organizationId: string): Effect.Effect<ReadonlyArray<TokenRecord>>
+  listByOrganization(organizationId: string): Effect.Effect<ReadonlyArray<ListedToken>>
   /**
    * A user's member role in an organization (the organization plugin's `member` table);
    * `undefined` when not a member, or when the app has no organization plugin.

@@ -24,6 +24,12 @@ export interface TokenInfo {
   readonly rateLimit: number | null
   /** The organization it acts for; `null`: its user's own token. */
   readonly organizationId: string | null
+  /**
+   * An organization's token whose owner is no longer the member it was minted as (removed, or
+   * the organization deleted; or the app has no organization plugin now): refused for good
+   * (`InvalidToken`, reason `removed`) and not counted as live; revoke it to tidy the list.
+   */
+  readonly removed: boolean
 }
 
 /**
@@ -98,8 +104,8 @@ export interface VerifiedToken {
   readonly lockedOut: LockOutReason | undefined
 }
 
-/** The list view of a stored token: never the digest. */
-export const info = (record: TokenRecord): TokenInfo => ({
+/** The list view of a stored token: never the digest. `removed` is read by the lists (`ListedToken`). */
+export const info = (record: TokenRecord, removed = false): TokenInfo => ({
   id: record.id,
   userId: record.userId,
   name: record.name,
@@ -111,7 +117,8 @@ export const info = (record: TokenRecord): TokenInfo => ({
   revokedAt: record.revokedAt,
   replacedBy: record.replacedBy,
   rateLimit: record.rateLimit,
-  organizationId: record.organizationId
+  organizationId: record.organizationId,
+  removed
 })
 
 /** A token as the audit trail names it: its name and hint, never more. */

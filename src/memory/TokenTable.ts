@@ -1,7 +1,7 @@
 /** The token table in memory: the same operations as `sql/TokenTable.ts`, over `MemoryDatabase`. */
 import { lockOutFields } from "../core/LockOut.ts"
 import { Effect } from "effect"
-import type { TokenRecord, TokenTable } from "../core/Tables.ts"
+import type { ListedToken, TokenRecord, TokenTable } from "../core/Tables.ts"
 import { MemoryDatabase } from "./MemoryDatabase.ts"
 import * as UserLock from "./UserLock.ts"
 
@@ -15,17 +15,23 @@ const memberRoleOf = (db: MemoryDatabase["Service"], record: TokenRecord): strin
   return member === undefined || (record.memberId !== null && member.id !== record.memberId) ? null : member.role
 }
 
+/** An organization's token whose owner is no longer the member it was minted as. */
+const removed = (db: MemoryDatabase["Service"], record: TokenRecord) => record.organizationId !== null && memberRoleOf(db, record) === null
+
+const listed = (db: MemoryDatabase["Service"], which: (record: TokenRecord) => boolean): ReadonlyArray<ListedToken> =>
+  [...db.tokens.values()].filter(which).map((record) => ({ ...record, removed: removed(db, record) }))
+
 export const make = (db: MemoryDatabase["Service"]): TokenTable => ({
   ...UserLock.make(db),
   liveCount: (userId, now) =>
     Effect.sync(() =>
       [...db.tokens.values()].filter((t) =>
-        t.userId === userId && t.revokedAt === null && (t.expiresAt === null || t.expiresAt > now)
+        t.userId === userId && t.revokedAt === null && (t.expiresAt === null || t.expiresAt > now) && !removed(db, t)
       ).length
     ),
   insert: (record) => Effect.sync(() => void db.tokens.set(record.id, record)),
-  list: (userId) => Effect.sync(() => [...db.tokens.values()].filter((t) => t.userId === userId)),
-  listByOrganization: (organizationId) => Effect.sync(() => [...db.tokens.values()].filter((t) => t.organizationId === organizationId)),
+  list: (userId) => Effect.sync(() => listed(db, (t) => t.userId === userId)),
+  listByOrganization: (organizationId) => Effect.sync(() => listed(db, (t) => t.organizationId === organizationId)),
   membership: (organizationId, userId) =>
     Effect.sync(() => {
       const member = memberIn(db, organizationId, userId)

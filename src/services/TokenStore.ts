@@ -21,7 +21,7 @@ import * as ApiToken from "../core/ApiToken.ts"
 import { lockOut } from "../core/LockOut.ts"
 import * as Metrics from "../core/Metrics.ts"
 import { InvalidToken, TokenNotFound, type TokenSecretMismatch } from "../core/Errors.ts"
-import type { TokenRecord, TokenTable } from "../core/Tables.ts"
+import type { ListedToken, TokenRecord, TokenTable } from "../core/Tables.ts"
 import {
   type CreatedToken,
   type CreateTokenInput,
@@ -113,9 +113,9 @@ const make = Effect.fn(function*(table: TokenTable) {
   const revoke = revokeRecord(deps)
   return TokenStore.of({
     create: create(deps),
-    list: (userId) => table.list(userId).pipe(Effect.map((rows) => rows.map(info)), Effect.withSpan("TokenStore.list")),
+    list: (userId) => table.list(userId).pipe(Effect.map(listed), Effect.withSpan("TokenStore.list")),
     listByOrganization: (organizationId) =>
-      table.listByOrganization(organizationId).pipe(Effect.map((rows) => rows.map(info)), Effect.withSpan("TokenStore.listByOrganization")),
+      table.listByOrganization(organizationId).pipe(Effect.map(listed), Effect.withSpan("TokenStore.listByOrganization")),
     revoke: Effect.fn("TokenStore.revoke")(function*(userId, tokenId, actorId, actorCredential, organizationId) {
       const mine = (record: TokenRecord | undefined) =>
         record?.userId === userId && (organizationId === undefined || record.organizationId === organizationId) ? record : undefined
@@ -140,6 +140,8 @@ const make = Effect.fn(function*(table: TokenTable) {
     verify: verify(deps)
   })
 })
+
+const listed = (rows: ReadonlyArray<ListedToken>) => rows.map((row) => info(row, row.removed))
 
 /** The request path: one lookup, no write (a use is only noted, see `LastUsed`). Untraced, as `SessionResolver.resolve`. */
 const verify = ({ table, policy, secret, lastUsed }: Deps) =>

@@ -21,19 +21,17 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: nu
   ...UserLock.make(sql, model),
   ...lookupOf(sql, model, sent),
   liveCount: (userId, now) =>
-    sql<{ n: number }>`select count(*)::int as "n" from "apiToken" where "userId" = ${userId}
-      and "revokedAt" is null and ("expiresAt" is null or "expiresAt" > ${now})`.pipe(
+    sql.unsafe<{ n: number }>(
+      `select count(*)::int as "n" from "apiToken" t where t."userId" = $1
+      and t."revokedAt" is null and (t."expiresAt" is null or t."expiresAt" > $2) and not ${removedOf(model.member)}`,
+      [userId, now]
+    ).pipe(
       Effect.map((rows) => rows[0]!.n),
       Effect.orDie
     ),
   insert: (record) => sql`insert into "apiToken" ${sql.insert({ ...record, scopes: pgArray(record.scopes) })}`.pipe(Effect.orDie),
-  list: (userId) =>
-    sql<TokenRecord>`select * from "apiToken" where "userId" = ${userId} order by "createdAt", "id"`.pipe(Effect.map(records), Effect.orDie),
-  listByOrganization: (organizationId) =>
-    sql<TokenRecord>`select * from "apiToken" where "organizationId" = ${organizationId} order by "createdAt", "id"`.pipe(
-      Effect.map(records),
-      Effect.orDie
-    ),
+  list: (userId) => listed(sql, model, `t."userId"`, userId),
+  listByOrganization: (organizationId) => listed(sql, model, `t."organizationId"`, organizationId),
   membership: (organizationId, userId) => {
     const member = model.member
     if (member === undefined) return Effect.succeed(undefined)
@@ -75,6 +73,26 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: nu
 const memberOf = (member: MemberModel, organizationId: string, userId: string) =>
   `m.${quote(member.organizationId)}::text = ${organizationId} and m.${quote(member.userId)} = ${userId}`
 
+/** The member row `m` is the one token `t` was minted under, where it recorded one: added again, a member is another row. */
+const mintedUnder = (member: MemberModel) => `(t."memberId" is null or m.${quote(member.id)}::text = t."memberId")`
+
+/**
+ * Whether token `t` is an organization's whose owner is no longer the member it was minted as
+ * (the lookup's join finds no row): refused for good, not live. With no organization plugin, every organization's token.
+ */
+const removedOf = (member: MemberModel | undefined) =>
+  member === undefined
+    ? `(t."organizationId" is not null)`
+    : `(t."organizationId" is not null and not exists (select 1 from ${quote(member.table)} m where ` +
+      `${memberOf(member, `t."organizationId"`, `t."userId"`)} and ${mintedUnder(member)}))`
+
+/** Tokens `where` picks (`$1` its value), oldest first, each with whether it is removed. */
+const listed = (sql: SqlClient.SqlClient, model: UserModel, where: string, value: string) =>
+  sql.unsafe<TokenRecord & { fusionRemoved: boolean }>(
+    `select t.*, ${removedOf(model.member)} as "fusionRemoved" from "apiToken" t where ${where} = $1 order by t."createdAt", t."id"`,
+    [value]
+  ).pipe(Effect.map((rows) => records(rows).map(({ fusionRemoved, ...record }) => ({ ...record, removed: fusionRemoved }))), Effect.orDie)
+
 /**
  * The request path's statement, its text made once from the model. Lookups in flight at once
  * share one statement (`Batch.statements`); one alone is `where t."digest" = $1`, as ever.
@@ -86,9 +104,7 @@ const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: numbe
     ? { column: `null::text`, join: "" }
     : {
       column: `m.${quote(member.role)}`,
-      // The member row the token was minted under, where it recorded one: added again, a member is another row.
-      join: ` left join ${quote(member.table)} m on ${memberOf(member, `t."organizationId"`, `t."userId"`)}` +
-        ` and (t."memberId" is null or m.${quote(member.id)}::text = t."memberId")`
+      join: ` left join ${quote(member.table)} m on ${memberOf(member, `t."organizationId"`, `t."userId"`)} and ${mintedUnder(member)}`
     }
   const select = `t."id" as "fusionTokenId", t."expiresAt" as "fusionExpiresAt", t."revokedAt" as "fusionRevokedAt", ` +
     `t."lastUsedAt" as "fusionLastUsedAt", t."scopes" as "fusionScopes", t."rateLimit" as "fusionRateLimit", ` +
@@ -128,7 +144,7 @@ const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: numbe
 }
 
 /** Token rows as `TokenRecord`s: `userId` a string whatever type the user table's id has (serial ids are integers). */
-const records = (rows: ReadonlyArray<TokenRecord>): ReadonlyArray<TokenRecord> =>
+const records = <R extends TokenRecord>(rows: ReadonlyArray<R>): ReadonlyArray<R> =>
   rows.map((row) => (typeof row.userId === "string" ? row : { ...row, userId: String(row.userId) }))
 
 /** A Postgres array literal parameter for a text[] column. */
