@@ -174,6 +174,15 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
     })
   })
 
+  it("a user who is not locked out, sent back to a callbackURL that happens to say error=USER_DEACTIVATED, still gets their session cookie", async () => {
+    const ada = await held.world.signUp()
+    const profile = { id: `m${++people}`, email: ada.email, name: "Ada", emailVerified: true }
+    const started = await held.world.begin("/sign-in/social", "", { provider: "mock", callbackURL: "/done?error=USER_DEACTIVATED", errorCallbackURL: "/failed" })
+    const signedIn = await held.world.callback(started, profile)
+    assert.strictEqual(signedIn.location, "/done?error=USER_DEACTIVATED")
+    assert.isTrue(signedIn.cookies.some((cookie) => cookie.startsWith("better-auth.session_token=")), signedIn.cookies.join("\n"))
+  })
+
   it("a wallet (siwe()) of a deactivated user signing in on a new chain is refused with nothing written for it; after reactivation that chain links", async () => {
     const wallet = `0x${String(++people).padStart(40, "a")}`
     const first = await held.world.siweVerify(wallet, 1)

@@ -115,12 +115,13 @@ export const keepLockedOutSession = async (
 
 /**
  * A locked-out user's refusal (fusion-auth's 403 or 401, the admin plugin's refused sign-in of
- * a banned user, or an OAuth flow's redirect to its error URL with either code): what Better
- * Auth set before it (the account cookie of `account.storeAccountCookie`) is not handed out.
+ * a banned user, or an OAuth flow's redirect to its error URL with either code, no session
+ * opened: a callbackURL may say anything): what Better Auth set before it (the account cookie
+ * of `account.storeAccountCookie`) is not handed out.
  */
 const refusesLockedOut = (ctx: LockOutContext, returned: unknown): returned is APIError => {
   if (!isAPIError(returned)) return false
-  const location = new Headers(returned.headers).get("location")
+  const location = ctx.context.newSession == null ? new Headers(returned.headers).get("location") : null
   const code = returned.body?.code ?? (location === null ? undefined : new URL(location, "http://localhost").searchParams.get("error"))
   if (typeof code !== "string") return false
   const admin = ctx.context.options.plugins?.find((plugin) => plugin.id === "admin") as { $ERROR_CODES?: Record<string, unknown> } | undefined
