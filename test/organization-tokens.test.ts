@@ -226,14 +226,20 @@ for (const backend of sqlBackends) {
         const env = { env: { DATABASE_URL: db.url } }
         const line = (await cli(["tokens", "list", "--user", admin.email], env)).stdout.split("\n").find((l) => l.includes(ci.info.id))
         assert.include(line, "REMOVED")
-        // The organization deleted: its owner's token too, in the organization's own list.
+        // The organization deleted: its owner's token too, in the organization's own list; one minted before the
+        // member row was recorded follows any membership, so it may come back: refused, but not removed, and still counted.
         const deploy = await limited.tokens.create({ userId: owner.id, name: "deploy", organizationId: orgId })
+        const legacy = await limited.tokens.create({ userId: owner.id, name: "legacy", organizationId: orgId })
+        await setup.pool.query(`update "apiToken" set "memberId" = null where "id" = $1`, [legacy.info.id])
         await setup.auth.api.deleteOrganization({ body: { organizationId: orgId }, headers: new Headers({ cookie: owner.cookie }) })
         const listed = await cli(["--json", "tokens", "list", "--organization", orgId], env)
         assert.deepStrictEqual(
           (JSON.parse(listed.stdout) as Array<{ id: string; removed: boolean }>).map((t) => [t.id, t.removed]),
-          [[ci.info.id, true], [deploy.info.id, true]]
+          [[ci.info.id, true], [deploy.info.id, true], [legacy.info.id, false]]
         )
+        assert.isNull(await setup.app.getSession(bearer(Redacted.value(legacy.token))))
+        await limited.tokens.create({ userId: owner.id, name: "one" }) // legacy and one: the limit
+        assert.instanceOf(await limited.tokens.create({ userId: owner.id, name: "two" }).then(() => undefined, (error: unknown) => error), InvalidTokenInput)
       } finally {
         await limited.dispose()
       }

@@ -3,10 +3,10 @@ import { lockOut } from "../core/LockOut.ts"
 import type { User } from "../core/Session.ts"
 import type { TokenInfo } from "../core/TokenTypes.ts"
 
-/** Revoked, removed (its organization let it go), or else expired and/or rotated, or live. */
+/** Revoked, removed (its member row gone), or else expired and/or rotated, or live. */
 const tokenState = (t: TokenInfo, now: number) => {
   if (t.revokedAt) return `REVOKED ${t.revokedAt.toISOString()}`
-  if (t.removed) return "REMOVED (its owner is no longer the organization's member it was minted as)"
+  if (t.removed) return "REMOVED (the organization's member it was minted as is gone)"
   const rotated = t.replacedBy ? `rotated to ${t.replacedBy}` : undefined
   if (t.expiresAt !== null && t.expiresAt.getTime() <= now) return rotated === undefined ? "EXPIRED" : `EXPIRED, ${rotated}`
   return rotated ?? "live"

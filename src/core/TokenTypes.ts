@@ -25,9 +25,11 @@ export interface TokenInfo {
   /** The organization it acts for; `null`: its user's own token. */
   readonly organizationId: string | null
   /**
-   * An organization's token whose owner is no longer the member it was minted as (removed, or
-   * the organization deleted; or the app has no organization plugin now): refused for good
-   * (`InvalidToken`, reason `removed`) and not counted as live; revoke it to tidy the list.
+   * An organization's token whose member row (the one it was minted under) is gone: the member
+   * removed, or the organization deleted. Refused for good (`InvalidToken`, reason `removed`; a
+   * member added again is a new row) and not counted as live; revoke it to tidy the list. A
+   * token from before that row was recorded, and every organization's token while the app has
+   * no organization plugin, is refused too but may come back: not `removed`, and still counted.
    */
   readonly removed: boolean
 }

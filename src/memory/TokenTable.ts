@@ -15,8 +15,8 @@ const memberRoleOf = (db: MemoryDatabase["Service"], record: TokenRecord): strin
   return member === undefined || (record.memberId !== null && member.id !== record.memberId) ? null : member.role
 }
 
-/** An organization's token whose owner is no longer the member it was minted as. */
-const removed = (db: MemoryDatabase["Service"], record: TokenRecord) => record.organizationId !== null && memberRoleOf(db, record) === null
+/** Removed for good: the member row the token was minted under is gone (one that recorded none may come back). */
+const removed = (db: MemoryDatabase["Service"], record: TokenRecord) => record.memberId !== null && memberRoleOf(db, record) === null
 
 const listed = (db: MemoryDatabase["Service"], which: (record: TokenRecord) => boolean): ReadonlyArray<ListedToken> =>
   [...db.tokens.values()].filter(which).map((record) => ({ ...record, removed: removed(db, record) }))

@@ -19,7 +19,7 @@ export const layerSaved: Layer.Layer<never, never, SqlClient.SqlClient> = Layer.
   const sql = yield* SqlClient.SqlClient
   const saved = yield* ModelTable.load(sql)
   if (saved === undefined) return DEFAULT
-  return { table: saved.table, columns: saved.columns, hidden: new Set(saved.hidden) } satisfies UserModel
+  return { table: saved.table, columns: saved.columns, hidden: new Set(saved.hidden), member: saved.member } satisfies UserModel
 }))
 
 /**

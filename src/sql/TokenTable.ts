@@ -77,13 +77,14 @@ const memberOf = (member: MemberModel, organizationId: string, userId: string) =
 const mintedUnder = (member: MemberModel) => `(t."memberId" is null or m.${quote(member.id)}::text = t."memberId")`
 
 /**
- * Whether token `t` is an organization's whose owner is no longer the member it was minted as
- * (the lookup's join finds no row): refused for good, not live. With no organization plugin, every organization's token.
+ * Whether token `t` is removed for good: the member row it was minted under is gone (the
+ * lookup's join can never find it again). One that recorded no row, or any organization's
+ * token while the app has no organization plugin, is refused too, but may come back: not removed.
  */
 const removedOf = (member: MemberModel | undefined) =>
   member === undefined
-    ? `(t."organizationId" is not null)`
-    : `(t."organizationId" is not null and not exists (select 1 from ${quote(member.table)} m where ` +
+    ? "false"
+    : `(t."memberId" is not null and not exists (select 1 from ${quote(member.table)} m where ` +
       `${memberOf(member, `t."organizationId"`, `t."userId"`)} and ${mintedUnder(member)}))`
 
 /** Tokens `where` picks (`$1` its value), oldest first, each with whether it is removed. */
