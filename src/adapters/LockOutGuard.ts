@@ -89,12 +89,15 @@ const sessionTokens = async (ctx: LockOutContext): Promise<ReadonlyArray<string>
 /**
  * A locked-out user's session taken off the request: none for the endpoint or the hooks after
  * (jwt's signs `newSession`, one-time-token's mints from it), no credential from those before
- * (nor the account cookie Better Auth sets before the session a sign-in is refused).
+ * (nor the account cookie Better Auth sets before the session a sign-in is refused), on the
+ * response's headers and on `alsoFrom` (a refusal's own, where it carries them).
  */
-export const withdrawCredentials = (ctx: LockOutContext) => {
+export const withdrawCredentials = (ctx: LockOutContext, alsoFrom?: unknown) => {
   ctx.context.session = null
   ctx.context.setNewSession?.(null)
-  for (const header of CREDENTIAL_HEADERS) ctx.context.responseHeaders?.delete(header)
+  for (const headers of [ctx.context.responseHeaders, alsoFrom]) {
+    if (headers instanceof Headers) for (const header of CREDENTIAL_HEADERS) headers.delete(header)
+  }
 }
 
 /**
@@ -194,14 +197,10 @@ export const lockOutHooks = {
     matcher: (ctx: { readonly path?: string }) => ctx.path !== "/get-session",
     handler: createAuthMiddleware(async (raw) => {
       const ctx = raw as unknown as LockOutContext
-      const refused = ctx.context.returned
-      if (refusesLockedOut(ctx, refused)) {
-        withdrawCredentials(ctx)
-        // A redirect's own headers are the endpoint's, cookies included (`ctx.redirect`).
-        if (refused.headers instanceof Headers) for (const header of CREDENTIAL_HEADERS) refused.headers.delete(header)
-        return
-      }
-      const answer = ctx.context.returned as LockOutContext["context"]["newSession"] | undefined
+      const returned = ctx.context.returned
+      // A redirect's own headers are the endpoint's, cookies included (`ctx.redirect`).
+      if (refusesLockedOut(ctx, returned)) return void withdrawCredentials(ctx, returned.headers)
+      const answer = returned as LockOutContext["context"]["newSession"] | undefined
       const handed = typeof ctx.context.newSession?.user?.id === "string"
         ? ctx.context.newSession
         : typeof answer !== "object" || answer === null || answer instanceof Error

@@ -4,6 +4,7 @@
  * user, or the admin impersonating them, is locked out now, by primary key through Better
  * Auth's own adapter, so its table and field names are followed.
  */
+import { getOAuthState } from "better-auth/api"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { lockOut, lockOutFields, type LockOutProbe, type LockOutReason, PROBE } from "../core/LockOut.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
@@ -83,6 +84,14 @@ export const lockOutCode = (reason: LockOutReason) => (reason === "banned" ? ERR
 
 /** Only where fusion-auth is: a plugin object or an option shared with another Better Auth instance acts there too. */
 export const isFusionAuthHere = (ctx: LockOutContext) => ctx.context.options.plugins?.some((plugin) => plugin.id === PLUGIN_ID) === true
+
+/**
+ * The OAuth flow's state this request carries (at a callback, or where a flow begins), as far as
+ * fusion-auth reads it: the user a link names, and the server context other plugins and
+ * `/link-social` record (`null` outside a flow).
+ */
+export const oauthState = async () =>
+  await getOAuthState().catch(() => null) as { link?: { userId?: unknown }; serverContext?: Record<string, unknown> } | null
 
 /** The key under which `/link-social` records, in the OAuth flow's state, the admin impersonating the user who links. */
 export const LINK_IMPERSONATOR = "fusion-auth:impersonatedBy"

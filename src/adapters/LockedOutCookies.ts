@@ -14,9 +14,8 @@
  * request's headers) is taken off there too. So the order of plugins does not matter, and what
  * an earlier hook set is kept. Each session a request's cookies name is read once.
  */
-import { getOAuthState } from "better-auth/api"
 import * as SignedCookie from "../core/SignedCookie.ts"
-import { lockedOutBehind, type LockOutContext, sessionLockOut } from "./LockOutReads.ts"
+import { lockedOutBehind, type LockOutContext, oauthState, sessionLockOut } from "./LockOutReads.ts"
 
 /** The endpoints where a locked-out user's session cookie is taken off rather than refused. */
 export const OPENING =
@@ -76,8 +75,7 @@ export const dropLockedOut = async (ctx: LockOutContext, headers: Headers | unde
  * per flow's state.
  */
 export const forgetLockedOutAnonymous = async (ctx: LockOutContext): Promise<void> => {
-  const state = await getOAuthState().catch(() => null) as { serverContext?: { anonymousUserId?: unknown } } | null
-  const context = state?.serverContext
+  const context = (await oauthState())?.serverContext
   if (typeof context?.anonymousUserId !== "string" || checked.has(context)) return
   checked.add(context)
   if ((await lockedOutBehind(ctx, { userId: context.anonymousUserId })) !== undefined) delete context.anonymousUserId

@@ -18,9 +18,8 @@
  * which would break an app's seeding.
  */
 import type { BetterAuthOptions } from "better-auth"
-import { getOAuthState } from "better-auth/api"
 import { keepLockedOutSession, lockedOutError } from "./LockOutGuard.ts"
-import { isFusionAuthHere, LINK_IMPERSONATOR, lockedOutBehind, lockOutCode, type LockOutContext } from "./LockOutReads.ts"
+import { isFusionAuthHere, LINK_IMPERSONATOR, lockedOutBehind, lockOutCode, type LockOutContext, oauthState } from "./LockOutReads.ts"
 
 type Hooks = NonNullable<BetterAuthOptions["databaseHooks"]>
 type Context = NonNullable<Parameters<NonNullable<NonNullable<NonNullable<Hooks["account"]>["create"]>["before"]>>[1]>
@@ -65,7 +64,7 @@ const walletWrittenFor = (account: { readonly providerId: string; readonly accou
 
 /** The user an OAuth link flow's state names, and the admin who was impersonating them when it began. */
 const linkTarget = async (): Promise<{ readonly userId: string; readonly impersonatedBy: unknown } | undefined> => {
-  const state = await getOAuthState().catch(() => null) as { link?: { userId?: unknown }; serverContext?: Record<string, unknown> } | null
+  const state = await oauthState()
   const userId = state?.link?.userId
   return typeof userId === "string" ? { userId, impersonatedBy: state?.serverContext?.[LINK_IMPERSONATOR] } : undefined
 }
