@@ -1,7 +1,7 @@
 /**
  * Better Auth's `secondaryStorage` on the machine's Redis (`REDIS_URL`, else
  * redis://127.0.0.1:6379): the example app's own (`examples/start/src/lib/storage.ts`, the
- * `redis` client, `increment` as `INCR` and `EXPIRE … NX` in one `MULTI`), as an app runs it,
+ * `redis` client, `increment` as one script: `INCR`, and `EXPIRE` when it made the key), as an app runs it,
  * under a key prefix of this run's. `close` deletes the run's keys, then disconnects.
  */
 import { createClient } from "redis"

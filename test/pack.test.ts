@@ -130,8 +130,13 @@ const lowestNode = () => {
   return `${match![1]}${match![2] ?? ".0"}`
 }
 
-/** The script's own tools, as this repository locks them: not peers, so not part of either end. */
-const tools = { typescript: ours.devDependencies.typescript!, "@types/node": ours.devDependencies["@types/node"]! }
+/**
+ * The script's own tools, as this repository locks them: not peers. TypeScript differs by end:
+ * the line with a JS API (what the docs' tooling needs) at the lowest, the native compiler
+ * (`typescript-native`, what `npm install -D typescript` gives a new project) at the newest.
+ */
+const tools = (typescript: string) => ({ typescript, "@types/node": ours.devDependencies["@types/node"]! })
+const newestTypeScript = ours.devDependencies["typescript-native"]!.replace(/^npm:typescript@/, "")
 
 /**
  * Both ends of every peer range (optional ones included): the lowest version each allows, on
@@ -142,9 +147,10 @@ const tools = { typescript: ours.devDependencies.typescript!, "@types/node": our
 const ends = {
   "the lowest versions its peer ranges allow, on the lowest Node its engines allow": {
     ...Object.fromEntries(Object.entries(ours.peerDependencies).map(([name, range]) => [name, lowest(name, range)])),
-    node: lowestNode()
+    node: lowestNode(),
+    ...tools(ours.devDependencies.typescript!)
   },
-  "the newest versions its peer ranges allow": { ...ours.peerDependencies, node: ours.devDependencies.node! }
+  "the newest versions its peer ranges allow": { ...ours.peerDependencies, node: ours.devDependencies.node!, ...tools(newestTypeScript) }
 }
 
 describe("npm pack", () => it.concurrent.each(Object.entries(ends))("gives a tarball a fresh project installs cleanly with %s, and imports, type-checks and runs on the embedded database", async (_end, versions) => {
@@ -167,8 +173,7 @@ describe("npm pack", () => it.concurrent.each(Object.entries(ends))("gives a tar
       type: "module",
       dependencies: {
         "fusion-auth": `file:${packed.tarball}`,
-        ...versions,
-        ...tools
+        ...versions
       },
       allowScripts: { node: true }
     }))
@@ -182,6 +187,8 @@ describe("npm pack", () => it.concurrent.each(Object.entries(ends))("gives a tar
     assert.strictEqual(install.status, 0, install.stderr)
     assert.notMatch(install.stderr, /ERESOLVE|peer dep/i, "npm warned of a peer")
     await run("npm", ["ls", "--all"], dir) // rejects on an invalid, missing or extraneous package
+    // This end's compiler (the native one at the newest end) type-checks the consumer against the tarball's declarations.
+    assert.include(await run(join(dir, "node_modules/.bin/tsc"), ["-v"], dir), `Version ${/\d+/.exec(versions.typescript)![0]}.`)
     await run(join(dir, "node_modules/.bin/tsc"), ["-p", "."], dir)
     const node = join(dir, "node_modules/.bin/node")
     const ranOn = (await run(node, ["--version"], dir)).trim()
