@@ -10,7 +10,8 @@
  * A token is printed once, on stdout, and nowhere else. Settings come through `Config`
  * (the environment; `Settings.ts`).
  */
-import { NodeServices } from "@effect/platform-node"
+// The module, not the package's index, which loads all of it (its Redis client, its HTTP server…): about 0.4 s a command.
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { betterAuth } from "better-auth"
 import { Console, Effect, Exit, Layer, Logger, Option, Redacted, Stdio, Stream } from "effect"
 import { Argument, CliOutput, Command, Flag } from "effect/cli"

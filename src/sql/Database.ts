@@ -9,7 +9,7 @@
  * `connectToOwner` (the CLI), connects through the owner's socket. The database closes (its
  * scope) when the last user in the process lets go of it (`dispose()`), or at `closeEmbedded()`.
  */
-import { PgClient } from "@effect/sql-pg"
+import * as PgClient from "@effect/sql-pg/PgClient"
 import { resolve } from "node:path"
 import type { Duplex } from "node:stream"
 import { Config, Context, Effect, Exit, Layer, Logger, Option, Redacted, References, Scope } from "effect"
