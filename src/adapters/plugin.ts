@@ -4,7 +4,8 @@
  * links no account for a locked-out user (deactivated, or banned: `core/LockOut.ts`), nor writes
  * what an identity provider says of them (`NothingNew.ts`); refuses a locked-out user's session
  * on Better Auth's own endpoints (`LockOutGuard.ts`) and a change of their address by a mailed
- * link (`EmailChangeGuard.ts`); and serves the caller's own API tokens (`TokenEndpoints.ts`),
+ * link (`EmailChangeGuard.ts`), nor serves them through the tokens Better Auth's OAuth provider
+ * gave other apps (`OAuthProviderGuard.ts`); and serves the caller's own API tokens (`TokenEndpoints.ts`),
  * typed for the client plugin (`fusion-auth/client`).
  *
  * `createAuthSession` refuses an auth instance without this plugin: without it, the cookie
@@ -16,6 +17,7 @@ import { PLUGIN_ID } from "../core/Session.ts"
 import { emailChangeHook } from "./EmailChangeGuard.ts"
 import { guardOtherHooks, lockOutHooks } from "./LockOutGuard.ts"
 import { databaseHooks, gateUserInfo } from "./NothingNew.ts"
+import { guardOAuthProvider, introspectionHook } from "./OAuthProviderGuard.ts"
 import { type TokenBackend, tokenEndpoints, type TokenLink } from "./TokenEndpoints.ts"
 
 /** Each plugin instance's slot that its token endpoints read the runtime from. */
@@ -36,9 +38,11 @@ export const fusionAuth = () => {
       // Sessions another plugin's hook (api-key's) or the app's own opens are refused for a locked-out user too.
       guardOtherHooks(ctx.options, plugin)
       gateUserInfo(ctx.options)
+      // Better Auth's OAuth provider: its clients' tokens for a locked-out user serve nothing.
+      guardOAuthProvider(ctx.options)
       return { options: { databaseHooks } }
     },
-    hooks: { before: [...lockOutHooks.before, emailChangeHook], after: lockOutHooks.after },
+    hooks: { before: [...lockOutHooks.before, emailChangeHook], after: [...lockOutHooks.after, introspectionHook] },
     endpoints: tokenEndpoints(link),
     $ERROR_CODES: ERROR_CODES
   } satisfies BetterAuthPlugin

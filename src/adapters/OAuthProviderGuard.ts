@@ -1,0 +1,109 @@
+/**
+ * Better Auth's OAuth 2.1 provider (`@better-auth/oauth-provider`, the plugin whose id is
+ * `oauth-provider`) hands third-party clients tokens for a user. While that user is locked out
+ * (`core/LockOut.ts`) none of them serves, and each answers again once the lock-out ends:
+ * - `/oauth2/token` (an authorization code, a refresh token, the device grant, an extension's
+ *   grant): 400 `invalid_grant`, before a refresh token rotates;
+ * - an opaque access token at `/oauth2/userinfo` and `/oauth2/introspect`: the provider's own
+ *   answer for an inactive token (401 `invalid_token`; `{ active: false }`);
+ * - a JWT access token at `/oauth2/userinfo`: 401 `invalid_token`, as the provider answers one;
+ * - a JWT access token or a refresh token at `/oauth2/introspect`: `{ active: false }`.
+ *
+ * The client is told what it is told of a grant the provider no longer honours, never why.
+ * The first three refuse the user the provider has just read by primary key, through three of
+ * its options (`customTokenResponseFields`, `customAccessTokenClaims`, `customUserInfoClaims`),
+ * composed with the app's own at `init`: no statement of their own. Introspection reads the
+ * user of an `active: true` answer for a user's token by primary key (one read, on that
+ * answer only). A resource server that checks a JWT access token itself, against the JWKS,
+ * asks nobody: such a token lives until it expires (the provider's `accessTokenExpiresIn`).
+ */
+import { APIError, createAuthMiddleware } from "better-auth/api"
+import { lockOut, lockOutFields } from "../core/LockOut.ts"
+import { isFusionAuthHere, lockedOutBehind, type LockOutContext } from "./LockOutReads.ts"
+
+/** The provider's three options that are handed the user it has just read (`undefined` for a client's own token). */
+type Callback = (input: { readonly user?: unknown; readonly jwt?: { readonly cnf?: { readonly jkt?: unknown } } }) => unknown
+type Option = "customTokenResponseFields" | "customAccessTokenClaims" | "customUserInfoClaims"
+type ProviderOptions = { [K in Option]?: Callback | undefined }
+
+const PROVIDER_ID = "oauth-provider"
+
+/** The provider's own words for a token it does not honour (its `createInvalidAccessTokenError`). */
+const INVALID_ACCESS_TOKEN = "Invalid access token"
+
+const refusals: { readonly [K in Option]: { readonly refusal: (input: Parameters<Callback>[0]) => APIError; readonly none: unknown } } = {
+  // Every user grant issues through it, before a refresh token rotates or anything is written.
+  customTokenResponseFields: {
+    refusal: () => new APIError("BAD_REQUEST", { error: "invalid_grant", error_description: "invalid grant" }),
+    none: undefined
+  },
+  // An opaque access token's validation: the provider answers this as an inactive token (userinfo's 401, introspection's `active: false`).
+  customAccessTokenClaims: {
+    refusal: () => new APIError("BAD_REQUEST", { error: "invalid_token", error_description: INVALID_ACCESS_TOKEN }),
+    none: {}
+  },
+  // A JWT access token at userinfo (validated without its user): 401, with the scheme the token is bound to.
+  customUserInfoClaims: {
+    refusal: (input) => {
+      const scheme = typeof input.jwt?.cnf?.jkt === "string" ? "DPoP" : "Bearer"
+      return new APIError("UNAUTHORIZED", { error: "invalid_token", error_description: INVALID_ACCESS_TOKEN }, {
+        "WWW-Authenticate": `${scheme} error="invalid_token", error_description="${INVALID_ACCESS_TOKEN}"`,
+        "Access-Control-Expose-Headers": "WWW-Authenticate"
+      })
+    },
+    none: {}
+  }
+}
+
+const lockedOut = (user: unknown) =>
+  typeof user === "object" && user !== null && lockOut(lockOutFields(user as Record<string, unknown>), Date.now()) !== undefined
+
+/** The gates composed so far: a provider's options seen twice (two instances) are composed once. */
+const gates = new WeakSet<Callback>()
+
+/** The provider's options, each of the three with a locked-out user refused before the app's own; changed in place, at `init`. */
+export const guardOAuthProvider = (options: { readonly plugins?: ReadonlyArray<{ readonly id: string; readonly options?: unknown }> | undefined }): void => {
+  const provider = options.plugins?.find((plugin) => plugin.id === PROVIDER_ID)?.options as ProviderOptions | undefined
+  if (provider === undefined) return
+  for (const option of Object.keys(refusals) as Array<Option>) {
+    const app = provider[option]
+    if (app !== undefined && gates.has(app)) continue
+    const { refusal, none } = refusals[option]
+    const gate: Callback = async (input) => {
+      if (lockedOut(input.user)) throw refusal(input)
+      return app === undefined ? none : app(input)
+    }
+    gates.add(gate)
+    provider[option] = gate
+  }
+}
+
+/** The user a JWT names (`sub`), read without checking it: only once the provider has found the token active. */
+const jwtSubject = (token: unknown): string | undefined => {
+  if (typeof token !== "string") return undefined
+  const parts = token.replace(/^(?:bearer|dpop)\s+/i, "").split(".")
+  if (parts.length !== 3) return undefined
+  try {
+    const sub = (JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8")) as { sub?: unknown } | null)?.sub
+    return typeof sub === "string" ? sub : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * `/oauth2/introspect`'s `active: true` for a user's token (not a client's own, whose `sub` is
+ * the client): `{ active: false }` while that user is locked out. The user is the JWT's `sub`,
+ * or the answer's (a refresh token's; the provider's own id for the user, unless the client
+ * that holds it has pairwise subjects).
+ */
+export const introspectionHook = {
+  matcher: (ctx: { readonly path?: string }) => ctx.path === "/oauth2/introspect",
+  handler: createAuthMiddleware(async (raw) => {
+    const ctx = raw as unknown as LockOutContext & { readonly body?: { readonly token?: unknown } }
+    const returned = ctx.context.returned as { readonly active?: unknown; readonly sub?: unknown; readonly client_id?: unknown } | null | undefined
+    if (returned?.active !== true || typeof returned.sub !== "string" || returned.sub === returned.client_id || !isFusionAuthHere(ctx)) return
+    const userId = jwtSubject(ctx.body?.token) ?? returned.sub
+    if ((await lockedOutBehind(ctx, { userId })) !== undefined) return ctx.json({ active: false })
+  })
+}
