@@ -25,26 +25,37 @@ let people = 0
 
 type Answer = { status: number; body: unknown; location: string | null; cookies: Array<string>; wwwAuthenticate: string | null }
 
-const makeWorld = async (url: string) => {
+/** The provider as the app configures it: its own three options, which fusion-auth's refusals are composed with. */
+const provider = (extra: Record<string, unknown> = {}) =>
+  oauthProvider({
+    loginPage: "/login",
+    consentPage: "/consent",
+    customTokenResponseFields: () => ({ team: "blue" }),
+    customAccessTokenClaims: () => ({ tier: "gold" }),
+    customUserInfoClaims: () => ({ nickname: "Ace" }),
+    ...extra
+  })
+
+interface WorldOptions {
+  /** The provider's plugin object (one another instance shares), else a new one with `provider(extra)`. */
+  readonly plugin?: ReturnType<typeof provider>
+  readonly extra?: Record<string, unknown>
+  /** Without `fusionAuth()`: another app's instance on the same database (migrated by the first). */
+  readonly fusion?: boolean
+  readonly generateId?: "uuid" | "serial"
+}
+
+const makeWorld = async (url: string, options: WorldOptions = {}) => {
   const pool = testPool(url, 2)
+  const fusion = options.fusion ?? true
+  const plugin = options.plugin ?? provider(options.extra)
   const auth = betterAuth({
     ...quietOptions(pool),
-    plugins: [
-      admin(),
-      jwt(),
-      // The app's own options, which fusion-auth's refusals are composed with.
-      oauthProvider({
-        loginPage: "/login",
-        consentPage: "/consent",
-        customTokenResponseFields: () => ({ team: "blue" }),
-        customAccessTokenClaims: () => ({ tier: "gold" }),
-        customUserInfoClaims: () => ({ nickname: "Ace" })
-      }),
-      fusionAuth()
-    ] as unknown as [ReturnType<typeof fusionAuth>]
+    ...(options.generateId === undefined ? {} : { advanced: { database: { generateId: options.generateId } } }),
+    plugins: [admin(), jwt(), plugin, ...(fusion ? [fusionAuth()] : [])] as unknown as [ReturnType<typeof fusionAuth>]
   })
-  await migrate(auth, { url })
-  const app = createAuthSession(auth, { database: { url } })
+  if (fusion) await migrate(auth, { url })
+  const app = fusion ? createAuthSession(auth, { database: { url } }) : undefined
 
   const answer = async (response: Response): Promise<Answer> => {
     const text = await response.text()
@@ -101,7 +112,7 @@ const makeWorld = async (url: string) => {
   /** The user who registers the clients (not one who is locked out). */
   let owner: Promise<string> | undefined
   /** A confidential client (client_secret_post), authorization_code + refresh_token, registered by `owner` through `/oauth2/create-client`. */
-  const makeClient = async () => {
+  const makeClient = async (extra: Record<string, unknown> = {}) => {
     const jar = await (owner ??= signUp().then((who) => who.jar))
     const made = await call("/oauth2/create-client", jar, {
       redirect_uris: [REDIRECT],
@@ -109,7 +120,8 @@ const makeWorld = async (url: string) => {
       grant_types: ["authorization_code", "refresh_token"],
       response_types: ["code"],
       scope: "openid profile email offline_access",
-      client_name: "Third party"
+      client_name: "Third party",
+      ...extra
     })
     if (made.status !== 201) throw new Error(`create-client: ${made.status} ${JSON.stringify(made.body)}`)
     const body = made.body as { client_id: string; client_secret: string }
@@ -169,10 +181,10 @@ const makeWorld = async (url: string) => {
     return tokens.body as { access_token: string; refresh_token?: string; id_token?: string; scope: string }
   }
   const close = async () => {
-    await app.dispose()
+    await app?.dispose()
     await pool.end()
   }
-  return { auth, app, pool, call, form, signUp, signIn, signUpAdmin, makeClient, authorize, codeFor, exchange, refresh, introspect, userinfo, grant, close }
+  return { auth, app: app!, plugin, pool, call, form, signUp, signIn, signUpAdmin, makeClient, authorize, codeFor, exchange, refresh, introspect, userinfo, grant, close }
 }
 
 type World = Awaited<ReturnType<typeof makeWorld>>
@@ -220,7 +232,7 @@ const refusedAsInvalidToken = (answer: Answer) => {
   assert.notInclude(JSON.stringify(answer.body), "@example.com")
 }
 
-describeOnBackends("Better Auth's OAuth provider for a locked-out user", makeWorld, (held) => {
+describeOnBackends("Better Auth's OAuth provider for a locked-out user", (url) => makeWorld(url), (held) => {
   it("an active user's grant: userinfo, introspection and refresh serve the client, with the app's own options on the provider applied", async () => {
     const w = held.world
     const client = await w.makeClient()
@@ -241,6 +253,40 @@ describeOnBackends("Better Auth's OAuth provider for a locked-out user", makeWor
     assert.strictEqual(jwtTokens.access_token.split(".").length, 3, "a JWT access token")
     assert.deepInclude((await w.userinfo(jwtTokens.access_token)).body as object, { sub: ada.userId, nickname: "Ace" })
     assert.deepInclude((await w.introspect(client, jwtTokens.access_token)).body as object, { active: true, sub: ada.userId })
+  })
+
+  it("a locked-out user's browser still ends its session at the provider's /oauth2/end-session, sent back to the client as anyone's", async () => {
+    const w = held.world
+    const client = await w.makeClient({ post_logout_redirect_uris: ["https://rp.example/bye"] })
+    await w.pool.query(`update "oauthClient" set "enableEndSession" = true where "clientId" = $1`, [client.clientId])
+    for (const locked of [false, true]) {
+      const ada = await w.signUp()
+      const tokens = await w.grant(client, ada.jar)
+      if (locked) await w.app.users.deactivate(ada.userId)
+      const query = new URLSearchParams({ id_token_hint: tokens.id_token!, post_logout_redirect_uri: "https://rp.example/bye", state: "z" })
+      const ended = await w.call(`/oauth2/end-session?${query}`, ada.jar, undefined, { accept: "text/html", "sec-fetch-mode": "navigate" })
+      assert.strictEqual(ended.location, "https://rp.example/bye?state=z", `locked out: ${locked}; ${JSON.stringify(ended.body)}`)
+      assert.strictEqual((await w.pool.query(`select 1 from "session" where "userId" = $1`, [ada.userId])).rowCount, 0, "the session is ended")
+    }
+  })
+
+  it("where the provider's plugin object is shared with an instance without fusion-auth, that instance answers as the provider alone would", async () => {
+    const w = held.world
+    const client = await w.makeClient()
+    const ada = await w.signUp()
+    const tokens = await w.grant(client, ada.jar)
+    await w.pool.query(`update "user" set "banned" = true where "id" = $1`, [ada.userId])
+    const other = await makeWorld(held.db.url, { plugin: w.plugin, fusion: false })
+    try {
+      const there = await other.refresh(client, tokens.refresh_token!)
+      assert.strictEqual(there.status, 200, JSON.stringify(there.body))
+      assert.deepInclude((await other.introspect(client, tokens.access_token)).body as object, { active: true })
+      const here = await w.refresh(client, (there.body as { refresh_token: string }).refresh_token)
+      assert.deepStrictEqual([here.status, (here.body as { error?: unknown }).error], [400, "invalid_grant"])
+      assert.deepStrictEqual((await w.introspect(client, tokens.access_token)).body, { active: false })
+    } finally {
+      await other.close()
+    }
   })
 
   for (const way of ways) {
@@ -303,4 +349,32 @@ describeOnBackends("Better Auth's OAuth provider for a locked-out user", makeWor
       assert.isString((await w.codeFor(client, jar)).code, "the browser's authorize gives a code again")
     })
   }
+})
+
+describeOnBackends("Better Auth's OAuth provider with pairwise subjects, on uuid ids", (url) => makeWorld(url, { extra: { pairwiseSecret: "p".repeat(40) }, generateId: "uuid" }), (held) => {
+  it("an active user's tokens introspect as active for a pairwise client and a public one; once the user is deactivated, every access token and a public client's refresh token introspect inactive, and the refresh grant is refused", async () => {
+    const w = held.world
+    for (const subjects of ["pairwise", "public"] as const) {
+      const client = await w.makeClient()
+      // A user's registration gets public subjects; an operator sets pairwise ones.
+      await w.pool.query(`update "oauthClient" set "subjectType" = $2 where "clientId" = $1`, [client.clientId, subjects])
+      const ada = await w.signUp()
+      const opaque = await w.grant(client, ada.jar)
+      const jwtTokens = await w.grant(client, ada.jar, { resource: USERINFO_RESOURCE })
+      const sub = (await w.userinfo(opaque.access_token)).body as { sub?: string }
+      assert.strictEqual(sub.sub === ada.userId, subjects === "public", `the ${subjects} client's sub`)
+      for (const [token, hint] of [[opaque.access_token, "access_token"], [jwtTokens.access_token, undefined], [opaque.refresh_token!, "refresh_token"], [opaque.refresh_token!, undefined]] as const) {
+        const answer = await w.introspect(client, token, hint)
+        assert.deepStrictEqual([answer.status, (answer.body as { active?: unknown }).active], [200, true], `${subjects}: ${JSON.stringify(answer.body)}`)
+      }
+
+      await w.app.users.deactivate(ada.userId)
+      for (const token of [opaque.access_token, jwtTokens.access_token]) assert.deepStrictEqual((await w.introspect(client, token)).body, { active: false })
+      refusedAsInvalidToken(await w.userinfo(opaque.access_token))
+      refusedAsInvalidToken(await w.userinfo(jwtTokens.access_token))
+      // A pairwise client's answer names the user only by its pairwise sub: it stands (docs/sessions.md), and the token is refused where it would serve.
+      if (subjects === "public") assert.deepStrictEqual((await w.introspect(client, opaque.refresh_token!, "refresh_token")).body, { active: false })
+      assert.deepStrictEqual([(await w.refresh(client, opaque.refresh_token!)).status], [400])
+    }
+  })
 })

@@ -32,6 +32,9 @@ export interface LockOutContext {
     /** The session an endpoint has just set as the browser's cookie (`setSessionCookie`). */
     readonly newSession?: { readonly user?: { readonly id?: unknown }; readonly session?: { readonly impersonatedBy?: unknown } } | null
     setNewSession?(session: null): void
+    readonly adapter: {
+      findOne<T>(query: { readonly model: string; readonly where: Array<{ readonly field: string; readonly value: string }> }): Promise<T | null>
+    }
     readonly internalAdapter: {
       findSession(token: string): Promise<
         { readonly session: { readonly userId: string; readonly impersonatedBy?: unknown }; readonly user: Record<string, unknown> } | null

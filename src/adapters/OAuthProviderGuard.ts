@@ -17,6 +17,7 @@
  * answer only). A resource server that checks a JWT access token itself, against the JWKS,
  * asks nobody: such a token lives until it expires (the provider's `accessTokenExpiresIn`).
  */
+import { getCurrentAuthContextAsyncLocalStorage } from "@better-auth/core/context"
 import { APIError, createAuthMiddleware } from "better-auth/api"
 import { lockOut, lockOutFields } from "../core/LockOut.ts"
 import { isFusionAuthHere, lockedOutBehind, type LockOutContext } from "./LockOutReads.ts"
@@ -58,6 +59,12 @@ const refusals: { readonly [K in Option]: { readonly refusal: (input: Parameters
 const lockedOut = (user: unknown) =>
   typeof user === "object" && user !== null && lockOut(lockOutFields(user as Record<string, unknown>), Date.now()) !== undefined
 
+/** Whether the request the provider is serving is one of an instance with fusion-auth (its plugin may be shared with one without). */
+const fusionAuthHere = async () => {
+  const endpoint = (await getCurrentAuthContextAsyncLocalStorage()).getStore()
+  return endpoint === undefined || isFusionAuthHere(endpoint as unknown as LockOutContext)
+}
+
 /** The gates composed so far: a provider's options seen twice (two instances) are composed once. */
 const gates = new WeakSet<Callback>()
 
@@ -70,7 +77,7 @@ export const guardOAuthProvider = (options: { readonly plugins?: ReadonlyArray<{
     if (app !== undefined && gates.has(app)) continue
     const { refusal, none } = refusals[option]
     const gate: Callback = async (input) => {
-      if (lockedOut(input.user)) throw refusal(input)
+      if (lockedOut(input.user) && (await fusionAuthHere())) throw refusal(input)
       return app === undefined ? none : app(input)
     }
     gates.add(gate)
@@ -78,32 +85,55 @@ export const guardOAuthProvider = (options: { readonly plugins?: ReadonlyArray<{
   }
 }
 
-/** The user a JWT names (`sub`), read without checking it: only once the provider has found the token active. */
-const jwtSubject = (token: unknown): string | undefined => {
+/** The provider's plugin as this request's instance has it. */
+const providerOf = (ctx: LockOutContext) =>
+  ctx.context.options.plugins?.find((plugin) => plugin.id === PROVIDER_ID) as { readonly options?: { readonly pairwiseSecret?: unknown } } | undefined
+
+/**
+ * The user a JWT access token names (`sub`: the user's own id, whatever the client's subjects),
+ * read without checking the signature: only once the provider has found the token active, and
+ * only when it is the token the answer describes (the same `exp`).
+ */
+const jwtSubject = (token: unknown, answer: { readonly exp?: unknown }): string | undefined => {
   if (typeof token !== "string") return undefined
   const parts = token.replace(/^(?:bearer|dpop)\s+/i, "").split(".")
   if (parts.length !== 3) return undefined
   try {
-    const sub = (JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8")) as { sub?: unknown } | null)?.sub
-    return typeof sub === "string" ? sub : undefined
+    const payload = JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8")) as { sub?: unknown; exp?: unknown } | null
+    return typeof payload?.sub === "string" && payload.exp === answer.exp ? payload.sub : undefined
   } catch {
     return undefined
   }
 }
 
 /**
+ * The user a refresh token's answer names: its `sub`, which is the user's id unless the client
+ * that holds it has pairwise subjects (the provider's `pairwiseSecret` set, and the client's
+ * `subjectType` "pairwise", read through Better Auth's adapter by the provider's own model).
+ */
+const refreshSubject = async (ctx: LockOutContext, answer: { readonly sub: string; readonly client_id?: unknown }): Promise<string | undefined> => {
+  if (providerOf(ctx)?.options?.pairwiseSecret === undefined) return answer.sub
+  if (typeof answer.client_id !== "string") return undefined
+  const client = await ctx.context.adapter.findOne<{ subjectType?: unknown }>({ model: "oauthClient", where: [{ field: "clientId", value: answer.client_id }] })
+  return client === null || client.subjectType === "pairwise" ? undefined : answer.sub
+}
+
+/**
  * `/oauth2/introspect`'s `active: true` for a user's token (not a client's own, whose `sub` is
- * the client): `{ active: false }` while that user is locked out. The user is the JWT's `sub`,
- * or the answer's (a refresh token's; the provider's own id for the user, unless the client
- * that holds it has pairwise subjects).
+ * the client): `{ active: false }` while that user is locked out. An opaque access token's
+ * user was judged as the provider read it (`customAccessTokenClaims`; its answer has `azp`);
+ * a JWT access token's is its `sub`; a refresh token's is the answer's, unless the client's
+ * subjects are pairwise: then it is not known here, and the answer stands (the token itself
+ * is refused at `/oauth2/token`).
  */
 export const introspectionHook = {
   matcher: (ctx: { readonly path?: string }) => ctx.path === "/oauth2/introspect",
   handler: createAuthMiddleware(async (raw) => {
     const ctx = raw as unknown as LockOutContext & { readonly body?: { readonly token?: unknown } }
-    const returned = ctx.context.returned as { readonly active?: unknown; readonly sub?: unknown; readonly client_id?: unknown } | null | undefined
-    if (returned?.active !== true || typeof returned.sub !== "string" || returned.sub === returned.client_id || !isFusionAuthHere(ctx)) return
-    const userId = jwtSubject(ctx.body?.token) ?? returned.sub
-    if ((await lockedOutBehind(ctx, { userId })) !== undefined) return ctx.json({ active: false })
+    const answer = ctx.context.returned as { readonly active?: unknown; readonly sub?: unknown; readonly client_id?: unknown; readonly azp?: unknown; readonly exp?: unknown } | null | undefined
+    if (answer?.active !== true || typeof answer.sub !== "string" || answer.sub === answer.client_id || !isFusionAuthHere(ctx)) return
+    const sub = answer.sub
+    const userId = jwtSubject(ctx.body?.token, answer) ?? (answer.azp == null ? await refreshSubject(ctx, { ...answer, sub }) : undefined)
+    if (userId !== undefined && (await lockedOutBehind(ctx, { userId })) !== undefined) return ctx.json({ active: false })
   })
 }
