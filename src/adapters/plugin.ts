@@ -5,7 +5,8 @@
  * what an identity provider says of them (`NothingNew.ts`); refuses a locked-out user's session
  * on Better Auth's own endpoints (`LockOutGuard.ts`) and a change of their address by a mailed
  * link (`EmailChangeGuard.ts`), nor serves them through the tokens Better Auth's OAuth provider
- * gave other apps (`OAuthProviderGuard.ts`); and serves the caller's own API tokens (`TokenEndpoints.ts`),
+ * gave other apps (`OAuthProviderGuard.ts`), nor registers a passkey for them without a session
+ * (`PasskeyGuard.ts`); and serves the caller's own API tokens (`TokenEndpoints.ts`),
  * typed for the client plugin (`fusion-auth/client`).
  *
  * `createAuthSession` refuses an auth instance without this plugin: without it, the cookie
@@ -18,6 +19,7 @@ import { emailChangeHook } from "./EmailChangeGuard.ts"
 import { guardOtherHooks, lockOutHooks } from "./LockOutGuard.ts"
 import { databaseHooks, gateUserInfo } from "./NothingNew.ts"
 import { guardOAuthProvider, introspectionHook } from "./OAuthProviderGuard.ts"
+import { guardPasskeyRegistration } from "./PasskeyGuard.ts"
 import { type TokenBackend, tokenEndpoints, type TokenLink } from "./TokenEndpoints.ts"
 
 /** Each plugin instance's slot that its token endpoints read the runtime from. */
@@ -40,6 +42,8 @@ export const fusionAuth = () => {
       gateUserInfo(ctx.options)
       // Better Auth's OAuth provider: its clients' tokens for a locked-out user serve nothing.
       guardOAuthProvider(ctx.options)
+      // Nor is a passkey registered without a session written for a locked-out user.
+      guardPasskeyRegistration(ctx.options)
       return { options: { databaseHooks } }
     },
     hooks: { before: [...lockOutHooks.before, emailChangeHook], after: [...lockOutHooks.after, introspectionHook] },

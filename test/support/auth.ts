@@ -75,6 +75,18 @@ export const authRequest = (path: string, jar = "", body?: unknown, headers: Rec
     body: body === undefined ? null : JSON.stringify(body)
   })
 
+/**
+ * A browser's calls to `auth.handler` (`authRequest`): each answer's status, JSON body (`null`
+ * when empty), `Location`, `Set-Cookie` lines, and the browser's jar after them.
+ */
+export const browserOf = (auth: { handler(request: Request): Promise<Response> }) =>
+  async (path: string, jar: string, body?: unknown) => {
+    const response = await auth.handler(authRequest(path, jar, body))
+    const text = await response.text()
+    const cookies = response.headers.getSetCookie()
+    return { status: response.status, body: text === "" ? null : (JSON.parse(text) as unknown), location: response.headers.get("location"), cookies, jar: jarAfter(jar, cookies) }
+  }
+
 /** Signs up through the HTTP handler; returns the user id and the browser's `Cookie` header. */
 export const signUp = async (auth: { handler(request: Request): Promise<Response> }, email: string, baseURL = "http://localhost:3000") => {
   const response = await auth.handler(

@@ -1,0 +1,190 @@
+/**
+ * Better Auth's passkey plugin (`@better-auth/passkey`) beside fusion-auth, on real Better Auth
+ * over PGlite and Postgres (`betterAuthDatabase()`), with a software authenticator (P-256,
+ * `none` attestation). A locked-out user's passkey opens no session; a browser that holds their
+ * cookie can still sign in with someone else's passkey; a passkey-first app (registration
+ * without a session, the user resolved by the app) writes no passkey for a locked-out user.
+ * Once the lock-out ends, the same passkeys work.
+ */
+import { assert, it } from "@effect/vitest"
+import { passkey } from "@better-auth/passkey"
+import { isoCBOR } from "@simplewebauthn/server/helpers"
+import { betterAuth } from "better-auth"
+import { admin } from "better-auth/plugins"
+import { createHash, generateKeyPairSync, randomBytes, sign } from "node:crypto"
+import { betterAuthDatabase, createAuthSession, fusionAuth, migrate } from "../src/index.ts"
+import { browserOf, quietOptions } from "./support/auth.ts"
+import { describeOnBackends, testPool } from "./support/databases.ts"
+
+const ORIGIN = "http://localhost:3000"
+let people = 0
+
+const makeWorld = async (url: string) => {
+  const pool = testPool(url, 2)
+  /** What the app's own `afterVerification` saw, and the user it names for the passkey (none: the resolved one). */
+  const appSaw: Array<string> = []
+  let appNames: string | undefined
+  const auth = betterAuth({
+    ...quietOptions(betterAuthDatabase({ url })),
+    plugins: [
+      admin(),
+      passkey({
+        rpID: "localhost",
+        rpName: "fusion-auth test",
+        origin: ORIGIN,
+        // A passkey-first app: the browser names its user through `context` (an app would check a token there).
+        registration: {
+          requireSession: false,
+          resolveUser: async ({ context }) => ({ id: String(context), name: String(context) }),
+          afterVerification: async ({ user }) => {
+            appSaw.push(user.id)
+            return appNames === undefined ? undefined : { userId: appNames }
+          }
+        }
+      }),
+      fusionAuth()
+    ] as unknown as [ReturnType<typeof fusionAuth>]
+  })
+  await migrate(auth, { url })
+  const app = createAuthSession(auth, { database: { url } })
+  const call = browserOf(auth)
+  const signUp = async () => {
+    const email = `passkey${++people}@example.com`
+    const answer = await call("/sign-up/email", "", { email, password: "correct horse battery", name: "Ada" })
+    assert.strictEqual(answer.status, 200, JSON.stringify(answer.body))
+    return { email, userId: (answer.body as { user: { id: string } }).user.id, jar: answer.jar }
+  }
+  const passkeys = async (userId: string) => (await pool.query(`select "credentialID", "counter" from "passkey" where "userId" = $1`, [userId])).rows
+  const register = async (device: Authenticator, jar: string, context?: string) => {
+    const options = await call(`/passkey/generate-register-options${context === undefined ? "" : `?context=${encodeURIComponent(context)}`}`, jar)
+    if (options.status !== 200) return options
+    return call("/passkey/verify-registration", options.jar, { response: device.register((options.body as { challenge: string }).challenge), name: "laptop" })
+  }
+  const signIn = async (device: Authenticator, jar = "") => {
+    const options = await call("/passkey/generate-authenticate-options", jar)
+    if (options.status !== 200) return options
+    return call("/passkey/verify-authentication", options.jar, { response: device.assertion((options.body as { challenge: string }).challenge) })
+  }
+  const close = async () => {
+    await app.dispose()
+    await pool.end()
+  }
+  return { app, pool, call, signUp, passkeys, register, signIn, appSaw, names: (userId: string | undefined) => void (appNames = userId), close }
+}
+
+type World = Awaited<ReturnType<typeof makeWorld>>
+
+const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url")
+const sha256 = (data: Uint8Array | string) => createHash("sha256").update(data).digest()
+const u32 = (n: number) => {
+  const bytes = Buffer.alloc(4)
+  bytes.writeUInt32BE(n)
+  return bytes
+}
+
+/** A software authenticator: one P-256 credential, `none` attestation, a signature counter. */
+const authenticator = () => {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" })
+  const jwk = publicKey.export({ format: "jwk" }) as { x: string; y: string }
+  const credentialId = randomBytes(16)
+  const rpHash = sha256("localhost")
+  let counter = 0
+  const cose = isoCBOR.encode(new Map<number, number | Uint8Array>([
+    [1, 2], [3, -7], [-1, 1], [-2, new Uint8Array(Buffer.from(jwk.x, "base64url"))], [-3, new Uint8Array(Buffer.from(jwk.y, "base64url"))]
+  ]))
+  const credential = (response: Record<string, string | Array<string>>) => ({ id: b64url(credentialId), rawId: b64url(credentialId), type: "public-key", response, clientExtensionResults: {} })
+  return {
+    register: (challenge: string) => {
+      const clientDataJSON = Buffer.from(JSON.stringify({ type: "webauthn.create", challenge, origin: ORIGIN, crossOrigin: false }))
+      const idLength = Buffer.alloc(2)
+      idLength.writeUInt16BE(credentialId.length)
+      const authData = Buffer.concat([rpHash, Buffer.from([0x45]), u32(++counter), Buffer.alloc(16), idLength, credentialId, Buffer.from(cose)])
+      const attestation = isoCBOR.encode(new Map<string, unknown>([["fmt", "none"], ["attStmt", new Map()], ["authData", new Uint8Array(authData)]]) as never)
+      return credential({ clientDataJSON: b64url(clientDataJSON), attestationObject: b64url(attestation), transports: ["internal"] })
+    },
+    assertion: (challenge: string) => {
+      const clientDataJSON = Buffer.from(JSON.stringify({ type: "webauthn.get", challenge, origin: ORIGIN, crossOrigin: false }))
+      const authenticatorData = Buffer.concat([rpHash, Buffer.from([0x05]), u32(++counter)])
+      const signature = sign("sha256", Buffer.concat([authenticatorData, sha256(clientDataJSON)]), privateKey)
+      return credential({ clientDataJSON: b64url(clientDataJSON), authenticatorData: b64url(authenticatorData), signature: b64url(signature) })
+    }
+  }
+}
+type Authenticator = ReturnType<typeof authenticator>
+
+const opensSession = (cookies: ReadonlyArray<string>) => cookies.some((c) => /^better-auth\.session_token=[^;]/.test(c))
+
+/** A user with a passkey registered through their session. */
+const withPasskey = async (w: World) => {
+  const who = await w.signUp()
+  const device = authenticator()
+  assert.strictEqual((await w.register(device, who.jar)).status, 200)
+  return { ...who, device }
+}
+
+const lockOuts = {
+  deactivated: { lock: (w: World, id: string) => w.app.users.deactivate(id), unlock: (w: World, id: string) => w.app.users.reactivate(id) },
+  "banned (the row written)": {
+    lock: (w: World, id: string) => w.pool.query(`update "user" set "banned" = true where "id" = $1`, [id]),
+    unlock: (w: World, id: string) => w.pool.query(`update "user" set "banned" = false where "id" = $1`, [id])
+  }
+} as const
+
+describeOnBackends("Better Auth's passkey plugin for a locked-out user", makeWorld, (held) => {
+  for (const [how, { lock, unlock }] of Object.entries(lockOuts)) {
+    it(`${how}: their passkey opens no session; a browser holding their cookie signs in with someone else's passkey; once it ends their passkey signs in`, async () => {
+      const w = held.world
+      const ada = await withPasskey(w)
+      const bo = await withPasskey(w)
+      await lock(w, ada.userId)
+      const refused = await w.signIn(ada.device)
+      assert.strictEqual(refused.status, 403, JSON.stringify(refused.body))
+      assert.isFalse(opensSession(refused.cookies))
+      // Ada's browser, still holding her cookie, signs Bo in with his passkey.
+      const other = await w.signIn(bo.device, ada.jar)
+      assert.strictEqual(other.status, 200, JSON.stringify(other.body))
+      assert.strictEqual((other.body as { user: { id: string } }).user.id, bo.userId)
+      await unlock(w, ada.userId)
+      const again = await w.signIn(ada.device)
+      assert.strictEqual(again.status, 200, JSON.stringify(again.body))
+      assert.isTrue(opensSession(again.cookies))
+    })
+
+    it(`${how}: a passkey-first registration for them writes no passkey (nor runs the app's afterVerification), nor one the app names them for; once it ends it does`, async () => {
+      const w = held.world
+      const ada = await w.signUp()
+      const bo = await w.signUp()
+      await lock(w, ada.userId)
+      const seen = w.appSaw.length
+      const refused = await w.register(authenticator(), "", ada.userId)
+      assert.deepStrictEqual([refused.status, (refused.body as { code?: unknown }).code], [403, how === "deactivated" ? "USER_DEACTIVATED" : "USER_BANNED"])
+      assert.strictEqual(w.appSaw.length, seen, "the app's afterVerification did not run")
+      // Resolved as Bo, but the app's afterVerification names Ada.
+      w.names(ada.userId)
+      try {
+        assert.strictEqual((await w.register(authenticator(), "", bo.userId)).status, 403)
+      } finally {
+        w.names(undefined)
+      }
+      assert.deepStrictEqual([await w.passkeys(ada.userId), await w.passkeys(bo.userId)], [[], []])
+      await unlock(w, ada.userId)
+      assert.strictEqual((await w.register(authenticator(), "", ada.userId)).status, 200)
+      assert.lengthOf(await w.passkeys(ada.userId), 1)
+    })
+  }
+
+  it("for active users, a passkey-first registration runs the app's afterVerification, and writes the passkey for the user it names", async () => {
+    const w = held.world
+    const ada = await w.signUp()
+    const bo = await w.signUp()
+    w.names(bo.userId)
+    try {
+      const answer = await w.register(authenticator(), "", ada.userId)
+      assert.strictEqual(answer.status, 200, JSON.stringify(answer.body))
+    } finally {
+      w.names(undefined)
+    }
+    assert.include(w.appSaw, ada.userId)
+    assert.deepStrictEqual([(await w.passkeys(ada.userId)).length, (await w.passkeys(bo.userId)).length], [0, 1])
+  })
+})
