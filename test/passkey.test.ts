@@ -12,11 +12,14 @@ import { isoCBOR } from "@simplewebauthn/server/helpers"
 import { betterAuth } from "better-auth"
 import { admin } from "better-auth/plugins"
 import { createHash, generateKeyPairSync, randomBytes, sign } from "node:crypto"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import { betterAuthDatabase, createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { browserOf, quietOptions } from "./support/auth.ts"
 import { describeOnBackends, testPool } from "./support/databases.ts"
 
 const ORIGIN = "http://localhost:3000"
+const root = join(import.meta.dirname, "..")
 let people = 0
 
 const makeWorld = async (url: string) => {
@@ -55,10 +58,17 @@ const makeWorld = async (url: string) => {
     return { email, userId: (answer.body as { user: { id: string } }).user.id, jar: answer.jar }
   }
   const passkeys = async (userId: string) => (await pool.query(`select "credentialID", "counter" from "passkey" where "userId" = $1`, [userId])).rows
-  const register = async (device: Authenticator, jar: string, context?: string) => {
+  /** The registration's options, and its verification (`verify`, when the options were given). */
+  const registration = async (device: Authenticator, jar: string, context?: string) => {
     const options = await call(`/passkey/generate-register-options${context === undefined ? "" : `?context=${encodeURIComponent(context)}`}`, jar)
-    if (options.status !== 200) return options
-    return call("/passkey/verify-registration", options.jar, { response: device.register((options.body as { challenge: string }).challenge), name: "laptop" })
+    return {
+      options,
+      verify: () => call("/passkey/verify-registration", options.jar, { response: device.register((options.body as { challenge: string }).challenge), name: "laptop" })
+    }
+  }
+  const register = async (device: Authenticator, jar: string, context?: string) => {
+    const { options, verify } = await registration(device, jar, context)
+    return options.status === 200 ? verify() : options
   }
   const signIn = async (device: Authenticator, jar = "") => {
     const options = await call("/passkey/generate-authenticate-options", jar)
@@ -69,7 +79,7 @@ const makeWorld = async (url: string) => {
     await app.dispose()
     await pool.end()
   }
-  return { app, pool, call, signUp, passkeys, register, signIn, appSaw, names: (userId: string | undefined) => void (appNames = userId), close }
+  return { app, pool, call, signUp, passkeys, registration, register, signIn, appSaw, names: (userId: string | undefined) => void (appNames = userId), close }
 }
 
 type World = Awaited<ReturnType<typeof makeWorld>>
@@ -150,14 +160,21 @@ describeOnBackends("Better Auth's passkey plugin for a locked-out user", makeWor
       assert.isTrue(opensSession(again.cookies))
     })
 
-    it(`${how}: a passkey-first registration for them writes no passkey (nor runs the app's afterVerification), nor one the app names them for; once it ends it does`, async () => {
+    it(`${how}: a passkey-first registration for them is refused at its options (no challenge for the browser to make a credential with), at its verification when locked out in between (before the app's afterVerification), and when the app names them; nothing is written; once it ends it registers`, async () => {
       const w = held.world
       const ada = await w.signUp()
       const bo = await w.signUp()
+      const code = how === "deactivated" ? "USER_DEACTIVATED" : "USER_BANNED"
+      const begun = await w.registration(authenticator(), "", ada.userId)
+      assert.strictEqual(begun.options.status, 200)
       await lock(w, ada.userId)
       const seen = w.appSaw.length
-      const refused = await w.register(authenticator(), "", ada.userId)
-      assert.deepStrictEqual([refused.status, (refused.body as { code?: unknown }).code], [403, how === "deactivated" ? "USER_DEACTIVATED" : "USER_BANNED"])
+      const refused = await w.registration(authenticator(), "", ada.userId)
+      assert.deepStrictEqual([refused.options.status, (refused.options.body as { code?: unknown }).code], [403, code])
+      const challenge = (cookies: ReadonlyArray<string>) => cookies.some((c) => /^[^=;]*passkey[^=;]*=[^;]/.test(c))
+      assert.deepStrictEqual([challenge(begun.options.cookies), challenge(refused.options.cookies)], [true, false], "no challenge for the refused")
+      const late = await begun.verify()
+      assert.deepStrictEqual([late.status, (late.body as { code?: unknown }).code], [403, code])
       assert.strictEqual(w.appSaw.length, seen, "the app's afterVerification did not run")
       // Resolved as Bo, but the app's afterVerification names Ada.
       w.names(ada.userId)
@@ -172,6 +189,30 @@ describeOnBackends("Better Auth's passkey plugin for a locked-out user", makeWor
       assert.lengthOf(await w.passkeys(ada.userId), 1)
     })
   }
+
+  it("with a session, a registration the app's afterVerification names a locked-out user for gets Better Auth's own refusal, which tells nothing of that user", async () => {
+    const w = held.world
+    const ada = await w.signUp()
+    const bo = await w.signUp()
+    await w.app.users.deactivate(ada.userId)
+    w.names(ada.userId)
+    try {
+      const answer = await w.register(authenticator(), bo.jar)
+      assert.deepStrictEqual([answer.status, (answer.body as { code?: unknown }).code], [401, "YOU_ARE_NOT_ALLOWED_TO_REGISTER_THIS_PASSKEY"])
+    } finally {
+      w.names(undefined)
+    }
+    assert.deepStrictEqual([await w.passkeys(ada.userId), await w.passkeys(bo.userId)], [[], []])
+  })
+
+  it("the packages the overrides entry points @better-auth/passkey at are the very versions better-auth itself depends on", () => {
+    const manifest = (name: string) => JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8")) as { version: string; dependencies?: Record<string, string> }
+    const ours = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { overrides: Record<string, Record<string, string>> }
+    const pointed = Object.keys(ours.overrides["@better-auth/passkey"]!)
+    assert.sameMembers(pointed, ["better-call", "@better-auth/utils", "@better-fetch/fetch"])
+    const betterAuth = manifest("better-auth")
+    for (const name of pointed) assert.strictEqual(manifest(name).version, betterAuth.dependencies?.[name], `${name}: the repository's, and better-auth's`)
+  })
 
   it("for active users, a passkey-first registration runs the app's afterVerification, and writes the passkey for the user it names", async () => {
     const w = held.world

@@ -2,50 +2,74 @@
  * Better Auth's passkey plugin (`@better-auth/passkey`, the plugin whose id is `passkey`).
  *
  * With a session, a passkey is registered for the session's user: a locked-out user's session
- * is refused at the door (`LockOutGuard.ts`). Without one (`registration: { requireSession:
- * false, resolveUser }`, a passkey-first app), the plugin writes the passkey for the user the
- * app resolved, or the one its `registration.afterVerification` names: while that user is
- * locked out, it is refused (403 `USER_DEACTIVATED` / `USER_BANNED`, as sign-in is) before the
- * passkey is written and before the app's own `afterVerification` runs, through that option,
- * composed with the app's at `init` (the plugin reads the app's `registration` object itself).
- * One primary-key read per registration without a session (two when the app names another user).
+ * is refused at the door (`LockOutGuard.ts`), and the plugin refuses any other user. Without
+ * one (`registration: { requireSession: false, resolveUser }`, a passkey-first app), the
+ * plugin writes the passkey for the user the app's `resolveUser` gives, or the one its
+ * `registration.afterVerification` names. While that user is locked out it is refused (403
+ * `USER_DEACTIVATED` / `USER_BANNED`, as fusion-auth refuses a sign-in): the resolved user at
+ * the registration's options, before any challenge is written or the browser makes a
+ * credential, and again at its verification (locked out in between), before the app's
+ * `afterVerification`; a user that step names, once it has named them. Nothing is written
+ * for them. Both through those two options, composed with the app's at `init` (the plugin
+ * reads the app's `registration` object itself). One primary-key read for each user so
+ * judged, in requests without a session only.
  */
 import { lockedOutError } from "./LockOutGuard.ts"
 import { isFusionAuthHere, lockedOutBehind, type LockOutContext } from "./LockOutReads.ts"
 
-type AfterVerification = (input: { readonly ctx: unknown; readonly user: { readonly id: string } }) => unknown
+type Step = (input: { readonly ctx: unknown; readonly user?: { readonly id: string } }) => unknown
 
-interface PasskeyOptions {
-  readonly registration?: { afterVerification?: AfterVerification | undefined } | undefined
+interface Registration {
+  resolveUser?: Step | undefined
+  afterVerification?: Step | undefined
 }
 
-/** The gates composed so far: a `registration` object seen twice (two instances) is composed once. */
-const gates = new WeakSet<AfterVerification>()
+/** The steps composed so far: a `registration` object seen twice (two instances) is composed once. */
+const gates = new WeakSet<Step>()
 
+/** Refused when `userId` is a locked-out user's, in a request without a session (one with a session was judged at the door). */
 const refuseLockedOut = async (ctx: LockOutContext, userId: unknown) => {
-  if (typeof userId !== "string" || userId === "" || !isFusionAuthHere(ctx)) return
-  // The session's own user was judged at the door (`LockOutGuard.ts`).
-  if (ctx.context.session?.user?.id === userId) return
+  if (typeof userId !== "string" || userId === "" || ctx.context.session?.user != null || !isFusionAuthHere(ctx)) return
   const locked = await lockedOutBehind(ctx, { userId })
   if (locked !== undefined) throw lockedOutError(locked.reason)
 }
 
-/** The passkey plugin's `registration.afterVerification`, with a locked-out user refused around the app's own; changed in place, at `init`. */
-export const guardPasskeyRegistration = (options: { readonly plugins?: ReadonlyArray<{ readonly id: string; readonly options?: unknown }> | undefined }): void => {
-  const registration = (options.plugins?.find((plugin) => plugin.id === "passkey")?.options as PasskeyOptions | undefined)?.registration
-  // Without `registration`, every registration needs a session: refused at the door.
-  if (registration === undefined) return
-  const app = registration.afterVerification
+/**
+ * `registration[step]` in place: the user it is given (`before`) refused before the app's own
+ * step runs, then the user the app's answer names (`after`); with no step of the app's, only the first.
+ */
+const compose = (
+  registration: Registration,
+  step: keyof Registration,
+  judge: { readonly before?: (input: Parameters<Step>[0]) => unknown; readonly after: (answer: unknown, input: Parameters<Step>[0]) => unknown }
+) => {
+  const app = registration[step]
   if (app !== undefined && gates.has(app)) return
-  const gate: AfterVerification = async (input) => {
+  if (app === undefined && judge.before === undefined) return
+  const gate: Step = async (input) => {
     const ctx = input.ctx as LockOutContext
-    await refuseLockedOut(ctx, input.user.id)
+    if (judge.before !== undefined) await refuseLockedOut(ctx, judge.before(input))
     if (app === undefined) return undefined
-    const result = (await app(input)) as { readonly userId?: unknown } | null | undefined
-    // The app may name another user for the passkey.
-    if (result?.userId !== input.user.id) await refuseLockedOut(ctx, result?.userId)
-    return result
+    const answer = await app(input)
+    await refuseLockedOut(ctx, judge.after(answer, input))
+    return answer
   }
   gates.add(gate)
-  registration.afterVerification = gate
+  registration[step] = gate
+}
+
+/** The passkey plugin's `registration.resolveUser` and `afterVerification`, each refusing a locked-out user; at `init`. */
+export const guardPasskeyRegistration = (options: { readonly plugins?: ReadonlyArray<{ readonly id: string; readonly options?: unknown }> | undefined }): void => {
+  const registration = (options.plugins?.find((plugin) => plugin.id === "passkey")?.options as { registration?: Registration } | undefined)?.registration
+  // Without `registration`, every registration needs a session: refused at the door.
+  if (registration === undefined) return
+  compose(registration, "resolveUser", { after: (user) => (user as { id?: unknown } | null | undefined)?.id })
+  // At the verification: the resolved user again (locked out since the options?), then any other the app names.
+  compose(registration, "afterVerification", {
+    before: (input) => input.user?.id,
+    after: (answer, input) => {
+      const named = (answer as { userId?: unknown } | null | undefined)?.userId
+      return named === input.user?.id ? undefined : named
+    }
+  })
 }
