@@ -7,14 +7,16 @@
  * - an opaque access token at `/oauth2/userinfo` and `/oauth2/introspect`: the provider's own
  *   answer for an inactive token (401 `invalid_token`; `{ active: false }`);
  * - a JWT access token at `/oauth2/userinfo`: 401 `invalid_token`, as the provider answers one;
- * - a JWT access token or a refresh token at `/oauth2/introspect`: `{ active: false }`.
+ * - a JWT access token or a refresh token at `/oauth2/introspect`: `{ active: false }` (not a
+ *   refresh token held by a client with pairwise subjects, whose answer does not say the user).
  *
  * The client is told what it is told of a grant the provider no longer honours, never why.
  * The first three refuse the user the provider has just read by primary key, through three of
  * its options (`customTokenResponseFields`, `customAccessTokenClaims`, `customUserInfoClaims`),
- * composed with the app's own at `init`: no statement of their own. Introspection reads the
- * user of an `active: true` answer for a user's token by primary key (one read, on that
- * answer only). A resource server that checks a JWT access token itself, against the JWKS,
+ * composed with the app's own at `init`, in a request of an instance with fusion-auth: no
+ * statement of their own. Introspection reads the user of an `active: true` answer for a JWT
+ * access token or a refresh token by primary key (and, with `pairwiseSecret` set, a refresh
+ * token's client). A resource server that checks a JWT access token itself, against the JWKS,
  * asks nobody: such a token lives until it expires (the provider's `accessTokenExpiresIn`).
  */
 import { getCurrentAuthContextAsyncLocalStorage } from "@better-auth/core/context"
