@@ -23,6 +23,7 @@ const onLowest = [
   "test/app-author.test.ts",
   "test/bearer-plugin.test.ts",
   "test/native-probe.test.ts",
+  "test/one-tap.test.ts",
   "test/choke-point.test.ts",
   "test/cookie-equivalence.test.ts",
   "test/cookie-handover.test.ts",
