@@ -11,7 +11,7 @@ import { betterAuth } from "better-auth"
 import { admin, oneTap } from "better-auth/plugins"
 import { createSign, generateKeyPairSync } from "node:crypto"
 import { betterAuthDatabase, createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { browserOf, quietOptions } from "./support/auth.ts"
+import { browserOf, lockOutWays, opensSession, quietOptions } from "./support/auth.ts"
 import { describeOnBackends, testPool } from "./support/databases.ts"
 
 const CLIENT_ID = "fusion-auth-test.apps.googleusercontent.com"
@@ -65,20 +65,8 @@ const makeWorld = async (url: string) => {
   return { app, pool, tap, newcomer, close }
 }
 
-type World = Awaited<ReturnType<typeof makeWorld>>
-
-const opensSession = (cookies: ReadonlyArray<string>) => cookies.some((c) => /^better-auth\.session_token=[^;]/.test(c))
-
-const lockOuts = {
-  deactivated: { lock: (w: World, id: string) => w.app.users.deactivate(id), unlock: (w: World, id: string) => w.app.users.reactivate(id) },
-  "banned (the row written)": {
-    lock: (w: World, id: string) => w.pool.query(`update "user" set "banned" = true where "id" = $1`, [id]),
-    unlock: (w: World, id: string) => w.pool.query(`update "user" set "banned" = false where "id" = $1`, [id])
-  }
-} as const
-
 describeOnBackends("Better Auth's one-tap for a locked-out user", makeWorld, (held) => {
-  for (const [how, { lock, unlock }] of Object.entries(lockOuts)) {
+  for (const [how, { lock, unlock }] of Object.entries(lockOutWays)) {
     it(`${how}: their one-tap opens no session; a browser holding their cookie one-taps as someone else; once it ends theirs works`, async () => {
       const w = held.world
       const ada = await w.newcomer()

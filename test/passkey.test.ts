@@ -15,7 +15,7 @@ import { createHash, generateKeyPairSync, randomBytes, sign } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { betterAuthDatabase, createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { browserOf, quietOptions } from "./support/auth.ts"
+import { browserOf, lockOutWays, opensSession, quietOptions } from "./support/auth.ts"
 import { describeOnBackends, testPool } from "./support/databases.ts"
 
 const ORIGIN = "http://localhost:3000"
@@ -122,8 +122,6 @@ const authenticator = () => {
 }
 type Authenticator = ReturnType<typeof authenticator>
 
-const opensSession = (cookies: ReadonlyArray<string>) => cookies.some((c) => /^better-auth\.session_token=[^;]/.test(c))
-
 /** A user with a passkey registered through their session. */
 const withPasskey = async (w: World) => {
   const who = await w.signUp()
@@ -132,16 +130,8 @@ const withPasskey = async (w: World) => {
   return { ...who, device }
 }
 
-const lockOuts = {
-  deactivated: { lock: (w: World, id: string) => w.app.users.deactivate(id), unlock: (w: World, id: string) => w.app.users.reactivate(id) },
-  "banned (the row written)": {
-    lock: (w: World, id: string) => w.pool.query(`update "user" set "banned" = true where "id" = $1`, [id]),
-    unlock: (w: World, id: string) => w.pool.query(`update "user" set "banned" = false where "id" = $1`, [id])
-  }
-} as const
-
 describeOnBackends("Better Auth's passkey plugin for a locked-out user", makeWorld, (held) => {
-  for (const [how, { lock, unlock }] of Object.entries(lockOuts)) {
+  for (const [how, { code, lock, unlock }] of Object.entries(lockOutWays)) {
     it(`${how}: their passkey opens no session; a browser holding their cookie signs in with someone else's passkey; once it ends their passkey signs in`, async () => {
       const w = held.world
       const ada = await withPasskey(w)
@@ -164,7 +154,6 @@ describeOnBackends("Better Auth's passkey plugin for a locked-out user", makeWor
       const w = held.world
       const ada = await w.signUp()
       const bo = await w.signUp()
-      const code = how === "deactivated" ? "USER_DEACTIVATED" : "USER_BANNED"
       const begun = await w.registration(authenticator(), "", ada.userId)
       assert.strictEqual(begun.options.status, 200)
       await lock(w, ada.userId)

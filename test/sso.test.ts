@@ -12,7 +12,7 @@ import { betterAuth } from "better-auth"
 import { admin, organization } from "better-auth/plugins"
 import { createServer } from "node:http"
 import { betterAuthDatabase, createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { browserOf, quietOptions } from "./support/auth.ts"
+import { browserOf, lockOutWays, opensSession, quietOptions } from "./support/auth.ts"
 import { describeOnBackends, testPool } from "./support/databases.ts"
 
 let people = 0
@@ -118,21 +118,8 @@ const makeWorld = async (url: string) => {
   return { app, pool, call, signUp, ssoSignIn, linked, provisioned, providerId, close }
 }
 
-const opensSession = (cookies: ReadonlyArray<string>) => cookies.some((c) => /^better-auth\.session_token=[^;]/.test(c))
-
-type World = Awaited<ReturnType<typeof makeWorld>>
-
-const lockOuts = {
-  deactivated: { code: "USER_DEACTIVATED", lock: (w: World, id: string) => w.app.users.deactivate(id), unlock: (w: World, id: string) => w.app.users.reactivate(id) },
-  "banned (the row written)": {
-    code: "USER_BANNED",
-    lock: (w: World, id: string) => w.pool.query(`update "user" set "banned" = true where "id" = $1`, [id]),
-    unlock: (w: World, id: string) => w.pool.query(`update "user" set "banned" = false where "id" = $1`, [id])
-  }
-} as const
-
 describeOnBackends("Better Auth's SSO plugin for a locked-out user", makeWorld, (held) => {
-  for (const [how, { code, lock, unlock }] of Object.entries(lockOuts)) {
+  for (const [how, { code, lock, unlock }] of Object.entries(lockOutWays)) {
     it(`${how}: their SSO sign-in goes to the error URL with ${code}, opens no session, links, provisions and adds nothing; once it ends it does all of it`, async () => {
       const w = held.world
       const ada = await w.signUp("corp.example")

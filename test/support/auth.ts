@@ -87,6 +87,29 @@ export const browserOf = (auth: { handler(request: Request): Promise<Response> }
     return { status: response.status, body: text === "" ? null : (JSON.parse(text) as unknown), location: response.headers.get("location"), cookies, jar: jarAfter(jar, cookies) }
   }
 
+/** Whether a response's `Set-Cookie` lines give the browser a session (Better Auth's session cookie, set to a value). */
+export const opensSession = (cookies: ReadonlyArray<string>) => cookies.some((c) => /^better-auth\.session_token=[^;]/.test(c))
+
+/** What a suite locks a user out with: its runtime's `users`, and a `pg` pool on its database. */
+interface Lockable {
+  readonly app: { readonly users: { deactivate(id: string): Promise<unknown>; reactivate(id: string): Promise<unknown> } }
+  readonly pool: { query(text: string, values: ReadonlyArray<unknown>): Promise<unknown> }
+}
+
+/** Two ways a user is locked out, and out of it, with the code fusion-auth refuses them with: deactivation, and the admin plugin's ban written to the row. */
+export const lockOutWays = {
+  deactivated: {
+    code: "USER_DEACTIVATED",
+    lock: (w: Lockable, id: string) => w.app.users.deactivate(id),
+    unlock: (w: Lockable, id: string) => w.app.users.reactivate(id)
+  },
+  "banned (the row written)": {
+    code: "USER_BANNED",
+    lock: (w: Lockable, id: string) => w.pool.query(`update "user" set "banned" = true where "id" = $1`, [id]),
+    unlock: (w: Lockable, id: string) => w.pool.query(`update "user" set "banned" = false where "id" = $1`, [id])
+  }
+} as const
+
 /** Signs up through the HTTP handler; returns the user id and the browser's `Cookie` header. */
 export const signUp = async (auth: { handler(request: Request): Promise<Response> }, email: string, baseURL = "http://localhost:3000") => {
   const response = await auth.handler(
