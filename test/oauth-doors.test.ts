@@ -8,9 +8,9 @@
  */
 import { assert, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
-import { admin, anonymous, bearer, genericOAuth, siwe } from "better-auth/plugins"
+import { admin, anonymous, bearer, siwe } from "better-auth/plugins"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { authRequest, impersonate, jarAfter, quietOptions } from "./support/auth.ts"
+import { authRequest, impersonate, jarAfter, mockOAuthProvider, quietOptions } from "./support/auth.ts"
 import { describeOnBackends, testPool, withWorld } from "./support/databases.ts"
 
 let people = 0
@@ -282,18 +282,7 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
       bearer(),
       // Its hook on /sign-in/social reads the browser's session, whoever's it is; it hands an anonymous user over at sign-up.
       anonymous({ onLinkAccount: async ({ anonymousUser, newUser }) => void links.push({ from: anonymousUser.user.id, to: newUser.user.id }) }),
-      genericOAuth({
-        config: [{
-          providerId: "mock",
-          clientId: "client",
-          clientSecret: "secret",
-          authorizationUrl: "https://idp.example/authorize",
-          tokenUrl: "https://idp.example/token",
-          overrideUserInfo: true,
-          getToken: async () => ({ accessToken: "access", tokenType: "Bearer" }),
-          getUserInfo: async () => (next === undefined ? null : { ...next })
-        }]
-      }),
+      mockOAuthProvider(() => next, { overrideUserInfo: true }),
       // Sign-in with Ethereum; the test signs nothing: every signature is taken.
       siwe({ domain: "localhost:3000", getNonce: async () => `nonce${String(++nonces).padStart(8, "0")}`, verifyMessage: async () => true }),
       fusionAuth()

@@ -15,7 +15,7 @@ import { createHash, generateKeyPairSync, randomBytes, sign } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { betterAuthDatabase, createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { browserOf, lockOutWays, opensSession, quietOptions } from "./support/auth.ts"
+import { browserOf, lockOutWays, opensSession, quietOptions, signUpAs } from "./support/auth.ts"
 import { describeOnBackends, testPool } from "./support/databases.ts"
 
 const ORIGIN = "http://localhost:3000"
@@ -51,12 +51,7 @@ const makeWorld = async (url: string) => {
   await migrate(auth, { url })
   const app = createAuthSession(auth, { database: { url } })
   const call = browserOf(auth)
-  const signUp = async () => {
-    const email = `passkey${++people}@example.com`
-    const answer = await call("/sign-up/email", "", { email, password: "correct horse battery", name: "Ada" })
-    assert.strictEqual(answer.status, 200, JSON.stringify(answer.body))
-    return { email, userId: (answer.body as { user: { id: string } }).user.id, jar: answer.jar }
-  }
+  const signUp = () => signUpAs(call, `passkey${++people}@example.com`)
   const passkeys = async (userId: string) => (await pool.query(`select "credentialID", "counter" from "passkey" where "userId" = $1`, [userId])).rows
   /** The registration's options, and its verification (`verify`, when the options were given). */
   const registration = async (device: Authenticator, jar: string, context?: string) => {

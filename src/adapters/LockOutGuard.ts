@@ -273,10 +273,17 @@ export const guardOtherHooks = (
   }
 }
 
-/** `handler` (another plugin's after-hook), run once a locked-out anonymous user is forgotten by the OAuth flow's state. */
+/**
+ * `handler` (another plugin's after-hook), run once a locked-out anonymous user is forgotten by
+ * the OAuth flow's state, and once a locked-out user's refusal carries no credential: expo's
+ * copies the response's `Set-Cookie` into a deep link's `?cookie=`, whatever order the plugins
+ * are listed in.
+ */
 const anonymousForgotten = (handler: BeforeHook["handler"]): BeforeHook["handler"] => {
   const guard = async (input: LockOutContext) => {
     if (typeof input.path === "string" && OPENING.test(input.path) && isFusionAuthHere(input)) await forgetLockedOutAnonymous(input)
+    const returned = input.context.returned
+    if (refusesLockedOut(input, returned) && isFusionAuthHere(input)) withdrawCredentials(input, returned.headers)
     return handler(input)
   }
   guarded.add(guard)

@@ -3,6 +3,7 @@
  * cookie cache on or off. `signUp` goes through `auth.handler` like a browser would.
  */
 import { type BetterAuthPlugin, betterAuth, type SecondaryStorage } from "better-auth"
+import { genericOAuth } from "better-auth/plugins"
 import { betterAuthDatabase, type DatabaseOptions, fusionAuth, migrate } from "../../src/index.ts"
 import { testPool } from "./databases.ts"
 import { testPassword } from "./password.ts"
@@ -86,6 +87,37 @@ export const browserOf = (auth: { handler(request: Request): Promise<Response> }
     const cookies = response.headers.getSetCookie()
     return { status: response.status, body: text === "" ? null : (JSON.parse(text) as unknown), location: response.headers.get("location"), cookies, jar: jarAfter(jar, cookies) }
   }
+
+/**
+ * Better Auth's `genericOAuth()` with one provider, `mock`, at https://idp.example: its token is
+ * `token`, its profile whatever `profile()` says when the callback asks (none: `null`). No network.
+ */
+export const mockOAuthProvider = (
+  profile: () => { readonly id: string; readonly email: string; readonly name: string; readonly emailVerified: boolean } | undefined,
+  options: { readonly token?: { readonly accessToken: string; readonly refreshToken?: string }; readonly overrideUserInfo?: boolean } = {}
+) =>
+  genericOAuth({
+    config: [{
+      providerId: "mock",
+      clientId: "client",
+      clientSecret: "secret",
+      authorizationUrl: "https://idp.example/authorize",
+      tokenUrl: "https://idp.example/token",
+      ...(options.overrideUserInfo === undefined ? {} : { overrideUserInfo: options.overrideUserInfo }),
+      getToken: async () => ({ ...(options.token ?? { accessToken: "access" }), tokenType: "Bearer" }),
+      getUserInfo: async () => {
+        const said = profile()
+        return said === undefined ? null : { ...said }
+      }
+    }]
+  })
+
+/** Signs up through `call` (a `browserOf`): the address, the user's id, and the browser's jar. */
+export const signUpAs = async (call: ReturnType<typeof browserOf>, email: string) => {
+  const answer = await call("/sign-up/email", "", { email, password: "correct horse battery", name: "Ada" })
+  if (answer.status !== 200) throw new Error(`sign-up failed: ${answer.status} ${JSON.stringify(answer.body)}`)
+  return { email, userId: (answer.body as { user: { id: string } }).user.id, jar: answer.jar }
+}
 
 /** Whether a response's `Set-Cookie` lines give the browser a session (Better Auth's session cookie, set to a value). */
 export const opensSession = (cookies: ReadonlyArray<string>) => cookies.some((c) => /^better-auth\.session_token=[^;]/.test(c))
