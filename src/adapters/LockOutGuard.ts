@@ -121,16 +121,20 @@ export const keepLockedOutSession = async (
  * A locked-out user's refusal (fusion-auth's 403 or 401, the admin plugin's refused sign-in of
  * a banned user, or an OAuth flow's redirect to its error URL with either code, no session
  * opened: a callbackURL may say anything): what Better Auth set before it (the account cookie
- * of `account.storeAccountCookie`) is not handed out.
+ * of `account.storeAccountCookie`) is not handed out, on the response's headers nor on a
+ * redirect's own (`ctx.redirect`'s, cookies included). True when the answer is such a refusal.
  */
-const refusesLockedOut = (ctx: LockOutContext, returned: unknown): returned is APIError => {
+const withdrawnFromRefusal = (ctx: LockOutContext): boolean => {
+  const returned = ctx.context.returned
   if (!isAPIError(returned)) return false
   const location = ctx.context.newSession == null ? new Headers(returned.headers).get("location") : null
   const code = returned.body?.code ?? (location === null ? undefined : new URL(location, "http://localhost").searchParams.get("error"))
   if (typeof code !== "string") return false
   const admin = ctx.context.options.plugins?.find((plugin) => plugin.id === "admin") as { $ERROR_CODES?: Record<string, unknown> } | undefined
-  return code === ERROR_CODES.USER_DEACTIVATED.code || code === ERROR_CODES.USER_BANNED.code ||
+  const refused = code === ERROR_CODES.USER_DEACTIVATED.code || code === ERROR_CODES.USER_BANNED.code ||
     (admin?.$ERROR_CODES?.BANNED_USER !== undefined && code === String(admin.$ERROR_CODES.BANNED_USER))
+  if (refused) withdrawCredentials(ctx, returned.headers)
+  return refused
 }
 
 export const lockOutHooks = {
@@ -198,10 +202,8 @@ export const lockOutHooks = {
     matcher: (ctx: { readonly path?: string }) => ctx.path !== "/get-session",
     handler: createAuthMiddleware(async (raw) => {
       const ctx = raw as unknown as LockOutContext
-      const returned = ctx.context.returned
-      // A redirect's own headers are the endpoint's, cookies included (`ctx.redirect`).
-      if (refusesLockedOut(ctx, returned)) return void withdrawCredentials(ctx, returned.headers)
-      const answer = returned as LockOutContext["context"]["newSession"] | undefined
+      if (withdrawnFromRefusal(ctx)) return
+      const answer = ctx.context.returned as LockOutContext["context"]["newSession"] | undefined
       const handed = typeof ctx.context.newSession?.user?.id === "string"
         ? ctx.context.newSession
         : typeof answer !== "object" || answer === null || answer instanceof Error
@@ -282,8 +284,7 @@ export const guardOtherHooks = (
 const anonymousForgotten = (handler: BeforeHook["handler"]): BeforeHook["handler"] => {
   const guard = async (input: LockOutContext) => {
     if (typeof input.path === "string" && OPENING.test(input.path) && isFusionAuthHere(input)) await forgetLockedOutAnonymous(input)
-    const returned = input.context.returned
-    if (refusesLockedOut(input, returned) && isFusionAuthHere(input)) withdrawCredentials(input, returned.headers)
+    if (isFusionAuthHere(input)) withdrawnFromRefusal(input)
     return handler(input)
   }
   guarded.add(guard)

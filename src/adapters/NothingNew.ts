@@ -18,6 +18,7 @@
  * which would break an app's seeding.
  */
 import type { BetterAuthOptions } from "better-auth"
+import { composeOnce } from "./Composed.ts"
 import { keepLockedOutSession, lockedOutError } from "./LockOutGuard.ts"
 import { isFusionAuthHere, LINK_IMPERSONATOR, lockedOutBehind, lockOutCode, type LockOutContext, oauthState } from "./LockOutReads.ts"
 
@@ -36,8 +37,8 @@ const marks = (user: { readonly email?: unknown; readonly createdAt?: unknown })
   ...(user.createdAt instanceof Date ? [`at:${user.createdAt.getTime()}`] : [])
 ]
 
-/** Refused (403); `undo` first takes back what the endpoint wrote before this hook. */
-const refuse = async (userId: string, context: unknown, user?: Record<string, unknown>, impersonatedBy?: unknown, undo?: () => Promise<void>) => {
+/** Refused (403) while `userId` (or the admin impersonating them) is locked out; `undo` first takes back what the endpoint wrote before this hook. */
+export const refuse = async (userId: string, context: unknown, user?: Record<string, unknown>, impersonatedBy?: unknown, undo?: () => Promise<void>) => {
   const locked = await lockedOutBehind(context as LockOutContext, { userId, impersonatedBy }, user)
   if (locked === undefined) return
   await undo?.()
@@ -111,20 +112,15 @@ export const databaseHooks = {
   }
 } satisfies Hooks
 
-/** Gates already composed: an options object seen twice (two instances) is composed once. */
-const gates = new WeakSet<Validate>()
-
 /** The app's own `validateUserInfo`, with a locked-out user refused before it; changed in place, at `init`. */
 export const gateUserInfo = (options: { user?: { validateUserInfo?: Validate | undefined } | undefined }): void => {
-  const app = options.user?.validateUserInfo
-  if (app === undefined || gates.has(app)) return
-  const gate: Validate = async (data, context) => {
-    const ctx = context as unknown as LockOutContext
-    const locked = typeof data.user.id === "string" && isFusionAuthHere(ctx) ? await lockedOutBehind(ctx, { userId: data.user.id }) : undefined
-    if (locked === undefined) return app(data, context)
-    const { code, message } = lockOutCode(locked.reason)
-    return { error: code, errorDescription: message }
-  }
-  gates.add(gate)
-  options.user!.validateUserInfo = gate
+  if (options.user === undefined) return
+  composeOnce(options.user, "validateUserInfo", (app) =>
+    app === undefined ? undefined : async (data, context) => {
+      const ctx = context as unknown as LockOutContext
+      const locked = typeof data.user.id === "string" && isFusionAuthHere(ctx) ? await lockedOutBehind(ctx, { userId: data.user.id }) : undefined
+      if (locked === undefined) return app(data, context)
+      const { code, message } = lockOutCode(locked.reason)
+      return { error: code, errorDescription: message }
+    })
 }

@@ -22,12 +22,13 @@
 import { getCurrentAuthContextAsyncLocalStorage } from "@better-auth/core/context"
 import { APIError, createAuthMiddleware } from "better-auth/api"
 import { lockOut, lockOutFields } from "../core/LockOut.ts"
+import { composeOnce } from "./Composed.ts"
 import { isFusionAuthHere, lockedOutBehind, type LockOutContext } from "./LockOutReads.ts"
 
 /** The provider's three options that are handed the user it has just read (`undefined` for a client's own token). */
 type Callback = (input: { readonly user?: unknown; readonly jwt?: { readonly cnf?: { readonly jkt?: unknown } } }) => unknown
 type Option = "customTokenResponseFields" | "customAccessTokenClaims" | "customUserInfoClaims"
-type ProviderOptions = { [K in Option]?: Callback | undefined }
+type ProviderOptions = { [K in Option]?: Callback | undefined } & { readonly pairwiseSecret?: unknown }
 
 const PROVIDER_ID = "oauth-provider"
 
@@ -67,29 +68,22 @@ const fusionAuthHere = async () => {
   return endpoint === undefined || isFusionAuthHere(endpoint as unknown as LockOutContext)
 }
 
-/** The gates composed so far: a provider's options seen twice (two instances) are composed once. */
-const gates = new WeakSet<Callback>()
+/** The provider's options as the auth instance's `plugins` have them (`undefined`: no provider). */
+const providerOptions = (options: { readonly plugins?: ReadonlyArray<{ readonly id: string; readonly options?: unknown }> | undefined }) =>
+  options.plugins?.find((plugin) => plugin.id === PROVIDER_ID)?.options as ProviderOptions | undefined
 
 /** The provider's options, each of the three with a locked-out user refused before the app's own; changed in place, at `init`. */
-export const guardOAuthProvider = (options: { readonly plugins?: ReadonlyArray<{ readonly id: string; readonly options?: unknown }> | undefined }): void => {
-  const provider = options.plugins?.find((plugin) => plugin.id === PROVIDER_ID)?.options as ProviderOptions | undefined
+export const guardOAuthProvider = (options: Parameters<typeof providerOptions>[0]): void => {
+  const provider = providerOptions(options)
   if (provider === undefined) return
   for (const option of Object.keys(refusals) as Array<Option>) {
-    const app = provider[option]
-    if (app !== undefined && gates.has(app)) continue
     const { refusal, none } = refusals[option]
-    const gate: Callback = async (input) => {
+    composeOnce<Option, Callback>(provider, option, (app) => async (input) => {
       if (lockedOut(input.user) && (await fusionAuthHere())) throw refusal(input)
       return app === undefined ? none : app(input)
-    }
-    gates.add(gate)
-    provider[option] = gate
+    })
   }
 }
-
-/** The provider's plugin as this request's instance has it. */
-const providerOf = (ctx: LockOutContext) =>
-  ctx.context.options.plugins?.find((plugin) => plugin.id === PROVIDER_ID) as { readonly options?: { readonly pairwiseSecret?: unknown } } | undefined
 
 /**
  * The user a JWT access token names (`sub`: the user's own id, whatever the client's subjects),
@@ -114,7 +108,7 @@ const jwtSubject = (token: unknown, answer: { readonly exp?: unknown }): string 
  * `subjectType` "pairwise", read through Better Auth's adapter by the provider's own model).
  */
 const refreshSubject = async (ctx: LockOutContext, answer: { readonly sub: string; readonly client_id?: unknown }): Promise<string | undefined> => {
-  if (providerOf(ctx)?.options?.pairwiseSecret === undefined) return answer.sub
+  if (providerOptions(ctx.context.options)?.pairwiseSecret === undefined) return answer.sub
   if (typeof answer.client_id !== "string") return undefined
   const client = await ctx.context.adapter.findOne<{ subjectType?: unknown }>({ model: "oauthClient", where: [{ field: "clientId", value: answer.client_id }] })
   return client === null || client.subjectType === "pairwise" ? undefined : answer.sub

@@ -14,8 +14,9 @@
  * reads the app's `registration` object itself). One primary-key read for each user so
  * judged, in requests without a session only.
  */
-import { lockedOutError } from "./LockOutGuard.ts"
-import { isFusionAuthHere, lockedOutBehind, type LockOutContext } from "./LockOutReads.ts"
+import { composeOnce } from "./Composed.ts"
+import { isFusionAuthHere, type LockOutContext } from "./LockOutReads.ts"
+import { refuse } from "./NothingNew.ts"
 
 type Step = (input: { readonly ctx: unknown; readonly user?: { readonly id: string } }) => unknown
 
@@ -24,14 +25,10 @@ interface Registration {
   afterVerification?: Step | undefined
 }
 
-/** The steps composed so far: a `registration` object seen twice (two instances) is composed once. */
-const gates = new WeakSet<Step>()
-
 /** Refused when `userId` is a locked-out user's, in a request without a session (one with a session was judged at the door). */
 const refuseLockedOut = async (ctx: LockOutContext, userId: unknown) => {
   if (typeof userId !== "string" || userId === "" || ctx.context.session?.user != null || !isFusionAuthHere(ctx)) return
-  const locked = await lockedOutBehind(ctx, { userId })
-  if (locked !== undefined) throw lockedOutError(locked.reason)
+  await refuse(userId, ctx)
 }
 
 /**
@@ -42,21 +39,16 @@ const compose = (
   registration: Registration,
   step: keyof Registration,
   judge: { readonly before?: (input: Parameters<Step>[0]) => unknown; readonly after: (answer: unknown, input: Parameters<Step>[0]) => unknown }
-) => {
-  const app = registration[step]
-  if (app !== undefined && gates.has(app)) return
-  if (app === undefined && judge.before === undefined) return
-  const gate: Step = async (input) => {
-    const ctx = input.ctx as LockOutContext
-    if (judge.before !== undefined) await refuseLockedOut(ctx, judge.before(input))
-    if (app === undefined) return undefined
-    const answer = await app(input)
-    await refuseLockedOut(ctx, judge.after(answer, input))
-    return answer
-  }
-  gates.add(gate)
-  registration[step] = gate
-}
+) =>
+  composeOnce(registration, step, (app) =>
+    app === undefined && judge.before === undefined ? undefined : async (input: Parameters<Step>[0]) => {
+      const ctx = input.ctx as LockOutContext
+      if (judge.before !== undefined) await refuseLockedOut(ctx, judge.before(input))
+      if (app === undefined) return undefined
+      const answer = await app(input)
+      await refuseLockedOut(ctx, judge.after(answer, input))
+      return answer
+    })
 
 /** The passkey plugin's `registration.resolveUser` and `afterVerification`, each refusing a locked-out user; at `init`. */
 export const guardPasskeyRegistration = (options: { readonly plugins?: ReadonlyArray<{ readonly id: string; readonly options?: unknown }> | undefined }): void => {
