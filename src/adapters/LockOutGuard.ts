@@ -40,13 +40,14 @@ import { toAPIError } from "./TokenEndpoints.ts"
 
 /**
  * Endpoints that end a session rather than act for one (`/sign-out`, the OAuth provider's
- * `/oauth2/end-session`, which a client sends the browser to), and those that decide for themselves
+ * `/oauth2/end-session`, which a client sends the browser to, and SAML's two logouts, the one
+ * the app starts and the one the identity provider sends the browser back with), and those that decide for themselves
  * (`/get-session` below, fusion-auth's own at its choke point, multi-session's switch to another
  * of the device's accounts, which reads no session of the request's and which the after-hook
  * refuses for a locked-out one). Those that open a session, or list a device's, take a
  * locked-out user's cookie off the request instead (`OPENING`).
  */
-const DECIDING = /^\/(?:sign-out|get-session|fusion-auth|multi-session\/set-active|oauth2\/end-session)(?:\/|$)/
+const DECIDING = /^\/(?:sign-out|get-session|fusion-auth|multi-session\/set-active|oauth2\/end-session|sso\/saml2\/(?:logout|sp\/slo))(?:\/|$)/
 
 /**
  * Endpoints that answer the user's record for a code sent to them (`disableSession`), whatever
