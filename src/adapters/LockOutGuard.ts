@@ -10,7 +10,8 @@
  *   impersonating admin read by primary key), and a locked-out user is refused as fusion-auth's
  *   choke point refuses them
  *   (`Deactivated`: 401, `USER_DEACTIVATED` or `USER_BANNED`). A request with no session
- *   credential costs nothing. fusion-auth's own endpoints decide at its choke point.
+ *   credential costs nothing, but for a sign-in waiting at its second factor
+ *   (`TwoFactorGuard.ts`). fusion-auth's own endpoints decide at its choke point.
  * - After `/get-session`: the user it answered for is read by primary key, whatever the answer
  *   looks like (a `customSession` may have narrowed it), and a locked-out user's answer becomes
  *   `null`, with no credential on the response. When the choke point handed the request over,
@@ -30,13 +31,14 @@
  *
  * Reads go through Better Auth's own adapter, so its table and field names are followed.
  */
-import { addOAuthServerContext, APIError, createAuthMiddleware, isAPIError } from "better-auth/api"
+import { addOAuthServerContext, createAuthMiddleware, isAPIError } from "better-auth/api"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { Anonymous, Deactivated } from "../core/Errors.ts"
-import { lockOut, type LockOutReason, PROBE } from "../core/LockOut.ts"
+import { lockOut, PROBE } from "../core/LockOut.ts"
 import { dropLockedOut, forgetLockedOutAnonymous, OPENING } from "./LockedOutCookies.ts"
-import { isFusionAuthHere, LINK_IMPERSONATOR, lockedOutBehind, lockOutCode, type LockOutContext, readLockOut, sessionLockOut } from "./LockOutReads.ts"
+import { isFusionAuthHere, LINK_IMPERSONATOR, lockedOutBehind, lockedOutError, type LockOutContext, readLockOut, sessionLockOut } from "./LockOutReads.ts"
 import { toAPIError } from "./TokenEndpoints.ts"
+import { refusePendingChallenge } from "./TwoFactorGuard.ts"
 
 /**
  * Endpoints that end a session rather than act for one (`/sign-out`, the OAuth provider's
@@ -57,9 +59,6 @@ const CODE_PROOFS = /^\/(?:phone-number\/verify|email-otp\/verify-email|two-fact
 
 /** Response headers that would hand a locked-out user a credential: a JWT, a bearer token, a one-time token, cookies. */
 const CREDENTIAL_HEADERS = ["set-auth-jwt", "set-auth-token", "set-ott", "set-cookie"]
-
-/** The refusal to open a session for a locked-out user (sign-in, sign-up): 403, as Better Auth refuses a banned sign-in. */
-export const lockedOutError = (reason: LockOutReason): APIError => APIError.from("FORBIDDEN", lockOutCode(reason))
 
 /**
  * The session tokens a request carries, as Better Auth would read them: the signed cookie, and
@@ -157,6 +156,8 @@ export const lockOutHooks = {
         if (found.locked !== undefined) throw toAPIError(new Deactivated({ ...found.locked, credential: "cookie" }))
         acting = found.session
       }
+      // No session acts: a sign-in waiting at its second factor is judged by the user it is for.
+      if (acting === undefined) await refusePendingChallenge(ctx)
       // A link begun under impersonation ends after the provider's redirect: the flow's state keeps who began it.
       if (ctx.path === "/link-social" && typeof acting?.impersonatedBy === "string") {
         await addOAuthServerContext({ [LINK_IMPERSONATOR]: acting.impersonatedBy })

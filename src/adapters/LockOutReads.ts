@@ -4,7 +4,7 @@
  * user, or the admin impersonating them, is locked out now, by primary key through Better
  * Auth's own adapter, so its table and field names are followed.
  */
-import { getOAuthState } from "better-auth/api"
+import { APIError, getOAuthState } from "better-auth/api"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { lockOut, lockOutFields, type LockOutProbe, type LockOutReason, PROBE } from "../core/LockOut.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
@@ -84,6 +84,9 @@ export const sessionLockOut = async (ctx: LockOutContext, token: string) => {
 
 /** The code and message of a lock-out's refusal on Better Auth's endpoints. */
 export const lockOutCode = (reason: LockOutReason) => (reason === "banned" ? ERROR_CODES.USER_BANNED : ERROR_CODES.USER_DEACTIVATED)
+
+/** The refusal to open a session for a locked-out user (sign-in, sign-up): 403, as Better Auth refuses a banned sign-in. */
+export const lockedOutError = (reason: LockOutReason): APIError => APIError.from("FORBIDDEN", lockOutCode(reason))
 
 /** Only where fusion-auth is: a plugin object or an option shared with another Better Auth instance acts there too. */
 export const isFusionAuthHere = (ctx: LockOutContext) => ctx.context.options.plugins?.some((plugin) => plugin.id === PLUGIN_ID) === true

@@ -19,8 +19,8 @@
  */
 import type { BetterAuthOptions } from "better-auth"
 import { composeOnce } from "./Composed.ts"
-import { keepLockedOutSession, lockedOutError } from "./LockOutGuard.ts"
-import { isFusionAuthHere, LINK_IMPERSONATOR, lockedOutBehind, lockOutCode, type LockOutContext, oauthState } from "./LockOutReads.ts"
+import { keepLockedOutSession } from "./LockOutGuard.ts"
+import { isFusionAuthHere, LINK_IMPERSONATOR, lockedOutBehind, lockedOutError, lockOutCode, type LockOutContext, oauthState } from "./LockOutReads.ts"
 
 type Hooks = NonNullable<BetterAuthOptions["databaseHooks"]>
 type Context = NonNullable<Parameters<NonNullable<NonNullable<NonNullable<Hooks["account"]>["create"]>["before"]>>[1]>

@@ -6,7 +6,7 @@
  * on Better Auth's own endpoints (`LockOutGuard.ts`) and a change of their address by a mailed
  * link (`EmailChangeGuard.ts`), nor serves them through the tokens Better Auth's OAuth provider
  * gave other apps (`OAuthProviderGuard.ts`), nor registers a passkey for them without a session
- * (`PasskeyGuard.ts`); and serves the caller's own API tokens (`TokenEndpoints.ts`),
+ * (`PasskeyGuard.ts`), nor finishes their sign-in at its second factor (`TwoFactorGuard.ts`); and serves the caller's own API tokens (`TokenEndpoints.ts`),
  * typed for the client plugin (`fusion-auth/client`).
  *
  * `createAuthSession` refuses an auth instance without this plugin: without it, the cookie
