@@ -93,8 +93,8 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
       const again = await own.linkStart(dee.jar)
       await own.app.users.deactivate(dee.userId)
       const finished = await own.callback(again, { ...profile, name: "Renamed by the provider" })
-      // Refused where Better Auth writes, after its own redirect handling: 403 rather than the error URL.
-      assert.deepInclude(finished, { status: 403, body: { code: "USER_DEACTIVATED", message: "This account is deactivated." } })
+      // Refused where Better Auth writes, and sent to the flow's error URL as Better Auth sends a link it cannot make.
+      assert.deepInclude(finished, { status: 302, location: "/failed?error=USER_DEACTIVATED&error_description=This+account+is+deactivated." })
       assert.deepInclude(await own.user(dee.userId), { name: "Ada" })
       assert.deepStrictEqual((await own.pool.query(`select "accessToken", "updatedAt" from "account" where "userId" = $1 and "providerId" = 'mock'`, [dee.userId])).rows, tokens.rows)
     })
@@ -108,7 +108,7 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
       const started = await own.linkStart(asXena)
       await own.app.users.deactivate(admin.userId)
       const finished = await own.callback(started, { id: `p${++people}`, email: xena.email, name: "Linked", emailVerified: true })
-      assert.deepInclude(finished, { status: 403, body: { code: "USER_DEACTIVATED", message: "This account is deactivated." } })
+      assert.deepInclude(finished, { status: 302, location: "/failed?error=USER_DEACTIVATED&error_description=This+account+is+deactivated." })
       assert.deepStrictEqual(await own.accounts(xena.userId), ["credential"])
       assert.deepInclude(await own.user(xena.userId), { name: "Ada" })
       const own_ = await own.callback(await own.linkStart(xena.jar), { id: `p${people}`, email: xena.email, name: "Ada", emailVerified: true })

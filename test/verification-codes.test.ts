@@ -3,7 +3,9 @@
  * PGlite and Postgres (`phoneNumber()`, `emailOTP()`). Better Auth answers such a verification
  * with the user's record, and, unless asked not to, a session. For a locked-out user neither is
  * given: 403 `USER_DEACTIVATED` / `USER_BANNED` as sign-in is, no record, no cookie; the user
- * who is not locked out verifies as before.
+ * who is not locked out verifies as before. A sign-in with an emailed code, which for an
+ * unverified address first strips the user's accounts and sessions, takes nothing from a
+ * locked-out user.
  */
 import { assert, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
@@ -43,6 +45,29 @@ describeOnBackends("codes verified with no session", (url) => makeWorld(url), (h
       const refused = await held.world.post("/email-otp/verify-email", { email: bo.email, otp: held.world.codes.get(bo.email)! }, jar)
       assert.deepInclude(refused, { status: 403, code: "USER_BANNED", cookies: [] })
       assert.notProperty(refused.body, "user")
+    }
+  })
+
+  it("an emailed code's sign-in (/sign-in/email-otp) for a locked-out user whose address was never verified: 403, and their password, sessions and unverified address kept; once it ends, the same password and cookie work", async () => {
+    const w = held.world
+    for (const lock of ["deactivated", "banned"] as const) {
+      const ada = await w.signUp() // a password sign-up: the address not verified
+      const kept = async () => ({
+        accounts: (await w.pool.query(`select "providerId" from "account" where "userId" = $1`, [ada.userId])).rows,
+        sessions: (await w.pool.query(`select "token" from "session" where "userId" = $1`, [ada.userId])).rows,
+        user: (await w.pool.query(`select "emailVerified" from "user" where "id" = $1`, [ada.userId])).rows
+      })
+      const before = await kept()
+      if (lock === "deactivated") await w.app.users.deactivate(ada.userId)
+      else await w.pool.query(`update "user" set "banned" = true where "id" = $1`, [ada.userId])
+      await w.post("/email-otp/send-verification-otp", { email: ada.email, type: "sign-in" })
+      const refused = await w.post("/sign-in/email-otp", { email: ada.email, otp: w.codes.get(ada.email)! })
+      assert.deepInclude(refused, { status: 403, code: lock === "deactivated" ? "USER_DEACTIVATED" : "USER_BANNED", cookies: [] }, lock)
+      assert.deepStrictEqual(await kept(), before, `${lock}: Better Auth strips an unverified user's accounts and sessions before the session it opens; not a locked-out user's`)
+      if (lock === "deactivated") await w.app.users.reactivate(ada.userId)
+      else await w.pool.query(`update "user" set "banned" = false where "id" = $1`, [ada.userId])
+      assert.strictEqual((await w.post("/sign-in/email", { email: ada.email, password: "correct horse battery" })).status, 200, `${lock}: the same password`)
+      assert.strictEqual((await w.app.getSession(new Headers({ cookie: ada.jar })))?.user.id, ada.userId, `${lock}: the same cookie`)
     }
   })
 })

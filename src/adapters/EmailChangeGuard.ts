@@ -15,6 +15,7 @@ import { createAuthMiddleware } from "better-auth/api"
 import { verifyJWT } from "better-auth/crypto"
 import { Deactivated } from "../core/Errors.ts"
 import { errorCode } from "../core/Http.ts"
+import { withError } from "./BrowserRefusals.ts"
 import { lockedOutBehind, type LockOutContext } from "./LockOutReads.ts"
 import { toAPIError } from "./TokenEndpoints.ts"
 
@@ -24,13 +25,6 @@ interface VerifyEmailContext extends LockOutContext {
   readonly context: LockOutContext["context"] & {
     isTrustedOrigin(url: string, settings?: { allowRelativePaths: boolean }): boolean
   }
-}
-
-/** `url` with `error=<code>` added to its query, before any fragment. */
-const withError = (url: string, code: string): string => {
-  const hash = url.indexOf("#")
-  const [head, fragment] = hash < 0 ? [url, ""] : [url.slice(0, hash), url.slice(hash)]
-  return `${head}${head.includes("?") ? "&" : "?"}error=${encodeURIComponent(code)}${fragment}`
 }
 
 export const emailChangeHook = {

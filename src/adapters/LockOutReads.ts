@@ -93,11 +93,11 @@ export const isFusionAuthHere = (ctx: LockOutContext) => ctx.context.options.plu
 
 /**
  * The OAuth flow's state this request carries (at a callback, or where a flow begins), as far as
- * fusion-auth reads it: the user a link names, and the server context other plugins and
- * `/link-social` record (`null` outside a flow).
+ * fusion-auth reads it: the user a link names, the error URL the flow began with, and the
+ * server context other plugins and `/link-social` record (`null` outside a flow).
  */
 export const oauthState = async () =>
-  await getOAuthState().catch(() => null) as { link?: { userId?: unknown }; serverContext?: Record<string, unknown> } | null
+  await getOAuthState().catch(() => null) as { link?: { userId?: unknown }; errorURL?: unknown; serverContext?: Record<string, unknown> } | null
 
 /** The key under which `/link-social` records, in the OAuth flow's state, the admin impersonating the user who links. */
 export const LINK_IMPERSONATOR = "fusion-auth:impersonatedBy"

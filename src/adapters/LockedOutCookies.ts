@@ -3,7 +3,8 @@
  * browser's: sign-in and sign-up (the anonymous plugin hands an anonymous user's data to the
  * new account, then deletes that user), OAuth and SSO callbacks (`@better-auth/sso`'s OIDC
  * callback and SAML assertion consumer), a passkey's and Google One Tap's sign-in, expo's
- * proxy that begins a native app's OAuth sign-in, the OAuth provider's `/oauth2/authorize`
+ * proxy that begins a native app's OAuth sign-in, the OAuth proxy's return to a preview
+ * deployment, a popup's start of a sign-in, the OAuth provider's `/oauth2/authorize`
  * (which then sends the browser to sign in, or answers `login_required` to a `prompt=none`
  * client), mailed links, and multi-session's list
  * of a device's accounts and its revoke (which moves the device to the next of them). There a
@@ -23,7 +24,7 @@ import { lockedOutBehind, type LockOutContext, oauthState, sessionLockOut } from
 
 /** The endpoints where a locked-out user's session cookie is taken off rather than refused. */
 export const OPENING =
-  /^\/(?:sign-in|sign-up|callback|oauth2\/(?:callback|authorize)|sso\/(?:callback|saml2\/sp\/acs)|one-tap\/callback|expo-authorization-proxy|passkey\/(?:generate-authenticate-options|verify-authentication)|magic-link\/verify|verify-email|email-otp\/verify-email|reset-password|request-password-reset|multi-session\/(?:list-device-sessions|revoke))(?:\/|$)/
+  /^\/(?:sign-in|sign-up|callback|oauth2\/(?:callback|authorize)|sso\/(?:callback|saml2\/sp\/acs)|one-tap\/callback|expo-authorization-proxy|oauth-proxy-callback|oauth-popup\/start|passkey\/(?:generate-authenticate-options|verify-authentication)|magic-link\/verify|verify-email|email-otp\/verify-email|reset-password|request-password-reset|multi-session\/(?:list-device-sessions|revoke))(?:\/|$)/
 
 const nameOf = (pair: string) => {
   const eq = pair.indexOf("=")

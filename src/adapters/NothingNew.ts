@@ -18,7 +18,10 @@
  * which would break an app's seeding.
  */
 import type { BetterAuthOptions } from "better-auth"
+import { isAPIError } from "better-auth/api"
+import { linkRedirect, magicLinkRedirect } from "./BrowserRefusals.ts"
 import { composeOnce } from "./Composed.ts"
+import { OPENING } from "./LockedOutCookies.ts"
 import { keepLockedOutSession } from "./LockOutGuard.ts"
 import { isFusionAuthHere, LINK_IMPERSONATOR, lockedOutBehind, lockedOutError, lockOutCode, type LockOutContext, oauthState } from "./LockOutReads.ts"
 
@@ -63,12 +66,22 @@ const walletWrittenFor = (account: { readonly providerId: string; readonly accou
   })
 }
 
-/** The user an OAuth link flow's state names, and the admin who was impersonating them when it began. */
-const linkTarget = async (): Promise<{ readonly userId: string; readonly impersonatedBy: unknown } | undefined> => {
+/** The user an OAuth link flow's state names, the admin who was impersonating them when it began, and its error URL. */
+const linkTarget = async (): Promise<{ readonly userId: string; readonly impersonatedBy: unknown; readonly errorURL: unknown } | undefined> => {
   const state = await oauthState()
   const userId = state?.link?.userId
-  return typeof userId === "string" ? { userId, impersonatedBy: state?.serverContext?.[LINK_IMPERSONATOR] } : undefined
+  return typeof userId === "string" ? { userId, impersonatedBy: state?.serverContext?.[LINK_IMPERSONATOR], errorURL: state?.errorURL } : undefined
 }
+
+/**
+ * `refused`, in the shape Better Auth gives its own refusals where it sends a browser
+ * (`BrowserRefusals.ts`): an OAuth link's (`link`) to the flow's error URL, a magic link's to its error callback.
+ */
+const shaped = (context: unknown, refused: Promise<void>, link?: { readonly errorURL: unknown }) =>
+  refused.catch((error: unknown) => {
+    if (!isAPIError(error)) throw error
+    throw link !== undefined ? linkRedirect(context, link.errorURL, error) : (magicLinkRedirect(context, error) ?? error)
+  })
 
 /**
  * An OAuth link's writes (its account's tokens, `updateUserInfoOnLink`'s profile) where the
@@ -76,7 +89,7 @@ const linkTarget = async (): Promise<{ readonly userId: string; readonly imperso
  */
 const refuseLinkTarget = async (context: unknown) => {
   const link = context == null ? undefined : await linkTarget()
-  if (link !== undefined) await refuse(link.userId, context, undefined, link.impersonatedBy)
+  if (link !== undefined) await shaped(context, refuse(link.userId, context, undefined, link.impersonatedBy), link)
 }
 
 export const databaseHooks = {
@@ -92,7 +105,7 @@ export const databaseHooks = {
     update: { before: async (_user, context) => refuseLinkTarget(context) }
   },
   session: {
-    create: { before: async (session, context) => (context == null ? undefined : refuse(session.userId, context)) },
+    create: { before: async (session, context) => (context == null ? undefined : shaped(context, refuse(session.userId, context))) },
     update: { before: keepLockedOutSession } // a refresh of a locked-out user's session keeps it as it was
   },
   account: {
@@ -105,10 +118,19 @@ export const databaseHooks = {
         const user = await context.context.internalAdapter.findUserById(account.userId)
         if (user === null || marks(user).some((mark) => created.get(context)?.has(mark) === true)) return
         const link = await linkTarget()
-        await refuse(account.userId, context, user, link?.userId === account.userId ? link.impersonatedBy : undefined, walletWrittenFor(account, context))
+        const refused = refuse(account.userId, context, user, link?.userId === account.userId ? link.impersonatedBy : undefined, walletWrittenFor(account, context))
+        await shaped(context, refused, link?.userId === account.userId ? link : undefined)
       }
     },
-    update: { before: async (_account, context) => refuseLinkTarget(context) }
+    update: { before: async (_account, context) => refuseLinkTarget(context) },
+    // A sign-in by a mailed proof (a magic link, an email OTP) strips an unverified user's
+    // accounts and sessions before the session it opens: not a locked-out user's, whose refusal
+    // would otherwise cost them their password for good.
+    delete: {
+      before: async (account, context) => {
+        if (context != null && OPENING.test(context.path ?? "") && isFusionAuthHere(context as unknown as LockOutContext)) await shaped(context, refuse(account.userId, context))
+      }
+    }
   }
 } satisfies Hooks
 
