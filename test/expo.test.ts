@@ -12,17 +12,10 @@ import { expo } from "@better-auth/expo"
 import { betterAuth } from "better-auth"
 import { admin } from "better-auth/plugins"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { browserOf, lockOutWays, mockOAuthProvider, quietOptions, signUpAs } from "./support/auth.ts"
+import { browserOf, lockOutWays, mockOAuthProvider, quietOptions, signUpAs, type Profile } from "./support/auth.ts"
 import { describeOnBackends, testPool } from "./support/databases.ts"
 
 let people = 0
-
-interface Profile {
-  readonly id: string
-  readonly email: string
-  readonly name: string
-  readonly emailVerified: boolean
-}
 
 const makeWorld = async (url: string) => {
   const pool = testPool(url, 2)

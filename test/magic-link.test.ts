@@ -15,7 +15,7 @@ import { assert, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
 import { admin, magicLink } from "better-auth/plugins"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { browserOf, jarAfter, lockOutWays, opensSession, quietOptions, signUpAs } from "./support/auth.ts"
+import { browserOf, lockOutWays, opensSession, quietOptions, signUpAs, visitOf } from "./support/auth.ts"
 import { describeOnBackends, testPool, withWorld } from "./support/databases.ts"
 
 const PASSWORD = "correct horse battery"
@@ -53,19 +53,8 @@ const makeWorld = async (url: string, options: { readonly adminFirst?: boolean }
     if (status !== 200 || link === undefined) throw new Error(`no magic link mailed: ${status}`)
     return link
   }
-  /** A click on `link` in a browser holding `jar`: status, body, `Location`, `Set-Cookie`, the jar after. */
-  const follow = async (link: string, jar = "") => {
-    const response = await auth.handler(new Request(link, { headers: jar === "" ? {} : { cookie: jar } }))
-    const text = await response.text()
-    const cookies = response.headers.getSetCookie()
-    let body: unknown = text
-    try {
-      body = text === "" ? null : JSON.parse(text)
-    } catch {
-      // an HTML or text answer, kept as it is
-    }
-    return { status: response.status, body, location: response.headers.get("location"), cookies, jar: jarAfter(jar, cookies) }
-  }
+  /** A click on `link` in a browser holding `jar`. */
+  const follow = visitOf(auth)
   const sessions = async (userId: string) => Number((await pool.query(`select count(*) as n from "session" where "userId" = $1`, [userId])).rows[0].n)
   const whoHolds = async (jar: string) => (await app.getSession(new Headers({ cookie: jar })))?.user.id
   const close = async () => {

@@ -10,7 +10,7 @@ import { assert, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
 import { admin, anonymous, bearer, siwe } from "better-auth/plugins"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { authRequest, impersonate, jarAfter, mockOAuthProvider, quietOptions } from "./support/auth.ts"
+import { authRequest, impersonate, jarAfter, mockOAuthProvider, quietOptions, type Profile } from "./support/auth.ts"
 import { describeOnBackends, testPool, withWorld } from "./support/databases.ts"
 
 let people = 0
@@ -226,13 +226,6 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
     })
   })
 })
-
-interface Profile {
-  readonly id: string
-  readonly email: string
-  readonly name: string
-  readonly emailVerified: boolean
-}
 
 interface WorldOptions {
   /** The app's own gate on provider data (`user.validateUserInfo`): refuses a profile named "Blocked". Default on. */

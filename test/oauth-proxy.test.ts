@@ -17,7 +17,7 @@ import { assert, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
 import { admin, oAuthProxy, oauthPopup } from "better-auth/plugins"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { browserOf, jarAfter, lockOutWays, mockOAuthProvider, opensSession, quietOptions, signUpAs } from "./support/auth.ts"
+import { browserOf, jarAfter, lockOutWays, mockOAuthProvider, opensSession, quietOptions, signUpAs, type Profile, visitOf } from "./support/auth.ts"
 import { describeOnBackends, testPool } from "./support/databases.ts"
 
 const PRODUCTION = "https://prod.example"
@@ -25,13 +25,6 @@ const PREVIEW = "http://localhost:3000"
 /** The app's origin the popup posts to (an app embedding sign-in from another origin). */
 const OPENER = "https://app.example"
 let people = 0
-
-interface Profile {
-  readonly id: string
-  readonly email: string
-  readonly name: string
-  readonly emailVerified: boolean
-}
 
 interface WorldOptions {
   /** The app's own gate on provider data (`user.validateUserInfo`), which fusion-auth's runs before. Default on. */
@@ -64,19 +57,8 @@ const makeWorld = async (url: string, options: WorldOptions = {}) => {
   await migrate(preview, { url })
   const app = createAuthSession(preview, { database: { url } })
   const call = browserOf(preview)
-  /** A browser's GET of an absolute `link` on `auth`, with its `jar`. */
-  const visit = async (auth: typeof preview, link: string, jar = "") => {
-    const response = await auth.handler(new Request(link, { headers: jar === "" ? {} : { cookie: jar } }))
-    const text = await response.text()
-    const cookies = response.headers.getSetCookie()
-    let body: unknown = text
-    try {
-      body = text === "" ? null : JSON.parse(text)
-    } catch {
-      // the popup's HTML page, kept as it is
-    }
-    return { status: response.status, body, text, location: response.headers.get("location"), cookies, jar: jarAfter(jar, cookies) }
-  }
+  /** A browser's GET of an absolute `link` on `auth` (the popup's completion page is HTML), with its `jar`. */
+  const visit = (auth: typeof preview, link: string, jar = "") => visitOf(auth)(link, jar)
   const signUp = async () => {
     const who = await signUpAs(call, `proxy${++people}@example.com`)
     // Verified, so the provider's sign-in links to the account (Better Auth's rule for an existing address).

@@ -88,12 +88,20 @@ export const browserOf = (auth: { handler(request: Request): Promise<Response> }
     return { status: response.status, body: text === "" ? null : (JSON.parse(text) as unknown), location: response.headers.get("location"), cookies, jar: jarAfter(jar, cookies) }
   }
 
+/** What an OAuth provider says of the user signing in. */
+export interface Profile {
+  readonly id: string
+  readonly email: string
+  readonly name: string
+  readonly emailVerified: boolean
+}
+
 /**
  * Better Auth's `genericOAuth()` with one provider, `mock`, at https://idp.example: its token is
  * `token`, its profile whatever `profile()` says when the callback asks (none: `null`). No network.
  */
 export const mockOAuthProvider = (
-  profile: () => { readonly id: string; readonly email: string; readonly name: string; readonly emailVerified: boolean } | undefined,
+  profile: () => Profile | undefined,
   options: { readonly token?: { readonly accessToken: string; readonly refreshToken?: string }; readonly overrideUserInfo?: boolean } = {}
 ) =>
   genericOAuth({
@@ -111,6 +119,25 @@ export const mockOAuthProvider = (
       }
     }]
   })
+
+/**
+ * A browser's GET of an absolute `link` (a mailed link, a provider's redirect back) on `auth`,
+ * holding `jar`: the status, the body (JSON parsed, else the text, `null` when empty), the text,
+ * `Location`, `Set-Cookie` lines, and the jar after.
+ */
+export const visitOf = (auth: { handler(request: Request): Promise<Response> }) =>
+  async (link: string, jar = "") => {
+    const response = await auth.handler(new Request(link, { headers: jar === "" ? {} : { cookie: jar } }))
+    const text = await response.text()
+    const cookies = response.headers.getSetCookie()
+    let body: unknown = text === "" ? null : text
+    try {
+      body = text === "" ? null : JSON.parse(text)
+    } catch {
+      // an HTML or text answer, kept as it is
+    }
+    return { status: response.status, body, text, location: response.headers.get("location"), cookies, jar: jarAfter(jar, cookies) }
+  }
 
 /** Signs up through `call` (a `browserOf`): the address, the user's id, and the browser's jar. */
 export const signUpAs = async (call: ReturnType<typeof browserOf>, email: string) => {
