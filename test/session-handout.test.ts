@@ -1,8 +1,9 @@
 /**
  * Better Auth plugins that hand an existing session to a browser, on real Better Auth over
  * PGlite and Postgres: a one-time token (`oneTimeToken()`, minted while the user could act,
- * verified after) and multi-session's switch between a device's accounts. For a locked-out
- * user either is refused as sign-in is (403 `USER_DEACTIVATED` / `USER_BANNED`), with no cookie
+ * verified after), multi-session's switch between a device's accounts, and the admin plugin's
+ * end of an impersonation (which hands the admin their own session back). For a locked-out
+ * user each is refused as sign-in is (403 `USER_DEACTIVATED` / `USER_BANNED`), with no cookie
  * on the response; once the lock-out ends, the same flows hand the session over again.
  */
 import { assert, it } from "@effect/vitest"
@@ -18,6 +19,33 @@ const PASSWORD = "correct horse battery"
 let emails = 0
 
 describeOnBackends("plugins that hand a session to the browser", (url) => makeWorld(url), (held) => {
+  it("admin's stop-impersonating, the impersonated user locked out meanwhile: the impersonation ends and the admin gets their own session back; after the admin's own lock-out it ends with no session handed back", async () => {
+    const w = held.world
+    const admin = await w.signUp()
+    await w.pool.query(`update "user" set "role" = 'admin' where "id" = $1`, [admin.userId])
+    const impersonating = async (userId: string) => {
+      const started = await w.call("/admin/impersonate-user", admin.jar, { userId })
+      assert.strictEqual(started.status, 200, JSON.stringify(started.body))
+      return jarAfter(admin.jar, started.cookies)
+    }
+    const sessions = async (userId: string) => (await w.pool.query(`select 1 from "session" where "userId" = $1 and "impersonatedBy" = $2`, [userId, admin.userId])).rowCount
+    const ada = await w.signUp()
+    const asAda = await impersonating(ada.userId)
+    await w.app.users.deactivate(ada.userId)
+    const stopped = await w.call("/admin/stop-impersonating", asAda, {})
+    assert.deepInclude(stopped, { status: 200 }, JSON.stringify(stopped.body))
+    assert.strictEqual(await sessions(ada.userId), 0, "the impersonation ended")
+    assert.strictEqual((await w.app.getSession(new Headers({ cookie: jarAfter(asAda, stopped.cookies) })))?.user.id, admin.userId, "the admin's own session back")
+    // The admin locked out while impersonating: stopping ends the impersonation and hands nothing back.
+    const bo = await w.signUp()
+    const asBo = await impersonating(bo.userId)
+    await w.app.users.deactivate(admin.userId)
+    const refused = await w.call("/admin/stop-impersonating", asBo, {})
+    assert.deepInclude(refused, { status: 403, code: "USER_DEACTIVATED", ott: null, jwt: null })
+    assert.isFalse(refused.cookies.some((cookie) => /^better-auth\.session_token=[^;]/.test(cookie)), "no session cookie")
+    assert.strictEqual(await sessions(bo.userId), 0, "the impersonation ended")
+  })
+
   it("a one-time token minted before the lock-out is refused after it, with no cookie and no new one-time token; after reactivation the next one is honoured", async () => {
     const { userId, jar } = await held.world.signUp()
     const mint = async () => ((await held.world.call("/one-time-token/generate", jar)).body as { token: string }).token

@@ -42,14 +42,16 @@ import { refusePendingChallenge } from "./TwoFactorGuard.ts"
 
 /**
  * Endpoints that end a session rather than act for one (`/sign-out`, the OAuth provider's
- * `/oauth2/end-session`, which a client sends the browser to, and SAML's two logouts, the one
- * the app starts and the one the identity provider sends the browser back with), and those that decide for themselves
+ * `/oauth2/end-session`, which a client sends the browser to, SAML's two logouts, the one
+ * the app starts and the one the identity provider sends the browser back with, and the admin
+ * plugin's end of an impersonation, whose hand-back of the admin's own session the after-hook
+ * judges), and those that decide for themselves
  * (`/get-session` below, fusion-auth's own at its choke point, multi-session's switch to another
  * of the device's accounts, which reads no session of the request's and which the after-hook
  * refuses for a locked-out one). Those that open a session, or list a device's, take a
  * locked-out user's cookie off the request instead (`OPENING`).
  */
-const DECIDING = /^\/(?:sign-out|get-session|fusion-auth|multi-session\/set-active|oauth2\/end-session|sso\/saml2\/(?:logout|sp\/slo))(?:\/|$)/
+const DECIDING = /^\/(?:sign-out|get-session|fusion-auth|multi-session\/set-active|oauth2\/end-session|sso\/saml2\/(?:logout|sp\/slo)|admin\/stop-impersonating)(?:\/|$)/
 
 /**
  * Endpoints that answer the user's record for a code sent to them (`disableSession`), whatever
