@@ -61,7 +61,7 @@ const makeWorld = async (url: string, options: { readonly adminFirst?: boolean }
     await app.dispose()
     await pool.end()
   }
-  return { app, pool, mailed, call, signUp, ask, linkFor, follow, sessions, whoHolds, close }
+  return { auth, app, pool, mailed, call, signUp, ask, linkFor, follow, sessions, whoHolds, close }
 }
 
 describeOnBackends("Better Auth's magic link for a locked-out user", (url) => makeWorld(url), (held) => {
@@ -102,6 +102,19 @@ describeOnBackends("Better Auth's magic link for a locked-out user", (url) => ma
       const fresh = await w.follow(await w.linkFor(ada.email))
       assert.deepInclude(fresh, { status: 302, location: "http://localhost:3000/done" })
       assert.strictEqual(await w.whoHolds(fresh.jar), ada.userId)
+    })
+
+    it(`${how}, a user with no account at all (made by the app, the address unverified): the refused link keeps their sessions and their address unverified`, async () => {
+      const w = held.world
+      const internal = (await w.auth.$context).internalAdapter
+      const made = await internal.createUser({ email: `bare${++people}@example.com`, emailVerified: false, name: "Bare" }, { method: "admin" })
+      await internal.createSession(made.id, false)
+      const link = await w.linkFor(made.email)
+      await lock(w, made.id)
+      const refused = await w.follow(link)
+      assert.strictEqual(new URL(refused.location ?? "http://x/").searchParams.get("error"), code)
+      assert.strictEqual(await w.sessions(made.id), 1, "the session kept")
+      assert.deepStrictEqual((await w.pool.query(`select "emailVerified" from "user" where "id" = $1`, [made.id])).rows, [{ emailVerified: false }])
     })
 
     it(`${how}: once the lock-out ends, a new link signs them in as before`, async () => {

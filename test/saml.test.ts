@@ -159,6 +159,17 @@ describeOnBackends("Better Auth's SSO plugin over SAML for a locked-out user", m
       assert.isNull((await w.call("/get-session", ada.jar)).body)
     })
 
+    it(`${how}: /sign-out ends their session with SAML logout on (the SSO plugin reads the session in its own hook there)`, async () => {
+      const w = held.world
+      const ada = await w.signUp()
+      await lock(w, ada.userId)
+      const signedOut = await w.call("/sign-out", ada.jar, {})
+      assert.strictEqual(signedOut.status, 200, JSON.stringify(signedOut.body))
+      assert.strictEqual(await w.sessions(ada.userId), 0)
+      await unlock(w, ada.userId)
+      assert.isNull((await w.call("/get-session", ada.jar)).body)
+    })
+
     it(`${how}: the app's SAML logout ends their session and sends the browser to the identity provider`, async () => {
       const w = held.world
       const ada = await w.signUp()

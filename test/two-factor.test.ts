@@ -19,7 +19,7 @@ import { assert, it } from "@effect/vitest"
 import { base32 } from "@better-auth/utils/base32"
 import { createOTP } from "@better-auth/utils/otp"
 import { betterAuth } from "better-auth"
-import { admin, twoFactor } from "better-auth/plugins"
+import { admin, bearer, twoFactor } from "better-auth/plugins"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { authRequest, jarAfter, opensSession, quietOptions } from "./support/auth.ts"
 import { describeOnBackends, testPool, withWorld } from "./support/databases.ts"
@@ -200,6 +200,31 @@ describeOnBackends("two-factor", (url) => makeWorld(url), (held) => {
     })
   }
 
+  it("a challenge sent beside a session Better Auth would not honour — another user's expired one, or their token under a forged signature (bearer()) — is judged as if alone: refused, nothing spent; once the lock-out ends it completes", async () => {
+    const w = held.world
+    const [ada, bo] = [await w.enrolled(), await w.signUp()]
+    const boToken = decodeURIComponent(bo.jar.match(/better-auth\.session_token=([^;]+)/)![1]!)
+    const expired = await w.signUp()
+    await w.pool.query(`update "session" set "expiresAt" = now() - interval '1 minute' where "userId" = $1`, [expired.userId])
+    const backupCode = ada.backupCodes.shift()!
+    const challenge = await w.challenge(ada)
+    await w.app.users.deactivate(ada.userId)
+    const before = await w.rowsOf([ada.userId])
+    w.mailed.clear()
+    const beside: ReadonlyArray<readonly [string, string, Record<string, string>]> = [
+      ["an expired session's cookie", `${challenge}; ${expired.jar}`, {}],
+      ["a token under a forged signature", challenge, { authorization: `Bearer ${boToken.split(".")[0]}.forged` }]
+    ]
+    for (const [what, jar, headers] of beside) {
+      refusedOpening(await w.call("/two-factor/send-otp", jar, {}, headers), "USER_DEACTIVATED", `${what}: a code asked for`)
+      refusedOpening(await w.call("/two-factor/verify-backup-code", jar, { code: backupCode }, headers), "USER_DEACTIVATED", what)
+    }
+    assert.deepStrictEqual(await w.rowsOf([ada.userId]), before, "the challenge and the backup code kept")
+    assert.strictEqual(w.mailed.size, 0, "no code mailed")
+    await w.app.users.reactivate(ada.userId)
+    assert.strictEqual((await w.call("/two-factor/verify-backup-code", challenge, { code: backupCode })).status, 200)
+  })
+
   it("a browser holding a locked-out user's session signs another user in through two-factor", async () => {
     const w = held.world
     const ada = await w.enrolled()
@@ -244,7 +269,7 @@ const makeWorld = async (url: string, options: { readonly fusionAuthFirst?: bool
   const pool = testPool(url, 2)
   /** The last OTP mailed to each user. */
   const mailed = new Map<string, string>()
-  const others = [admin(), twoFactor({ otpOptions: { sendOTP: async ({ user, otp }) => void mailed.set(user.id, otp) } })]
+  const others = [admin(), bearer(), twoFactor({ otpOptions: { sendOTP: async ({ user, otp }) => void mailed.set(user.id, otp) } })]
   const auth = betterAuth({
     ...quietOptions(pool),
     plugins: (options.fusionAuthFirst === true ? [fusionAuth(), ...others] : [...others, fusionAuth()]) as unknown as [ReturnType<typeof fusionAuth>]
@@ -252,8 +277,8 @@ const makeWorld = async (url: string, options: { readonly fusionAuthFirst?: bool
   await migrate(auth, { url })
   const app = createAuthSession(auth, { database: { url } })
   /** Better Auth's endpoint `path` with the browser's `jar` (a POST when there is a body): status, code, body, `Set-Cookie` lines. */
-  const call = async (path: string, jar: string, body?: unknown) => {
-    const response = await auth.handler(authRequest(path, jar, body))
+  const call = async (path: string, jar: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await auth.handler(authRequest(path, jar, body, headers))
     const text = await response.text()
     const answer = (text === "" ? null : JSON.parse(text)) as { code?: string } | null
     return { status: response.status, code: answer?.code, body: answer, cookies: response.headers.getSetCookie() }

@@ -3,8 +3,8 @@
  * user's session (`core/LockOut.ts`) cannot act through any endpoint that acts for a session,
  * the admin plugin's included, and `/get-session` answers `null` for it.
  *
- * - Before every endpoint but those that end a session or decide for themselves (`DECIDING`)
- *   and those that open one (`OPENING`, where `LockedOutCookies.ts` takes a locked-out user's
+ * - Before every endpoint but those that end a session (`ENDING`), decide for themselves
+ *   (`DECIDING`) or open one (`OPENING`, where `LockedOutCookies.ts` takes a locked-out user's
  *   cookie off the request instead): the session the request carries (its signed cookie, or
  *   with the `bearer()` plugin its `Authorization` value) is looked up with its user (and an
  *   impersonating admin read by primary key), and a locked-out user is refused as fusion-auth's
@@ -36,22 +36,35 @@ import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { Anonymous, Deactivated } from "../core/Errors.ts"
 import { lockOut, PROBE } from "../core/LockOut.ts"
 import { dropLockedOut, forgetLockedOutAnonymous, OPENING } from "./LockedOutCookies.ts"
-import { isFusionAuthHere, LINK_IMPERSONATOR, lockedOutBehind, lockedOutError, type LockOutContext, readLockOut, sessionLockOut } from "./LockOutReads.ts"
+import {
+  isFusionAuthHere,
+  LINK_IMPERSONATOR,
+  lockedOutBehind,
+  lockedOutError,
+  type LockOutContext,
+  readLockOut,
+  sessionCredentials,
+  sessionLockOut
+} from "./LockOutReads.ts"
 import { toAPIError } from "./TokenEndpoints.ts"
 import { refusePendingChallenge } from "./TwoFactorGuard.ts"
 
 /**
- * Endpoints that end a session rather than act for one (`/sign-out`, the OAuth provider's
- * `/oauth2/end-session`, which a client sends the browser to, SAML's two logouts, the one
- * the app starts and the one the identity provider sends the browser back with, and the admin
- * plugin's end of an impersonation, whose hand-back of the admin's own session the after-hook
- * judges), and those that decide for themselves
- * (`/get-session` below, fusion-auth's own at its choke point, multi-session's switch to another
- * of the device's accounts, which reads no session of the request's and which the after-hook
- * refuses for a locked-out one). Those that open a session, or list a device's, take a
- * locked-out user's cookie off the request instead (`OPENING`).
+ * Endpoints that end a session rather than act for one: `/sign-out`, the OAuth provider's
+ * `/oauth2/end-session` (a client sends the browser there), SAML's two logouts (the one the app
+ * starts, and the one the identity provider sends the browser back with), and the admin
+ * plugin's end of an impersonation (its hand-back of the admin's own session the after-hook
+ * judges). Neither fusion-auth's door nor a session another plugin's hook opens there refuses.
  */
-const DECIDING = /^\/(?:sign-out|get-session|fusion-auth|multi-session\/set-active|oauth2\/end-session|sso\/saml2\/(?:logout|sp\/slo)|admin\/stop-impersonating)(?:\/|$)/
+const ENDING = /^\/(?:sign-out|oauth2\/end-session|sso\/saml2\/(?:logout|sp\/slo)|admin\/stop-impersonating)(?:\/|$)/
+
+/**
+ * Endpoints that decide for themselves: `/get-session` (below), fusion-auth's own (at its choke
+ * point), multi-session's switch to another of the device's accounts (it reads no session of
+ * the request's, and the after-hook refuses a locked-out one). Those that open a session, or
+ * list a device's, take a locked-out user's cookie off the request instead (`OPENING`).
+ */
+const DECIDING = /^\/(?:get-session|fusion-auth|multi-session\/set-active)(?:\/|$)/
 
 /**
  * Endpoints that answer the user's record for a code sent to them (`disableSession`), whatever
@@ -61,33 +74,6 @@ const CODE_PROOFS = /^\/(?:phone-number\/verify|email-otp\/verify-email|two-fact
 
 /** Response headers that would hand a locked-out user a credential: a JWT, a bearer token, a one-time token, cookies. */
 const CREDENTIAL_HEADERS = ["set-auth-jwt", "set-auth-token", "set-ott", "set-cookie"]
-
-/**
- * The session tokens a request carries, as Better Auth would read them: the signed cookie, and
- * with the `bearer()` plugin the `Authorization` value. The latter is not verified here: the
- * guard only ever refuses, and a value that names no session refuses nothing.
- */
-const sessionTokens = async (ctx: LockOutContext): Promise<ReadonlyArray<string>> => {
-  const tokens: Array<string> = []
-  const cookie = await ctx.getSignedCookie(ctx.context.authCookies.sessionToken.name, ctx.context.secret)
-  if (typeof cookie === "string" && cookie !== "") tokens.push(cookie)
-  const bearer = ctx.context.options.plugins?.find((plugin) => plugin.id === "bearer")
-  if (bearer !== undefined) {
-    const header = ctx.request?.headers.get("authorization") ?? ctx.headers?.get("authorization") ?? ""
-    if (header.slice(0, 7).toLowerCase() === "bearer ") {
-      let value = header.slice(7).trim()
-      try {
-        value = decodeURIComponent(value)
-      } catch {
-        // kept as sent, as the bearer plugin does
-      }
-      // An unsigned value counts only where the bearer plugin itself would accept one.
-      const [token, signature] = value.split(".")
-      if (token && (signature !== undefined || bearer.options?.requireSignature !== true)) tokens.push(token)
-    }
-  }
-  return tokens
-}
 
 /**
  * A locked-out user's session taken off the request: none for the endpoint or the hooks after
@@ -141,12 +127,12 @@ const withdrawnFromRefusal = (ctx: LockOutContext): boolean => {
 
 export const lockOutHooks = {
   before: [{
-    matcher: (ctx: { readonly path?: string }) => typeof ctx.path === "string" && !OPENING.test(ctx.path) && !DECIDING.test(ctx.path),
+    matcher: (ctx: { readonly path?: string }) => typeof ctx.path === "string" && !OPENING.test(ctx.path) && !ENDING.test(ctx.path) && !DECIDING.test(ctx.path),
     handler: createAuthMiddleware(async (raw) => {
       const ctx = raw as unknown as LockOutContext
       /** The session the endpoint acts for: the bearer() plugin's, when it names one, overrides the cookie's. */
       let acting: { readonly impersonatedBy?: unknown } | undefined
-      for (const token of await sessionTokens(ctx)) {
+      for (const { token, signed } of await sessionCredentials(ctx)) {
         const found = await sessionLockOut(ctx, token)
         if (found === null) {
           // An ended session (banned users' are deleted) must not act through its cookie cache either.
@@ -156,7 +142,8 @@ export const lockOutHooks = {
           continue // otherwise the endpoint decides as it would
         }
         if (found.locked !== undefined) throw toAPIError(new Deactivated({ ...found.locked, credential: "cookie" }))
-        acting = found.session
+        // Only a session Better Auth would honour acts: one whose signature holds, not expired.
+        if (signed && new Date(found.session.expiresAt).getTime() > Date.now()) acting = found.session
       }
       // No session acts: a sign-in waiting at its second factor is judged by the user it is for.
       if (acting === undefined) await refusePendingChallenge(ctx)
@@ -252,7 +239,8 @@ const lockedOutAfter = (handler: BeforeHook["handler"]): BeforeHook["handler"] =
     const returned = (result as { response?: { context?: { context?: LockOutContext["context"] } } } | undefined)?.response?.context?.context?.session
     const session = input.context.session !== before ? input.context.session : returned
     if (session == null || session === before || typeof session.user?.id !== "string") return result
-    if (input.path === "/get-session" && input[PROBE] !== undefined) return result
+    // Read to be ended (the SSO plugin's hook on `/sign-out` with SAML logout on), or handed to the choke point.
+    if (ENDING.test(input.path ?? "") || (input.path === "/get-session" && input[PROBE] !== undefined)) return result
     if (!isFusionAuthHere(input)) return result
     const locked = await lockedOutBehind(input, { userId: session.user.id, impersonatedBy: session.session?.impersonatedBy })
     if (locked === undefined) return result

@@ -8,6 +8,7 @@ import { APIError, getOAuthState } from "better-auth/api"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { lockOut, lockOutFields, type LockOutProbe, type LockOutReason, PROBE } from "../core/LockOut.ts"
 import { PLUGIN_ID } from "../core/Session.ts"
+import * as SignedCookie from "../core/SignedCookie.ts"
 
 /** What the guard reads of Better Auth's endpoint context. */
 export interface LockOutContext {
@@ -37,7 +38,10 @@ export interface LockOutContext {
     }
     readonly internalAdapter: {
       findSession(token: string): Promise<
-        { readonly session: { readonly userId: string; readonly impersonatedBy?: unknown }; readonly user: Record<string, unknown> } | null
+        {
+          readonly session: { readonly userId: string; readonly impersonatedBy?: unknown; readonly expiresAt: Date | string }
+          readonly user: Record<string, unknown>
+        } | null
       >
       findUserById(id: string): Promise<Record<string, unknown> | null>
       findUserByEmail(email: string): Promise<{ readonly user: { readonly id: string } } | null>
@@ -67,6 +71,37 @@ export const lockedOutBehind = async (
     if (reason !== undefined) return { userId, reason }
   }
   return undefined
+}
+
+/**
+ * The session tokens a request carries, as Better Auth would read them: the signed cookie, and
+ * with the `bearer()` plugin the `Authorization` value, whose token counts for a refusal
+ * whether or not its signature holds (a value that names no session refuses nothing), and is
+ * `signed` where the plugin would take it.
+ */
+export const sessionCredentials = async (ctx: LockOutContext): Promise<ReadonlyArray<{ readonly token: string; readonly signed: boolean }>> => {
+  const tokens: Array<{ readonly token: string; readonly signed: boolean }> = []
+  const cookie = await ctx.getSignedCookie(ctx.context.authCookies.sessionToken.name, ctx.context.secret)
+  if (typeof cookie === "string" && cookie !== "") tokens.push({ token: cookie, signed: true })
+  const bearer = ctx.context.options.plugins?.find((plugin) => plugin.id === "bearer")
+  if (bearer !== undefined) {
+    const header = ctx.request?.headers.get("authorization") ?? ctx.headers?.get("authorization") ?? ""
+    if (header.slice(0, 7).toLowerCase() === "bearer ") {
+      let value = header.slice(7).trim()
+      try {
+        value = decodeURIComponent(value)
+      } catch {
+        // kept as sent, as the bearer plugin does
+      }
+      // An unsigned value counts only where the bearer plugin itself would accept one.
+      const requireSignature = bearer.options?.requireSignature === true
+      const [token, signature] = value.split(".")
+      if (token && (signature !== undefined || !requireSignature)) {
+        tokens.push({ token, signed: SignedCookie.bearerSessionToken(value, ctx.context.secret, requireSignature) === token })
+      }
+    }
+  }
+  return tokens
 }
 
 /**

@@ -9,7 +9,9 @@
  * through the admin plugin's endpoints (`/admin/set-user-password`); no other session the
  * request carries may (the anonymous plugin reads any at `/sign-in/social`). Code run outside any request
  * (a seed script) is not a door. Sign-in's refusal is 403 `USER_DEACTIVATED` / `USER_BANNED`, as
- * Better Auth refuses a banned sign-in; a browser's OAuth flow goes to its error URL with that code.
+ * Better Auth refuses a banned sign-in; a browser's OAuth flow (a link's too) and a magic link go
+ * to their error URL with that code (`BrowserRefusals.ts`). Nor is anything taken from them: a
+ * sign-in by a mailed proof strips no locked-out user of their accounts and sessions.
  *
  * Where the app gives Better Auth a gate on what an identity provider says (`user.validateUserInfo`),
  * a locked-out user is refused there first, before Better Auth writes a returning user's profile
@@ -21,7 +23,6 @@ import type { BetterAuthOptions } from "better-auth"
 import { isAPIError } from "better-auth/api"
 import { linkRedirect, magicLinkRedirect } from "./BrowserRefusals.ts"
 import { composeOnce } from "./Composed.ts"
-import { OPENING } from "./LockedOutCookies.ts"
 import { keepLockedOutSession } from "./LockOutGuard.ts"
 import { isFusionAuthHere, LINK_IMPERSONATOR, lockedOutBehind, lockedOutError, lockOutCode, type LockOutContext, oauthState } from "./LockOutReads.ts"
 
@@ -92,6 +93,19 @@ const refuseLinkTarget = async (context: unknown) => {
   if (link !== undefined) await shaped(context, refuse(link.userId, context, undefined, link.impersonatedBy), link)
 }
 
+/** Sign-ins by a mailed proof: Better Auth strips a user whose address was never verified of every account and session first. */
+const MAILED_PROOF = /^\/(?:magic-link\/verify|sign-in\/email-otp)$/
+
+/**
+ * Not from a locked-out user, whose refusal comes after: their password and sessions would be
+ * gone for good. Refused (as the sign-in) before the first account or session is deleted.
+ */
+const keepFromLockedOut = async (userId: string, context: Context | null | undefined) => {
+  if (context != null && MAILED_PROOF.test(context.path ?? "") && isFusionAuthHere(context as unknown as LockOutContext)) {
+    await shaped(context, refuse(userId, context))
+  }
+}
+
 export const databaseHooks = {
   user: {
     create: {
@@ -106,7 +120,8 @@ export const databaseHooks = {
   },
   session: {
     create: { before: async (session, context) => (context == null ? undefined : shaped(context, refuse(session.userId, context))) },
-    update: { before: keepLockedOutSession } // a refresh of a locked-out user's session keeps it as it was
+    update: { before: keepLockedOutSession }, // a refresh of a locked-out user's session keeps it as it was
+    delete: { before: async (session, context) => keepFromLockedOut(session.userId, context) }
   },
   account: {
     create: {
@@ -123,14 +138,7 @@ export const databaseHooks = {
       }
     },
     update: { before: async (_account, context) => refuseLinkTarget(context) },
-    // A sign-in by a mailed proof (a magic link, an email OTP) strips an unverified user's
-    // accounts and sessions before the session it opens: not a locked-out user's, whose refusal
-    // would otherwise cost them their password for good.
-    delete: {
-      before: async (account, context) => {
-        if (context != null && OPENING.test(context.path ?? "") && isFusionAuthHere(context as unknown as LockOutContext)) await shaped(context, refuse(account.userId, context))
-      }
-    }
+    delete: { before: async (account, context) => keepFromLockedOut(account.userId, context) }
   }
 } satisfies Hooks
 

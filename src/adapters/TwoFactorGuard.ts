@@ -7,8 +7,9 @@
  * user a backup code and the challenge for good. Instead, while the challenge's user is locked
  * out, each step that finishes it or mails its code is refused before it runs, as sign-in is
  * (403 `USER_DEACTIVATED` / `USER_BANNED`), and once the lock-out ends the same challenge
- * completes with the same code while it lasts. One read of the challenge and one of its user
- * by primary key, in those requests when no session acts (with one, the plugin acts for the
+ * completes with the same code while it lasts. One read of the challenge (Better Auth 1.7.0
+ * also clears expired values as it reads) and one of its user by primary key, in those
+ * requests when no session Better Auth would honour acts (with one, the plugin acts for the
  * session's user, judged at the door).
  */
 import { lockedOutBehind, lockedOutError, type LockOutContext } from "./LockOutReads.ts"
