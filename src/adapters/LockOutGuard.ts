@@ -42,6 +42,7 @@ import {
   lockedOutBehind,
   lockedOutError,
   type LockOutContext,
+  pluginOf,
   readLockOut,
   sessionCredentials,
   sessionLockOut
@@ -118,7 +119,7 @@ const withdrawnFromRefusal = (ctx: LockOutContext): boolean => {
   const location = ctx.context.newSession == null ? new Headers(returned.headers).get("location") : null
   const code = returned.body?.code ?? (location === null ? undefined : new URL(location, "http://localhost").searchParams.get("error"))
   if (typeof code !== "string") return false
-  const admin = ctx.context.options.plugins?.find((plugin) => plugin.id === "admin") as { $ERROR_CODES?: Record<string, unknown> } | undefined
+  const admin = pluginOf(ctx.context.options, "admin") as { $ERROR_CODES?: Record<string, unknown> } | undefined
   const refused = code === ERROR_CODES.USER_DEACTIVATED.code || code === ERROR_CODES.USER_BANNED.code ||
     (admin?.$ERROR_CODES?.BANNED_USER !== undefined && code === String(admin.$ERROR_CODES.BANNED_USER))
   if (refused) withdrawCredentials(ctx, returned.headers)

@@ -83,7 +83,7 @@ export const sessionCredentials = async (ctx: LockOutContext): Promise<ReadonlyA
   const tokens: Array<{ readonly token: string; readonly signed: boolean }> = []
   const cookie = await ctx.getSignedCookie(ctx.context.authCookies.sessionToken.name, ctx.context.secret)
   if (typeof cookie === "string" && cookie !== "") tokens.push({ token: cookie, signed: true })
-  const bearer = ctx.context.options.plugins?.find((plugin) => plugin.id === "bearer")
+  const bearer = pluginOf(ctx.context.options, "bearer")
   if (bearer !== undefined) {
     const header = ctx.request?.headers.get("authorization") ?? ctx.headers?.get("authorization") ?? ""
     if (header.slice(0, 7).toLowerCase() === "bearer ") {
@@ -123,8 +123,12 @@ export const lockOutCode = (reason: LockOutReason) => (reason === "banned" ? ERR
 /** The refusal to open a session for a locked-out user (sign-in, sign-up): 403, as Better Auth refuses a banned sign-in. */
 export const lockedOutError = (reason: LockOutReason): APIError => APIError.from("FORBIDDEN", lockOutCode(reason))
 
+/** The plugin of Better Auth's `options` whose id is `id`, as Better Auth finds it (`getPlugin`). */
+export const pluginOf = <P extends { readonly id: string }>(options: { readonly plugins?: ReadonlyArray<P> | undefined }, id: string): P | undefined =>
+  options.plugins?.find((plugin) => plugin.id === id)
+
 /** Only where fusion-auth is: a plugin object or an option shared with another Better Auth instance acts there too. */
-export const isFusionAuthHere = (ctx: LockOutContext) => ctx.context.options.plugins?.some((plugin) => plugin.id === PLUGIN_ID) === true
+export const isFusionAuthHere = (ctx: LockOutContext) => pluginOf(ctx.context.options, PLUGIN_ID) !== undefined
 
 /**
  * The OAuth flow's state this request carries (at a callback, or where a flow begins), as far as

@@ -24,7 +24,7 @@ import { isAPIError } from "better-auth/api"
 import { linkRedirect, magicLinkRedirect } from "./BrowserRefusals.ts"
 import { composeOnce } from "./Composed.ts"
 import { keepLockedOutSession } from "./LockOutGuard.ts"
-import { isFusionAuthHere, LINK_IMPERSONATOR, lockedOutBehind, lockedOutError, lockOutCode, type LockOutContext, oauthState } from "./LockOutReads.ts"
+import { isFusionAuthHere, LINK_IMPERSONATOR, lockedOutBehind, lockedOutError, lockOutCode, type LockOutContext, oauthState, pluginOf } from "./LockOutReads.ts"
 
 type Hooks = NonNullable<BetterAuthOptions["databaseHooks"]>
 type Context = NonNullable<Parameters<NonNullable<NonNullable<NonNullable<Hooks["account"]>["create"]>["before"]>>[1]>
@@ -55,7 +55,7 @@ export const refuse = async (userId: string, context: unknown, user?: Record<str
  * the row, would never link that chain once the lock-out ends.
  */
 const walletWrittenFor = (account: { readonly providerId: string; readonly accountId: string; readonly userId: string }, context: Context) => async () => {
-  if (account.providerId !== "siwe" || context.context.options.plugins?.some((plugin) => plugin.id === "siwe") !== true) return
+  if (account.providerId !== "siwe" || pluginOf(context.context.options, "siwe") === undefined) return
   const at = account.accountId.lastIndexOf(":") // `${address}:${chainId}`
   await context.context.adapter.deleteMany({
     model: "walletAddress",
@@ -78,7 +78,7 @@ const linkTarget = async (): Promise<{ readonly userId: string; readonly imperso
  * `refused`, in the shape Better Auth gives its own refusals where it sends a browser
  * (`BrowserRefusals.ts`): an OAuth link's (`link`) to the flow's error URL, a magic link's to its error callback.
  */
-const shaped = (context: unknown, refused: Promise<void>, link?: { readonly errorURL: unknown }) =>
+const asBrowserRefusal = (context: unknown, refused: Promise<void>, link?: { readonly errorURL: unknown }) =>
   refused.catch((error: unknown) => {
     if (!isAPIError(error)) throw error
     throw link !== undefined ? linkRedirect(context, link.errorURL, error) : (magicLinkRedirect(context, error) ?? error)
@@ -90,7 +90,7 @@ const shaped = (context: unknown, refused: Promise<void>, link?: { readonly erro
  */
 const refuseLinkTarget = async (context: unknown) => {
   const link = context == null ? undefined : await linkTarget()
-  if (link !== undefined) await shaped(context, refuse(link.userId, context, undefined, link.impersonatedBy), link)
+  if (link !== undefined) await asBrowserRefusal(context, refuse(link.userId, context, undefined, link.impersonatedBy), link)
 }
 
 /** Sign-ins by a mailed proof: Better Auth strips a user whose address was never verified of every account and session first. */
@@ -102,7 +102,7 @@ const MAILED_PROOF = /^\/(?:magic-link\/verify|sign-in\/email-otp)$/
  */
 const keepFromLockedOut = async (userId: string, context: Context | null | undefined) => {
   if (context != null && MAILED_PROOF.test(context.path ?? "") && isFusionAuthHere(context as unknown as LockOutContext)) {
-    await shaped(context, refuse(userId, context))
+    await asBrowserRefusal(context, refuse(userId, context))
   }
 }
 
@@ -119,7 +119,7 @@ export const databaseHooks = {
     update: { before: async (_user, context) => refuseLinkTarget(context) }
   },
   session: {
-    create: { before: async (session, context) => (context == null ? undefined : shaped(context, refuse(session.userId, context))) },
+    create: { before: async (session, context) => (context == null ? undefined : asBrowserRefusal(context, refuse(session.userId, context))) },
     update: { before: keepLockedOutSession }, // a refresh of a locked-out user's session keeps it as it was
     delete: { before: async (session, context) => keepFromLockedOut(session.userId, context) }
   },
@@ -134,7 +134,7 @@ export const databaseHooks = {
         if (user === null || marks(user).some((mark) => created.get(context)?.has(mark) === true)) return
         const link = await linkTarget()
         const refused = refuse(account.userId, context, user, link?.userId === account.userId ? link.impersonatedBy : undefined, walletWrittenFor(account, context))
-        await shaped(context, refused, link?.userId === account.userId ? link : undefined)
+        await asBrowserRefusal(context, refused, link?.userId === account.userId ? link : undefined)
       }
     },
     update: { before: async (_account, context) => refuseLinkTarget(context) },

@@ -23,7 +23,7 @@ import { getCurrentAuthContextAsyncLocalStorage } from "@better-auth/core/contex
 import { APIError, createAuthMiddleware } from "better-auth/api"
 import { lockOut, lockOutFields } from "../core/LockOut.ts"
 import { composeOnce } from "./Composed.ts"
-import { isFusionAuthHere, lockedOutBehind, type LockOutContext } from "./LockOutReads.ts"
+import { isFusionAuthHere, lockedOutBehind, type LockOutContext, pluginOf } from "./LockOutReads.ts"
 
 /** The provider's three options that are handed the user it has just read (`undefined` for a client's own token). */
 type Callback = (input: { readonly user?: unknown; readonly jwt?: { readonly cnf?: { readonly jkt?: unknown } } }) => unknown
@@ -70,7 +70,7 @@ const fusionAuthHere = async () => {
 
 /** The provider's options as the auth instance's `plugins` have them (`undefined`: no provider). */
 const providerOptions = (options: { readonly plugins?: ReadonlyArray<{ readonly id: string; readonly options?: unknown }> | undefined }) =>
-  options.plugins?.find((plugin) => plugin.id === PROVIDER_ID)?.options as ProviderOptions | undefined
+  pluginOf(options, PROVIDER_ID)?.options as ProviderOptions | undefined
 
 /** The provider's options, each of the three with a locked-out user refused before the app's own; changed in place, at `init`. */
 export const guardOAuthProvider = (options: Parameters<typeof providerOptions>[0]): void => {

@@ -12,7 +12,7 @@
  * requests when no session Better Auth would honour acts (with one, the plugin acts for the
  * session's user, judged at the door).
  */
-import { lockedOutBehind, lockedOutError, type LockOutContext } from "./LockOutReads.ts"
+import { lockedOutBehind, lockedOutError, type LockOutContext, pluginOf } from "./LockOutReads.ts"
 
 /** The plugin's steps that finish a challenge, or mail its one-time code. */
 const FINISHING = /^\/two-factor\/(?:verify-(?:totp|otp|backup-code)|send-otp)$/
@@ -26,7 +26,7 @@ type ChallengeContext = LockOutContext & {
 
 /** Refused (403) when the request finishes a challenge, or asks for its code, for a user locked out now; nothing read elsewhere. */
 export const refusePendingChallenge = async (raw: LockOutContext): Promise<void> => {
-  if (!FINISHING.test(raw.path ?? "") || raw.context.options.plugins?.some((plugin) => plugin.id === "two-factor") !== true) return
+  if (!FINISHING.test(raw.path ?? "") || pluginOf(raw.context.options, "two-factor") === undefined) return
   const ctx = raw as ChallengeContext
   // The plugin's own cookie name (`two_factor`), under the app's prefix, as the plugin reads it.
   const challengeId = await ctx.getSignedCookie(ctx.context.createAuthCookie("two_factor").name, ctx.context.secret)
