@@ -10,7 +10,7 @@ import { assert, it } from "@effect/vitest"
 import { betterAuth } from "better-auth"
 import { admin, anonymous, bearer, siwe } from "better-auth/plugins"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
-import { authRequest, impersonate, jarAfter, mockOAuthProvider, quietOptions, type Profile } from "./support/auth.ts"
+import { authRequest, impersonate, jarAfter, mockOAuthProvider, quietOptions, type Profile, STATE_CLEARED } from "./support/auth.ts"
 import { describeOnBackends, testPool, withWorld } from "./support/databases.ts"
 
 let people = 0
@@ -150,7 +150,7 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
     assert.deepStrictEqual(await held.world.accounts(eve), ["credential", "mock"])
   })
 
-  it("with the account cookie stored (account.storeAccountCookie) and no gate of the app's: a returning user's refused sign-in carries no cookie at all, deactivated (ID token, OAuth redirect) or banned", async () => {
+  it("with the account cookie stored (account.storeAccountCookie) and no gate of the app's: a returning user's refused sign-in sets no cookie (an OAuth redirect only clears the flow's state, as Better Auth does), deactivated (ID token, OAuth redirect) or banned", async () => {
     await withWorld(makeWorld(held.db.url, { gate: false, accountCookie: true }), async (own) => {
       const ada = await own.signUp()
       const google = { id: `g${++people}`, email: ada.email, name: "Ada", emailVerified: true }
@@ -164,7 +164,7 @@ describeOnBackends("OAuth for a locked-out user", (url) => makeWorld(url), (held
       await own.app.users.deactivate(ada.userId)
       assert.deepInclude(await idTokenSignIn(), { status: 403, body: { code: "USER_DEACTIVATED", message: "This account is deactivated." }, cookies: [] })
       const redirected = await own.oauthSignIn(mock)
-      assert.deepInclude(redirected, { status: 302, cookies: [] })
+      assert.deepInclude(redirected, { status: 302, cookies: [STATE_CLEARED] }, "the flow's state cleared, nothing else")
       assert.match(redirected.location!, /^\/failed\?error=USER_DEACTIVATED(&|$)/)
       await own.app.users.reactivate(ada.userId)
       await own.pool.query(`update "user" set "banned" = true where "id" = $1`, [ada.userId])

@@ -73,7 +73,7 @@ const DECIDING = /^\/(?:get-session|fusion-auth|multi-session\/set-active)(?:\/|
  */
 const CODE_PROOFS = /^\/(?:phone-number\/verify|email-otp\/verify-email|two-factor\/verify-(?:totp|otp|backup-code))$/
 
-/** Response headers that would hand a locked-out user a credential: a JWT, a bearer token, a one-time token, cookies. */
+/** Response headers that would hand a locked-out user a credential: a JWT, a bearer token, a one-time token, cookies (but those cleared). */
 const CREDENTIAL_HEADERS = ["set-auth-jwt", "set-auth-token", "set-ott", "set-cookie"]
 
 /**
@@ -86,7 +86,11 @@ export const withdrawCredentials = (ctx: LockOutContext, alsoFrom?: unknown) => 
   ctx.context.session = null
   ctx.context.setNewSession?.(null)
   for (const headers of [ctx.context.responseHeaders, alsoFrom]) {
-    if (headers instanceof Headers) for (const header of CREDENTIAL_HEADERS) headers.delete(header)
+    if (!(headers instanceof Headers)) continue
+    // A cookie cleared hands nothing over (the OAuth flow's state, a stale session): kept.
+    const clearing = headers.getSetCookie().filter((line) => /^[^=;]+=(?:""|);/.test(line) && /;\s*max-age=0(?:;|$)/i.test(line))
+    for (const header of CREDENTIAL_HEADERS) headers.delete(header)
+    for (const line of clearing) headers.append("set-cookie", line)
   }
 }
 

@@ -146,6 +146,9 @@ export const signUpAs = async (call: ReturnType<typeof browserOf>, email: string
   return { email, userId: (answer.body as { user: { id: string } }).user.id, jar: answer.jar }
 }
 
+/** The line Better Auth clears an OAuth flow's state cookie with when the flow returns, refused or not: it hands nothing over. */
+export const STATE_CLEARED = "better-auth.state=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"
+
 /** Whether a response's `Set-Cookie` lines give the browser a session (Better Auth's session cookie, set to a value). */
 export const opensSession = (cookies: ReadonlyArray<string>) => cookies.some((c) => /^better-auth\.session_token=[^;]/.test(c))
 
