@@ -77,7 +77,7 @@ const makeWorld = async (url: string) => {
   await pool.query(`update "ssoProvider" set "domainVerified" = true where "providerId" = $1`, [providerId])
   const acs = `http://localhost:3000/api/auth/sso/saml2/sp/acs/${providerId}`
   const slo = `http://localhost:3000/api/auth/sso/saml2/sp/slo/${providerId}`
-  const idp = saml.IdentityProvider({ metadata: idpMetadata, privateKey: IDP_KEY, loginResponseTemplate: { context: RESPONSE_TEMPLATE } })
+  const idp = saml.IdentityProvider({ metadata: idpMetadata, privateKey: IDP_KEY, loginResponseTemplate: { context: RESPONSE_TEMPLATE, attributes: [] } })
   const sp = saml.ServiceProvider({
     entityID: SP_ENTITY,
     assertionConsumerService: [{ Binding: POST, Location: acs }],
