@@ -48,6 +48,16 @@ describeOnBackends("codes verified with no session", (url) => makeWorld(url), (h
     }
   })
 
+  it("asking for a sign-in code while locked out is answered as for an address with no account", async () => {
+    const w = held.world
+    const ada = await w.signUp()
+    await w.app.users.deactivate(ada.userId)
+    const asked = await w.post("/email-otp/send-verification-otp", { email: ada.email, type: "sign-in" })
+    const nobody = await w.post("/email-otp/send-verification-otp", { email: `nobody${++people}@example.com`, type: "sign-in" })
+    assert.deepStrictEqual([asked.status, asked.body], [nobody.status, nobody.body])
+    assert.strictEqual(asked.status, 200)
+  })
+
   it("an emailed code's sign-in (/sign-in/email-otp) for a locked-out user whose address was never verified: 403, and their password, sessions and unverified address kept; once it ends, the same password and cookie work", async () => {
     const w = held.world
     for (const lock of ["deactivated", "banned"] as const) {
