@@ -45,7 +45,8 @@ import {
   pluginOf,
   readLockOut,
   sessionCredentials,
-  sessionLockOut
+  sessionLockOut,
+  unexpired
 } from "./LockOutReads.ts"
 import { toAPIError } from "./TokenEndpoints.ts"
 import { refusePendingChallenge } from "./TwoFactorGuard.ts"
@@ -148,7 +149,7 @@ export const lockOutHooks = {
         }
         if (found.locked !== undefined) throw toAPIError(new Deactivated({ ...found.locked, credential: "cookie" }))
         // Only a session Better Auth would honour acts: one whose signature holds, not expired.
-        if (signed && new Date(found.session.expiresAt).getTime() > Date.now()) acting = found.session
+        if (signed && unexpired(found.session.expiresAt)) acting = found.session
       }
       // No session acts: a sign-in waiting at its second factor is judged by the user it is for.
       if (acting === undefined) await refusePendingChallenge(ctx)

@@ -123,6 +123,14 @@ export const lockOutCode = (reason: LockOutReason) => (reason === "banned" ? ERR
 /** The refusal to open a session for a locked-out user (sign-in, sign-up): 403, as Better Auth refuses a banned sign-in. */
 export const lockedOutError = (reason: LockOutReason): APIError => APIError.from("FORBIDDEN", lockOutCode(reason))
 
+/** Better Auth's options as far as a plugin's are read from them. */
+export interface WithPlugins {
+  readonly plugins?: ReadonlyArray<{ readonly id: string; readonly options?: unknown }> | undefined
+}
+
+/** Whether an expiry Better Auth wrote (a session's, a verification value's) is still ahead. */
+export const unexpired = (expiresAt: Date | string): boolean => new Date(expiresAt).getTime() > Date.now()
+
 /** The plugin of Better Auth's `options` whose id is `id`, as Better Auth finds it (`getPlugin`). */
 export const pluginOf = <P extends { readonly id: string }>(options: { readonly plugins?: ReadonlyArray<P> | undefined }, id: string): P | undefined =>
   options.plugins?.find((plugin) => plugin.id === id)

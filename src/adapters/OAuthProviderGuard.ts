@@ -23,7 +23,7 @@ import { getCurrentAuthContextAsyncLocalStorage } from "@better-auth/core/contex
 import { APIError, createAuthMiddleware } from "better-auth/api"
 import { lockOut, lockOutFields } from "../core/LockOut.ts"
 import { composeOnce } from "./Composed.ts"
-import { isFusionAuthHere, lockedOutBehind, type LockOutContext, pluginOf } from "./LockOutReads.ts"
+import { isFusionAuthHere, lockedOutBehind, type LockOutContext, pluginOf, type WithPlugins } from "./LockOutReads.ts"
 
 /** The provider's three options that are handed the user it has just read (`undefined` for a client's own token). */
 type Callback = (input: { readonly user?: unknown; readonly jwt?: { readonly cnf?: { readonly jkt?: unknown } } }) => unknown
@@ -69,11 +69,11 @@ const fusionAuthHere = async () => {
 }
 
 /** The provider's options as the auth instance's `plugins` have them (`undefined`: no provider). */
-const providerOptions = (options: { readonly plugins?: ReadonlyArray<{ readonly id: string; readonly options?: unknown }> | undefined }) =>
+const providerOptions = (options: WithPlugins) =>
   pluginOf(options, PROVIDER_ID)?.options as ProviderOptions | undefined
 
 /** The provider's options, each of the three with a locked-out user refused before the app's own; changed in place, at `init`. */
-export const guardOAuthProvider = (options: Parameters<typeof providerOptions>[0]): void => {
+export const guardOAuthProvider = (options: WithPlugins): void => {
   const provider = providerOptions(options)
   if (provider === undefined) return
   for (const option of Object.keys(refusals) as Array<Option>) {

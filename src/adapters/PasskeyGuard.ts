@@ -15,7 +15,7 @@
  * judged, in requests without a session only.
  */
 import { composeOnce } from "./Composed.ts"
-import { isFusionAuthHere, type LockOutContext, pluginOf } from "./LockOutReads.ts"
+import { isFusionAuthHere, type LockOutContext, pluginOf, type WithPlugins } from "./LockOutReads.ts"
 import { refuse } from "./NothingNew.ts"
 
 type Step = (input: { readonly ctx: unknown; readonly user?: { readonly id: string } }) => unknown
@@ -51,7 +51,7 @@ const compose = (
     })
 
 /** The passkey plugin's `registration.resolveUser` and `afterVerification`, each refusing a locked-out user; at `init`. */
-export const guardPasskeyRegistration = (options: { readonly plugins?: ReadonlyArray<{ readonly id: string; readonly options?: unknown }> | undefined }): void => {
+export const guardPasskeyRegistration = (options: WithPlugins): void => {
   const registration = (pluginOf(options, "passkey")?.options as { registration?: Registration } | undefined)?.registration
   // Without `registration`, every registration needs a session: refused at the door.
   if (registration === undefined) return

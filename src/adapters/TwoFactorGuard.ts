@@ -12,7 +12,7 @@
  * requests when no session Better Auth would honour acts (with one, the plugin acts for the
  * session's user, judged at the door).
  */
-import { lockedOutBehind, lockedOutError, type LockOutContext, pluginOf } from "./LockOutReads.ts"
+import { lockedOutBehind, lockedOutError, type LockOutContext, pluginOf, unexpired } from "./LockOutReads.ts"
 
 /** The plugin's steps that finish a challenge, or mail its one-time code. */
 const FINISHING = /^\/two-factor\/(?:verify-(?:totp|otp|backup-code)|send-otp)$/
@@ -33,7 +33,7 @@ export const refusePendingChallenge = async (raw: LockOutContext): Promise<void>
   if (typeof challengeId !== "string" || challengeId === "") return
   const challenge = await ctx.context.internalAdapter.findVerificationValue(challengeId)
   // An expired or unknown challenge gets the plugin's own answer.
-  if (challenge === null || new Date(challenge.expiresAt).getTime() <= Date.now()) return
+  if (challenge === null || !unexpired(challenge.expiresAt)) return
   const locked = await lockedOutBehind(ctx, { userId: challenge.value })
   if (locked !== undefined) throw lockedOutError(locked.reason)
 }

@@ -130,11 +130,11 @@ export const visitOf = (auth: { handler(request: Request): Promise<Response> }) 
     const response = await auth.handler(new Request(link, { headers: jar === "" ? {} : { cookie: jar } }))
     const text = await response.text()
     const cookies = response.headers.getSetCookie()
-    let body: unknown = text === "" ? null : text
+    let body: unknown = null
     try {
-      body = text === "" ? null : JSON.parse(text)
+      if (text !== "") body = JSON.parse(text)
     } catch {
-      // an HTML or text answer, kept as it is
+      body = text // an HTML or text answer, kept as it is
     }
     return { status: response.status, body, text, location: response.headers.get("location"), cookies, jar: jarAfter(jar, cookies) }
   }
