@@ -4,6 +4,7 @@
  * user, or the admin impersonating them, is locked out now, by primary key through Better
  * Auth's own adapter, so its table and field names are followed.
  */
+import { getCurrentAuthContextAsyncLocalStorage } from "@better-auth/core/context"
 import { APIError, getOAuthState } from "better-auth/api"
 import { ERROR_CODES } from "../core/ErrorCodes.ts"
 import { lockOut, lockOutFields, type LockOutProbe, type LockOutReason, PROBE } from "../core/LockOut.ts"
@@ -137,6 +138,12 @@ export const pluginOf = <P extends { readonly id: string }>(options: { readonly 
 
 /** Only where fusion-auth is: a plugin object or an option shared with another Better Auth instance acts there too. */
 export const isFusionAuthHere = (ctx: LockOutContext) => pluginOf(ctx.context.options, PLUGIN_ID) !== undefined
+
+/** The same for an option called without the endpoint's context: the request Better Auth is serving, read from its own async context (none: yes). */
+export const fusionAuthHere = async () => {
+  const endpoint = (await getCurrentAuthContextAsyncLocalStorage()).getStore()
+  return endpoint === undefined || isFusionAuthHere(endpoint as unknown as LockOutContext)
+}
 
 /**
  * The OAuth flow's state this request carries (at a callback, or where a flow begins), as far as

@@ -19,11 +19,10 @@
  * token's client). A resource server that checks a JWT access token itself, against the JWKS,
  * asks nobody: such a token lives until it expires (the provider's `accessTokenExpiresIn`).
  */
-import { getCurrentAuthContextAsyncLocalStorage } from "@better-auth/core/context"
 import { APIError, createAuthMiddleware } from "better-auth/api"
 import { lockOut, lockOutFields } from "../core/LockOut.ts"
 import { composeOnce } from "./Composed.ts"
-import { isFusionAuthHere, lockedOutBehind, type LockOutContext, pluginOf, type WithPlugins } from "./LockOutReads.ts"
+import { fusionAuthHere, isFusionAuthHere, lockedOutBehind, type LockOutContext, pluginOf, type WithPlugins } from "./LockOutReads.ts"
 
 /** The provider's three options that are handed the user it has just read (`undefined` for a client's own token). */
 type Callback = (input: { readonly user?: unknown; readonly jwt?: { readonly cnf?: { readonly jkt?: unknown } } }) => unknown
@@ -61,12 +60,6 @@ const refusals: { readonly [K in Option]: { readonly refusal: (input: Parameters
 
 const lockedOut = (user: unknown) =>
   typeof user === "object" && user !== null && lockOut(lockOutFields(user as Record<string, unknown>), Date.now()) !== undefined
-
-/** Whether the request the provider is serving is one of an instance with fusion-auth (its plugin may be shared with one without). */
-const fusionAuthHere = async () => {
-  const endpoint = (await getCurrentAuthContextAsyncLocalStorage()).getStore()
-  return endpoint === undefined || isFusionAuthHere(endpoint as unknown as LockOutContext)
-}
 
 /** The provider's options as the auth instance's `plugins` have them (`undefined`: no provider). */
 const providerOptions = (options: WithPlugins) =>

@@ -6,7 +6,8 @@
  * on Better Auth's own endpoints (`LockOutGuard.ts`) and a change of their address by a mailed
  * link (`EmailChangeGuard.ts`), nor serves them through the tokens Better Auth's OAuth provider
  * gave other apps (`OAuthProviderGuard.ts`), nor registers a passkey for them without a session
- * (`PasskeyGuard.ts`), nor finishes their sign-in at its second factor (`TwoFactorGuard.ts`); and serves the caller's own API tokens (`TokenEndpoints.ts`),
+ * (`PasskeyGuard.ts`), nor finishes their sign-in at its second factor (`TwoFactorGuard.ts`); takes a
+ * directory's `active: false` (SCIM) as a deactivation (`ScimGuard.ts`); and serves the caller's own API tokens (`TokenEndpoints.ts`),
  * typed for the client plugin (`fusion-auth/client`).
  *
  * `createAuthSession` refuses an auth instance without this plugin: without it, the cookie
@@ -20,6 +21,7 @@ import { guardOtherHooks, lockOutHooks } from "./LockOutGuard.ts"
 import { databaseHooks, gateUserInfo } from "./NothingNew.ts"
 import { guardOAuthProvider, introspectionHook } from "./OAuthProviderGuard.ts"
 import { guardPasskeyRegistration } from "./PasskeyGuard.ts"
+import { guardScim } from "./ScimGuard.ts"
 import { type TokenBackend, tokenEndpoints, type TokenLink } from "./TokenEndpoints.ts"
 
 /** Each plugin instance's slot that its token endpoints read the runtime from. */
@@ -32,7 +34,9 @@ export const fusionAuth = () => {
     schema: {
       user: {
         fields: {
-          deactivatedAt: { type: "date", required: false, input: false }
+          deactivatedAt: { type: "date", required: false, input: false },
+          // The directory's own deactivation (Better Auth's SCIM plugin), kept apart from the app's: `ScimGuard.ts`.
+          deprovisionedAt: { type: "date", required: false, input: false }
         }
       }
     },
@@ -44,6 +48,8 @@ export const fusionAuth = () => {
       guardOAuthProvider(ctx.options)
       // Nor is a passkey registered without a session written for a locked-out user.
       guardPasskeyRegistration(ctx.options)
+      // A directory's `active: false` (Better Auth's SCIM plugin) locks the user out as a deactivation does.
+      guardScim(ctx.options)
       return { options: { databaseHooks } }
     },
     hooks: { before: [...lockOutHooks.before, emailChangeHook], after: [...lockOutHooks.after, introspectionHook] },

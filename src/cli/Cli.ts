@@ -174,7 +174,7 @@ const setActive = (deactivate: boolean) =>
       Command.withDescription(
         deactivate
           ? "Lock a user out of every session and token, on their next request"
-          : "Let a deactivated user's sessions and tokens back in"
+          : "Let a deactivated user's sessions and tokens back in (a directory's deactivation, over SCIM, is the directory's to lift)"
       )
     )
 

@@ -25,11 +25,16 @@ export const tokenLine = (t: TokenInfo) =>
     ...(t.rateLimit === null ? [] : [`rate limit ${t.rateLimit}`])
   ].join("  ")
 
-/** The user's state by the one lock-out rule: active, deactivated (since), or banned (until). */
+const since = (at: unknown) => new Date(at as Date).toISOString()
+
+/** The user's state by the one lock-out rule: active, deactivated (since; by the app, the directory or both), or banned (until). */
 const userState = (u: User) => {
   switch (lockOut(u, Date.now())) {
     case "deactivated":
-      return `DEACTIVATED ${new Date(u.deactivatedAt!).toISOString()}`
+      return [
+        ...(u.deactivatedAt == null ? [] : [`DEACTIVATED ${since(u.deactivatedAt)}`]),
+        ...(u.deprovisionedAt == null ? [] : [`DEACTIVATED BY THE DIRECTORY (SCIM) ${since(u.deprovisionedAt)}`])
+      ].join(", ")
     case "banned":
       return u.banExpires == null ? "BANNED" : `BANNED until ${new Date(u.banExpires as Date).toISOString()}`
     default:
@@ -44,5 +49,6 @@ export const userJson = (u: User) => ({
   email: u.email,
   name: u.name,
   deactivatedAt: u.deactivatedAt ?? null,
+  deprovisionedAt: u.deprovisionedAt ?? null,
   lockedOut: lockOut(u, Date.now()) ?? null
 })

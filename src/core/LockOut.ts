@@ -1,7 +1,9 @@
 /**
  * The lock-out rule, the one place it is decided: a user is locked out while `deactivatedAt`
- * is set (fusion-auth's own column), or while Better Auth's admin plugin has them `banned`
- * with no `banExpires` or one still ahead. An expired ban locks out nothing.
+ * is set (fusion-auth's own column, the app's word), or `deprovisionedAt` (the same, the
+ * directory's word: Better Auth's SCIM plugin has no active source for them), or while Better
+ * Auth's admin plugin has them `banned` with no `banExpires` or one still ahead. An expired ban
+ * locks out nothing. The app's and the directory's are kept apart, so neither lifts the other.
  *
  * Every surface asks this function: both credentials at the choke point, Better Auth's own
  * endpoints (through the plugin), the token endpoints, the CLI and `Users.status`. Pure: the
@@ -14,13 +16,18 @@ export type LockOutReason = "deactivated" | "banned"
 /** The fields the rule reads, as Better Auth's user row carries them (the ban fields only with the admin plugin). */
 export interface LockOutFields {
   readonly deactivatedAt?: Date | string | null | undefined
+  readonly deprovisionedAt?: Date | string | null | undefined
   readonly banned?: boolean | null | undefined
   readonly banExpires?: Date | string | number | null | undefined
 }
 
+/** Deactivated by the app (`deactivatedAt`) or by its directory (`deprovisionedAt`); the SQL lists say the same in `sql/UserTable.ts`. */
+export const isDeactivated = (user: Pick<LockOutFields, "deactivatedAt" | "deprovisionedAt">): boolean =>
+  user.deactivatedAt != null || user.deprovisionedAt != null
+
 /** Why `user` is locked out at `now` (epoch milliseconds), or `undefined` when they are not. */
 export const lockOut = (user: LockOutFields, now: number): LockOutReason | undefined => {
-  if (user.deactivatedAt != null) return "deactivated"
+  if (isDeactivated(user)) return "deactivated"
   if (user.banned !== true) return undefined
   if (user.banExpires == null) return "banned"
   const until = new Date(user.banExpires).getTime()
@@ -31,6 +38,7 @@ export const lockOut = (user: LockOutFields, now: number): LockOutReason | undef
 /** Only the fields the rule reads, copied from a row (a cache or a narrowed answer must never be asked instead). */
 export const lockOutFields = (row: Readonly<Record<string, unknown>>): LockOutFields => ({
   deactivatedAt: row.deactivatedAt as LockOutFields["deactivatedAt"],
+  deprovisionedAt: row.deprovisionedAt as LockOutFields["deprovisionedAt"],
   banned: row.banned as LockOutFields["banned"],
   banExpires: row.banExpires as LockOutFields["banExpires"]
 })

@@ -24,7 +24,7 @@ export const SEEN = { major: 1, minor: 7, text: "1.7.x" } as const
 export const ALLOWED_PLUGINS: ReadonlySet<string> = new Set([
   "fusion-auth", "tanstack-start-cookies", "admin", "organization", "two-factor", "username", "anonymous",
   "multi-session", "jwt", "bearer", "last-login-method", "one-time-token", "magic-link", "email-otp",
-  "phone-number", "open-api"
+  "phone-number", "open-api", "scim"
 ])
 
 export type { Column } from "./UserModel.ts"

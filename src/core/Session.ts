@@ -16,6 +16,8 @@ export interface User {
   readonly createdAt: Date
   readonly updatedAt: Date
   readonly deactivatedAt?: Date | null | undefined
+  /** Set while the app's directory has the user inactive (Better Auth's SCIM plugin): a lock-out apart from `deactivatedAt`. */
+  readonly deprovisionedAt?: Date | null | undefined
   readonly [field: string]: unknown
 }
 

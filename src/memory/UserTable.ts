@@ -1,5 +1,6 @@
 /** Users in memory: the same operations as `sql/UserTable.ts`, over `MemoryDatabase`. */
 import { Effect } from "effect"
+import { isDeactivated } from "../core/LockOut.ts"
 import type { UserTable } from "../core/Tables.ts"
 import type { MemoryDatabase } from "./MemoryDatabase.ts"
 import * as UserLock from "./UserLock.ts"
@@ -17,6 +18,6 @@ export const make = (db: MemoryDatabase["Service"]): UserTable => {
     status: (userId) => Effect.sync(() => db.users.get(userId)),
     findByEmail: (email) => Effect.sync(() => all().find((u) => u.email.toLowerCase() === email.toLowerCase())),
     list: (filter) =>
-      Effect.sync(() => all().filter((u) => filter.deactivated === undefined || (u.deactivatedAt != null) === filter.deactivated))
+      Effect.sync(() => all().filter((u) => filter.deactivated === undefined || isDeactivated(u) === filter.deactivated))
   }
 }

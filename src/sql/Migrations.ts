@@ -1,7 +1,7 @@
 /**
  * fusion-auth's schema, through `PgMigrator`: the `apiToken` and `fusionAuditEvent` tables,
  * the one-row records of the app's user model and token digest scheme, and the
- * `deactivatedAt` column on Better Auth's `user` table (which must exist first: see `migrate`
+ * `deactivatedAt` and `deprovisionedAt` columns on Better Auth's `user` table (which must exist first: see `migrate`
  * in `createAuthSession`, which runs Better Auth's migrations before these).
  *
  * Better Auth's table is the app's (`CurrentUserModel`: its name, its columns), and
@@ -102,6 +102,12 @@ export const migrations = {
     // The member row an organization token was minted under (as text, whatever the plugin's id type):
     // removed and added again, a member is a new row. Earlier tokens have none: any membership holds.
     yield* sql`alter table "apiToken" add column if not exists "memberId" text`
+  }),
+  "0009_deprovisioned": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const model = yield* CurrentUserModel
+    // The directory's deactivation (Better Auth's SCIM plugin), apart from the app's; earlier users have none.
+    yield* sql.unsafe(`alter table ${quote(model.table)} add column if not exists ${quote(columnOf(model, "deprovisionedAt"))} timestamptz`)
   })
 }
 

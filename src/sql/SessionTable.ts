@@ -51,7 +51,12 @@ export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output, sent?
     const at = plan.userColumns.findIndex((c) => c.key === key)
     return at < 0 ? undefined : `u${at}`
   }
-  const lockAliases = { deactivatedAt: userAlias("deactivatedAt"), banned: userAlias("banned"), banExpires: userAlias("banExpires") }
+  const lockAliases = {
+    deactivatedAt: userAlias("deactivatedAt"),
+    deprovisionedAt: userAlias("deprovisionedAt"),
+    banned: userAlias("banned"),
+    banExpires: userAlias("banExpires")
+  }
   const decode = (row: Record<string, unknown>): SessionWithUser => {
     const session: Record<string, unknown> = {}
     const user: Record<string, unknown> = {}
@@ -63,6 +68,7 @@ export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output, sent?
     const read = (alias: string | undefined) => (alias === undefined ? undefined : row[alias])
     const lock = {
       deactivatedAt: read(lockAliases.deactivatedAt),
+      deprovisionedAt: read(lockAliases.deprovisionedAt),
       banned: read(lockAliases.banned),
       banExpires: read(lockAliases.banExpires)
     } as LockOutFields

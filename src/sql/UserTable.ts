@@ -1,6 +1,6 @@
 /**
  * Better Auth's `user` table on Postgres, as `Users` reads it and changes its one column,
- * `deactivatedAt`: under the names the app's Better Auth model gives them (`UserModel`).
+ * `deactivatedAt` (`deprovisionedAt` is the directory's, written through Better Auth: `adapters/ScimGuard.ts`): under the names the app's Better Auth model gives them (`UserModel`).
  */
 import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
@@ -14,7 +14,11 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel): UserTable => {
   const fields = selectList(model, "u", "u")
   const select = `select ${fields} from ${table} u`
   const deactivatedColumn = quote(columnOf(model, "deactivatedAt"))
-  const deactivatedAt = `u.${deactivatedColumn}`
+  // LockOut.isDeactivated in SQL: the app's deactivation or the directory's (a model saved before that column: the app's alone).
+  const hasDeprovisioned = model.columns === undefined || model.columns.some((c) => c.key === "deprovisionedAt")
+  const deactivated = hasDeprovisioned
+    ? `(u.${deactivatedColumn} is not null or u.${quote(columnOf(model, "deprovisionedAt"))} is not null)`
+    : `u.${deactivatedColumn} is not null`
   const order = `order by u.${quote(columnOf(model, "createdAt"))}, u."id"`
   const users = (text: string, params: ReadonlyArray<unknown> = []) => UserLock.users(sql, model, text, params)
   return {
@@ -32,7 +36,7 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel): UserTable => {
       users(`${select} where lower(u.${quote(columnOf(model, "email"))}) = lower($1)`, [email]).pipe(Effect.map((rows) => rows[0])),
     list: (filter) =>
       users(`${select} ${
-        filter.deactivated === undefined ? "" : filter.deactivated ? `where ${deactivatedAt} is not null` : `where ${deactivatedAt} is null`
+        filter.deactivated === undefined ? "" : filter.deactivated ? `where ${deactivated}` : `where not ${deactivated}`
       } ${order}`)
   }
 }
