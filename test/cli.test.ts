@@ -212,6 +212,24 @@ for (const backend of sqlBackends) {
       assert.isNotNull(await app.getSession(new Headers({ cookie })))
     })
 
+    it("a user the directory disabled (SCIM's deprovisionedAt) is listed as such, and reactivating lifts only the app's deactivation, saying so", async () => {
+      const email = `directory.${backend.name}@example.com`
+      const { userId, cookie } = await signUp(setup.auth, email)
+      await setup.pool.query(`update "user" set "deprovisionedAt" = now() where "id" = $1`, [userId])
+      const listed = await cli(["users", "list", "--deactivated"])
+      assert.match(listed.stdout, new RegExp(`${email.replace(".", "\\.")}  DEACTIVATED BY THE DIRECTORY \\(SCIM\\) \\d{4}-`))
+      assert.strictEqual((await cli(["users", "deactivate", email])).code, 0)
+      const reactivated = await cli(["users", "reactivate", email])
+      assert.strictEqual(reactivated.code, 0)
+      assert.match(reactivated.stdout, /  DEACTIVATED BY THE DIRECTORY \(SCIM\) \d{4}-/)
+      assert.notMatch(reactivated.stdout, /DEACTIVATED \d{4}-/, "the app's deactivation is lifted")
+      assert.include(reactivated.stderr, "Still locked out: the directory (SCIM) has them inactive")
+      assert.isNull(await app.getSession(new Headers({ cookie })))
+      const json = JSON.parse((await cli(["--json", "users", "list", "--deactivated"])).stdout) as Array<{ email: string; lockedOut: unknown; deprovisionedAt: unknown }>
+      assert.deepInclude(json.find((u) => u.email === email), { lockedOut: "deactivated" })
+      assert.isString(json.find((u) => u.email === email)?.deprovisionedAt)
+    })
+
     it("refuses with one line and a non-zero exit: unknown user, unknown token, bad duration, nothing on stdin", async () => {
       const ops = `ops.${backend.name}@example.com`
       // Every refusal at once (none writes), each its own process.

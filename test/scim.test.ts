@@ -16,6 +16,7 @@ import { betterAuth } from "better-auth"
 import { Redacted } from "effect"
 import { betterAuthDatabase, createAuthSession, Deactivated, fusionAuth, migrate } from "../src/index.ts"
 import { userLine } from "../src/cli/Lines.ts"
+import { decide } from "../src/core/NativeCookie.ts"
 import { browserOf, opensSession, quietOptions, signUpAs } from "./support/auth.ts"
 import { describeOnBackends, testPool } from "./support/databases.ts"
 
@@ -117,7 +118,9 @@ describeOnBackends("Better Auth's SCIM plugin: the directory's active: false", (
     assert.deepStrictEqual(w.told.at(-1), { userId: ada.userId, active: false, deprovisioned: true }, "the app's identity.reconcileUser runs after fusion-auth's write, in the same transaction")
     assert.strictEqual(await w.byToken(ada.token), "Deactivated deactivated", "the token is refused")
     assert.isNull(await w.app.getSession(new Headers({ authorization: `Bearer ${ada.token}` })))
-    assert.isNull(await w.app.getSession(new Headers({ cookie: ada.jar })), "the plugin deleted the session")
+    assert.isNull(await w.app.getSession(new Headers({ cookie: ada.jar })))
+    const sessions = await w.pool.query(`select count(*)::int as n from "session" where "userId" = $1`, [ada.userId])
+    assert.strictEqual(sessions.rows[0].n, 0, "the plugin deleted the sessions, as it does by itself")
     const signIn = await w.signIn(ada.email)
     assert.deepInclude(signIn, { status: 403 })
     assert.strictEqual((signIn.body as { code?: string }).code, "USER_DEACTIVATED")
@@ -211,20 +214,38 @@ describeOnBackends("Better Auth's SCIM plugin: the directory's active: false", (
     assert.strictEqual(rows.rows[0].n, 0, "the plugin deleted their sessions")
   })
 
-  it("a database the previous release migrated (no deprovisionedAt) upgrades with migrate(): an earlier deactivation and its token answer as before, and the directory's word then locks out", async () => {
+  it("a database the previous release migrated (no deprovisionedAt) upgrades with migrate(): an earlier deactivation and its token answer as before, the users the directory had disabled or deleted are locked out once, and the directory's word moves them from then on", async () => {
     const w = held.world
-    const ada = await w.provisioned()
+    const ada = await w.provisioned() // deactivated by the app; the directory has her active
+    const bo = await w.provisioned() // disabled by the directory before the upgrade
+    const cy = await w.provisioned() // deleted from the directory before the upgrade
+    const di = await w.provisioned() // active everywhere
     await w.app.users.deactivate(ada.userId)
-    // The schema as the release before this one left it (migrations 1 to 8).
+    assert.strictEqual((await w.setActive(bo.scimId, false)).status, 200)
+    assert.strictEqual((await w.directory("DELETE", `/Users/${cy.scimId}`)).status, 204)
+    // The database as the release before this one left it: migrations 1 to 8, and its saved model without the column.
     await w.pool.query(`alter table "user" drop column "deprovisionedAt"`)
     await w.pool.query(`delete from "fusionAuthMigrations" where "migration_id" >= 9`)
+    await w.pool.query(`update "fusionAuthUserModel" set "model" = jsonb_set("model", '{columns}',
+      (select jsonb_agg(c) from jsonb_array_elements("model"->'columns') c where c->>'key' <> 'deprovisionedAt'))`)
     await migrate(w.auth, { url: held.db.url })
-    const upgraded = await w.row(ada.userId)
-    assert.isNull(upgraded.deprovisionedAt)
-    assert.isNotNull(upgraded.deactivatedAt, "the earlier deactivation is kept")
     const ran = await w.pool.query(`select count(*)::int as n from "fusionAuthMigrations" where "migration_id" = 9`)
     assert.strictEqual(ran.rows[0].n, 1, "this release's migration recorded")
-    assert.strictEqual(await w.byToken(ada.token), "Deactivated deactivated")
+    const states = async () =>
+      Object.fromEntries(await Promise.all(Object.entries({ ada, bo, cy, di }).map(async ([name, who]) => {
+        const row = await w.row(who.userId)
+        return [name, { app: row.deactivatedAt !== null, directory: row.deprovisionedAt !== null, token: await w.byToken(who.token) }]
+      })))
+    assert.deepStrictEqual(await states(), {
+      ada: { app: true, directory: false, token: "Deactivated deactivated" },
+      bo: { app: false, directory: true, token: "Deactivated deactivated" },
+      cy: { app: false, directory: true, token: "Deactivated deactivated" },
+      di: { app: false, directory: false, token: di.userId }
+    })
+    // Once: a directory's lock-out lifted by hand stays lifted at the next start.
+    await w.pool.query(`update "user" set "deprovisionedAt" = null where "id" = $1`, [bo.userId])
+    await migrate(w.auth, { url: held.db.url })
+    assert.isNull((await w.row(bo.userId)).deprovisionedAt)
     await w.app.users.reactivate(ada.userId)
     assert.strictEqual(await w.byToken(ada.token), ada.userId, "the earlier token serves once reactivated")
     assert.strictEqual((await w.setActive(ada.scimId, false)).status, 200)
@@ -234,6 +255,7 @@ describeOnBackends("Better Auth's SCIM plugin: the directory's active: false", (
   it("every path reads the directory's column as it reads the app's: a session that outlived the plugin's deletion (the column set by SQL) is refused by the native cookie statement, at Better Auth's endpoints and for its token", async () => {
     const w = held.world
     const ada = await w.provisioned()
+    assert.strictEqual(decide(await w.auth.$context, "1.7.29")._tag, "Native", "the SCIM plugin leaves the native cookie path on")
     await w.pool.query(`update "user" set "deprovisionedAt" = now() where "id" = $1`, [ada.userId])
     assert.isNull(await w.app.getSession(new Headers({ cookie: ada.jar })), "the native cookie path refuses it")
     assert.strictEqual((await w.app.resolve(new Headers({ cookie: ada.jar })) as { error?: { _tag: string } }).error?._tag, "Deactivated")

@@ -12,7 +12,9 @@
  * in the plugin's own transaction, through the one option the plugin offers for it
  * (`identity.reconcileUser`, composed with the app's at `init`), so the user is locked out on
  * the next request exactly when the directory's change is committed, and never by a change
- * rolled back. One primary-key read, and a write only when the state changes, per reconciliation.
+ * rolled back. One primary-key read, and a write only when the state changes (the column, and
+ * Better Auth's `updatedAt` with it), per reconciliation. A disable the plugin made before
+ * fusion-auth kept its word is set once by the app's `migrate()` (`sql/DirectoryBackfill.ts`).
  */
 import { composeOnce } from "./Composed.ts"
 import { fusionAuthHere, pluginOf, type WithPlugins } from "./LockOutReads.ts"

@@ -170,6 +170,9 @@ const setActive = (deactivate: boolean) =>
       const user = yield* users.findByEmail(email)
       const changed = yield* (deactivate ? users.deactivate(user.id, ACTOR) : users.reactivate(user.id, ACTOR))
       yield* output(userJson(changed), () => [userLine(changed)])
+      if (!deactivate && changed.deprovisionedAt != null) {
+        yield* Console.error("Still locked out: the directory (SCIM) has them inactive; it lets them back in by setting them active.")
+      }
     })).pipe(
       Command.withDescription(
         deactivate

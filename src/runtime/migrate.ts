@@ -5,6 +5,7 @@
 import { Effect, Layer, type Redacted } from "effect"
 import type { BetterAuthLike } from "../services/CookieSource.ts"
 import * as Database from "../sql/Database.ts"
+import { directoryTables } from "../sql/DirectoryBackfill.ts"
 import * as Migrations from "../sql/Migrations.ts"
 import { fingerprint } from "../core/TokenSecret.ts"
 import * as UserModel from "../services/UserModel.ts"
@@ -30,9 +31,10 @@ export interface MigrateOptions {
  * With `options`, it records the app's token digest scheme (see `MigrateOptions`); without,
  * the one recorded (if any) is left as it is, since this call does not know the app's secret.
  */
-export const migrate = (auth: BetterAuthLike, database?: Database.DatabaseOptions, options?: MigrateOptions): Promise<void> =>
+export const migrate = async (auth: BetterAuthLike, database?: Database.DatabaseOptions, options?: MigrateOptions): Promise<void> =>
   migrateWith(auth, database, {
     saveModel: true,
+    directory: directoryTables(await auth.$context),
     ...(options === undefined ? {} : { fingerprint: fingerprint(options.tokenSecret) })
   })
 

@@ -260,7 +260,7 @@ export class BetterAuthFailure extends Error {
 export const assertPlugin = (auth: BetterAuthLike) => {
   if (!auth.options.plugins?.some((plugin) => plugin.id === PLUGIN_ID)) {
     throw new Error(
-      `fusion-auth: add fusionAuth() to the plugins of betterAuth({...}); without it Better Auth does not read "deactivatedAt" and deactivated users would keep their cookies`
+      `fusion-auth: add fusionAuth() to the plugins of betterAuth({...}); without it Better Auth does not read "deactivatedAt" or "deprovisionedAt" and deactivated users would keep their cookies`
     )
   }
 }

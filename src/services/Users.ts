@@ -1,6 +1,7 @@
 /**
- * Deactivation: the one column fusion-auth adds to Better Auth's `user` table, and the user
- * look-ups an administrator needs.
+ * Deactivation: the app's column fusion-auth adds to Better Auth's `user` table
+ * (`deactivatedAt`; `deprovisionedAt`, the directory's, is written by `adapters/ScimGuard.ts`
+ * and read with it by the lock-out rule), and the user look-ups an administrator needs.
  *
  * Deactivating keeps every session and token; the choke point refuses them while
  * `deactivatedAt` is set, and reactivation lets the same credentials back in. Each change is

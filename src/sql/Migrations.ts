@@ -15,6 +15,7 @@ import { columnOf, CurrentUserModel } from "../core/UserModel.ts"
 import { quote } from "./Columns.ts"
 import { userIdType } from "./Catalog.ts"
 import * as DigestScheme from "./DigestScheme.ts"
+import * as DirectoryBackfill from "./DirectoryBackfill.ts"
 import * as ModelTable from "./ModelTable.ts"
 
 /** Recorded in its own table, so an app's own Effect migrations never collide with these. */
@@ -123,10 +124,13 @@ export interface RunOptions {
    * is left as it is.
    */
   readonly fingerprint?: string | undefined
+  /** The SCIM plugin's tables in the app's Better Auth (`DirectoryBackfill`); absent: no SCIM plugin, or the CLI. */
+  readonly directory?: DirectoryBackfill.DirectoryTables | undefined
 }
 
 /**
- * Runs what has not run yet, then (`saveModel`, the app's own migrate) saves the app's user
+ * Runs what has not run yet, then (`saveModel`, the app's own migrate) sets the directory's
+ * word on the users it disabled before (`DirectoryBackfill`, once) and saves the app's user
  * model (`ModelTable`) for the processes without its Better Auth, and (`fingerprint`) the
  * app's token digest scheme (`DigestScheme`) for the processes without its secret; safe to
  * call on every start.
@@ -135,7 +139,15 @@ export const run = (options: RunOptions) =>
   Effect.gen(function*() {
     const ran = yield* migrator
     const sql = yield* SqlClient.SqlClient
-    if (options.saveModel) yield* ModelTable.save(sql, yield* CurrentUserModel)
+    if (options.saveModel) {
+      const model = yield* CurrentUserModel
+      // The app's first migrate() that knows the directory's column: the users it had disabled before.
+      const saved = options.directory === undefined ? undefined : yield* ModelTable.load(sql)
+      if (options.directory !== undefined && saved?.columns.some((c) => c.key === "deprovisionedAt") !== true) {
+        yield* DirectoryBackfill.backfill(sql, model, options.directory)
+      }
+      yield* ModelTable.save(sql, model)
+    }
     if (options.fingerprint !== undefined) yield* DigestScheme.save(sql, options.fingerprint)
     return ran
   })
