@@ -29,6 +29,7 @@ const onLowest = [
   "test/cookie-handover.test.ts",
   "test/email-links.test.ts",
   "test/magic-link.test.ts",
+  "test/device-authorization.test.ts",
   "test/two-factor.test.ts",
   "test/verification-codes.test.ts",
   "test/failures.test.ts",

@@ -5,9 +5,11 @@
  * refusal there takes the same shape, to the same place: for a magic link, its
  * `errorCallbackURL` (else its `callbackURL`, else `/`), whose origin the plugin checked before
  * it ran; for an OAuth link, the error URL its flow began with (else the app's
- * `onAPIError.errorURL`, else Better Auth's `/error` page).
+ * `onAPIError.errorURL`, else Better Auth's `/error` page). Where it answers a device polling
+ * for its token (RFC 8628, the device authorization plugin's `/device/token`), it answers in the
+ * protocol's shape, `{ error, error_description }`, and so does a lock-out's refusal there.
  */
-import type { APIError } from "better-auth/api"
+import { APIError } from "better-auth/api"
 
 /** `url` with `error` (and `error_description`) added to its query, before any fragment. */
 export const withError = (url: string, code: string, description?: string): string => {
@@ -45,4 +47,14 @@ export const linkRedirect = (raw: unknown, errorURL: unknown, error: APIError): 
   if (refusal === undefined) return error
   const to = typeof errorURL === "string" && errorURL !== "" ? errorURL : ctx.context.options.onAPIError?.errorURL ?? `${ctx.context.baseURL}/error`
   return ctx.redirect(withError(to, refusal.code, refusal.message))
+}
+
+/**
+ * A lock-out's refusal (`error`) of a device's poll for its token: 400 `access_denied` (RFC
+ * 8628: the authorization was refused), described, with fusion-auth's code beside it; `undefined` elsewhere.
+ */
+export const deviceTokenRefusal = (raw: unknown, error: APIError): Error | undefined => {
+  const refusal = refusalOf(error)
+  if ((raw as { readonly path?: string }).path !== "/device/token" || refusal === undefined) return undefined
+  return new APIError("BAD_REQUEST", { error: "access_denied", error_description: refusal.message ?? refusal.code, code: refusal.code })
 }

@@ -21,7 +21,7 @@
  */
 import type { BetterAuthOptions } from "better-auth"
 import { isAPIError } from "better-auth/api"
-import { linkRedirect, magicLinkRedirect } from "./BrowserRefusals.ts"
+import { deviceTokenRefusal, linkRedirect, magicLinkRedirect } from "./BrowserRefusals.ts"
 import { composeOnce } from "./Composed.ts"
 import { keepLockedOutSession } from "./LockOutGuard.ts"
 import { isFusionAuthHere, LINK_IMPERSONATOR, lockedOutBehind, lockedOutError, lockOutCode, type LockOutContext, oauthState, pluginOf } from "./LockOutReads.ts"
@@ -75,13 +75,14 @@ const linkTarget = async (): Promise<{ readonly userId: string; readonly imperso
 }
 
 /**
- * `refused`, in the shape Better Auth gives its own refusals where it sends a browser
- * (`BrowserRefusals.ts`): an OAuth link's (`link`) to the flow's error URL, a magic link's to its error callback.
+ * `refused`, in the shape Better Auth gives its own refusals where it sends a browser or
+ * answers a device (`BrowserRefusals.ts`): an OAuth link's (`link`) to the flow's error URL, a
+ * magic link's to its error callback, a device's poll for its token as RFC 8628's `access_denied`.
  */
-const asBrowserRefusal = (context: unknown, refused: Promise<void>, link?: { readonly errorURL: unknown }) =>
+const shapedRefusal = (context: unknown, refused: Promise<void>, link?: { readonly errorURL: unknown }) =>
   refused.catch((error: unknown) => {
     if (!isAPIError(error)) throw error
-    throw link !== undefined ? linkRedirect(context, link.errorURL, error) : (magicLinkRedirect(context, error) ?? error)
+    throw link !== undefined ? linkRedirect(context, link.errorURL, error) : (magicLinkRedirect(context, error) ?? deviceTokenRefusal(context, error) ?? error)
   })
 
 /**
@@ -90,7 +91,7 @@ const asBrowserRefusal = (context: unknown, refused: Promise<void>, link?: { rea
  */
 const refuseLinkTarget = async (context: unknown) => {
   const link = context == null ? undefined : await linkTarget()
-  if (link !== undefined) await asBrowserRefusal(context, refuse(link.userId, context, undefined, link.impersonatedBy), link)
+  if (link !== undefined) await shapedRefusal(context, refuse(link.userId, context, undefined, link.impersonatedBy), link)
 }
 
 /** Sign-ins by a mailed proof: Better Auth strips a user whose address was never verified of every account and session first. */
@@ -102,7 +103,7 @@ const MAILED_PROOF = /^\/(?:magic-link\/verify|sign-in\/email-otp)$/
  */
 const keepFromLockedOut = async (userId: string, context: Context | null | undefined) => {
   if (context != null && MAILED_PROOF.test(context.path ?? "") && isFusionAuthHere(context as unknown as LockOutContext)) {
-    await asBrowserRefusal(context, refuse(userId, context))
+    await shapedRefusal(context, refuse(userId, context))
   }
 }
 
@@ -119,7 +120,7 @@ export const databaseHooks = {
     update: { before: async (_user, context) => refuseLinkTarget(context) }
   },
   session: {
-    create: { before: async (session, context) => (context == null ? undefined : asBrowserRefusal(context, refuse(session.userId, context))) },
+    create: { before: async (session, context) => (context == null ? undefined : shapedRefusal(context, refuse(session.userId, context))) },
     update: { before: keepLockedOutSession }, // a refresh of a locked-out user's session keeps it as it was
     delete: { before: async (session, context) => keepFromLockedOut(session.userId, context) }
   },
@@ -134,7 +135,7 @@ export const databaseHooks = {
         if (user === null || marks(user).some((mark) => created.get(context)?.has(mark) === true)) return
         const link = await linkTarget()
         const refused = refuse(account.userId, context, user, link?.userId === account.userId ? link.impersonatedBy : undefined, walletWrittenFor(account, context))
-        await asBrowserRefusal(context, refused, link?.userId === account.userId ? link : undefined)
+        await shapedRefusal(context, refused, link?.userId === account.userId ? link : undefined)
       }
     },
     update: { before: async (_account, context) => refuseLinkTarget(context) },
