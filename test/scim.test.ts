@@ -17,6 +17,7 @@ import { Redacted } from "effect"
 import { betterAuthDatabase, createAuthSession, Deactivated, fusionAuth, migrate } from "../src/index.ts"
 import { userLine } from "../src/cli/Lines.ts"
 import { decide } from "../src/core/NativeCookie.ts"
+import { migrateWith } from "../src/runtime/migrate.ts"
 import { browserOf, opensSession, quietOptions, signUpAs } from "./support/auth.ts"
 import { describeOnBackends, testPool } from "./support/databases.ts"
 
@@ -250,6 +251,17 @@ describeOnBackends("Better Auth's SCIM plugin: the directory's active: false", (
     assert.strictEqual(await w.byToken(ada.token), ada.userId, "the earlier token serves once reactivated")
     assert.strictEqual((await w.setActive(ada.scimId, false)).status, 200)
     assert.strictEqual(await w.byToken(ada.token), "Deactivated deactivated")
+  })
+
+  it("migrate() where the SCIM plugin's tables are not made yet (Better Auth on an adapter instance, whose tables the app makes) sets nothing and starts", async () => {
+    const w = held.world
+    const ada = await w.provisioned()
+    await w.pool.query(`update "fusionAuthUserModel" set "model" = jsonb_set("model", '{columns}',
+      (select jsonb_agg(c) from jsonb_array_elements("model"->'columns') c where c->>'key' <> 'deprovisionedAt'))`)
+    const missing = { table: "noSuchTable", columns: [] }
+    await migrateWith(w.auth, { url: held.db.url }, { saveModel: true, directory: { subject: missing, source: missing, binding: missing } })
+    assert.isNull((await w.row(ada.userId)).deprovisionedAt)
+    assert.strictEqual(await w.byToken(ada.token), ada.userId)
   })
 
   it("every path reads the directory's column as it reads the app's: a session that outlived the plugin's deletion (the column set by SQL) is refused by the native cookie statement, at Better Auth's endpoints and for its token", async () => {

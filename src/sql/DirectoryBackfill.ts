@@ -12,6 +12,7 @@ import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import { columnOf, tableOf, type UserModel } from "../core/UserModel.ts"
 import { quote } from "./Columns.ts"
+import { postgresCode } from "./ModelTable.ts"
 
 type Table = NonNullable<ReturnType<typeof tableOf>>
 
@@ -34,7 +35,7 @@ export const directoryTables = (context: unknown): DirectoryTables | undefined =
 
 const column = (table: Table, key: string) => quote(table.columns.find((c) => c.key === key)?.column ?? key)
 
-/** Sets `deprovisionedAt` of every linked user the directory has no active source for; the count set. */
+/** Sets `deprovisionedAt` of every linked user the directory has no active source for. */
 export const backfill = (sql: SqlClient.SqlClient, model: UserModel, { subject, source, binding }: DirectoryTables) => {
   const deprovisioned = quote(columnOf(model, "deprovisionedAt"))
   // Ids compared as text: the plugin's references take user.id's type, whichever that is.
@@ -46,5 +47,9 @@ export const backfill = (sql: SqlClient.SqlClient, model: UserModel, { subject, 
         left join ${quote(binding.table)} b on b.${column(binding, "connectionId")} = su.${column(source, "connectionId")}
         where su.${column(source, "userId")}::text = u."id"::text and su.${column(source, "active")}
           and coalesce(b.${column(binding, "decommissionStatus")}, 'active') = 'active'
-      )`).pipe(Effect.orDie, Effect.asVoid)
+      )`).pipe(
+    // The plugin's tables not made yet (Better Auth on an adapter instance, whose tables the app makes): nothing to set.
+    Effect.catchTag("SqlError", (error) => (postgresCode(error) === "42P01" ? Effect.void : Effect.die(error))),
+    Effect.asVoid
+  )
 }
