@@ -1,7 +1,7 @@
 /**
  * The Better Auth plugin: declares `deactivatedAt` and `deprovisionedAt` on Better Auth's
- * `user` table, so Better Auth reads them with every session and its own `user` type carries it; opens no new session and
- * links no account for a locked-out user (deactivated, or banned: `core/LockOut.ts`), nor writes
+ * `user` table, so Better Auth reads them with every session and its own `user` type carries
+ * them; opens no new session and links no account for a locked-out user (deactivated, or banned: `core/LockOut.ts`), nor writes
  * what an identity provider says of them (`NothingNew.ts`); refuses a locked-out user's session
  * on Better Auth's own endpoints (`LockOutGuard.ts`) and a change of their address by a mailed
  * link (`EmailChangeGuard.ts`), nor serves them through the tokens Better Auth's OAuth provider
