@@ -25,6 +25,7 @@ export const tokenLine = (t: TokenInfo) =>
     ...(t.rateLimit === null ? [] : [`rate limit ${t.rateLimit}`])
   ].join("  ")
 
+/** A time the user row holds, as the CLI prints it. */
 const since = (at: unknown) => new Date(at as Date).toISOString()
 
 /** The user's state by the one lock-out rule: active, deactivated (since; by the app, the directory or both), or banned (until). */
@@ -36,7 +37,7 @@ const userState = (u: User) => {
         ...(u.deprovisionedAt == null ? [] : [`DEACTIVATED BY THE DIRECTORY (SCIM) ${since(u.deprovisionedAt)}`])
       ].join(", ")
     case "banned":
-      return u.banExpires == null ? "BANNED" : `BANNED until ${new Date(u.banExpires as Date).toISOString()}`
+      return u.banExpires == null ? "BANNED" : `BANNED until ${since(u.banExpires)}`
     default:
       return "active"
   }

@@ -35,13 +35,15 @@ export const lockOut = (user: LockOutFields, now: number): LockOutReason | undef
   return Number.isNaN(until) || until > now ? "banned" : undefined
 }
 
+/** The user fields the rule reads, under Better Auth's keys: what a statement must select for it. */
+export const LOCK_OUT_KEYS = ["deactivatedAt", "deprovisionedAt", "banned", "banExpires"] as const satisfies ReadonlyArray<keyof LockOutFields>
+
 /** Only the fields the rule reads, copied from a row (a cache or a narrowed answer must never be asked instead). */
-export const lockOutFields = (row: Readonly<Record<string, unknown>>): LockOutFields => ({
-  deactivatedAt: row.deactivatedAt as LockOutFields["deactivatedAt"],
-  deprovisionedAt: row.deprovisionedAt as LockOutFields["deprovisionedAt"],
-  banned: row.banned as LockOutFields["banned"],
-  banExpires: row.banExpires as LockOutFields["banExpires"]
-})
+export const lockOutFields = (row: Readonly<Record<string, unknown>>): LockOutFields => {
+  const fields: Record<string, unknown> = {}
+  for (const key of LOCK_OUT_KEYS) fields[key] = row[key]
+  return fields as LockOutFields
+}
 
 /**
  * What the plugin's `/get-session` hook read, by primary key, about the user it answered for.

@@ -108,7 +108,8 @@ export const CurrentUserModel = Context.Reference<UserModel>("fusion-auth/UserMo
 export const tableName = (modelName: string, usePlural: boolean | undefined): string => (usePlural === true ? `${modelName}s` : modelName)
 
 /** The column of a field (its own name where the model does not know it). */
-export const columnOf = (model: UserModel, key: string): string => model.columns?.find((c) => c.key === key)?.column ?? key
+export const columnOf = (model: { readonly columns?: ReadonlyArray<Column> | undefined }, key: string): string =>
+  model.columns?.find((c) => c.key === key)?.column ?? key
 
 /**
  * The user a row of `selectList` holds under Better Auth's keys, its id a string, and the

@@ -33,7 +33,7 @@ export const directoryTables = (context: unknown): DirectoryTables | undefined =
   return subject && source && binding ? { subject, source, binding } : undefined
 }
 
-const column = (table: Table, key: string) => quote(table.columns.find((c) => c.key === key)?.column ?? key)
+const column = (table: Table, key: string) => quote(columnOf(table, key))
 
 /** Sets `deprovisionedAt` of every linked user the directory has no active source for. */
 export const backfill = (sql: SqlClient.SqlClient, model: UserModel, { subject, source, binding }: DirectoryTables) => {

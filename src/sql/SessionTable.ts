@@ -9,7 +9,7 @@
  * `returned: false` (`Output` says which, taken once from Better Auth's own rule).
  */
 import type { SqlClient } from "effect/sql"
-import type { LockOutFields } from "../core/LockOut.ts"
+import { LOCK_OUT_KEYS, type LockOutFields } from "../core/LockOut.ts"
 import type { Column, Plan } from "../core/NativeCookie.ts"
 import { idsAsStrings } from "../core/UserModel.ts"
 import * as Batch from "./Batch.ts"
@@ -51,12 +51,7 @@ export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output, sent?
     const at = plan.userColumns.findIndex((c) => c.key === key)
     return at < 0 ? undefined : `u${at}`
   }
-  const lockAliases = {
-    deactivatedAt: userAlias("deactivatedAt"),
-    deprovisionedAt: userAlias("deprovisionedAt"),
-    banned: userAlias("banned"),
-    banExpires: userAlias("banExpires")
-  }
+  const lockAliases = LOCK_OUT_KEYS.map((key) => [key, userAlias(key)] as const)
   const decode = (row: Record<string, unknown>): SessionWithUser => {
     const session: Record<string, unknown> = {}
     const user: Record<string, unknown> = {}
@@ -65,14 +60,9 @@ export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output, sent?
     idsAsStrings(session, plan.sessionColumns)
     idsAsStrings(user, plan.userColumns)
     user.id = String(row.u0)
-    const read = (alias: string | undefined) => (alias === undefined ? undefined : row[alias])
-    const lock = {
-      deactivatedAt: read(lockAliases.deactivatedAt),
-      deprovisionedAt: read(lockAliases.deprovisionedAt),
-      banned: read(lockAliases.banned),
-      banExpires: read(lockAliases.banExpires)
-    } as LockOutFields
-    return { expiresAt: row[expiresAt] as Date, lock, session, user }
+    const lock: Record<string, unknown> = {}
+    for (const [key, alias] of lockAliases) lock[key] = alias === undefined ? undefined : row[alias]
+    return { expiresAt: row[expiresAt] as Date, lock: lock as LockOutFields, session, user }
   }
   return {
     /** The statement's text: the benchmark's floor sends it bare. */
