@@ -3,21 +3,31 @@
  * cache disabled), over generated states on real Better Auth and real Postgres: valid, the
  * expiry boundary and 1 ms either side, expired, deleted, user deleted, deactivated, refresh
  * due, tampered, wrong secret, another cookie prefix, duplicate cookies, don't-remember.
- * Every state and boundary is a fixed example; the property runs over three configurations:
- * Better Auth's defaults, the schema matrix's (mapped model and field names, uuid ids), and
- * an https `baseURL` (`__Secure-` cookie names).
+ * Every state and boundary is a fixed example; the property runs over four configurations:
+ * Better Auth's defaults, the schema matrix's (mapped model and field names, uuid ids), an
+ * https `baseURL` (`__Secure-` cookie names), and the plugins apps add that the native path
+ * stays on with (passkey, SSO, the OAuth provider, device authorization, …): each is listed
+ * in `NativeCookie.ALLOWED_PLUGINS`, which this configuration shows to hold.
  *
  * Time is frozen (`Date` only) at T for both sides: Better Auth reads `new Date()`, the
  * native path Effect's `Clock`, which reads `Date.now()`.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { betterAuth } from "better-auth"
+import { passkey } from "@better-auth/passkey"
+import { oauthProvider } from "@better-auth/oauth-provider"
+import { sso } from "@better-auth/sso"
+import { expo } from "@better-auth/expo"
+import { type BetterAuthPlugin, betterAuth } from "better-auth"
+import {
+  captcha, deviceAuthorization, genericOAuth, haveIBeenPwned, jwt, oAuthProxy, oauthPopup, oneTap, siwe
+} from "better-auth/plugins"
 import { Exit } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, vi } from "vitest"
 import { SessionResolver } from "../src/effect.ts"
 import { serialize } from "../src/core/SignedCookie.ts"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
+import { decide } from "../src/core/NativeCookie.ts"
 import { signUp } from "./support/auth.ts"
 import { testPassword } from "./support/password.ts"
 import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
@@ -37,6 +47,8 @@ interface Config {
   readonly cookie: string
   readonly dontRemember: string
   readonly numRuns: number
+  /** Plugins beside fusion-auth's. */
+  readonly plugins?: () => ReadonlyArray<BetterAuthPlugin>
 }
 
 const CONFIGS: ReadonlyArray<Config> = [
@@ -67,6 +79,31 @@ const CONFIGS: ReadonlyArray<Config> = [
     cookie: "__Secure-better-auth.session_token",
     dontRemember: "__Secure-better-auth.dont_remember",
     numRuns: 60
+  },
+  {
+    name: "the plugins the native path stays on with",
+    baseURL: "http://localhost:3000",
+    user: {},
+    session: {},
+    cookie: "better-auth.session_token",
+    dontRemember: "better-auth.dont_remember",
+    numRuns: 40,
+    plugins: () => [
+      passkey(),
+      sso(),
+      jwt(),
+      oauthProvider({ loginPage: "/login", consentPage: "/consent" }),
+      deviceAuthorization(),
+      oneTap(),
+      siwe({ domain: "localhost:3000", getNonce: async () => "nonce0000000001", verifyMessage: async () => true }),
+      oAuthProxy(),
+      oauthPopup(),
+      genericOAuth({ config: [{ providerId: "corp", clientId: "id", clientSecret: "secret", authorizationUrl: "https://idp.example/authorize", tokenUrl: "https://idp.example/token" }] }),
+      // Both call out (the password-breach API, the captcha's verifier) on the paths they guard: kept off the sign-up this test makes.
+      haveIBeenPwned({ paths: ["/change-password"] }),
+      captcha({ provider: "cloudflare-turnstile", secretKey: "secret", endpoints: ["/sign-in/social"] }),
+      expo()
+    ]
   }
 ]
 
@@ -87,7 +124,7 @@ const makeAuth = (url: string, config: Config) => {
       }
     },
     session: { ...config.session, additionalFields: { device: { type: "string", required: false, input: false } } },
-    plugins: [fusionAuth()]
+    plugins: [fusionAuth(), ...(config.plugins?.() ?? [])] as unknown as [ReturnType<typeof fusionAuth>]
   })
   return { auth, pool }
 }
@@ -141,6 +178,12 @@ for (const backend of sqlBackends) for (const config of CONFIGS) {
       setup = makeAuth(wire.url, config)
       await migrate(setup.auth, { url: wire.url })
       app = createAuthSession(setup.auth, { database: { url: wire.url } })
+    })
+
+    it("the native path is on: every plugin of the configuration is one it answers beside", async () => {
+      const context = (await setup.auth.$context) as { version?: string }
+      const decision = decide(context, context.version)
+      assert.strictEqual(decision._tag, "Native", decision._tag === "HandOver" ? decision.reason : "")
     })
     afterAll(async () => {
       vi.useRealTimers()

@@ -408,6 +408,12 @@ for (const backend of sqlBackends) {
       assert.strictEqual(variant((o) => (o.plugins = [...o.plugins, { id: "something-new" }])), "HandOver")
       assert.strictEqual(variant((o) => (o.plugins = [...o.plugins, { id: "admin", endpoints: { getSession: {} } }])), "HandOver")
       assert.strictEqual(variant((o) => (o.plugins = [...o.plugins, { id: "admin" }, { id: "tanstack-start-cookies" }])), "Native")
+      // A plugin released apart from Better Auth is taken at the minors read, never at the next one; api-key's keys answer /get-session.
+      assert.strictEqual(variant((o) => (o.plugins = [...o.plugins, { id: "passkey", version: "1.7.6" }])), "Native")
+      const nextPasskey = decide({ ...ctx, options: { ...ctx.options, plugins: [...ctx.options.plugins, { id: "passkey", version: "1.8.0" }] } }, "1.7.25")
+      assert.deepStrictEqual(nextPasskey, { _tag: "HandOver", reason: `plugin "passkey" 1.8.0 is not a release fusion-auth has seen (1.7.x)`, differs: false })
+      assert.strictEqual(variant((o) => (o.plugins = [...o.plugins, { id: "sso", version: "1.7.30-beta.1" }])), "HandOver")
+      assert.strictEqual(variant((o) => (o.plugins = [...o.plugins, { id: "api-key", version: "1.7.29" }])), "HandOver")
       assert.strictEqual(variant((o) => (o.hooks = { after: () => undefined })), "HandOver")
       assert.strictEqual(variant((o) => (o.secondaryStorage = {})), "HandOver")
       // The app's own choice is not a difference: said at debug level only.

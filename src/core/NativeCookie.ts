@@ -20,11 +20,20 @@ import { type Column, tableOf } from "./UserModel.ts"
  * a minor or major not seen yet (1.8, 2.0) or a prerelease is handed over whatever it does.
  */
 export const SEEN = { major: 1, minor: 7, text: "1.7.x" } as const
-/** Plugins verified not to change `/get-session`'s answer when no refresh or delete is due. */
+/**
+ * Plugins verified not to change `/get-session`'s answer when no refresh or delete is due:
+ * their hooks either match other paths or only add response headers there (`jwt`, `bearer`,
+ * `multi-session`, …), their `onRequest` runs only in `auth.handler`, and what their `init`
+ * adds (password checks, social providers, hooks on a session's update or delete) is not read
+ * by a `/get-session` that neither refreshes nor deletes. Left off: `customSession` (replaces
+ * the answer) and `api-key` (with `enableSessionForAPIKeys`, a key in the request's headers
+ * answers `/get-session` instead of the cookie).
+ */
 export const ALLOWED_PLUGINS: ReadonlySet<string> = new Set([
   "fusion-auth", "tanstack-start-cookies", "admin", "organization", "two-factor", "username", "anonymous",
   "multi-session", "jwt", "bearer", "last-login-method", "one-time-token", "magic-link", "email-otp",
-  "phone-number", "open-api", "scim"
+  "phone-number", "open-api", "scim", "passkey", "sso", "oauth-provider", "device-authorization", "one-tap",
+  "siwe", "oauth-proxy", "oauth-popup", "generic-oauth", "have-i-been-pwned", "captcha", "expo"
 ])
 
 export type { Column } from "./UserModel.ts"
@@ -98,8 +107,10 @@ export const decide = (context: unknown, version: string | undefined): Decision 
   if (options.session?.deferSessionRefresh) return handOver("session.deferSessionRefresh is on")
   if (options.hooks?.before || options.hooks?.after) return handOver("Better Auth hooks are configured")
   if (typeof options.baseURL === "object" && options.baseURL !== null) return handOver("baseURL is dynamic")
-  for (const plugin of (options.plugins ?? []) as ReadonlyArray<{ id?: string; endpoints?: Record<string, { path?: string }> }>) {
+  for (const plugin of (options.plugins ?? []) as ReadonlyArray<{ id?: string; version?: unknown; endpoints?: Record<string, { path?: string }> }>) {
     if (typeof plugin.id !== "string" || !ALLOWED_PLUGINS.has(plugin.id)) return handOver(`plugin "${String(plugin.id)}" is not known to leave getSession alone`)
+    // A plugin released apart from Better Auth (@better-auth/passkey, …) was read at the same minors.
+    if (plugin.version !== undefined && !(typeof plugin.version === "string" && versionSeen(plugin.version))) return handOver(`plugin "${plugin.id}" ${String(plugin.version)} is not a release fusion-auth has seen (${SEEN.text})`)
     const endpoints = Object.entries(plugin.endpoints ?? {})
     if (endpoints.some(([key, endpoint]) => key === "getSession" || endpoint?.path === "/get-session")) return handOver(`plugin "${plugin.id}" replaces getSession`)
   }
