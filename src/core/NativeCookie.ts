@@ -22,19 +22,56 @@ import { type Column, tableOf } from "./UserModel.ts"
 export const SEEN = { major: 1, minor: 7, text: "1.7.x" } as const
 /**
  * Plugins verified not to change `/get-session`'s answer when no refresh or delete is due:
- * their hooks either match other paths or only add response headers there (`jwt`, `bearer`,
- * `multi-session`, …), their `onRequest` runs only in `auth.handler`, and what their `init`
- * adds (password checks, social providers, hooks on a session's update or delete) is not read
- * by a `/get-session` that neither refreshes nor deletes. Left off: `customSession` (replaces
- * the answer) and `api-key` (with `enableSessionForAPIKeys`, a key in the request's headers
- * answers `/get-session` instead of the cookie).
+ * their `onRequest` runs only in `auth.handler`, and what their `init` adds (password checks,
+ * social providers, hooks on a session's update or delete) is not read by a `/get-session`
+ * that neither refreshes nor deletes. Each says what its hooks do there: `none` match it (as
+ * `decide` checks, so a later patch that adds one is handed over), or they only add response
+ * headers (`set-auth-jwt`, `set-auth-token`, cookies forwarded), or, fusion-auth's own, refuse
+ * a locked-out user as the native path does. Left off: `customSession` (replaces the answer)
+ * and `api-key` (with `enableSessionForAPIKeys`, a key in the request's headers answers
+ * `/get-session` instead of the cookie).
  */
-export const ALLOWED_PLUGINS: ReadonlySet<string> = new Set([
-  "fusion-auth", "tanstack-start-cookies", "admin", "organization", "two-factor", "username", "anonymous",
-  "multi-session", "jwt", "bearer", "last-login-method", "one-time-token", "magic-link", "email-otp",
-  "phone-number", "open-api", "scim", "passkey", "sso", "oauth-provider", "device-authorization", "one-tap",
-  "siwe", "oauth-proxy", "oauth-popup", "generic-oauth", "have-i-been-pwned", "captcha", "expo"
+export const ALLOWED_PLUGINS: ReadonlyMap<string, "none" | "headers" | "lock-out"> = new Map([
+  ["fusion-auth", "lock-out"],
+  ...(["tanstack-start-cookies", "multi-session", "jwt", "bearer", "last-login-method", "one-time-token"] as const).map((id) => [id, "headers"] as const),
+  ...([
+    "admin", "organization", "two-factor", "username", "anonymous", "magic-link", "email-otp", "phone-number", "open-api", "scim",
+    "passkey", "sso", "oauth-provider", "device-authorization", "one-tap", "siwe", "oauth-proxy", "oauth-popup", "generic-oauth",
+    "have-i-been-pwned", "captcha", "expo"
+  ] as const).map((id) => [id, "none"] as const)
 ])
+
+interface PluginLike {
+  readonly id?: string
+  readonly version?: unknown
+  readonly endpoints?: Record<string, { path?: string }>
+  readonly hooks?: Partial<Record<"before" | "after", ReadonlyArray<{ readonly matcher?: (context: unknown) => unknown }>>>
+}
+
+/**
+ * Whether one of `plugin`'s hooks would run for fusion-auth's own call, `getSession({ headers,
+ * query: { disableCookieCache: true } })` with a cookie: its matchers asked, as Better Auth asks
+ * them. A matcher that throws, or answers a promise, counts as a match.
+ */
+const hooksGetSession = (plugin: PluginLike, ctx: unknown, cookieName: string): boolean => {
+  const call = {
+    path: "/get-session",
+    method: "GET",
+    headers: new Headers({ cookie: `${cookieName}=value.signature` }),
+    query: { disableCookieCache: true },
+    body: undefined,
+    params: {},
+    request: undefined,
+    context: ctx
+  }
+  return [...(plugin.hooks?.before ?? []), ...(plugin.hooks?.after ?? [])].some((hook) => {
+    try {
+      return typeof hook.matcher !== "function" || Boolean(hook.matcher(call))
+    } catch {
+      return true
+    }
+  })
+}
 
 export type { Column } from "./UserModel.ts"
 
@@ -107,17 +144,19 @@ export const decide = (context: unknown, version: string | undefined): Decision 
   if (options.session?.deferSessionRefresh) return handOver("session.deferSessionRefresh is on")
   if (options.hooks?.before || options.hooks?.after) return handOver("Better Auth hooks are configured")
   if (typeof options.baseURL === "object" && options.baseURL !== null) return handOver("baseURL is dynamic")
-  for (const plugin of (options.plugins ?? []) as ReadonlyArray<{ id?: string; version?: unknown; endpoints?: Record<string, { path?: string }> }>) {
-    if (typeof plugin.id !== "string" || !ALLOWED_PLUGINS.has(plugin.id)) return handOver(`plugin "${String(plugin.id)}" is not known to leave getSession alone`)
-    // A plugin released apart from Better Auth (@better-auth/passkey, …) was read at the same minors.
-    if (plugin.version !== undefined && !(typeof plugin.version === "string" && versionSeen(plugin.version))) return handOver(`plugin "${plugin.id}" ${String(plugin.version)} is not a release fusion-auth has seen (${SEEN.text})`)
-    const endpoints = Object.entries(plugin.endpoints ?? {})
-    if (endpoints.some(([key, endpoint]) => key === "getSession" || endpoint?.path === "/get-session")) return handOver(`plugin "${plugin.id}" replaces getSession`)
-  }
   const cookies = ctx.authCookies as Record<string, { name?: unknown }> | undefined
   const cookieName = cookies?.sessionToken?.name
   const dontRememberName = cookies?.dontRememberToken?.name
   if (typeof cookieName !== "string" || typeof dontRememberName !== "string") return differs("Better Auth's cookie names are unknown")
+  for (const plugin of (options.plugins ?? []) as ReadonlyArray<PluginLike>) {
+    const hooks = typeof plugin.id === "string" ? ALLOWED_PLUGINS.get(plugin.id) : undefined
+    if (hooks === undefined) return handOver(`plugin "${String(plugin.id)}" is not known to leave getSession alone`)
+    // A plugin released apart from Better Auth (@better-auth/passkey, …) was read at the same minors.
+    if (plugin.version !== undefined && !(typeof plugin.version === "string" && versionSeen(plugin.version))) return handOver(`plugin "${plugin.id}" ${String(plugin.version)} is not a release fusion-auth has seen (${SEEN.text})`)
+    const endpoints = Object.entries(plugin.endpoints ?? {})
+    if (endpoints.some(([key, endpoint]) => key === "getSession" || endpoint?.path === "/get-session")) return handOver(`plugin "${plugin.id}" replaces getSession`)
+    if (hooks === "none" && hooksGetSession(plugin, context, cookieName)) return handOver(`plugin "${plugin.id}" has a hook on getSession`)
+  }
   if (typeof ctx.secret !== "string" || ctx.secret === "") return differs("Better Auth's secret is unknown")
   const config = (ctx.sessionConfig ?? {}) as { expiresIn?: unknown; updateAge?: unknown }
   if (typeof config.expiresIn !== "number" || typeof config.updateAge !== "number") return differs("Better Auth's session ages are unknown")
