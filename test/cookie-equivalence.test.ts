@@ -6,7 +6,7 @@
  * Every state and boundary is a fixed example; the property runs over four configurations:
  * Better Auth's defaults, the schema matrix's (mapped model and field names, uuid ids), an
  * https `baseURL` (`__Secure-` cookie names), and the plugins apps add that the native path
- * stays on with (passkey, SSO, the OAuth provider, device authorization, …): each is listed
+ * stays on with (passkey, SSO, the OAuth provider, device authorization, Stripe, …): each is listed
  * in `NativeCookie.ALLOWED_PLUGINS`, which this configuration shows to hold. (On the 1.7.0
  * project, the plugins released apart from Better Auth are still the locked ones: their own
  * imports are not aliased, and their peer ranges start at later 1.7 patches.)
@@ -19,6 +19,8 @@ import { passkey } from "@better-auth/passkey"
 import { oauthProvider } from "@better-auth/oauth-provider"
 import { sso } from "@better-auth/sso"
 import { expo } from "@better-auth/expo"
+import { stripe } from "@better-auth/stripe"
+import Stripe from "stripe"
 import { type BetterAuthPlugin, betterAuth } from "better-auth"
 import {
   captcha, deviceAuthorization, genericOAuth, haveIBeenPwned, jwt, oAuthProxy, oauthPopup, oneTap, siwe
@@ -105,7 +107,13 @@ const CONFIGS: ReadonlyArray<Config> = [
       // makes. The captcha guards /get-session too, in auth.handler only: the call both sides answer is auth.api's.
       haveIBeenPwned({ paths: ["/change-password"] }),
       captcha({ provider: "cloudflare-turnstile", secretKey: "secret", endpoints: ["/get-session", "/sign-in/social"] }),
-      expo()
+      expo(),
+      // Its client is made, never called: no customer is created at sign-up (createCustomerOnSignUp off).
+      stripe({
+        stripeClient: new Stripe("sk_test_equivalence"),
+        stripeWebhookSecret: "whsec_equivalence",
+        subscription: { enabled: true, plans: [{ name: "pro", priceId: "price_pro" }] }
+      })
     ]
   }
 ]

@@ -37,7 +37,7 @@ export const ALLOWED_PLUGINS: ReadonlyMap<string, "none" | "headers" | "lock-out
   ...([
     "admin", "organization", "two-factor", "username", "anonymous", "magic-link", "email-otp", "phone-number", "open-api", "scim",
     "passkey", "sso", "oauth-provider", "device-authorization", "one-tap", "siwe", "oauth-proxy", "oauth-popup", "generic-oauth",
-    "have-i-been-pwned", "captcha", "expo"
+    "have-i-been-pwned", "captcha", "expo", "stripe"
   ] as const).map((id) => [id, "none"] as const)
 ])
 
