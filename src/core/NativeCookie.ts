@@ -24,10 +24,12 @@ export const SEEN = { major: 1, minor: 7, text: "1.7.x" } as const
  * Plugins verified not to change `/get-session`'s answer when no refresh or delete is due:
  * their `onRequest` runs only in `auth.handler`, and what their `init` adds (password checks,
  * social providers, hooks on a session's update or delete) is not read by a `/get-session`
- * that neither refreshes nor deletes. Each says what its hooks do there: `none` match it (as
- * `decide` checks, so a later patch that adds one is handed over), or they only add response
- * headers (`set-auth-jwt`, `set-auth-token`, cookies forwarded), or, fusion-auth's own, refuse
- * a locked-out user as the native path does. Left off: `customSession` (replaces the answer)
+ * that neither refreshes nor deletes. Each says what its hooks do there: `none` match a call
+ * that neither refreshes nor deletes (the OAuth provider's after-hook matches a response that
+ * sets the session cookie: a refresh, handed over), as `decide` asks again at start-up, so a
+ * later patch that adds one is handed over; or they only add response headers
+ * (`set-auth-jwt`, `set-auth-token`, cookies forwarded); or, fusion-auth's own, they refuse a
+ * locked-out user as the native path does. Left off: `customSession` (replaces the answer)
  * and `api-key` (with `enableSessionForAPIKeys`, a key in the request's headers answers
  * `/get-session` instead of the cookie).
  */
@@ -50,23 +52,26 @@ interface PluginLike {
 
 /**
  * Whether one of `plugin`'s hooks would run for fusion-auth's own call, `getSession({ headers,
- * query: { disableCookieCache: true } })` with a cookie: its matchers asked, as Better Auth asks
- * them. A matcher that throws, or answers a promise, counts as a match.
+ * query: { disableCookieCache: true } })` with a cookie: its matchers asked with what Better
+ * Auth's dispatch gives them for that call (a copy of the context, as it makes one per call).
+ * A matcher that throws, or answers a promise, counts as a match (Better Auth would fail the
+ * request, or run the hook). It cannot see a matcher that waits for another header (api-key's,
+ * which is not listed).
  */
-const hooksGetSession = (plugin: PluginLike, ctx: unknown, cookieName: string): boolean => {
+const hooksGetSession = (plugin: PluginLike, ctx: Record<string, unknown>, cookieName: string): boolean => {
   const call = {
-    path: "/get-session",
-    method: "GET",
     headers: new Headers({ cookie: `${cookieName}=value.signature` }),
     query: { disableCookieCache: true },
-    body: undefined,
-    params: {},
-    request: undefined,
-    context: ctx
+    context: { ...ctx, returned: undefined, responseHeaders: undefined, session: null },
+    operationId: "getSession",
+    asResponse: false,
+    path: "/get-session"
   }
   return [...(plugin.hooks?.before ?? []), ...(plugin.hooks?.after ?? [])].some((hook) => {
     try {
-      return typeof hook.matcher !== "function" || Boolean(hook.matcher(call))
+      const matched: unknown = typeof hook.matcher === "function" ? hook.matcher(call) : true
+      if (matched instanceof Promise) matched.catch(() => undefined)
+      return Boolean(matched)
     } catch {
       return true
     }
@@ -93,7 +98,8 @@ export interface Plan {
 
 /**
  * `differs` when the hand-over is not the app's choice (its plugins, hooks, storage, adapter)
- * but Better Auth not being what the native path relies on: that is said once, at start-up.
+ * but Better Auth, or a plugin on the list, not being what the native path relies on (a
+ * release not read, a hook on `/get-session` where none was): that is said once, at start-up.
  */
 export type Decision =
   | { readonly _tag: "Native"; readonly plan: Plan }
@@ -152,10 +158,10 @@ export const decide = (context: unknown, version: string | undefined): Decision 
     const hooks = typeof plugin.id === "string" ? ALLOWED_PLUGINS.get(plugin.id) : undefined
     if (hooks === undefined) return handOver(`plugin "${String(plugin.id)}" is not known to leave getSession alone`)
     // A plugin released apart from Better Auth (@better-auth/passkey, …) was read at the same minors.
-    if (plugin.version !== undefined && !(typeof plugin.version === "string" && versionSeen(plugin.version))) return handOver(`plugin "${plugin.id}" ${String(plugin.version)} is not a release fusion-auth has seen (${SEEN.text})`)
+    if (plugin.version !== undefined && !(typeof plugin.version === "string" && versionSeen(plugin.version))) return differs(`plugin "${plugin.id}" ${String(plugin.version)} is not a release fusion-auth has seen (${SEEN.text})`)
     const endpoints = Object.entries(plugin.endpoints ?? {})
     if (endpoints.some(([key, endpoint]) => key === "getSession" || endpoint?.path === "/get-session")) return handOver(`plugin "${plugin.id}" replaces getSession`)
-    if (hooks === "none" && hooksGetSession(plugin, context, cookieName)) return handOver(`plugin "${plugin.id}" has a hook on getSession`)
+    if (hooks === "none" && hooksGetSession(plugin, ctx, cookieName)) return differs(`plugin "${plugin.id}" has a hook on getSession`)
   }
   if (typeof ctx.secret !== "string" || ctx.secret === "") return differs("Better Auth's secret is unknown")
   const config = (ctx.sessionConfig ?? {}) as { expiresIn?: unknown; updateAge?: unknown }
