@@ -9,16 +9,12 @@
  * plugins that the native path stays on with. Run on the locked Better Auth and on 1.7.0; the
  * plugins released apart from Better Auth are in `native-plugins.test.ts`, on the locked one.
  */
-import { builtInPlugins, type Config, describeEquivalence } from "./support/equivalence.ts"
+import { builtInPlugins, type Config, DEFAULT_NAMES, describeEquivalence } from "./support/equivalence.ts"
 
 const CONFIGS: ReadonlyArray<Config> = [
   {
     name: "Better Auth's defaults",
-    baseURL: "http://localhost:3000",
-    user: {},
-    session: {},
-    cookie: "better-auth.session_token",
-    dontRemember: "better-auth.dont_remember",
+    ...DEFAULT_NAMES,
     numRuns: 80
   },
   {
@@ -42,11 +38,7 @@ const CONFIGS: ReadonlyArray<Config> = [
   },
   {
     name: "Better Auth's own plugins that the native path stays on with",
-    baseURL: "http://localhost:3000",
-    user: {},
-    session: {},
-    cookie: "better-auth.session_token",
-    dontRemember: "better-auth.dont_remember",
+    ...DEFAULT_NAMES,
     numRuns: 40,
     role: "user",
     plugins: builtInPlugins

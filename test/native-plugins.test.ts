@@ -16,7 +16,7 @@ import { assert, it } from "@effect/vitest"
 import type { BetterAuthPlugin } from "better-auth"
 import Stripe from "stripe"
 import { ALLOWED_PLUGINS } from "../src/core/NativeCookie.ts"
-import { builtInPlugins, describeEquivalence } from "./support/equivalence.ts"
+import { builtInPlugins, DEFAULT_NAMES, describeEquivalence } from "./support/equivalence.ts"
 
 const plugins = (): ReadonlyArray<BetterAuthPlugin> => [
   ...builtInPlugins(),
@@ -42,11 +42,7 @@ it("the configuration installs every plugin on the list", () => {
 
 describeEquivalence([{
   name: "every plugin the native path stays on with",
-  baseURL: "http://localhost:3000",
-  user: {},
-  session: {},
-  cookie: "better-auth.session_token",
-  dontRemember: "better-auth.dont_remember",
+  ...DEFAULT_NAMES,
   numRuns: 40,
   role: "user",
   plugins

@@ -99,6 +99,15 @@ const FORGED_DONT_REMEMBER = { unsignedDontRemember: "true", forgedDontRemember:
 let emails = 0
 const email = () => `eq${++emails}.${Math.random().toString(36).slice(2, 8)}@example.com`
 
+/** Better Auth's defaults: its names, on a plain http `baseURL`. */
+export const DEFAULT_NAMES = {
+  baseURL: "http://localhost:3000",
+  user: {},
+  session: {},
+  cookie: "better-auth.session_token",
+  dontRemember: "better-auth.dont_remember"
+} as const
+
 /**
  * Better Auth's own plugins on the native path's list (`NativeCookie.ALLOWED_PLUGINS`), as apps
  * configure them. Two call out (the password-breach API, the captcha's verifier) on the paths
