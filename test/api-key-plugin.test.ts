@@ -11,6 +11,7 @@ import { type BetterAuthPlugin, betterAuth } from "better-auth"
 import { admin } from "better-auth/plugins"
 import { afterAll, beforeAll } from "vitest"
 import { createAuthSession, fusionAuth, migrate } from "../src/index.ts"
+import { decide } from "../src/core/NativeCookie.ts"
 import { quietOptions } from "./support/auth.ts"
 import { sqlBackends, type TestDatabase, testPool } from "./support/databases.ts"
 
@@ -102,6 +103,22 @@ for (const backend of sqlBackends) {
         assert.strictEqual(await w.name(), "Renamed")
       })
     }
+
+    it("the native cookie path: on beside the plugin as it comes (keys are not sessions); handed over, as the app's own choice, when keys are sessions", async () => {
+      const decided = async (auth: { readonly $context: Promise<unknown> }) => {
+        const context = (await auth.$context) as { version?: string }
+        return decide(context, context.version)
+      }
+      assert.strictEqual((await decided((await authWith([admin(), apiKey(), fusionAuth()])).auth))._tag, "Native")
+      assert.deepStrictEqual(await decided((await authWith([admin(), keysAsSessions(), fusionAuth()])).auth), {
+        _tag: "HandOver",
+        reason: `plugin "api-key" answers getSession itself, as configured`,
+        differs: false
+      })
+      // One configuration of several that makes keys sessions, under a header of its own: handed over too.
+      const several = apiKey([{ configId: "keys" }, { configId: "sessions", enableSessionForAPIKeys: true, apiKeyHeaders: "x-service-key" }])
+      assert.strictEqual((await decided((await authWith([admin(), several, fusionAuth()])).auth))._tag, "HandOver")
+    })
 
     it("an api-key plugin object shared with a Better Auth instance without fusion-auth: that instance answers as Better Auth alone", async () => {
       const shared = keysAsSessions()

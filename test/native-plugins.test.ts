@@ -1,11 +1,12 @@
 /**
  * Every plugin the native cookie path stays on with (`NativeCookie.ALLOWED_PLUGINS`), installed
  * together as apps configure them, Better Auth's own and those released apart from it
- * (passkey, SSO, the OAuth provider, Expo, Stripe, SCIM): the native path is on, and answers
+ * (passkey, SSO, the OAuth provider, Expo, Stripe, SCIM, API keys): the native path is on, and answers
  * what Better Auth's `getSession` answers in every state of the equivalence property
  * (`support/equivalence.ts`), at one statement. On the locked Better Auth only: those packages
  * import `better-auth` themselves, and their peer ranges start at later 1.7 patches.
  */
+import { apiKey } from "@better-auth/api-key"
 import { expo } from "@better-auth/expo"
 import { oauthProvider } from "@better-auth/oauth-provider"
 import { passkey } from "@better-auth/passkey"
@@ -24,6 +25,8 @@ const plugins = (): ReadonlyArray<BetterAuthPlugin> => [
   sso({ domainVerification: { enabled: true }, saml: { enableSingleLogout: true } }),
   oauthProvider({ loginPage: "/login", consentPage: "/consent" }),
   expo(),
+  // As it comes: its keys are not sessions (with enableSessionForAPIKeys the cookie is handed over, as api-key-plugin.test.ts shows).
+  apiKey(),
   // Its client is made, never called: no customer is created at sign-up (createCustomerOnSignUp off).
   stripe({
     stripeClient: new Stripe("sk_test_equivalence"),

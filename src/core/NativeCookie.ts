@@ -29,12 +29,14 @@ export const SEEN = { major: 1, minor: 7, text: "1.7.x" } as const
  * sets the session cookie: a refresh, handed over), as `decide` asks again at start-up, so a
  * later patch that adds one is handed over; or they only add response headers
  * (`set-auth-jwt`, `set-auth-token`, cookies forwarded); or, fusion-auth's own, they refuse a
- * locked-out user as the native path does. Left off: `customSession` (replaces the answer)
- * and `api-key` (with `enableSessionForAPIKeys`, a key in the request's headers answers
- * `/get-session` instead of the cookie).
+ * locked-out user as the native path does; or, `api-key`'s, they match only as the app
+ * configures them (with `enableSessionForAPIKeys`, a key in the request's headers answers
+ * `/get-session` instead of the cookie): asked the same way, and handed over when they do.
+ * Left off: `customSession` (replaces the answer).
  */
-export const ALLOWED_PLUGINS: ReadonlyMap<string, "none" | "headers" | "lock-out"> = new Map([
+export const ALLOWED_PLUGINS: ReadonlyMap<string, "none" | "headers" | "lock-out" | "as-configured"> = new Map([
   ["fusion-auth", "lock-out"],
+  ["api-key", "as-configured"],
   ...(["tanstack-start-cookies", "multi-session", "jwt", "bearer", "last-login-method", "one-time-token"] as const).map((id) => [id, "headers"] as const),
   ...([
     "admin", "organization", "two-factor", "username", "anonymous", "magic-link", "email-otp", "phone-number", "open-api", "scim",
@@ -50,17 +52,32 @@ interface PluginLike {
   readonly hooks?: Partial<Record<"before" | "after", ReadonlyArray<{ readonly matcher?: (context: unknown) => unknown }>>>
 }
 
+/** A request's headers as hostile as can be: every header present (the session cookie among them). */
+class EveryHeader extends Headers {
+  readonly cookie: string
+  constructor(cookie: string) {
+    super({ cookie })
+    this.cookie = cookie
+  }
+  override get(name: string): string {
+    return name.toLowerCase() === "cookie" ? this.cookie : "present"
+  }
+  override has(): boolean {
+    return true
+  }
+}
+
 /**
- * Whether one of `plugin`'s hooks would run for fusion-auth's own call, `getSession({ headers,
- * query: { disableCookieCache: true } })` with a cookie: its matchers asked with what Better
- * Auth's dispatch gives them for that call (a copy of the context, as it makes one per call).
- * A matcher that throws, or answers a promise, counts as a match (Better Auth would fail the
- * request, or run the hook). It cannot see a matcher that waits for another header (api-key's,
- * which is not listed).
+ * Whether one of `plugin`'s hooks could run for fusion-auth's own call, `getSession({ headers,
+ * query: { disableCookieCache: true } })` with the request's headers: its matchers asked with
+ * what Better Auth's dispatch gives them for that call (a copy of the context, as it makes one
+ * per call), every header present, so one that waits for a header (api-key's key) answers. A
+ * matcher that throws, or answers a promise, counts as a match (Better Auth would fail the
+ * request, or run the hook). One that waits for a header's particular value is not seen.
  */
 const hooksGetSession = (plugin: PluginLike, ctx: Record<string, unknown>, cookieName: string): boolean => {
   const call = {
-    headers: new Headers({ cookie: `${cookieName}=value.signature` }),
+    headers: new EveryHeader(`${cookieName}=value.signature`),
     query: { disableCookieCache: true },
     context: { ...ctx, returned: undefined, responseHeaders: undefined, session: null },
     operationId: "getSession",
@@ -162,6 +179,7 @@ export const decide = (context: unknown, version: string | undefined): Decision 
     const endpoints = Object.entries(plugin.endpoints ?? {})
     if (endpoints.some(([key, endpoint]) => key === "getSession" || endpoint?.path === "/get-session")) return handOver(`plugin "${plugin.id}" replaces getSession`)
     if (hooks === "none" && hooksGetSession(plugin, ctx, cookieName)) return differs(`plugin "${plugin.id}" has a hook on getSession`)
+    if (hooks === "as-configured" && hooksGetSession(plugin, ctx, cookieName)) return handOver(`plugin "${plugin.id}" answers getSession itself, as configured`)
   }
   if (typeof ctx.secret !== "string" || ctx.secret === "") return differs("Better Auth's secret is unknown")
   const config = (ctx.sessionConfig ?? {}) as { expiresIn?: unknown; updateAge?: unknown }
