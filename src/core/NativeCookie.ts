@@ -52,32 +52,24 @@ interface PluginLike {
   readonly hooks?: Partial<Record<"before" | "after", ReadonlyArray<{ readonly matcher?: (context: unknown) => unknown }>>>
 }
 
-/** A request's headers as hostile as can be: every header present (the session cookie among them). */
-class EveryHeader extends Headers {
-  readonly cookie: string
-  constructor(cookie: string) {
-    super({ cookie })
-    this.cookie = cookie
+/** A request's headers that refuse to be read: a matcher that reads them decides by the request, and so may match it. */
+const UNREADABLE_HEADERS = new Proxy({}, {
+  get: () => {
+    throw new Error("a matcher read the request's headers")
   }
-  override get(name: string): string {
-    return name.toLowerCase() === "cookie" ? this.cookie : "present"
-  }
-  override has(): boolean {
-    return true
-  }
-}
+})
 
 /**
  * Whether one of `plugin`'s hooks could run for fusion-auth's own call, `getSession({ headers,
- * query: { disableCookieCache: true } })` with the request's headers: its matchers asked with
+ * query: { disableCookieCache: true } })` with a request's headers: its matchers asked with
  * what Better Auth's dispatch gives them for that call (a copy of the context, as it makes one
- * per call), every header present, so one that waits for a header (api-key's key) answers. A
- * matcher that throws, or answers a promise, counts as a match (Better Auth would fail the
- * request, or run the hook). One that waits for a header's particular value is not seen.
+ * per call), the headers unreadable. A matcher that reads them (api-key's, looking for its key,
+ * when the app makes keys sessions), throws, or answers a promise counts as a match: what it
+ * decides depends on the request, Better Auth would fail the request, or run the hook.
  */
-const hooksGetSession = (plugin: PluginLike, ctx: Record<string, unknown>, cookieName: string): boolean => {
+const hooksGetSession = (plugin: PluginLike, ctx: Record<string, unknown>): boolean => {
   const call = {
-    headers: new EveryHeader(`${cookieName}=value.signature`),
+    headers: UNREADABLE_HEADERS,
     query: { disableCookieCache: true },
     context: { ...ctx, returned: undefined, responseHeaders: undefined, session: null },
     operationId: "getSession",
@@ -167,10 +159,6 @@ export const decide = (context: unknown, version: string | undefined): Decision 
   if (options.session?.deferSessionRefresh) return handOver("session.deferSessionRefresh is on")
   if (options.hooks?.before || options.hooks?.after) return handOver("Better Auth hooks are configured")
   if (typeof options.baseURL === "object" && options.baseURL !== null) return handOver("baseURL is dynamic")
-  const cookies = ctx.authCookies as Record<string, { name?: unknown }> | undefined
-  const cookieName = cookies?.sessionToken?.name
-  const dontRememberName = cookies?.dontRememberToken?.name
-  if (typeof cookieName !== "string" || typeof dontRememberName !== "string") return differs("Better Auth's cookie names are unknown")
   for (const plugin of (options.plugins ?? []) as ReadonlyArray<PluginLike>) {
     const hooks = typeof plugin.id === "string" ? ALLOWED_PLUGINS.get(plugin.id) : undefined
     if (hooks === undefined) return handOver(`plugin "${String(plugin.id)}" is not known to leave getSession alone`)
@@ -178,9 +166,13 @@ export const decide = (context: unknown, version: string | undefined): Decision 
     if (plugin.version !== undefined && !(typeof plugin.version === "string" && versionSeen(plugin.version))) return differs(`plugin "${plugin.id}" ${String(plugin.version)} is not a release fusion-auth has seen (${SEEN.text})`)
     const endpoints = Object.entries(plugin.endpoints ?? {})
     if (endpoints.some(([key, endpoint]) => key === "getSession" || endpoint?.path === "/get-session")) return handOver(`plugin "${plugin.id}" replaces getSession`)
-    if (hooks === "none" && hooksGetSession(plugin, ctx, cookieName)) return differs(`plugin "${plugin.id}" has a hook on getSession`)
-    if (hooks === "as-configured" && hooksGetSession(plugin, ctx, cookieName)) return handOver(`plugin "${plugin.id}" answers getSession itself, as configured`)
+    if (hooks === "none" && hooksGetSession(plugin, ctx)) return differs(`plugin "${plugin.id}" has a hook on getSession`)
+    if (hooks === "as-configured" && hooksGetSession(plugin, ctx)) return handOver(`plugin "${plugin.id}" answers getSession itself, as configured`)
   }
+  const cookies = ctx.authCookies as Record<string, { name?: unknown }> | undefined
+  const cookieName = cookies?.sessionToken?.name
+  const dontRememberName = cookies?.dontRememberToken?.name
+  if (typeof cookieName !== "string" || typeof dontRememberName !== "string") return differs("Better Auth's cookie names are unknown")
   if (typeof ctx.secret !== "string" || ctx.secret === "") return differs("Better Auth's secret is unknown")
   const config = (ctx.sessionConfig ?? {}) as { expiresIn?: unknown; updateAge?: unknown }
   if (typeof config.expiresIn !== "number" || typeof config.updateAge !== "number") return differs("Better Auth's session ages are unknown")
