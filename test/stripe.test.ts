@@ -11,6 +11,8 @@ import { stripe } from "@better-auth/stripe"
 import { assert, it } from "@effect/vitest"
 import { type BetterAuthPlugin, betterAuth } from "better-auth"
 import { admin } from "better-auth/plugins"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import type Stripe from "stripe"
 import { decide } from "../src/core/NativeCookie.ts"
 import { betterAuthDatabase, createAuthSession, fusionAuth, migrate } from "../src/index.ts"
@@ -71,6 +73,21 @@ const DOORS: ReadonlyArray<readonly [string, unknown?]> = [
   ["/subscription/restore", {}],
   ["/subscription/billing-portal", { returnUrl: "/account" }]
 ]
+
+it("the overrides entry points @better-auth/stripe at the better-call better-auth itself depends on, and stripe is within the plugin's peer range", () => {
+  const manifest = (name: string) =>
+    JSON.parse(readFileSync(join(import.meta.dirname, "..", "node_modules", name, "package.json"), "utf8")) as {
+      version: string
+      dependencies?: Record<string, string>
+      peerDependencies?: Record<string, string>
+    }
+  const ours = JSON.parse(readFileSync(join(import.meta.dirname, "..", "package.json"), "utf8")) as { overrides: Record<string, Record<string, string>> }
+  assert.deepStrictEqual(ours.overrides["@better-auth/stripe"], { "better-call": "$better-call" })
+  assert.strictEqual(manifest("better-call").version, manifest("better-auth").dependencies?.["better-call"])
+  const range = manifest("@better-auth/stripe").peerDependencies?.stripe ?? ""
+  const major = manifest("stripe").version.split(".")[0]
+  assert.include(range.split("||").map((r) => r.trim()), `^${major}`, `stripe ${manifest("stripe").version} within ${range}`)
+})
 
 describeOnBackends("Better Auth's Stripe plugin for a locked-out user", makeWorld, (held) => {
   it("the native cookie path stays on beside it", async () => {
