@@ -166,8 +166,9 @@ export const decide = (context: unknown, version: string | undefined): Decision 
     if (plugin.version !== undefined && !(typeof plugin.version === "string" && versionSeen(plugin.version))) return differs(`plugin "${plugin.id}" ${String(plugin.version)} is not a release fusion-auth has seen (${SEEN.text})`)
     const endpoints = Object.entries(plugin.endpoints ?? {})
     if (endpoints.some(([key, endpoint]) => key === "getSession" || endpoint?.path === "/get-session")) return handOver(`plugin "${plugin.id}" replaces getSession`)
-    if (hooks === "none" && hooksGetSession(plugin, ctx)) return differs(`plugin "${plugin.id}" has a hook on getSession`)
-    if (hooks === "as-configured" && hooksGetSession(plugin, ctx)) return handOver(`plugin "${plugin.id}" answers getSession itself, as configured`)
+    if ((hooks === "none" || hooks === "as-configured") && hooksGetSession(plugin, ctx)) {
+      return hooks === "none" ? differs(`plugin "${plugin.id}" has a hook on getSession`) : handOver(`plugin "${plugin.id}" answers getSession itself, as configured`)
+    }
   }
   const cookies = ctx.authCookies as Record<string, { name?: unknown }> | undefined
   const cookieName = cookies?.sessionToken?.name
