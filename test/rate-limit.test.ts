@@ -412,6 +412,48 @@ describe("RateLimiter over a shared storage that fails", () => {
     }).pipe(Effect.provide(limiter(c.resolver, { requests: 5, perUser: 10 }, lateThenHanging)))
   })
 
+  it.effect("waits are given up each at its own due, none early or late: a count answered in time is kept, an interrupted wait drops out, and after a quiet spell the next hang is still given up", () => {
+    // Each key's count answers when the test says (or never); every wait has the same 250 ms.
+    const answers = new Map<string, (count: number) => void>()
+    const counter = RateLimitCounter.layerStorage({ increment: (key: string) => new Promise<number>((resolve) => answers.set(key.split(":")[2]!, resolve)) }, "250 millis")
+    const at = RateLimit.windowAt(W, 0)
+    return Effect.gen(function*() {
+      const { begin } = yield* RateLimitCounter
+      const waitFor = (key: string) => Effect.flatMap(begin!(key, at), (wait) => Effect.forkChild(wait))
+      const pending = (fiber: Fiber.Fiber<number, unknown>) => fiber.pollUnsafe() === undefined
+      const gaveUp = (fiber: Fiber.Fiber<number, unknown>) =>
+        Effect.map(Effect.flip(Fiber.join(fiber)), (error) => String((error as { cause: unknown }).cause))
+
+      const a = yield* waitFor("a") // t=0, never answered
+      const b = yield* waitFor("b") // t=0, answered at 100
+      yield* TestClock.adjust("100 millis")
+      answers.get("b")!(7)
+      assert.strictEqual(yield* Fiber.join(b), 7)
+      yield* TestClock.adjust("50 millis")
+      const c = yield* waitFor("c") // t=150, never answered
+      const d = yield* waitFor("d") // t=150, interrupted at 200
+      yield* TestClock.adjust("50 millis")
+      yield* Fiber.interrupt(d)
+      yield* TestClock.adjust("49 millis")
+      assert.isTrue(pending(a), "1 ms before a's due")
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(yield* gaveUp(a), "secondaryStorage.increment took too long")
+      assert.isTrue(pending(c))
+      yield* TestClock.adjust("149 millis")
+      assert.isTrue(pending(c), "1 ms before c's due, 250 ms after it began, not after a's")
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(yield* gaveUp(c), "secondaryStorage.increment took too long")
+      answers.get("a")!(1) // answered after being given up: nothing left to settle
+
+      yield* TestClock.adjust("10 seconds") // nothing waits
+      const e = yield* waitFor("e")
+      yield* TestClock.adjust("249 millis")
+      assert.isTrue(pending(e))
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(yield* gaveUp(e), "secondaryStorage.increment took too long")
+    }).pipe(Effect.provide(counter))
+  })
+
   it.effect("open: admitted uncounted, as the user the database gave; a warning at most once a window, in either mode", () => {
     const c = callers()
     const ivy = c.add({ user: user("ivy"), session: null, scopes: [], tokenId: "tok_i" })

@@ -7,7 +7,7 @@
  * A count's key names its window (`RateLimit.windowAt`), so a count never carries over and
  * the storage's expiry only clears it away.
  */
-import { Clock, Context, Data, type Duration, Effect, Exit, Layer } from "effect"
+import { Clock, Context, Data, Duration, Effect, Exit, Layer } from "effect"
 import type { Window } from "../core/RateLimit.ts"
 import { CurrentTokenPolicy } from "../core/TokenPolicy.ts"
 
@@ -68,33 +68,92 @@ export class RateLimitCounter extends Context.Service<RateLimitCounter, {
   /**
    * In Better Auth's `secondaryStorage` (Redis, say): one `increment` per count, shared by every
    * instance, waited for at most `timeout`. The key lives until its window ends, and a second more.
+   *
+   * A wait is given up by one fiber for all of them (`overdue`), not a timer and a race each:
+   * every wait has the same timeout, so they fall due in the order they began, and that fiber
+   * sleeps until the oldest still waiting is due, or, with none waiting, until one begins.
    */
-  static readonly layerStorage = (storage: IncrementingStorage, timeout: Duration.Input = "500 millis"): Layer.Layer<RateLimitCounter> => {
-    const tookTooLong = () => Effect.fail(new CounterUnavailable({ cause: "secondaryStorage.increment took too long" }))
-    const begin = (key: string, window: Window) =>
-      Effect.map(Clock.currentTimeMillis, (now): Effect.Effect<number, CounterUnavailable> => {
-        // Settled as soon as the storage answers, whether or not anyone waits yet: a failure is kept, never unhandled.
-        let answer: Exit.Exit<number, CounterUnavailable> | undefined
-        const arrived = new Promise((resolve) => resolve(storage.increment(`fusion-auth:rate:${key}:${window.index}`, Math.ceil((window.resetAt - now) / 1000) + 1)))
-          .then(
-            (value) => {
-              const count = Number(value)
-              answer = Number.isSafeInteger(count) && count > 0
-                ? Exit.succeed(count)
-                : Exit.fail(new CounterUnavailable({ cause: "secondaryStorage.increment answered no count" }))
-            },
-            (cause) => {
-              answer = Exit.fail(new CounterUnavailable({ cause }))
-            }
-          )
-        const wait = Effect.promise(() => arrived).pipe(
-          Effect.flatMap(() => answer!),
-          Effect.timeoutOrElse({ duration: timeout, orElse: tookTooLong })
-        )
-        return Effect.suspend(() => answer ?? wait)
+  static readonly layerStorage = (storage: IncrementingStorage, timeout: Duration.Input = "500 millis"): Layer.Layer<RateLimitCounter> =>
+    Layer.effect(
+      RateLimitCounter,
+      Effect.gen(function*() {
+        const millis = Duration.toMillis(Duration.fromInputUnsafe(timeout))
+        const tookTooLong = Exit.fail(new CounterUnavailable({ cause: "secondaryStorage.increment took too long" }))
+        /** A request waiting for its count: given up at `due` unless its count came first. */
+        interface Wait {
+          readonly due: number
+          settle: ((answer: Exit.Exit<number, CounterUnavailable>) => void) | undefined
+        }
+        // Oldest first, from `head`; the settled ones ahead of the oldest still waiting are dropped as `overdue` passes them.
+        let waits: Array<Wait> = []
+        let head = 0
+        let wake: (() => void) | undefined
+        const overdue = Effect.gen(function*() {
+          while (head < waits.length && waits[head]!.settle === undefined) head++
+          if (head > 1024 && head * 2 > waits.length) {
+            waits = waits.slice(head)
+            head = 0
+          }
+          if (head === waits.length) {
+            waits = []
+            head = 0
+            return yield* Effect.callback<void>((resume) => {
+              wake = () => resume(Effect.void)
+            })
+          }
+          const oldest = waits[head]!
+          const now = yield* Clock.currentTimeMillis
+          if (oldest.due > now) return yield* Effect.sleep(oldest.due - now)
+          head++
+          oldest.settle!(tookTooLong)
+        })
+        yield* Effect.forkScoped(Effect.forever(overdue))
+
+        const begin = (key: string, window: Window) =>
+          Effect.map(Clock.currentTimeMillis, (now): Effect.Effect<number, CounterUnavailable> => {
+            // Settled as soon as the storage answers, whether or not anyone waits yet: a failure is kept, never unhandled.
+            let answer: Exit.Exit<number, CounterUnavailable> | undefined
+            let waiting: Wait | undefined
+            new Promise((resolve) => resolve(storage.increment(`fusion-auth:rate:${key}:${window.index}`, Math.ceil((window.resetAt - now) / 1000) + 1)))
+              .then(
+                (value) => {
+                  const count = Number(value)
+                  answer = Number.isSafeInteger(count) && count > 0
+                    ? Exit.succeed(count)
+                    : Exit.fail(new CounterUnavailable({ cause: "secondaryStorage.increment answered no count" }))
+                },
+                (cause) => {
+                  answer = Exit.fail(new CounterUnavailable({ cause }))
+                }
+              )
+              .then(() => waiting?.settle?.(answer!))
+            const wait = Effect.clockWith((clock) =>
+              Effect.callback<number, CounterUnavailable>((resume) => {
+                const wait: Wait = {
+                  due: clock.currentTimeMillisUnsafe() + millis,
+                  settle: (exit) => {
+                    wait.settle = undefined
+                    resume(exit)
+                  }
+                }
+                waiting = wait
+                waits.push(wait)
+                if (wake !== undefined) {
+                  const resumeOverdue = wake
+                  wake = undefined
+                  resumeOverdue()
+                }
+                // Interrupted: nothing left to settle.
+                return Effect.sync(() => {
+                  wait.settle = undefined
+                })
+              })
+            )
+            return Effect.suspend(() => answer ?? wait)
+          })
+        return RateLimitCounter.of({ increment: (key, window) => Effect.flatten(begin(key, window)), begin, remote: true })
       })
-    return Layer.succeed(RateLimitCounter, RateLimitCounter.of({ increment: (key, window) => Effect.flatten(begin(key, window)), begin, remote: true }))
-  }
+    )
 
   /**
    * Shared through Better Auth's `secondaryStorage` when the app has one, in memory otherwise.
