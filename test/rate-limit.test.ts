@@ -451,6 +451,12 @@ describe("RateLimiter over a shared storage that fails", () => {
       assert.isTrue(pending(e))
       yield* TestClock.adjust("1 millis")
       assert.strictEqual(yield* gaveUp(e), "secondaryStorage.increment took too long")
+
+      const f = yield* begin!("f", at) // one count waited for twice: both get its answer
+      const [f1, f2] = [yield* Effect.forkChild(f), yield* Effect.forkChild(f)]
+      yield* TestClock.adjust("10 millis")
+      answers.get("f")!(3)
+      assert.deepStrictEqual([yield* Fiber.join(f1), yield* Fiber.join(f2)], [3, 3])
     }).pipe(Effect.provide(counter))
   })
 

@@ -113,7 +113,7 @@ export class RateLimitCounter extends Context.Service<RateLimitCounter, {
           Effect.map(Clock.currentTimeMillis, (now): Effect.Effect<number, CounterUnavailable> => {
             // Settled as soon as the storage answers, whether or not anyone waits yet: a failure is kept, never unhandled.
             let answer: Exit.Exit<number, CounterUnavailable> | undefined
-            let waiting: Wait | undefined
+            let waiting: Array<Wait> | undefined
             new Promise((resolve) => resolve(storage.increment(`fusion-auth:rate:${key}:${window.index}`, Math.ceil((window.resetAt - now) / 1000) + 1)))
               .then(
                 (value) => {
@@ -126,7 +126,7 @@ export class RateLimitCounter extends Context.Service<RateLimitCounter, {
                   answer = Exit.fail(new CounterUnavailable({ cause }))
                 }
               )
-              .then(() => waiting?.settle?.(answer!))
+              .then(() => waiting?.forEach((wait) => wait.settle?.(answer!)))
             const wait = Effect.clockWith((clock) =>
               Effect.callback<number, CounterUnavailable>((resume) => {
                 const wait: Wait = {
@@ -136,7 +136,8 @@ export class RateLimitCounter extends Context.Service<RateLimitCounter, {
                     resume(exit)
                   }
                 }
-                waiting = wait
+                if (waiting === undefined) waiting = [wait]
+                else waiting.push(wait) // the same count waited for twice
                 waits.push(wait)
                 if (wake !== undefined) {
                   const resumeOverdue = wake
