@@ -56,11 +56,11 @@ export const make = Effect.fn(function*(write: TokenTable["writeLastUsed"]) {
     pending = new Map()
     early = false
     return write([...batch.keys()], [...batch.values()].map((ms) => new Date(ms).toISOString())).pipe(
-      Effect.catchCause(() =>
+      Effect.catchCause((cause) =>
         Effect.sync(() => {
           // Kept for the next interval's flush, whether or not another use arrives meanwhile.
           for (const [id, at] of batch) if (!pending.has(id) && pending.size < MAX_PENDING) pending.set(id, at)
-        }).pipe(Effect.andThen(Effect.logWarning(`fusion-auth: lastUsedAt not written for ${batch.size} tokens; will retry`)))
+        }).pipe(Effect.andThen(Effect.logWarning(`fusion-auth: lastUsedAt not written for ${batch.size} tokens; will retry`, cause)))
       )
     )
   }))

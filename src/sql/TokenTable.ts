@@ -58,10 +58,16 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: nu
       )
       select * from "apiToken" where "id" in (select "id" from "tree") order by "createdAt", "id" for update`.pipe(Effect.map(records), Effect.orDie),
   update: (id, changes) => sql`update "apiToken" set ${sql.update(changes)} where "id" = ${id}`.pipe(Effect.orDie, Effect.asVoid),
+  // The rows are locked in id order before any is written: instances flushing the same busy
+  // tokens at once then wait for one another, where locking in each one's own order deadlocked.
   writeLastUsed: (ids, times) =>
-    sql`update "apiToken" as t set "lastUsedAt" = v."at"
-      from (select unnest(${ids}::text[]) as "id", unnest(${times}::timestamptz[]) as "at") as v
-      where t."id" = v."id" and (t."lastUsedAt" is null or t."lastUsedAt" < v."at")`.pipe(Effect.orDie, Effect.asVoid),
+    sql`with v as (select unnest(${ids}::text[]) as "id", unnest(${times}::timestamptz[]) as "at"),
+      l as (
+        select t."id" from "apiToken" t join v on t."id" = v."id"
+        where t."lastUsedAt" is null or t."lastUsedAt" < v."at" order by t."id" for update of t
+      )
+      update "apiToken" as t set "lastUsedAt" = v."at" from v, l
+      where t."id" = v."id" and t."id" = l."id" and (t."lastUsedAt" is null or t."lastUsedAt" < v."at")`.pipe(Effect.orDie, Effect.asVoid),
   digestScheme: () => DigestScheme.load(sql)
 })
 

@@ -21,7 +21,7 @@ export interface WireCounter {
   close(): Promise<void>
 }
 
-const WRITE = /^\s*(?:insert|update|delete|merge|create|alter|drop|truncate)\b|\b(?:insert\s+into|update\s+"?\w+"?\s+set|delete\s+from)\b/i
+const WRITE = /^\s*(?:insert|update|delete|merge|create|alter|drop|truncate)\b|\b(?:insert\s+into|update\s+"?\w+"?(?:\s+(?:as\s+)?"?\w+"?)?\s+set|delete\s+from)\b/i
 const cstring = (buf: Buffer, at: number): [string, number] => {
   const end = buf.indexOf(0, at)
   return [buf.toString("utf8", at, end), end + 1]

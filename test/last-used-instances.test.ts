@@ -1,0 +1,78 @@
+/**
+ * `lastUsedAt` from several instances of an app on one database: each flushes the notes of the
+ * tokens it served, and busy tokens are served by all of them. Flushes that run at once, over
+ * the same tokens in different orders, must not deadlock (Postgres would refuse one of them and
+ * its notes would wait an interval, or be lost at shutdown), and every note is written.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Redacted } from "effect"
+import pg from "pg"
+import { createAuthSession } from "../src/index.ts"
+import { makeAuth, migrate, signUp } from "./support/auth.ts"
+import { sqlBackends } from "./support/databases.ts"
+
+const INSTANCES = 4
+const TOKENS = 400
+const ROUNDS = 4
+
+/** A fresh order of 0 … n-1 for each instance: the order its notes are kept, and written, in. */
+const shuffled = (n: number) => {
+  const order = Array.from({ length: n }, (_, i) => i)
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[order[i], order[j]] = [order[j]!, order[i]!]
+  }
+  return order
+}
+
+describe.each(sqlBackends)("lastUsedAt written by several instances at once on $name", (backend) => {
+  it("flushes over the same tokens in different orders never deadlock, and the latest use is what is kept", { timeout: 180_000 }, async () => {
+    const db = await backend.make()
+    const { auth, pool } = makeAuth(db.url)
+    const admin = new pg.Client({ connectionString: db.url })
+    try {
+      await migrate(auth, { url: db.url })
+      await admin.connect()
+      const deadlocks = async () => {
+        await admin.query("select pg_stat_clear_snapshot()")
+        return Number((await admin.query(`select deadlocks from pg_stat_database where datname = current_database()`)).rows[0]?.deadlocks ?? 0)
+      }
+      const minting = createAuthSession(auth, { database: { url: db.url }, tokens: { maxLiveTokensPerUser: TOKENS } })
+      const { userId } = await signUp(auth, `busy.${Math.random().toString(36).slice(2, 8)}@example.com`)
+      const tokens: Array<string> = []
+      for (let i = 0; i < TOKENS; i++) tokens.push(Redacted.value((await minting.tokens.create({ userId, name: `t${i}` })).token))
+      await minting.dispose()
+      const before = await deadlocks()
+
+      for (let round = 0; round < ROUNDS; round++) {
+        // Not used for longer than the interval (a minute): each instance's first use of each token is noted, and written at its flush.
+        await pool.query(`update "apiToken" set "lastUsedAt" = null`)
+        const instances = Array.from({ length: INSTANCES }, () => createAuthSession(auth, { database: { url: db.url } }))
+        const started = new Date()
+        // Each instance serves every token, in an order of its own; the last to serve a token serves it last of all.
+        let lastBegan = started
+        for (const instance of instances) {
+          lastBegan = new Date()
+          for (const i of shuffled(TOKENS)) {
+            const session = await instance.getSession(new Headers({ authorization: `Bearer ${tokens[i]}` }))
+            assert.strictEqual(session?.user.id, userId)
+          }
+        }
+        const lastServed = new Date()
+        // Disposing writes each instance's notes: four flushes at once over the same rows.
+        await Promise.all(instances.map((instance) => instance.dispose()))
+        const { rows } = await pool.query<{ lastUsedAt: Date | null }>(`select "lastUsedAt" from "apiToken"`)
+        assert.strictEqual(rows.length, TOKENS)
+        for (const { lastUsedAt } of rows) {
+          assert.isNotNull(lastUsedAt)
+          assert.isTrue(lastUsedAt!.getTime() >= lastBegan.getTime() && lastUsedAt!.getTime() <= lastServed.getTime(), `round ${round}: the last instance's use is kept (${lastUsedAt!.toISOString()})`)
+        }
+      }
+      assert.strictEqual(await deadlocks() - before, 0, "Postgres detected no deadlock")
+    } finally {
+      await admin.end().catch(() => undefined)
+      await pool.end()
+      await db.close()
+    }
+  })
+})
