@@ -78,6 +78,8 @@ export class RateLimitCounter extends Context.Service<RateLimitCounter, {
       RateLimitCounter,
       Effect.gen(function*() {
         const millis = Duration.toMillis(Duration.fromInputUnsafe(timeout))
+        // Dues on the monotonic clock: a wall clock set back (NTP, say) must not hold a wait past its timeout.
+        const monotonicMillis = (clock: Clock.Clock) => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
         const tookTooLong = Exit.fail(new CounterUnavailable({ cause: "secondaryStorage.increment took too long" }))
         /** A request waiting for its count: given up at `due` unless its count came first. */
         interface Wait {
@@ -102,7 +104,7 @@ export class RateLimitCounter extends Context.Service<RateLimitCounter, {
             })
           }
           const oldest = waits[head]!
-          const now = yield* Clock.currentTimeMillis
+          const now = monotonicMillis(yield* Clock.Clock)
           if (oldest.due > now) return yield* Effect.sleep(oldest.due - now)
           head++
           oldest.settle!(tookTooLong)
@@ -130,7 +132,7 @@ export class RateLimitCounter extends Context.Service<RateLimitCounter, {
             const wait = Effect.clockWith((clock) =>
               Effect.callback<number, CounterUnavailable>((resume) => {
                 const wait: Wait = {
-                  due: clock.currentTimeMillisUnsafe() + millis,
+                  due: monotonicMillis(clock) + millis,
                   settle: (exit) => {
                     wait.settle = undefined
                     resume(exit)
