@@ -6,7 +6,7 @@
  * shared storage failing or hanging (closed and open).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Logger, Redacted } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Layer, Logger, Redacted, Scheduler, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import {
   ApiToken,
@@ -459,6 +459,56 @@ describe("RateLimiter over a shared storage that fails", () => {
       assert.deepStrictEqual([yield* Fiber.join(f1), yield* Fiber.join(f2)], [3, 3])
     }).pipe(Effect.provide(counter))
   })
+
+  it.live("a hung storage under load: 2,000 waits due at once are all given up at their due, not one per turn of a busy event loop", () =>
+    Effect.gen(function*() {
+      // A loaded process: every turn of the event loop costs 1 ms of other work.
+      let busy = true
+      const spin = () => {
+        if (!busy) return
+        const until = performance.now() + 1
+        while (performance.now() < until);
+        setImmediate(spin)
+      }
+      setImmediate(spin)
+      const at = RateLimit.windowAt(W, Date.now())
+      const { increment } = yield* RateLimitCounter
+      const began = performance.now()
+      const fibers = yield* Effect.forEach(Array.from({ length: 2000 }, (_, i) => i), (i) => Effect.forkChild(increment(`k${i}`, at)))
+      const exits = yield* Fiber.awaitAll(fibers)
+      const took = performance.now() - began
+      busy = false
+      assert.isTrue(exits.every(Exit.isFailure))
+      assert.isBelow(took, 400, `the last given up ${took.toFixed(0)} ms after the first began (timeout 50 ms)`)
+    }).pipe(Effect.provide(RateLimitCounter.layerStorage({ increment: () => new Promise<number>(() => undefined) }, "50 millis"))))
+
+  it.live("a count answered while its request yields, between reading the answer and waiting for it, is still its answer", () =>
+    Effect.gen(function*() {
+      // The storage answers after k turns of the event loop; the request yields after every operation.
+      const after = (k: number, answer: () => void): void => k === 0 ? answer() : void setImmediate(() => after(k - 1, answer))
+      const at = RateLimit.windowAt(W, Date.now())
+      for (let k = 0; k <= 8; k++) {
+        const exit = yield* Effect.gen(function*() {
+          const { increment } = yield* RateLimitCounter
+          return yield* Effect.exit(increment("a", at).pipe(Effect.provideService(Scheduler.MaxOpsBeforeYield, 1)))
+        }).pipe(Effect.provide(RateLimitCounter.layerStorage({ increment: () => new Promise<number>((resolve) => after(k, () => resolve(5))) }, "200 millis")))
+        assert.deepStrictEqual(exit, Exit.succeed(5), `answered after ${k} turns`)
+      }
+    }))
+
+  it.live("the runtime disposed while requests wait: they are given up at once, and a later wait too", () =>
+    Effect.gen(function*() {
+      const at = RateLimit.windowAt(W, Date.now())
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(RateLimitCounter.layerStorage({ increment: () => new Promise<number>(() => undefined) }, "1 hour"), scope)
+      const { increment } = Context.get(context, RateLimitCounter)
+      const waiting = yield* Effect.forkChild(increment("k", at))
+      yield* Effect.sleep("10 millis")
+      yield* Scope.close(scope, Exit.void)
+      const cause = (exit: Exit.Exit<number, unknown>) => Exit.isFailure(exit) ? String((Cause.squash(exit.cause) as { cause: unknown }).cause) : "answered"
+      assert.strictEqual(cause(yield* Effect.timeout(Fiber.await(waiting), "1 second")), "secondaryStorage.increment took too long")
+      assert.strictEqual(cause(yield* Effect.timeout(Effect.exit(increment("later", at)), "1 second")), "secondaryStorage.increment took too long")
+    }))
 
   it.effect("open: admitted uncounted, as the user the database gave; a warning at most once a window, in either mode", () => {
     const c = callers()

@@ -70,46 +70,68 @@ export class RateLimitCounter extends Context.Service<RateLimitCounter, {
    * instance, waited for at most `timeout`. The key lives until its window ends, and a second more.
    *
    * A wait is given up by one fiber for all of them (`overdue`), not a timer and a race each:
-   * every wait has the same timeout, so they fall due in the order they began, and that fiber
-   * sleeps until the oldest still waiting is due, or, with none waiting, until one begins.
+   * every wait has the same timeout, so they fall due in the order they began; that fiber gives
+   * up all that are due, then sleeps until the oldest still waiting is due, or, with none
+   * waiting, until one begins.
    */
   static readonly layerStorage = (storage: IncrementingStorage, timeout: Duration.Input = "500 millis"): Layer.Layer<RateLimitCounter> =>
     Layer.effect(
       RateLimitCounter,
       Effect.gen(function*() {
         const millis = Duration.toMillis(Duration.fromInputUnsafe(timeout))
-        // Dues on the monotonic clock: a wall clock set back (NTP, say) must not hold a wait past its timeout.
-        const monotonicMillis = (clock: Clock.Clock) => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
+        // One clock for every due and the fiber that keeps them, and its monotonic time: a wall
+        // clock set back (NTP, say) must not hold a wait past its timeout.
+        const clock = yield* Clock.Clock
+        const monotonicNow = () => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
         const tookTooLong = Exit.fail(new CounterUnavailable({ cause: "secondaryStorage.increment took too long" }))
         /** A request waiting for its count: given up at `due` unless its count came first. */
         interface Wait {
           readonly due: number
           settle: ((answer: Exit.Exit<number, CounterUnavailable>) => void) | undefined
         }
-        // Oldest first, from `head`; the settled ones ahead of the oldest still waiting are dropped as `overdue` passes them.
+        // Oldest first, from `head`.
         let waits: Array<Wait> = []
         let head = 0
         let wake: (() => void) | undefined
-        const overdue = Effect.gen(function*() {
-          while (head < waits.length && waits[head]!.settle === undefined) head++
-          if (head > 1024 && head * 2 > waits.length) {
-            waits = waits.slice(head)
-            head = 0
+        let closed = false
+        /** Every wait due by now given up (and the settled ones ahead dropped); then the next due's distance, or none waiting. */
+        const giveUpDue = (): number | undefined => {
+          const at = monotonicNow()
+          while (head < waits.length) {
+            const wait = waits[head]!
+            if (wait.settle !== undefined && wait.due > at) break
+            head++
+            wait.settle?.(tookTooLong)
           }
           if (head === waits.length) {
             waits = []
             head = 0
-            return yield* Effect.callback<void>((resume) => {
-              wake = () => resume(Effect.void)
-            })
+            return undefined
           }
-          const oldest = waits[head]!
-          const now = monotonicMillis(yield* Clock.Clock)
-          if (oldest.due > now) return yield* Effect.sleep(oldest.due - now)
-          head++
-          oldest.settle!(tookTooLong)
+          if (head > 1024 && head * 2 > waits.length) {
+            waits = waits.slice(head)
+            head = 0
+          }
+          return waits[head]!.due - at
+        }
+        const overdue = Effect.suspend(() => {
+          const next = giveUpDue()
+          if (next !== undefined) return clock.sleep(Duration.millis(next))
+          return Effect.callback<void>((resume) => {
+            if (head < waits.length) return resume(Effect.void) // one began meanwhile
+            wake = () => resume(Effect.void)
+          })
         })
         yield* Effect.forkScoped(Effect.forever(overdue))
+        // Closed (the runtime disposed): what still waits is given up now, and a later wait at once.
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            closed = true
+            for (const wait of waits.slice(head)) wait.settle?.(tookTooLong)
+            waits = []
+            head = 0
+          })
+        )
 
         const begin = (key: string, window: Window) =>
           Effect.map(Clock.currentTimeMillis, (now): Effect.Effect<number, CounterUnavailable> => {
@@ -129,29 +151,30 @@ export class RateLimitCounter extends Context.Service<RateLimitCounter, {
                 }
               )
               .then(() => waiting?.forEach((wait) => wait.settle?.(answer!)))
-            const wait = Effect.clockWith((clock) =>
-              Effect.callback<number, CounterUnavailable>((resume) => {
-                const wait: Wait = {
-                  due: monotonicMillis(clock) + millis,
-                  settle: (exit) => {
-                    wait.settle = undefined
-                    resume(exit)
-                  }
-                }
-                if (waiting === undefined) waiting = [wait]
-                else waiting.push(wait) // the same count waited for twice
-                waits.push(wait)
-                if (wake !== undefined) {
-                  const resumeOverdue = wake
-                  wake = undefined
-                  resumeOverdue()
-                }
-                // Interrupted: nothing left to settle.
-                return Effect.sync(() => {
+            const wait = Effect.callback<number, CounterUnavailable>((resume) => {
+              // Answered after `answer` was last read (the fiber may yield in between): no wait after all.
+              if (answer !== undefined) return resume(answer)
+              if (closed) return resume(tookTooLong)
+              const wait: Wait = {
+                due: monotonicNow() + millis,
+                settle: (exit) => {
                   wait.settle = undefined
-                })
+                  resume(exit)
+                }
+              }
+              if (waiting === undefined) waiting = [wait]
+              else waiting.push(wait) // the same count waited for twice
+              waits.push(wait)
+              if (wake !== undefined) {
+                const resumeOverdue = wake
+                wake = undefined
+                resumeOverdue()
+              }
+              // Interrupted: nothing left to settle.
+              return Effect.sync(() => {
+                wait.settle = undefined
               })
-            )
+            })
             return Effect.suspend(() => answer ?? wait)
           })
         return RateLimitCounter.of({ increment: (key, window) => Effect.flatten(begin(key, window)), begin, remote: true })
