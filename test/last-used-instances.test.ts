@@ -2,14 +2,15 @@
  * `lastUsedAt` from several instances of an app on one database: each flushes the notes of the
  * tokens it served, and busy tokens are served by all of them. Flushes that run at once, over
  * the same tokens in different orders, must not deadlock (Postgres would refuse one of them and
- * its notes would wait an interval, or be lost at shutdown), and every note is written.
+ * its notes would wait an interval, or be lost at shutdown), and every note is written. A row
+ * another transaction holds (a revocation in progress) is not waited for: written once free.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Redacted } from "effect"
 import pg from "pg"
 import { createAuthSession } from "../src/index.ts"
 import { makeAuth, migrate, signUp } from "./support/auth.ts"
-import { sqlBackends } from "./support/databases.ts"
+import { postgres, sqlBackends } from "./support/databases.ts"
 
 const INSTANCES = 4
 const TOKENS = 400
@@ -71,6 +72,44 @@ describe.each(sqlBackends)("lastUsedAt written by several instances at once on $
       assert.strictEqual(await deadlocks() - before, 0, "Postgres detected no deadlock")
     } finally {
       await admin.end().catch(() => undefined)
+      await pool.end()
+      await db.close()
+    }
+  })
+})
+
+describe.runIf(process.env.DATABASE_URL)("lastUsedAt and a row another transaction holds, on postgres", () => {
+  it("the flush writes the other tokens without waiting, and the held one once it is free", { timeout: 60_000 }, async () => {
+    const db = await postgres.make()
+    const { auth, pool } = makeAuth(db.url)
+    const holder = new pg.Client({ connectionString: db.url })
+    try {
+      await migrate(auth, { url: db.url })
+      await holder.connect()
+      const app = createAuthSession(auth, { database: { url: db.url } })
+      const { userId } = await signUp(auth, `held.${Math.random().toString(36).slice(2, 8)}@example.com`)
+      const minted = [await app.tokens.create({ userId, name: "a" }), await app.tokens.create({ userId, name: "b" }), await app.tokens.create({ userId, name: "c" })]
+      for (const { token } of minted) assert.strictEqual((await app.getSession(new Headers({ authorization: `Bearer ${Redacted.value(token)}` })))?.user.id, userId)
+      const held = minted[1]!.info.id
+      const lastUsed = async () =>
+        new Map((await pool.query<{ id: string; lastUsedAt: Date | null }>(`select "id", "lastUsedAt" from "apiToken"`)).rows.map((row) => [row.id, row.lastUsedAt]))
+      // A revocation in progress, say: b's row locked until the holder commits.
+      await holder.query("begin")
+      await holder.query(`select 1 from "apiToken" where "id" = $1 for update`, [held])
+      const disposed = app.dispose()
+      let seen = await lastUsed()
+      for (let i = 0; i < 100 && seen.get(minted[0]!.info.id) === null; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+        seen = await lastUsed()
+      }
+      assert.isNotNull(seen.get(minted[0]!.info.id), "a written while b's row is held")
+      assert.isNotNull(seen.get(minted[2]!.info.id), "c written while b's row is held")
+      assert.isNull(seen.get(held), "b not yet: its row is held")
+      await holder.query("commit")
+      await disposed
+      assert.isNotNull((await lastUsed()).get(held), "b written once free, before dispose ended")
+    } finally {
+      await holder.end().catch(() => undefined)
       await pool.end()
       await db.close()
     }

@@ -264,6 +264,7 @@ describe("the lastUsedAt backlog", () => {
           writes++
           largest = Math.max(largest, ids.length)
           for (const id of ids) written.add(id)
+          return []
         })
       )
       let peak = 0

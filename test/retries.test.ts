@@ -22,7 +22,7 @@ describe("retries", () => {
       const lastUsed = yield* make((ids) =>
         Effect.suspend(() => {
           attempts.push(ids)
-          return down ? Effect.die(new Error("the database is down")) : Effect.sync(() => void written.push(...ids))
+          return down ? Effect.die(new Error("the database is down")) : Effect.sync(() => (written.push(...ids), []))
         })
       )
       yield* lastUsed.touch("token-1", null)

@@ -133,8 +133,12 @@ export interface TokenTable extends UserLock {
   membership(organizationId: string, userId: string): Effect.Effect<Membership | undefined>
   /** The one request-path statement, by digest. */
   lookup(digest: string): Effect.Effect<TokenLookup | undefined>
-  /** Moves each token's `lastUsedAt` forward to its time (ISO strings), never back. */
-  writeLastUsed(ids: ReadonlyArray<string>, times: ReadonlyArray<string>): Effect.Effect<void>
+  /**
+   * Moves each token's `lastUsedAt` forward to its time (ISO strings), never back, and never
+   * waits for a row another transaction holds (a revocation, another instance's flush): it
+   * answers those tokens' ids, left for a later write.
+   */
+  writeLastUsed(ids: ReadonlyArray<string>, times: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string>>
   /**
    * The fingerprint of the app's token secret as its own `migrate()` recorded it
    * (`TokenSecret.fingerprint`), or `undefined` when none is; read outside a transaction,

@@ -77,7 +77,7 @@ export const make = (db: MemoryDatabase["Service"]): TokenTable => ({
         const at = new Date(times[i]!)
         if (record && (record.lastUsedAt === null || record.lastUsedAt < at)) db.tokens.set(id, { ...record, lastUsedAt: at })
       })
-    ),
+    ).pipe(Effect.as([])),
   // Nothing migrates a memory database, so no app has recorded a digest scheme: every secret is allowed.
   digestScheme: () => Effect.succeed(undefined)
 })

@@ -50,27 +50,42 @@ export const make = Effect.fn(function*(write: TokenTable["writeLastUsed"]) {
   /** One flush at a time, so an explicit `flush` waits for one already writing. */
   const writing = yield* Semaphore.make(1)
 
-  const flush = writing.withPermit(Effect.suspend(() => {
-    if (pending.size === 0) return Effect.void
+  /** Notes of a batch not written (the write failed, or left their rows for later), kept for the next flush. */
+  const keep = (batch: ReadonlyMap<string, number>, ids: Iterable<string>) => {
+    for (const id of ids) if (!pending.has(id) && pending.size < MAX_PENDING) pending.set(id, batch.get(id)!)
+  }
+  /** Writes what is pending; answers how many notes it left for later because their rows were held. */
+  const flushOnce = writing.withPermit(Effect.suspend((): Effect.Effect<number> => {
+    if (pending.size === 0) return Effect.succeed(0)
     const batch = pending
     pending = new Map()
     early = false
     return write([...batch.keys()], [...batch.values()].map((ms) => new Date(ms).toISOString())).pipe(
+      Effect.map((held) => {
+        keep(batch, held)
+        return held.length
+      }),
       Effect.catchCause((cause) =>
-        Effect.sync(() => {
-          // Kept for the next interval's flush, whether or not another use arrives meanwhile.
-          for (const [id, at] of batch) if (!pending.has(id) && pending.size < MAX_PENDING) pending.set(id, at)
-        }).pipe(Effect.andThen(Effect.logWarning(`fusion-auth: lastUsedAt not written for ${batch.size} tokens; will retry`, cause)))
+        // Kept for the next interval's flush, whether or not another use arrives meanwhile.
+        Effect.sync(() => keep(batch, batch.keys())).pipe(
+          Effect.andThen(Effect.logWarning(`fusion-auth: lastUsedAt not written for ${batch.size} tokens; will retry`, cause)),
+          Effect.as(0)
+        )
       )
     )
   }))
+  const flush = Effect.asVoid(flushOnce)
+  /** At shutdown, a note whose row was held is tried again shortly (the holder commits in moments), a few times. */
+  const drain = Effect.gen(function*() {
+    for (let attempt = 0; attempt < 20 && (yield* flushOnce) > 0; attempt++) yield* Effect.sleep("10 millis")
+  })
 
   yield* Metrics.backlog(() => pending.size)
   // Background work: the writer's timer never keeps the process alive; the finalizer below writes what is left.
   yield* Effect.forkScoped(background(Effect.sleep(policy.lastUsedInterval).pipe(Effect.andThen(Effect.repeat(flush, Schedule.spaced(policy.lastUsedInterval))))))
   // Not closed before the process has nothing else to do (a runtime never disposed): the notes are written then.
   const forget = closeWhenIdle(() => Effect.runPromise(flush), "work")
-  yield* Effect.addFinalizer(() => Effect.andThen(Effect.sync(forget), flush))
+  yield* Effect.addFinalizer(() => Effect.andThen(Effect.sync(forget), drain))
 
   return LastUsed.of({
     touch: (tokenId, lastUsedAt) =>

@@ -58,16 +58,21 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: nu
       )
       select * from "apiToken" where "id" in (select "id" from "tree") order by "createdAt", "id" for update`.pipe(Effect.map(records), Effect.orDie),
   update: (id, changes) => sql`update "apiToken" set ${sql.update(changes)} where "id" = ${id}`.pipe(Effect.orDie, Effect.asVoid),
-  // The rows are locked in id order before any is written: instances flushing the same busy
-  // tokens at once then wait for one another, where locking in each one's own order deadlocked.
+  // A row another transaction holds (a revocation, another instance's flush of the same busy
+  // token) is skipped, never waited for, so a flush can neither deadlock nor hold one up; the
+  // ids answered are those skipped that still need the write, left for a later flush.
   writeLastUsed: (ids, times) =>
-    sql`with v as (select unnest(${ids}::text[]) as "id", unnest(${times}::timestamptz[]) as "at"),
+    sql<{ id: string }>`with v as (select unnest(${ids}::text[]) as "id", unnest(${times}::timestamptz[]) as "at"),
       l as (
         select t."id" from "apiToken" t join v on t."id" = v."id"
-        where t."lastUsedAt" is null or t."lastUsedAt" < v."at" order by t."id" for update of t
-      )
-      update "apiToken" as t set "lastUsedAt" = v."at" from v, l
-      where t."id" = v."id" and t."id" = l."id" and (t."lastUsedAt" is null or t."lastUsedAt" < v."at")`.pipe(Effect.orDie, Effect.asVoid),
+        where t."lastUsedAt" is null or t."lastUsedAt" < v."at" for no key update of t skip locked
+      ),
+      u as (update "apiToken" as t set "lastUsedAt" = v."at" from v, l where t."id" = v."id" and t."id" = l."id")
+      select v."id" from v where not exists (select 1 from l where l."id" = v."id")
+        and exists (select 1 from "apiToken" t where t."id" = v."id" and (t."lastUsedAt" is null or t."lastUsedAt" < v."at"))`.pipe(
+      Effect.map((rows) => rows.map((row) => row.id)),
+      Effect.orDie
+    ),
   digestScheme: () => DigestScheme.load(sql)
 })
 
