@@ -460,6 +460,24 @@ describe("RateLimiter over a shared storage that fails", () => {
     }).pipe(Effect.provide(counter))
   })
 
+  it.effect("at today's times (monotonic nanoseconds as floats a hair off), a wait is still given up exactly at its due", () =>
+    Effect.gen(function*() {
+      const times: ReadonlyArray<readonly [number, number]> = [[1387551345885, 14586], [1221653310826, 97014], [1199558267383.429, 13506], [Date.now(), 1]]
+      for (const [wall, since] of times) {
+        yield* TestClock.setTime(wall)
+        yield* TestClock.adjust(since)
+        yield* Effect.gen(function*() {
+          const { increment } = yield* RateLimitCounter
+          const waiting = yield* Effect.forkChild(increment("k", RateLimit.windowAt(W, wall)))
+          yield* TestClock.adjust("499 millis")
+          assert.isUndefined(waiting.pollUnsafe(), "1 ms before its due")
+          yield* TestClock.adjust("1 millis")
+          const exit = waiting.pollUnsafe()
+          assert.isTrue(exit !== undefined && Exit.isFailure(exit), `given up at its due (${wall} + ${since})`)
+        }).pipe(Effect.provide(RateLimitCounter.layerStorage({ increment: () => new Promise<number>(() => undefined) }, "500 millis")))
+      }
+    }))
+
   it.live("a hung storage under load: 2,000 waits due at once are all given up at their due, not one per turn of a busy event loop", () =>
     Effect.gen(function*() {
       // A loaded process: every turn of the event loop costs 1 ms of other work.

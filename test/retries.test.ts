@@ -3,7 +3,7 @@
  * `lastUsedAt` flush the database refused, and an embedded open that failed.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Logger } from "effect"
 import { TestClock } from "effect/testing"
 import { Kysely, sql } from "kysely"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -35,6 +35,28 @@ describe("retries", () => {
       yield* TestClock.adjust("5 minutes")
       assert.strictEqual(attempts.length, 2, "and not again once written")
     }).pipe(Effect.scoped, Effect.provide(TokenPolicy.layer({ lastUsedInterval: "1 minute" }))))
+
+  it.effect("at shutdown, a note whose row another transaction holds is tried again in real time until written; held throughout, it is named in a warning and shutdown still ends", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const logs = Logger.layer([Logger.make((options) => void lines.push(String(options.message)))])
+      // Held for the first two flushes, then free.
+      let heldFor = 2
+      const written: Array<string> = []
+      yield* Effect.scoped(Effect.gen(function*() {
+        const lastUsed = yield* make((ids) => Effect.sync(() => heldFor-- > 0 ? ids : (written.push(...ids), [])))
+        yield* lastUsed.touch("token-1", null)
+      }))
+      assert.deepStrictEqual(written, ["token-1"], "written at the third try, with the test clock standing still")
+      assert.deepStrictEqual(lines, [])
+      let attempts = 0
+      yield* Effect.scoped(Effect.gen(function*() {
+        const lastUsed = yield* make((ids) => Effect.sync(() => (attempts++, ids)))
+        yield* lastUsed.touch("token-2", null)
+      })).pipe(Effect.provide(logs))
+      assert.strictEqual(attempts, 100)
+      assert.deepStrictEqual(lines, ["fusion-auth: lastUsedAt not written for 1 tokens at shutdown: other transactions held their rows"])
+    }).pipe(Effect.provide(TokenPolicy.layer({ lastUsedInterval: "1 minute" }))), { timeout: 30_000 })
 
   it("a failed embedded open is retried on the next use of Better Auth's pool (pglite)", async () => {
     const root = mkdtempSync(join(tmpdir(), "fusion-auth-retry-"))

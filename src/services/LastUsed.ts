@@ -22,6 +22,8 @@ import * as SqlTokenTable from "../sql/TokenTable.ts"
 
 /** Past this many distinct tokens waiting, a flush is started early, so memory stays flat. */
 const MAX_PENDING = 10_000
+/** Flushes at shutdown while rows stay held by other transactions, 10 ms apart. */
+const DRAIN_ATTEMPTS = 100
 
 export class LastUsed extends Context.Service<LastUsed, {
   /** Notes a use at the current time, given the `lastUsedAt` the lookup read. No I/O. */
@@ -75,16 +77,27 @@ export const make = Effect.fn(function*(write: TokenTable["writeLastUsed"]) {
     )
   }))
   const flush = Effect.asVoid(flushOnce)
-  /** At shutdown, a note whose row was held is tried again shortly (the holder commits in moments), a few times. */
+  /**
+   * At shutdown, what is pending written, a note whose row was held tried again every 10 ms of
+   * real time (the holder commits in moments; a test's clock does not move then) for about a
+   * second, and what is still held then said in a warning.
+   */
   const drain = Effect.gen(function*() {
-    for (let attempt = 0; attempt < 20 && (yield* flushOnce) > 0; attempt++) yield* Effect.sleep("10 millis")
+    for (let attempt = 1; ; attempt++) {
+      const held = yield* flushOnce
+      if (held === 0) return
+      if (attempt === DRAIN_ATTEMPTS) {
+        return yield* Effect.logWarning(`fusion-auth: lastUsedAt not written for ${held} tokens at shutdown: other transactions held their rows`)
+      }
+      yield* Effect.provideService(Effect.sleep("10 millis"), Clock.Clock, Clock.Clock.defaultValue())
+    }
   })
 
   yield* Metrics.backlog(() => pending.size)
   // Background work: the writer's timer never keeps the process alive; the finalizer below writes what is left.
   yield* Effect.forkScoped(background(Effect.sleep(policy.lastUsedInterval).pipe(Effect.andThen(Effect.repeat(flush, Schedule.spaced(policy.lastUsedInterval))))))
   // Not closed before the process has nothing else to do (a runtime never disposed): the notes are written then.
-  const forget = closeWhenIdle(() => Effect.runPromise(flush), "work")
+  const forget = closeWhenIdle(() => Effect.runPromise(drain), "work")
   yield* Effect.addFinalizer(() => Effect.andThen(Effect.sync(forget), drain))
 
   return LastUsed.of({
