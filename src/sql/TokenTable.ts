@@ -59,8 +59,8 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: nu
       select * from "apiToken" where "id" in (select "id" from "tree") order by "createdAt", "id" for update`.pipe(Effect.map(records), Effect.orDie),
   update: (id, changes) => sql`update "apiToken" set ${sql.update(changes)} where "id" = ${id}`.pipe(Effect.orDie, Effect.asVoid),
   // A row another transaction holds (a revocation, another instance's flush of the same busy
-  // token) is skipped, never waited for, so a flush can neither deadlock nor hold one up; the
-  // ids answered are those skipped that still need the write, left for a later flush.
+  // token) is skipped, never waited for, so a flush never deadlocks; the ids answered are those
+  // skipped that still need the write, left for a later flush.
   writeLastUsed: (ids, times) =>
     sql<{ id: string }>`with v as (select unnest(${ids}::text[]) as "id", unnest(${times}::timestamptz[]) as "at"),
       l as (
