@@ -13,6 +13,7 @@ import { betterAuth } from "better-auth"
 import { admin } from "better-auth/plugins"
 import { createHash, generateKeyPairSync, randomBytes, sign } from "node:crypto"
 import { readFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import { join } from "node:path"
 import { betterAuthDatabase, createAuthSession, fusionAuth, migrate } from "../src/index.ts"
 import { browserOf, lockOutWays, opensSession, quietOptions, signUpAs } from "./support/auth.ts"
@@ -189,13 +190,17 @@ describeOnBackends("Better Auth's passkey plugin for a locked-out user", makeWor
     assert.deepStrictEqual([await w.passkeys(ada.userId), await w.passkeys(bo.userId)], [[], []])
   })
 
-  it("the packages the overrides entry points @better-auth/passkey at are the very versions better-auth itself depends on", () => {
-    const manifest = (name: string) => JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8")) as { version: string; dependencies?: Record<string, string> }
-    const ours = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { overrides: Record<string, Record<string, string>> }
-    const pointed = Object.keys(ours.overrides["@better-auth/passkey"]!)
-    assert.sameMembers(pointed, ["better-call", "@better-auth/utils", "@better-fetch/fetch"])
-    const betterAuth = manifest("better-auth")
-    for (const name of pointed) assert.strictEqual(manifest(name).version, betterAuth.dependencies?.[name], `${name}: the repository's, and better-auth's`)
+  it("@better-auth/passkey installs beside better-auth with no override: the Better Auth packages it resolves are better-auth's own versions", () => {
+    const manifestAt = (file: string) => JSON.parse(readFileSync(file, "utf8")) as { version: string; dependencies?: Record<string, string> }
+    const ours = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { overrides: Record<string, unknown> }
+    assert.notProperty(ours.overrides, "@better-auth/passkey")
+    const betterAuth = manifestAt(join(root, "node_modules/better-auth/package.json"))
+    const plugin = createRequire(join(root, "node_modules/@better-auth/passkey/package.json"))
+    for (const name of ["better-call", "@better-auth/utils", "@better-fetch/fetch"]) {
+      const entry = plugin.resolve(name) // its package.json is not exported: the folder the entry is in
+      const resolved = manifestAt(join(entry.slice(0, entry.lastIndexOf(`node_modules/${name}/`) + `node_modules/${name}/`.length), "package.json"))
+      assert.strictEqual(resolved.version, betterAuth.dependencies?.[name], `${name}: the plugin's, and better-auth's`)
+    }
   })
 
   it("for active users, a passkey-first registration runs the app's afterVerification, and writes the passkey for the user it names", async () => {
