@@ -10,7 +10,7 @@ import { Redacted } from "effect"
 import pg from "pg"
 import { createAuthSession } from "../src/index.ts"
 import { makeAuth, migrate, signUp } from "./support/auth.ts"
-import { postgres, sqlBackends } from "./support/databases.ts"
+import { type Backend, postgres, sqlBackends } from "./support/databases.ts"
 
 const INSTANCES = 4
 const TOKENS = 400
@@ -26,20 +26,37 @@ const shuffled = (n: number) => {
   return order
 }
 
+/**
+ * A fresh database of `backend`, migrated, with a Better Auth on it, a client of the test's own
+ * (`other`, connected) and a user signed up; everything closed after `body`.
+ */
+const onFreshDatabase = async (
+  backend: Backend,
+  body: (world: { url: string; auth: ReturnType<typeof makeAuth>["auth"]; pool: pg.Pool; other: pg.Client; userId: string }) => Promise<void>
+) => {
+  const db = await backend.make()
+  const { auth, pool } = makeAuth(db.url)
+  const other = new pg.Client({ connectionString: db.url })
+  try {
+    await migrate(auth, { url: db.url })
+    await other.connect()
+    const { userId } = await signUp(auth, `busy.${Math.random().toString(36).slice(2, 8)}@example.com`)
+    await body({ url: db.url, auth, pool, other, userId })
+  } finally {
+    await other.end().catch(() => undefined)
+    await pool.end()
+    await db.close()
+  }
+}
+
 describe.each(sqlBackends)("lastUsedAt written by several instances at once on $name", (backend) => {
   it("flushes over the same tokens in different orders never deadlock, and the latest use is what is kept", { timeout: 180_000 }, async () => {
-    const db = await backend.make()
-    const { auth, pool } = makeAuth(db.url)
-    const admin = new pg.Client({ connectionString: db.url })
-    try {
-      await migrate(auth, { url: db.url })
-      await admin.connect()
+    await onFreshDatabase(backend, async ({ url, auth, pool, other: admin, userId }) => {
       const deadlocks = async () => {
         await admin.query("select pg_stat_clear_snapshot()")
         return Number((await admin.query(`select deadlocks from pg_stat_database where datname = current_database()`)).rows[0]?.deadlocks ?? 0)
       }
-      const minting = createAuthSession(auth, { database: { url: db.url }, tokens: { maxLiveTokensPerUser: TOKENS } })
-      const { userId } = await signUp(auth, `busy.${Math.random().toString(36).slice(2, 8)}@example.com`)
+      const minting = createAuthSession(auth, { database: { url }, tokens: { maxLiveTokensPerUser: TOKENS } })
       const tokens: Array<string> = []
       for (let i = 0; i < TOKENS; i++) tokens.push(Redacted.value((await minting.tokens.create({ userId, name: `t${i}` })).token))
       await minting.dispose()
@@ -48,7 +65,7 @@ describe.each(sqlBackends)("lastUsedAt written by several instances at once on $
       for (let round = 0; round < ROUNDS; round++) {
         // Not used for longer than the interval (a minute): each instance's first use of each token is noted, and written at its flush.
         await pool.query(`update "apiToken" set "lastUsedAt" = null`)
-        const instances = Array.from({ length: INSTANCES }, () => createAuthSession(auth, { database: { url: db.url } }))
+        const instances = Array.from({ length: INSTANCES }, () => createAuthSession(auth, { database: { url } }))
         const started = new Date()
         // Each instance serves every token, in an order of its own; the last to serve a token serves it last of all.
         let lastBegan = started
@@ -70,24 +87,14 @@ describe.each(sqlBackends)("lastUsedAt written by several instances at once on $
         }
       }
       assert.strictEqual(await deadlocks() - before, 0, "Postgres detected no deadlock")
-    } finally {
-      await admin.end().catch(() => undefined)
-      await pool.end()
-      await db.close()
-    }
+    })
   })
 })
 
 describe.runIf(process.env.DATABASE_URL)("lastUsedAt and a row another transaction holds, on postgres", () => {
   it("the flush writes the other tokens without waiting, and the held one once it is free", { timeout: 60_000 }, async () => {
-    const db = await postgres.make()
-    const { auth, pool } = makeAuth(db.url)
-    const holder = new pg.Client({ connectionString: db.url })
-    try {
-      await migrate(auth, { url: db.url })
-      await holder.connect()
-      const app = createAuthSession(auth, { database: { url: db.url } })
-      const { userId } = await signUp(auth, `held.${Math.random().toString(36).slice(2, 8)}@example.com`)
+    await onFreshDatabase(postgres, async ({ url, auth, pool, other: holder, userId }) => {
+      const app = createAuthSession(auth, { database: { url } })
       const minted = [await app.tokens.create({ userId, name: "a" }), await app.tokens.create({ userId, name: "b" }), await app.tokens.create({ userId, name: "c" })]
       for (const { token } of minted) assert.strictEqual((await app.getSession(new Headers({ authorization: `Bearer ${Redacted.value(token)}` })))?.user.id, userId)
       const held = minted[1]!.info.id
@@ -108,10 +115,6 @@ describe.runIf(process.env.DATABASE_URL)("lastUsedAt and a row another transacti
       await holder.query("commit")
       await disposed
       assert.isNotNull((await lastUsed()).get(held), "b written once free, before dispose ended")
-    } finally {
-      await holder.end().catch(() => undefined)
-      await pool.end()
-      await db.close()
-    }
+    })
   })
 })

@@ -94,9 +94,8 @@ export class RateLimitCounter extends Context.Service<RateLimitCounter, {
         let head = 0
         let wake: (() => void) | undefined
         let closed = false
-        /** Every wait due by now given up (and the settled ones ahead dropped); then the next due's distance, or none waiting. */
-        const giveUpDue = (): number | undefined => {
-          const at = monotonicNow()
+        /** Every wait due by `at` given up (and the settled ones ahead dropped); then the next due's distance, or none waiting. */
+        const giveUpDue = (at: number): number | undefined => {
           while (head < waits.length) {
             const wait = waits[head]!
             // Within a microsecond counts as due: a float of monotonic nanoseconds near today's may fall a hair short.
@@ -116,7 +115,7 @@ export class RateLimitCounter extends Context.Service<RateLimitCounter, {
           return waits[head]!.due - at
         }
         const overdue = Effect.suspend(() => {
-          const next = giveUpDue()
+          const next = giveUpDue(monotonicNow())
           if (next !== undefined) return clock.sleep(Duration.millis(next))
           return Effect.callback<void>((resume) => {
             if (head < waits.length) return resume(Effect.void) // one began meanwhile
@@ -128,14 +127,13 @@ export class RateLimitCounter extends Context.Service<RateLimitCounter, {
         yield* Effect.addFinalizer(() =>
           Effect.sync(() => {
             closed = true
-            for (const wait of waits.slice(head)) wait.settle?.(tookTooLong)
-            waits = []
-            head = 0
+            giveUpDue(Infinity)
           })
         )
 
         const begin = (key: string, window: Window) =>
-          Effect.map(Clock.currentTimeMillis, (now): Effect.Effect<number, CounterUnavailable> => {
+          Effect.sync((): Effect.Effect<number, CounterUnavailable> => {
+            const now = clock.currentTimeMillisUnsafe()
             // Settled as soon as the storage answers, whether or not anyone waits yet: a failure is kept, never unhandled.
             let answer: Exit.Exit<number, CounterUnavailable> | undefined
             let waiting: Array<Wait> | undefined
