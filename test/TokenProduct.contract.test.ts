@@ -207,9 +207,9 @@ const contract = (name: string, stores: StoreLayer, sqlBacked: boolean) =>
           assert.isNull((yield* store.list(user.id))[0]!.lastUsedAt)
           yield* lastUsed.flush
           assert.deepStrictEqual((yield* store.list(user.id))[0]!.lastUsedAt, new Date(t0))
-          yield* lastUsed.touch(info.id, null) // an older, stale use reported late
+          yield* lastUsed.touch(info.id, null, yield* Clock.currentTimeMillis) // an older, stale use reported late
           yield* TestClock.setTime(t0 - 5_000)
-          yield* lastUsed.touch(info.id, null)
+          yield* lastUsed.touch(info.id, null, yield* Clock.currentTimeMillis)
           yield* lastUsed.flush
           assert.deepStrictEqual((yield* store.list(user.id))[0]!.lastUsedAt, new Date(t0), "never moves back")
         }))

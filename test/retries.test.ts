@@ -3,7 +3,7 @@
  * `lastUsedAt` flush the database refused, and an embedded open that failed.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Logger } from "effect"
+import { Clock, Effect, Logger } from "effect"
 import { TestClock } from "effect/testing"
 import { Kysely, sql } from "kysely"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -25,7 +25,7 @@ describe("retries", () => {
           return down ? Effect.die(new Error("the database is down")) : Effect.sync(() => (written.push(...ids), []))
         })
       )
-      yield* lastUsed.touch("token-1", null)
+      yield* lastUsed.touch("token-1", null, yield* Clock.currentTimeMillis)
       yield* TestClock.adjust("1 minute")
       assert.deepStrictEqual(attempts, [["token-1"]], "the first flush ran, and failed")
       assert.deepStrictEqual(written, [])
@@ -45,14 +45,14 @@ describe("retries", () => {
       const written: Array<string> = []
       yield* Effect.scoped(Effect.gen(function*() {
         const lastUsed = yield* make((ids) => Effect.sync(() => heldFor-- > 0 ? ids : (written.push(...ids), [])))
-        yield* lastUsed.touch("token-1", null)
+        yield* lastUsed.touch("token-1", null, yield* Clock.currentTimeMillis)
       }))
       assert.deepStrictEqual(written, ["token-1"], "written at the third try, with the test clock standing still")
       assert.deepStrictEqual(lines, [])
       let attempts = 0
       yield* Effect.scoped(Effect.gen(function*() {
         const lastUsed = yield* make((ids) => Effect.sync(() => (attempts++, ids)))
-        yield* lastUsed.touch("token-2", null)
+        yield* lastUsed.touch("token-2", null, yield* Clock.currentTimeMillis)
       })).pipe(Effect.provide(logs))
       assert.strictEqual(attempts, 100)
       assert.deepStrictEqual(lines, ["fusion-auth: lastUsedAt not written for 1 tokens at shutdown: other transactions held their rows"])

@@ -9,7 +9,7 @@
  * Auth's default schema, known only by name: every column is read as it is named.
  */
 import { Context } from "effect"
-import { type LockOutFields, lockOutFields } from "./LockOut.ts"
+import { LOCK_OUT_KEYS, type LockOutFields, lockOutFields } from "./LockOut.ts"
 
 /** One field: its key in Better Auth's model, its column in the database, and whether it holds an id. */
 export interface Column {
@@ -121,12 +121,42 @@ export const readUser = (
   row: Record<string, unknown>,
   prefix: string,
   output = false
-): { user: Record<string, unknown>; lock: LockOutFields } => {
-  const all: Record<string, unknown> = {}
-  if (model.columns === undefined) Object.assign(all, row)
-  else model.columns.forEach((c, i) => (all[c.key] = row[`${prefix}${i}`]))
-  idsAsStrings(all, model.columns ?? [{ key: "id", column: "id" }])
-  const lock = lockOutFields(all)
-  if (output) for (const key of model.hidden) delete all[key]
-  return { user: all, lock }
+): { user: Record<string, unknown>; lock: LockOutFields } => userReader(model, prefix, output)(row)
+
+/**
+ * `readUser` made once for a statement run many times (the request path): which column of the
+ * row is which key worked out here, so reading a row only copies values.
+ */
+export const userReader = (
+  model: UserModel,
+  prefix: string,
+  output = false
+): (row: Record<string, unknown>) => { user: Record<string, unknown>; lock: LockOutFields } => {
+  const { columns } = model
+  if (columns === undefined) {
+    return (row) => {
+      const all: Record<string, unknown> = { ...row }
+      idsAsStrings(all, [{ key: "id", column: "id" }])
+      const lock = lockOutFields(all)
+      if (output) for (const key of model.hidden) delete all[key]
+      return { user: all, lock }
+    }
+  }
+  const fields = columns.flatMap((c, i) =>
+    output && model.hidden.has(c.key) ? [] : [{ key: c.key, alias: `${prefix}${i}`, id: c.key === "id" || c.reference === true }]
+  )
+  const lockAliases = LOCK_OUT_KEYS.map((key) => {
+    const at = columns.findIndex((c) => c.key === key)
+    return [key, at < 0 ? undefined : `${prefix}${at}`] as const
+  })
+  return (row) => {
+    const user: Record<string, unknown> = {}
+    for (const { key, alias, id } of fields) {
+      const value = row[alias]
+      user[key] = id && value !== null && value !== undefined ? String(value) : value
+    }
+    const lock: Record<string, unknown> = {}
+    for (const [key, alias] of lockAliases) lock[key] = alias === undefined ? undefined : row[alias]
+    return { user, lock: lock as LockOutFields }
+  }
 }

@@ -26,8 +26,8 @@ const MAX_PENDING = 10_000
 const DRAIN_ATTEMPTS = 100
 
 export class LastUsed extends Context.Service<LastUsed, {
-  /** Notes a use at the current time, given the `lastUsedAt` the lookup read. No I/O. */
-  touch(tokenId: string, lastUsedAt: Date | null): Effect.Effect<void>
+  /** Notes a use at `now` (the time the request's checks read), given the `lastUsedAt` the lookup read. No I/O. */
+  touch(tokenId: string, lastUsedAt: Date | null, now: number): Effect.Effect<void>
   /** Writes what is pending now (tests and shutdown). */
   readonly flush: Effect.Effect<void>
 }>()("fusion-auth/LastUsed") {
@@ -101,15 +101,14 @@ export const make = Effect.fn(function*(write: TokenTable["writeLastUsed"]) {
   yield* Effect.addFinalizer(() => Effect.andThen(Effect.sync(forget), drain))
 
   return LastUsed.of({
-    touch: (tokenId, lastUsedAt) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        if (lastUsedAt !== null && now - lastUsedAt.getTime() < interval) return Effect.void
-        if (pending.has(tokenId)) return Effect.void
-        pending.set(tokenId, now)
-        if (pending.size < MAX_PENDING || early) return Effect.void
-        early = true
-        return Effect.asVoid(Effect.forkDetach(flush))
-      }),
+    touch: (tokenId, lastUsedAt, now) => {
+      if (lastUsedAt !== null && now - lastUsedAt.getTime() < interval) return Effect.void
+      if (pending.has(tokenId)) return Effect.void
+      pending.set(tokenId, now)
+      if (pending.size < MAX_PENDING || early) return Effect.void
+      early = true
+      return Effect.asVoid(Effect.forkDetach(flush))
+    },
     flush
   })
 })

@@ -159,7 +159,7 @@ const verify = ({ table, policy, secret, lastUsed }: Deps) =>
     if (organizationId !== null && memberRole === null) return yield* new InvalidToken({ reason: "removed", tokenId })
     // A locked-out owner's request is refused by the resolver, so it is not noted as a use.
     const lockedOut = lockOut(found.lock, at)
-    if (lockedOut === undefined) yield* lastUsed.touch(tokenId, found.lastUsedAt)
+    if (lockedOut === undefined) yield* lastUsed.touch(tokenId, found.lastUsedAt, at)
     return {
       tokenId,
       user,

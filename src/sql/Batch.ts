@@ -19,8 +19,13 @@
 import { Effect, Exit, Option, Request, RequestResolver } from "effect"
 import type { SqlClient } from "effect/sql"
 
-/** The most keys one statement carries. */
-export const MAX_BATCH = 64
+/**
+ * The most keys one statement carries. A statement runs on one connection, key after key: past
+ * 16, a bigger batch saves little more per key, while two of 16 run side by side and the first's
+ * answers are read while the second runs (at 32 in flight, throughput about 1.3× that of one
+ * batch of 31 in the bench; docs/performance.md).
+ */
+export const MAX_BATCH = 16
 
 class Lookup<A> extends Request.Class<{ readonly key: string }, A | undefined> {}
 

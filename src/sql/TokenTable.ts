@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { User } from "../core/Session.ts"
 import type { Membership, TokenLookup, TokenRecord, TokenTable } from "../core/Tables.ts"
-import { type MemberModel, readUser, type UserModel } from "../core/UserModel.ts"
+import { type MemberModel, type UserModel, userReader } from "../core/UserModel.ts"
 import * as Batch from "./Batch.ts"
 import { quote, selectList } from "./Columns.ts"
 import * as DigestScheme from "./DigestScheme.ts"
@@ -105,6 +105,19 @@ const listed = (sql: SqlClient.SqlClient, model: UserModel, where: string, value
     [value]
   ).pipe(Effect.map((rows) => records(rows).map(({ fusionRemoved, ...record }) => ({ ...record, removed: fusionRemoved }))), Effect.orDie)
 
+/** The token's own columns in the request path's row, each under an alias no user column can have. */
+const TOKEN_ALIASES = [
+  "fusionTokenId",
+  "fusionExpiresAt",
+  "fusionRevokedAt",
+  "fusionLastUsedAt",
+  "fusionScopes",
+  "fusionRateLimit",
+  "fusionLineageId",
+  "fusionOrganizationId",
+  "fusionMemberRole"
+] as const
+
 /**
  * The request path's statement, its text made once from the model. Lookups in flight at once
  * share one statement (`Batch.statements`); one alone is `where t."digest" = $1`, as ever.
@@ -118,36 +131,37 @@ const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: numbe
       column: `m.${quote(member.role)}`,
       join: ` left join ${quote(member.table)} m on ${memberOf(member, `t."organizationId"`, `t."userId"`)} and ${mintedUnder(member)}`
     }
-  const select = `t."id" as "fusionTokenId", t."expiresAt" as "fusionExpiresAt", t."revokedAt" as "fusionRevokedAt", ` +
-    `t."lastUsedAt" as "fusionLastUsedAt", t."scopes" as "fusionScopes", t."rateLimit" as "fusionRateLimit", ` +
-    `coalesce(t."lineageId", t."id") as "fusionLineageId", ` +
-    `t."organizationId" as "fusionOrganizationId", ${membership.column} as "fusionMemberRole", ${selectList(model, "u", "u")} ` +
+  const token: Record<(typeof TOKEN_ALIASES)[number], string> = {
+    fusionTokenId: `t."id"`,
+    fusionExpiresAt: `t."expiresAt"`,
+    fusionRevokedAt: `t."revokedAt"`,
+    fusionLastUsedAt: `t."lastUsedAt"`,
+    fusionScopes: `t."scopes"`,
+    fusionRateLimit: `t."rateLimit"`,
+    fusionLineageId: `coalesce(t."lineageId", t."id")`,
+    fusionOrganizationId: `t."organizationId"`,
+    fusionMemberRole: membership.column
+  }
+  const select = `${TOKEN_ALIASES.map((alias) => `${token[alias]} as "${alias}"`).join(", ")}, ${selectList(model, "u", "u")} ` +
     `from "apiToken" t join ${quote(model.table)} u on u."id" = t."userId"${membership.join}`
+  const readOwner = userReader(model, "u", true)
+  // A model that names its columns reads the owner by alias; one that does not (`u.*`) by name, without the token's own.
+  const tokens = new Set(["fusionKey", ...TOKEN_ALIASES])
+  const ownerOf = model.columns === undefined
+    ? (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).filter(([key]) => !tokens.has(key)))
+    : (row: Record<string, unknown>) => row
   const decode = (row: Record<string, unknown>): TokenLookup => {
-    const {
-      fusionKey: _,
-      fusionTokenId,
-      fusionExpiresAt,
-      fusionRevokedAt,
-      fusionLastUsedAt,
-      fusionScopes,
-      fusionRateLimit,
-      fusionLineageId,
-      fusionOrganizationId,
-      fusionMemberRole,
-      ...owner
-    } = row
-    const { user, lock } = readUser(model, owner, "u", true)
+    const { user, lock } = readOwner(ownerOf(row))
     return {
-      tokenId: fusionTokenId as string,
-      expiresAt: fusionExpiresAt as Date | null,
-      revokedAt: fusionRevokedAt as Date | null,
-      lastUsedAt: fusionLastUsedAt as Date | null,
-      scopes: fusionScopes as ReadonlyArray<string>,
-      rateLimit: fusionRateLimit as number | null,
-      lineageId: fusionLineageId as string,
-      organizationId: fusionOrganizationId as string | null,
-      memberRole: fusionMemberRole as string | null,
+      tokenId: row.fusionTokenId as string,
+      expiresAt: row.fusionExpiresAt as Date | null,
+      revokedAt: row.fusionRevokedAt as Date | null,
+      lastUsedAt: row.fusionLastUsedAt as Date | null,
+      scopes: row.fusionScopes as ReadonlyArray<string>,
+      rateLimit: row.fusionRateLimit as number | null,
+      lineageId: row.fusionLineageId as string,
+      organizationId: row.fusionOrganizationId as string | null,
+      memberRole: row.fusionMemberRole as string | null,
       user: user as unknown as User,
       lock
     }
