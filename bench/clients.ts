@@ -5,13 +5,16 @@
  * bare `@effect/sql-pg` client of the floor. Every pool holds at most 16 connections
  * (fusion-auth's own default), so no contender has more than another.
  */
-import { type Effect, ManagedRuntime } from "effect"
+import { Effect, ManagedRuntime } from "effect"
 import { SqlClient } from "effect/sql"
 import pg from "pg"
 import { decide } from "../src/core/NativeCookie.ts"
 import { createAuthSession } from "../src/index.ts"
 import * as Database from "../src/sql/Database.ts"
+import { CurrentUserModel } from "../src/core/UserModel.ts"
+import * as UserModel from "../src/services/UserModel.ts"
 import * as SessionTable from "../src/sql/SessionTable.ts"
+import * as TokenTable from "../src/sql/TokenTable.ts"
 import { cookieAuth, type CookieAuth, keyAuth, type KeyAuth, plainAuth, type PlainAuth, storageAuth } from "./auth.ts"
 import { redisStorage } from "./redis.ts"
 
@@ -102,6 +105,12 @@ export class Clients {
     if (decision._tag !== "Native") throw new Error(`the cookie path is handed over here: ${decision.reason}`)
     const { sql } = await this.floor()
     return SessionTable.make(sql, decision.plan, { hiddenSession: new Set(), hiddenUser: new Set() }).text
+  }
+
+  /** The text of the token path's one statement alone, for the Better Auth of `fusion(false)` (its user table, columns and plugins). */
+  async tokenStatement(): Promise<string> {
+    const model = await Effect.runPromise(Effect.provide(CurrentUserModel, UserModel.layer(this.cookieAuth(false).$context)))
+    return TokenTable.lookupStatements(model).one
   }
 
   async close(): Promise<void> {

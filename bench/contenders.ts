@@ -173,16 +173,10 @@ const floorSelect: Contender = {
   group: "floor",
   make: async (clients, fixture) => {
     const { sql, run } = await clients.floor()
+    // The token path's own statement alone (TokenTable's lookup for this Better Auth), sent bare.
+    const text = await clients.tokenStatement()
     const digest = cycle(fixture.digests)
-    return async (i) => {
-      // The token path's own statement (TokenStore's lookup), column for column.
-      const rows = await run(sql`select
-          t."id" as "fusionTokenId", t."expiresAt" as "fusionExpiresAt", t."revokedAt" as "fusionRevokedAt",
-          t."lastUsedAt" as "fusionLastUsedAt", t."scopes" as "fusionScopes", u.*
-        from "apiToken" t join "user" u on u."id" = t."userId"
-        where t."digest" = ${digest(i)} limit 1`)
-      expect(rows.length === 1, "floor.select")
-    }
+    return async (i) => expect((await run(sql.unsafe(text, [digest(i)]))).length === 1, "floor.select")
   }
 }
 

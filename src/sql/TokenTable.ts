@@ -119,11 +119,11 @@ const TOKEN_ALIASES = [
 ] as const
 
 /**
- * The request path's statement, its text made once from the model. Lookups in flight at once
- * share one statement (`Batch.statements`); one alone is `where t."digest" = $1`, as ever.
+ * The request path's statements for this model (`Batch.statements`): the token and its owner,
+ * with the owner's membership in the token's organization where the app has the organization
+ * plugin. `one` is what the benchmark's floor sends bare.
  */
-const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: number) => void): Pick<TokenTable, "lookup"> => {
-  // With the organization plugin, the owner's membership in the token's organization, read in the same statement.
+export const lookupStatements = (model: UserModel) => {
   const { member } = model
   const membership = member === undefined
     ? { column: `null::text`, join: "" }
@@ -144,6 +144,11 @@ const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: numbe
   }
   const select = `${TOKEN_ALIASES.map((alias) => `${token[alias]} as "${alias}"`).join(", ")}, ${selectList(model, "u", "u")} ` +
     `from "apiToken" t join ${quote(model.table)} u on u."id" = t."userId"${membership.join}`
+  return Batch.statements(select, `t."digest"`)
+}
+
+/** The request path's lookup: lookups in flight at once share one statement (`Batch`); one alone is `where t."digest" = $1`, as ever. */
+const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: number) => void): Pick<TokenTable, "lookup"> => {
   const readOwner = userReader(model, "u", true)
   // A model that names its columns reads the owner by alias; one that does not (`u.*`) by name, without the token's own.
   const tokens = new Set(["fusionKey", ...TOKEN_ALIASES])
@@ -166,7 +171,7 @@ const lookupOf = (sql: SqlClient.SqlClient, model: UserModel, sent: (keys: numbe
       lock
     }
   }
-  return { lookup: Batch.fromStatements(sql, { ...Batch.statements(select, `t."digest"`), decode, sent }) }
+  return { lookup: Batch.fromStatements(sql, { ...lookupStatements(model), decode, sent }) }
 }
 
 /** Token rows as `TokenRecord`s: `userId` a string whatever type the user table's id has (serial ids are integers). */
