@@ -68,6 +68,18 @@ for (const backend of sqlBackends) {
       assert.isFalse(wire.statements().some((s) => s.write))
     })
 
+    it("lookups of the same few keys share a batch's place: 40 requests carrying 2 cookies cost the first alone and one batch", async () => {
+      wire.reset()
+      const two = people.slice(0, 2)
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => {
+        const person = two[i % 2]!
+        return app.getSession(new Headers({ cookie: person.cookie })).then((s) => s?.user.id === person.userId)
+      }))
+      assert.isTrue(answers.every(Boolean))
+      const sizes = lookups().map((s) => (/\$1::text\[\]/.test(s.text) ? arrayLength(s.params[0]!) : 1))
+      assert.isAtMost(sizes.length, 2, `statements of ${sizes.join(", ")} keys`)
+    })
+
     it("32 callers resolving back to back (each starts its next request when its last is answered): at most 0.25 statements per resolution, none sent alone ahead of a waiting batch", async () => {
       wire.reset()
       const rounds = 20

@@ -4,7 +4,7 @@
  * is captured off the wire as fusion-auth sent it, prepared, and its plan read with `EXPLAIN`
  * with sequential scans priced out (`enable_seqscan = off`): a statement no index can serve
  * still shows a `Seq Scan` then. With 3,000 more users and tokens, a batch, executed with 2
- * to 64 keys, scans no table even where Postgres may, and is planned once
+ * to 64 keys (beyond the 16 one carries, `MAX_BATCH`), scans no table even where Postgres may, and is planned once
  * (`pg_prepared_statements`: generic plans, no custom plan after Postgres's first five).
  */
 import { assert, describe, it } from "@effect/vitest"

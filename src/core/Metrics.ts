@@ -59,7 +59,7 @@ export const SPAN = "fusion-auth.resolve"
 
 /** The path takes ~0.03 ms (one lookup, alone, on an idle database) to ~5 ms (a hand-over); the tail is the database's. */
 const DURATION_BOUNDARIES = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000]
-const KEY_BOUNDARIES = [1, 2, 4, 8, 16, 32, 64]
+const KEY_BOUNDARIES = [1, 2, 4, 8, 16]
 const KINDS: ReadonlyArray<CredentialKind> = ["cookie", "token", "session-bearer"]
 const INVALID_TOKEN: ReadonlyArray<InvalidTokenReason> = ["malformed", "unknown", "revoked", "expired", "removed"]
 const LOCKED_OUT: ReadonlyArray<LockOutReason> = ["deactivated", "banned"]

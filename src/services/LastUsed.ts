@@ -101,14 +101,15 @@ export const make = Effect.fn(function*(write: TokenTable["writeLastUsed"]) {
   yield* Effect.addFinalizer(() => Effect.andThen(Effect.sync(forget), drain))
 
   return LastUsed.of({
-    touch: (tokenId, lastUsedAt, now) => {
-      if (lastUsedAt !== null && now - lastUsedAt.getTime() < interval) return Effect.void
-      if (pending.has(tokenId)) return Effect.void
-      pending.set(tokenId, now)
-      if (pending.size < MAX_PENDING || early) return Effect.void
-      early = true
-      return Effect.asVoid(Effect.forkDetach(flush))
-    },
+    touch: (tokenId, lastUsedAt, now) =>
+      Effect.suspend(() => {
+        if (lastUsedAt !== null && now - lastUsedAt.getTime() < interval) return Effect.void
+        if (pending.has(tokenId)) return Effect.void
+        pending.set(tokenId, now)
+        if (pending.size < MAX_PENDING || early) return Effect.void
+        early = true
+        return Effect.asVoid(Effect.forkDetach(flush))
+      }),
     flush
   })
 })

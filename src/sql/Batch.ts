@@ -6,9 +6,10 @@
  *   batch) is sent at once, alone, as the single-key statement (`= $1`): nothing waits for a
  *   batch to fill, so at concurrency 1 a lookup costs what it did before batching.
  * - Any other lookup joins the batch that collects until the runtime next yields (one hop,
- *   no timer), or at once when it reaches `MAX_BATCH` keys; that batch goes out as one
- *   statement (`statements(…).many`), whatever else is in flight. So a lookup waits at most
- *   one turn of the event loop for company, and many at once cost one statement per batch.
+ *   no timer), or at once when it reaches `MAX_BATCH` distinct keys (or `MAX_ENTRIES`
+ *   lookups); that batch goes out as one statement (`statements(…).many`), whatever else is
+ *   in flight. So a lookup waits at most one turn of the event loop for company, and many at
+ *   once cost one statement per batch.
  * - While a batch waits, no lookup is sent alone ahead of it.
  *
  * A batch is read after every lookup in it began, so a change visible before a lookup began
@@ -20,12 +21,20 @@ import { Effect, Exit, Option, Request, RequestResolver } from "effect"
 import type { SqlClient } from "effect/sql"
 
 /**
- * The most keys one statement carries. A statement runs on one connection, key after key: past
- * 16, a bigger batch saves little more per key, while two of 16 run side by side and the first's
- * answers are read while the second runs (at 32 in flight, throughput about 1.3× that of one
- * batch of 31 in the bench; docs/performance.md).
+ * The most distinct keys one statement carries. A statement runs on one connection, key after
+ * key: past 16, a bigger batch saves little more per key, while two of 16 run side by side and
+ * the first's answers are read while the second runs (docs/performance.md, "Batches of 16").
  */
 export const MAX_BATCH = 16
+
+/** The most lookups one statement answers: many of them for a few keys. */
+const MAX_ENTRIES = 4 * MAX_BATCH
+
+const distinctKeys = (entries: ReadonlySet<Request.Entry<Lookup<unknown>>>): number => {
+  const keys = new Set<string>()
+  for (const entry of entries) keys.add(entry.request.key)
+  return keys.size
+}
 
 class Lookup<A> extends Request.Class<{ readonly key: string }, A | undefined> {}
 
@@ -46,12 +55,18 @@ export const make = <A>(sql: SqlClient.SqlClient, options: BatchOptions<A>): (ke
     keys.length === 1
       ? Effect.map(one(keys[0]!), (row) => new Map(row === undefined ? [] : [[keys[0]!, row]]))
       : Effect.tap(options.many(keys), () => Effect.sync(() => sent(keys.length)))
-  // Effect's own batching: the lookups made before the runtime next yields (one hop) go together, up to MAX_BATCH.
-  const resolver = RequestResolver.make<Lookup<A>>((entries) =>
+  // Effect's own batching: the lookups made before the runtime next yields (one hop) go together,
+  // up to MAX_BATCH distinct keys (lookups of one key, a page's parallel requests with one cookie
+  // say, share its place; at most MAX_ENTRIES lookups, so counting them stays cheap).
+  const runAll = RequestResolver.make<Lookup<A>>((entries) =>
     Effect.map(run([...new Set(entries.map((e) => e.request.key))]), (rows) => {
       for (const entry of entries) entry.completeUnsafe(Exit.succeed(rows.get(entry.request.key)))
     })
-  ).pipe(RequestResolver.batchN(MAX_BATCH))
+  )
+  const resolver = RequestResolver.makeWith<Lookup<A>>({
+    ...runAll,
+    collectWhile: (entries) => entries.size < MAX_ENTRIES && distinctKeys(entries) < MAX_BATCH
+  })
   /** This table's lookups not answered yet (alone or in a batch): with none, a lookup goes alone. */
   let pending = 0
   const answered = Effect.sync(() => void pending--)

@@ -9,9 +9,9 @@
  * `returned: false` (`Output` says which, taken once from Better Auth's own rule).
  */
 import type { SqlClient } from "effect/sql"
-import { LOCK_OUT_KEYS, type LockOutFields } from "../core/LockOut.ts"
+import type { LockOutFields } from "../core/LockOut.ts"
 import type { Column, Plan } from "../core/NativeCookie.ts"
-import { idsAsStrings } from "../core/UserModel.ts"
+import { idsAsStrings, userReader } from "../core/UserModel.ts"
 import * as Batch from "./Batch.ts"
 import { quote, readColumn } from "./Columns.ts"
 
@@ -45,24 +45,15 @@ export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output, sent?
   // Lookups in flight at once share one statement (`Batch`); the token is unique in Better Auth's schema.
   const statements = Batch.statements(`${select} ${from}`, `s.${quote(plan.tokenColumn)}`)
   const sessionFields = shown(plan.sessionColumns, "s", output.hiddenSession)
-  const userFields = shown(plan.userColumns, "u", output.hiddenUser)
+  // The user as the token path reads its owner: one reader of Better Auth's user model (`UserModel.userReader`).
+  const readUser = userReader({ table: plan.userTable, columns: plan.userColumns, hidden: output.hiddenUser }, "u", true)
   const expiresAt = `s${plan.sessionColumns.findIndex((c) => c.key === "expiresAt")}`
-  const userAlias = (key: string) => {
-    const at = plan.userColumns.findIndex((c) => c.key === key)
-    return at < 0 ? undefined : `u${at}`
-  }
-  const lockAliases = LOCK_OUT_KEYS.map((key) => [key, userAlias(key)] as const)
   const decode = (row: Record<string, unknown>): SessionWithUser => {
     const session: Record<string, unknown> = {}
-    const user: Record<string, unknown> = {}
     for (const [key, alias] of sessionFields) session[key] = row[alias]
-    for (const [key, alias] of userFields) user[key] = row[alias]
     idsAsStrings(session, plan.sessionColumns)
-    idsAsStrings(user, plan.userColumns)
-    user.id = String(row.u0)
-    const lock: Record<string, unknown> = {}
-    for (const [key, alias] of lockAliases) lock[key] = alias === undefined ? undefined : row[alias]
-    return { expiresAt: row[expiresAt] as Date, lock: lock as LockOutFields, session, user }
+    const { user, lock } = readUser(row)
+    return { expiresAt: row[expiresAt] as Date, lock, session, user }
   }
   return {
     /** The statement's text: the benchmark's floor sends it bare. */

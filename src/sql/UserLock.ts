@@ -8,7 +8,7 @@ import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { User } from "../core/Session.ts"
 import type { UserLock } from "../core/Tables.ts"
-import { readUser, type UserModel } from "../core/UserModel.ts"
+import { userReader, type UserModel } from "../core/UserModel.ts"
 import { quote, selectList } from "./Columns.ts"
 
 export const make = (sql: SqlClient.SqlClient, model: UserModel): UserLock => {
@@ -20,8 +20,10 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel): UserLock => {
 }
 
 /** The users a statement of `selectList(model, "u", "u")` finds, as Better Auth returns them. */
-export const users = (sql: SqlClient.SqlClient, model: UserModel, text: string, params: ReadonlyArray<unknown>) =>
-  sql.unsafe<Record<string, unknown>>(text, params as Array<unknown>).pipe(
-    Effect.map((rows) => rows.map((row) => readUser(model, row, "u").user as unknown as User)),
+export const users = (sql: SqlClient.SqlClient, model: UserModel, text: string, params: ReadonlyArray<unknown>) => {
+  const read = userReader(model, "u")
+  return sql.unsafe<Record<string, unknown>>(text, params as Array<unknown>).pipe(
+    Effect.map((rows) => rows.map((row) => read(row).user as unknown as User)),
     Effect.orDie
   )
+}
