@@ -112,20 +112,34 @@ export const columnOf = (model: { readonly columns?: ReadonlyArray<Column> | und
   model.columns?.find((c) => c.key === key)?.column ?? key
 
 /**
- * The user a row of `selectList` holds under Better Auth's keys, its id a string, and the
- * lock-out fields read apart from it. With `output`, as Better Auth returns a user to a
- * caller: the fields its output rule hides left out (the lock-out still reads them).
+ * The fields of `columns` a row holds under the aliases `${prefix}${i}`, read by a function
+ * made once (so reading a row only copies values): under Better Auth's keys, ids as strings
+ * (whatever the column's type), the keys in `hidden` left out.
  */
-export const readUser = (
-  model: UserModel,
-  row: Record<string, unknown>,
+export const fieldsReader = (
+  columns: ReadonlyArray<Column>,
   prefix: string,
-  output = false
-): { user: Record<string, unknown>; lock: LockOutFields } => userReader(model, prefix, output)(row)
+  hidden: ReadonlySet<string>
+): (row: Record<string, unknown>) => Record<string, unknown> => {
+  const fields = columns.flatMap((c, i) =>
+    hidden.has(c.key) ? [] : [{ key: c.key, alias: `${prefix}${i}`, id: c.key === "id" || c.reference === true }]
+  )
+  return (row) => {
+    const out: Record<string, unknown> = {}
+    for (const { key, alias, id } of fields) {
+      const value = row[alias]
+      out[key] = id && value !== null && value !== undefined ? String(value) : value
+    }
+    return out
+  }
+}
+
+const NONE: ReadonlySet<string> = new Set()
 
 /**
- * `readUser` made once for a statement run many times (the request path): which column of the
- * row is which key worked out here, so reading a row only copies values.
+ * The user a row of `selectList` holds, as `fieldsReader` reads it, and the lock-out fields
+ * read apart from it. With `output`, as Better Auth returns a user to a caller: the fields its
+ * output rule hides left out (the lock-out still reads them).
  */
 export const userReader = (
   model: UserModel,
@@ -142,21 +156,14 @@ export const userReader = (
       return { user: all, lock }
     }
   }
-  const fields = columns.flatMap((c, i) =>
-    output && model.hidden.has(c.key) ? [] : [{ key: c.key, alias: `${prefix}${i}`, id: c.key === "id" || c.reference === true }]
-  )
+  const readFields = fieldsReader(columns, prefix, output ? model.hidden : NONE)
   const lockAliases = LOCK_OUT_KEYS.map((key) => {
     const at = columns.findIndex((c) => c.key === key)
     return [key, at < 0 ? undefined : `${prefix}${at}`] as const
   })
   return (row) => {
-    const user: Record<string, unknown> = {}
-    for (const { key, alias, id } of fields) {
-      const value = row[alias]
-      user[key] = id && value !== null && value !== undefined ? String(value) : value
-    }
     const lock: Record<string, unknown> = {}
     for (const [key, alias] of lockAliases) lock[key] = alias === undefined ? undefined : row[alias]
-    return { user, lock: lock as LockOutFields }
+    return { user: readFields(row), lock: lock as LockOutFields }
   }
 }

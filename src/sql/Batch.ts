@@ -58,13 +58,13 @@ export const make = <A>(sql: SqlClient.SqlClient, options: BatchOptions<A>): (ke
   // Effect's own batching: the lookups made before the runtime next yields (one hop) go together,
   // up to MAX_BATCH distinct keys (lookups of one key, a page's parallel requests with one cookie
   // say, share its place; at most MAX_ENTRIES lookups, so counting them stays cheap).
-  const runAll = RequestResolver.make<Lookup<A>>((entries) =>
+  const answerAll = RequestResolver.make<Lookup<A>>((entries) =>
     Effect.map(run([...new Set(entries.map((e) => e.request.key))]), (rows) => {
       for (const entry of entries) entry.completeUnsafe(Exit.succeed(rows.get(entry.request.key)))
     })
   )
   const resolver = RequestResolver.makeWith<Lookup<A>>({
-    ...runAll,
+    ...answerAll,
     collectWhile: (entries) => entries.size < MAX_ENTRIES && distinctKeys(entries) < MAX_BATCH
   })
   /** This table's lookups not answered yet (alone or in a batch): with none, a lookup goes alone. */

@@ -10,8 +10,8 @@
  */
 import type { SqlClient } from "effect/sql"
 import type { LockOutFields } from "../core/LockOut.ts"
-import type { Column, Plan } from "../core/NativeCookie.ts"
-import { idsAsStrings, userReader } from "../core/UserModel.ts"
+import type { Plan } from "../core/NativeCookie.ts"
+import { fieldsReader, userReader } from "../core/UserModel.ts"
 import * as Batch from "./Batch.ts"
 import { quote, readColumn } from "./Columns.ts"
 
@@ -31,10 +31,6 @@ export interface SessionWithUser {
 }
 
 
-/** `[key, alias]` of each column Better Auth returns. */
-const shown = (columns: ReadonlyArray<Column>, alias: string, hidden: ReadonlySet<string>) =>
-  columns.flatMap((c, i): ReadonlyArray<readonly [string, string]> => (hidden.has(c.key) ? [] : [[c.key, `${alias}${i}`]]))
-
 /** `sent` records each statement's key count (`Metrics.statementSent("session")`, from the layer building it); left out, nothing is. */
 export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output, sent?: (keys: number) => void) => {
   const select = [
@@ -44,16 +40,13 @@ export const make = (sql: SqlClient.SqlClient, plan: Plan, output: Output, sent?
   const from = `from ${quote(plan.sessionTable)} s join ${quote(plan.userTable)} u on u."id" = s.${quote(plan.userIdColumn)}`
   // Lookups in flight at once share one statement (`Batch`); the token is unique in Better Auth's schema.
   const statements = Batch.statements(`${select} ${from}`, `s.${quote(plan.tokenColumn)}`)
-  const sessionFields = shown(plan.sessionColumns, "s", output.hiddenSession)
+  const readSession = fieldsReader(plan.sessionColumns, "s", output.hiddenSession)
   // The user as the token path reads its owner: one reader of Better Auth's user model (`UserModel.userReader`).
   const readUser = userReader({ table: plan.userTable, columns: plan.userColumns, hidden: output.hiddenUser }, "u", true)
   const expiresAt = `s${plan.sessionColumns.findIndex((c) => c.key === "expiresAt")}`
   const decode = (row: Record<string, unknown>): SessionWithUser => {
-    const session: Record<string, unknown> = {}
-    for (const [key, alias] of sessionFields) session[key] = row[alias]
-    idsAsStrings(session, plan.sessionColumns)
     const { user, lock } = readUser(row)
-    return { expiresAt: row[expiresAt] as Date, lock, session, user }
+    return { expiresAt: row[expiresAt] as Date, lock, session: readSession(row), user }
   }
   return {
     /** The statement's text: the benchmark's floor sends it bare. */

@@ -13,17 +13,21 @@ import { quote, selectList } from "./Columns.ts"
 
 export const make = (sql: SqlClient.SqlClient, model: UserModel): UserLock => {
   const lock = `select ${selectList(model, "u", "u")} from ${quote(model.table)} u where u."id" = $1 for update of u`
+  const read = userReader(model, "u")
   return {
     transaction: (effect) => sql.withTransaction(effect).pipe(Effect.catchTag("SqlError", Effect.die)),
-    lockUser: (userId) => users(sql, model, lock, [userId]).pipe(Effect.map((rows) => rows[0]))
+    lockUser: (userId) => users(sql, read, lock, [userId]).pipe(Effect.map((rows) => rows[0]))
   }
 }
 
-/** The users a statement of `selectList(model, "u", "u")` finds, as Better Auth returns them. */
-export const users = (sql: SqlClient.SqlClient, model: UserModel, text: string, params: ReadonlyArray<unknown>) => {
-  const read = userReader(model, "u")
-  return sql.unsafe<Record<string, unknown>>(text, params as Array<unknown>).pipe(
+/** The users a statement of `selectList(model, "u", "u")` finds, as `read` (the model's `userReader`) gives them. */
+export const users = (
+  sql: SqlClient.SqlClient,
+  read: ReturnType<typeof userReader>,
+  text: string,
+  params: ReadonlyArray<unknown>
+) =>
+  sql.unsafe<Record<string, unknown>>(text, params as Array<unknown>).pipe(
     Effect.map((rows) => rows.map((row) => read(row).user as unknown as User)),
     Effect.orDie
   )
-}

@@ -4,7 +4,7 @@
  */
 import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
-import { columnOf, readUser, type UserModel } from "../core/UserModel.ts"
+import { columnOf, userReader, type UserModel } from "../core/UserModel.ts"
 import { quote, selectList } from "./Columns.ts"
 import type { UserTable } from "../core/Tables.ts"
 import * as UserLock from "./UserLock.ts"
@@ -20,7 +20,8 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel): UserTable => {
     ? `(u.${deactivatedColumn} is not null or u.${quote(columnOf(model, "deprovisionedAt"))} is not null)`
     : `u.${deactivatedColumn} is not null`
   const order = `order by u.${quote(columnOf(model, "createdAt"))}, u."id"`
-  const users = (text: string, params: ReadonlyArray<unknown> = []) => UserLock.users(sql, model, text, params)
+  const read = userReader(model, "u")
+  const users = (text: string, params: ReadonlyArray<unknown> = []) => UserLock.users(sql, read, text, params)
   return {
     ...UserLock.make(sql, model),
     setDeactivatedAt: (userId, value) =>
@@ -29,7 +30,7 @@ export const make = (sql: SqlClient.SqlClient, model: UserModel): UserTable => {
     // Every field: the ban's columns exist only where Better Auth's admin plugin is installed.
     status: (userId) =>
       sql.unsafe<Record<string, unknown>>(`${select} where u."id" = $1`, [userId]).pipe(
-        Effect.map((rows) => (rows[0] === undefined ? undefined : readUser(model, rows[0], "u").lock)),
+        Effect.map((rows) => (rows[0] === undefined ? undefined : read(rows[0]).lock)),
         Effect.orDie
       ),
     findByEmail: (email) =>
