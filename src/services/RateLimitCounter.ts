@@ -42,6 +42,8 @@ export class RateLimitCounter extends Context.Service<RateLimitCounter, {
   readonly begin?: (key: string, window: Window) => Effect.Effect<Effect.Effect<number, CounterUnavailable>>
   /** True when a count takes a round trip (a shared storage): worth starting before it is needed. */
   readonly remote?: boolean
+  /** `increment` done at once, for a counter that never waits (in memory): no effect to run per request. */
+  readonly incrementNow?: (key: string, window: Window) => number
 }>()("fusion-auth/RateLimitCounter") {
   /** In this process: exact, and one instance's alone. */
   static readonly layerMemory: Layer.Layer<RateLimitCounter> = Layer.sync(RateLimitCounter, () => {
@@ -49,20 +51,18 @@ export class RateLimitCounter extends Context.Service<RateLimitCounter, {
     // answered just after it: its window's counts are kept until the next one's next begins.
     const windows = new Map<number, Map<string, number>>()
     let latest = -Infinity
-    return RateLimitCounter.of({
-      increment: (key, window) =>
-        Effect.sync(() => {
-          if (window.index > latest) {
-            latest = window.index
-            for (const index of windows.keys()) if (index < latest - 1) windows.delete(index)
-          }
-          let counts = windows.get(window.index)
-          if (counts === undefined) windows.set(window.index, counts = new Map())
-          const count = (counts.get(key) ?? 0) + 1
-          counts.set(key, count)
-          return count
-        })
-    })
+    const incrementNow = (key: string, window: Window): number => {
+      if (window.index > latest) {
+        latest = window.index
+        for (const index of windows.keys()) if (index < latest - 1) windows.delete(index)
+      }
+      let counts = windows.get(window.index)
+      if (counts === undefined) windows.set(window.index, counts = new Map())
+      const count = (counts.get(key) ?? 0) + 1
+      counts.set(key, count)
+      return count
+    }
+    return RateLimitCounter.of({ increment: (key, window) => Effect.sync(() => incrementNow(key, window)), incrementNow })
   })
 
   /**

@@ -39,6 +39,8 @@ export class RateLimiter extends Context.Service<RateLimiter, {
         if (limits === undefined) return RateLimiter.of({ admit: resolver.resolve })
         const secret = yield* TokenSecret
         const counter = yield* RateLimitCounter
+        // Read once per request, when it runs: the clock of the context the limiter was built in.
+        const clock = yield* Clock.Clock
         const window = limits.windowMs / 1000
 
         /**
@@ -91,29 +93,25 @@ export class RateLimiter extends Context.Service<RateLimiter, {
               // Waited for together: neither waits out the other's timeout first.
               Effect.zipWith(token, user, (usedByToken, usedByUser) => ({ token: usedByToken, user: usedByUser }), { concurrent: true }))
 
-        /** The counts of a request (`begin`'s wait) held against its session's limits: the session, or the refusal. */
-        const decide = (
-          session: Session,
-          tokenId: string,
-          counts: Effect.Effect<{ readonly token: number; readonly user: number }, unknown>,
-          digest: string | undefined,
-          headers: Headers,
-          at: RateLimit.Window,
-          now: number
-        ): Effect.Effect<Session, RateLimited> => {
-          const limit = session.rateLimit ?? limits.requests
-          return Effect.matchEffect(counts, {
-            onFailure: (cause) => unavailable(session, limit, now, cause),
-            onSuccess: (used) => {
-              const byToken: RateLimit.Count = { scope: "token", limit, used: used.token }
-              const met = perUser === undefined ? byToken : RateLimit.tighter(byToken, { scope: "user", limit: perUser, used: used.user })
-              if (!RateLimit.exceeded(met)) return Effect.succeed(session)
-              const key = digest ?? digestOf(headers)
-              if (key !== undefined) refusedIn(at.index).set(key, { met, tokenId })
-              return Effect.fail(exceeded(met, tokenId, at.resetAt, now))
-            }
-          })
+        interface Used {
+          readonly token: number
+          readonly user: number
         }
+        /** A request's counts held against its session's limits: the session, or the refusal (remembered for the rest of the window). */
+        const verdict = (session: Session, tokenId: string, used: Used, digest: string | undefined, headers: Headers, at: RateLimit.Window, now: number): Effect.Effect<Session, RateLimited> => {
+          const byToken: RateLimit.Count = { scope: "token", limit: session.rateLimit ?? limits.requests, used: used.token }
+          const met = perUser === undefined ? byToken : RateLimit.tighter(byToken, { scope: "user", limit: perUser, used: used.user })
+          if (!RateLimit.exceeded(met)) return Effect.succeed(session)
+          const key = digest ?? digestOf(headers)
+          if (key !== undefined) refusedIn(at.index).set(key, { met, tokenId })
+          return Effect.fail(exceeded(met, tokenId, at.resetAt, now))
+        }
+        /** `verdict` once `begin`'s wait gives the counts; a storage that failed is `unavailable`. */
+        const decide = (session: Session, tokenId: string, counts: Effect.Effect<Used, unknown>, digest: string | undefined, headers: Headers, at: RateLimit.Window, now: number) =>
+          Effect.matchEffect(counts, {
+            onFailure: (cause) => unavailable(session, session.rateLimit ?? limits.requests, now, cause),
+            onSuccess: (used) => verdict(session, tokenId, used, digest, headers, at, now)
+          })
 
         /**
          * Where a count takes a round trip (a shared storage): the keys of the tokens this process
@@ -135,8 +133,14 @@ export class RateLimiter extends Context.Service<RateLimiter, {
         }
 
         /** The request counted after its resolution: a token seen for the first time, or every token with the count in memory. */
+        const incrementNow = counter.incrementNow
         const count = (session: Session, tokenId: string, headers: Headers, digest: string | undefined, at: RateLimit.Window, now: number) => {
           const keys = keysOf(session, tokenId)
+          // A counter that never waits (in memory) counts at once: no effect to run per count.
+          if (incrementNow !== undefined) {
+            const used = { token: incrementNow(keys.token, at), user: perUser === undefined ? 0 : incrementNow(keys.user, at) }
+            return verdict(session, tokenId, used, digest, headers, at, now)
+          }
           learn(digest, keys)
           return Effect.flatMap(begin(keys, at), (counts) => decide(session, tokenId, counts, digest, headers, at, now))
         }
@@ -163,7 +167,8 @@ export class RateLimiter extends Context.Service<RateLimiter, {
             const answer = resolver.resolve(headers)
             // A refusal decided with no I/O (a malformed token) stays an Exit: nothing to count, no fiber to run.
             if (Exit.isExit(answer) && Exit.isFailure(answer)) return answer
-            return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            return Effect.suspend(() => {
+              const now = clock.currentTimeMillisUnsafe()
               const at = RateLimit.windowAt(limits.windowMs, now)
               // In memory with no refusal in this window, no digest is made: the path a caller within its limits takes.
               const byDigest = refusedIn(at.index)
