@@ -1,8 +1,8 @@
 /**
  * One run of the bench: for each backend, a fresh database and fixture; a warm-up; rounds
- * in which every contender runs at every concurrency, in an order that rotates from round to
- * round (Postgres's backends' CPU read around each sample); then the counting pass and the
- * memory runs. With `scale`, the same again on a big fixture. Returns the table and the raw figures.
+ * in which every contender runs at every concurrency, in an order shuffled anew each round,
+ * each sample starting on a collected heap (Postgres's backends' CPU read around each
+ * sample); then the counting pass and the memory runs. With `scale`, the same again on a big fixture. Returns the table and the raw figures.
  */
 import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
@@ -10,6 +10,8 @@ import { mkdir, writeFile } from "node:fs/promises"
 import os from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 import { Clients } from "./clients.ts"
 import { contenders as allContenders, type Op } from "./contenders.ts"
 import { countAll } from "./count.ts"
@@ -58,12 +60,31 @@ const describeMachine = () => ({
   git: { commit: git("rev-parse", "--short", "HEAD"), srcChanges: git("status", "--porcelain", "--", "src").split("\n").filter(Boolean).length }
 })
 
-/** Rotates the order each round and reverses it every other round, so no contender always runs first or after the same one. */
+/**
+ * The contenders' order in a round: a shuffle seeded by the round (the same for every run), so
+ * no contender always runs first, or after the same one. (Rotating one order kept each
+ * contender's neighbours: one that leaves garbage behind, the API-key plugin's say, was
+ * always followed by the same contender, whose ratio it lowered.)
+ */
 const orderFor = <A>(items: ReadonlyArray<A>, round: number): ReadonlyArray<A> => {
-  const shift = (round * 5) % items.length
-  const rotated = [...items.slice(shift), ...items.slice(0, shift)]
-  return round % 2 === 0 ? rotated : rotated.reverse()
+  const order = [...items]
+  let seed = (round + 1) * 0x9e3779b9
+  const random = () => { // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
+  }
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    ;[order[i], order[j]] = [order[j]!, order[i]!]
+  }
+  return order
 }
+
+/** A full collection before each timed sample: the garbage one contender leaves is not collected on the next one's time. */
+setFlagsFromString("--expose-gc")
+const collectGarbage = runInNewContext("gc") as () => void
 
 const runBackend = async (backend: BackendName, options: BenchOptions, log: Log): Promise<BackendResult> => {
   const result = await runInProcess(backend, options, log, null)
@@ -103,6 +124,7 @@ const runInProcess = async (
       const next = new Map<string, number>() // where each contender's inputs continue from
       for (const c of contenders) ops.set(c.id, await c.make(clients, fixture))
       const run = async (id: string, concurrency: number, milliseconds: number) => {
+        if (options.mode !== "smoke") collectGarbage() // the smoke run's timings mean nothing: it saves the time
         const [sample, serverCpuMs] = await cpu.around(() =>
           measure(ops.get(id)!, { concurrency, milliseconds, maxOps: options.maxOpsPerSample }, next.get(id) ?? 0))
         next.set(id, (next.get(id) ?? 0) + sample.ops)
