@@ -6,7 +6,7 @@
  * shared storage failing or hanging (closed and open).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Context, Effect, Exit, Fiber, Layer, Logger, Redacted, Scheduler, Scope } from "effect"
+import { Cause, Clock, Context, Effect, Exit, Fiber, Layer, Logger, Redacted, Scheduler, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import {
   ApiToken,
@@ -126,80 +126,112 @@ const limiter = (
 
 const admit = (headers: Headers) => RateLimiter.use((l) => l.admit(headers))
 
-describe("RateLimiter, counted in memory under test time", () => {
-  it.effect("exactly the limit per window: refused from the next request until 1 ms before the edge, admitted at it", () => {
-    const c = callers()
-    const alice = c.add({ user: user("alice"), session: null, scopes: [], tokenId: "tok_alice" })
-    return Effect.gen(function*() {
-      yield* TestClock.setTime(10 * W)
-      for (let i = 0; i < 3; i++) assert.strictEqual((yield* admit(alice)).user.id, "alice")
-      const refused = yield* Effect.flip(admit(alice))
-      assert.deepStrictEqual(refused, new RateLimited({ reason: "exceeded", scope: "token", limit: 3, window: 60, retryAfter: 60, tokenId: "tok_alice" }))
-      yield* TestClock.setTime(11 * W - 1)
-      const last = yield* Effect.flip(admit(alice))
-      assert.strictEqual((last as RateLimited).retryAfter, 1)
-      yield* TestClock.setTime(11 * W)
-      for (let i = 0; i < 3; i++) assert.strictEqual((yield* admit(alice)).user.id, "alice", `request ${i + 1} of the new window`)
-      assert.strictEqual(((yield* Effect.flip(admit(alice))) as RateLimited).retryAfter, 60)
-      yield* TestClock.setTime(12 * W + 1)
-      assert.strictEqual((yield* admit(alice)).user.id, "alice")
-    }).pipe(Effect.provide(limiter(c.resolver, { requests: 3, window: "1 minute" })))
+/** The memory counter as an app's own would be: `increment` alone (no `incrementNow`, no `begin`), each count an effect waited for. */
+const incrementAlone = Layer.effect(
+  RateLimitCounter,
+  Effect.gen(function*() {
+    const memory = yield* RateLimitCounter
+    return RateLimitCounter.of({ increment: memory.increment })
   })
+).pipe(Layer.provide(RateLimitCounter.layerMemory))
 
-  it.effect("a token's own limit; tokens are counted apart; a refused token is refused again with no resolution", () => {
-    const c = callers()
-    const own = c.add({ user: user("bob"), session: null, scopes: [], tokenId: "tok_own", rateLimit: 1 })
-    const other = c.add({ user: user("bob"), session: null, scopes: [], tokenId: "tok_default" })
-    return Effect.gen(function*() {
-      yield* TestClock.setTime(5 * W + 30_000)
-      yield* admit(own)
-      for (let i = 0; i < 5; i++) assert.strictEqual(((yield* Effect.flip(admit(own))) as RateLimited).limit, 1)
-      assert.strictEqual(c.resolved(own), 2, "resolved for the first refusal, then refused from memory")
-      for (let i = 0; i < 4; i++) yield* admit(other)
-      assert.strictEqual(((yield* Effect.flip(admit(other))) as RateLimited).limit, 4)
-      yield* TestClock.setTime(6 * W)
-      yield* admit(own)
-      assert.strictEqual(c.resolved(own), 3, "a new window resolves again")
-    }).pipe(Effect.provide(limiter(c.resolver, { requests: 4, maxRequests: 10 })))
-  })
+for (
+  const [counted, counter] of [
+    ["in memory", RateLimitCounter.layerMemory],
+    ["by an app's own counter (increment alone)", incrementAlone]
+  ] as const
+) {
+  describe(`RateLimiter, counted ${counted} under test time`, () => {
+    it.effect("exactly the limit per window: refused from the next request until 1 ms before the edge, admitted at it", () => {
+      const c = callers()
+      const alice = c.add({ user: user("alice"), session: null, scopes: [], tokenId: "tok_alice" })
+      return Effect.gen(function*() {
+        yield* TestClock.setTime(10 * W)
+        for (let i = 0; i < 3; i++) assert.strictEqual((yield* admit(alice)).user.id, "alice")
+        const refused = yield* Effect.flip(admit(alice))
+        assert.deepStrictEqual(refused, new RateLimited({ reason: "exceeded", scope: "token", limit: 3, window: 60, retryAfter: 60, tokenId: "tok_alice" }))
+        yield* TestClock.setTime(11 * W - 1)
+        const last = yield* Effect.flip(admit(alice))
+        assert.strictEqual((last as RateLimited).retryAfter, 1)
+        yield* TestClock.setTime(11 * W)
+        for (let i = 0; i < 3; i++) assert.strictEqual((yield* admit(alice)).user.id, "alice", `request ${i + 1} of the new window`)
+        assert.strictEqual(((yield* Effect.flip(admit(alice))) as RateLimited).retryAfter, 60)
+        yield* TestClock.setTime(12 * W + 1)
+        assert.strictEqual((yield* admit(alice)).user.id, "alice")
+      }).pipe(Effect.provide(limiter(c.resolver, { requests: 3, window: "1 minute" }, counter)))
+    })
 
-  it.effect("the per-user limit holds across all of a user's tokens, and not across users", () => {
-    const c = callers()
-    const one = c.add({ user: user("carol"), session: null, scopes: [], tokenId: "tok_c1" })
-    const two = c.add({ user: user("carol"), session: null, scopes: [], tokenId: "tok_c2" })
-    const dave = c.add({ user: user("dave"), session: null, scopes: [], tokenId: "tok_d" })
-    return Effect.gen(function*() {
-      yield* TestClock.setTime(7 * W)
-      for (let i = 0; i < 3; i++) yield* admit(one)
-      for (let i = 0; i < 2; i++) yield* admit(two)
-      const refused = (yield* Effect.flip(admit(two))) as RateLimited
-      assert.strictEqual(refused.scope, "user")
-      assert.strictEqual(refused.limit, 5)
-      assert.strictEqual(refused.tokenId, "tok_c2")
-      for (let i = 0; i < 5; i++) yield* admit(dave)
-    }).pipe(Effect.provide(limiter(c.resolver, { requests: 10, perUser: 5 })))
-  })
+    it.effect("a token's own limit; tokens are counted apart; a refused token is refused again with no resolution", () => {
+      const c = callers()
+      const own = c.add({ user: user("bob"), session: null, scopes: [], tokenId: "tok_own", rateLimit: 1 })
+      const other = c.add({ user: user("bob"), session: null, scopes: [], tokenId: "tok_default" })
+      return Effect.gen(function*() {
+        yield* TestClock.setTime(5 * W + 30_000)
+        yield* admit(own)
+        for (let i = 0; i < 5; i++) assert.strictEqual(((yield* Effect.flip(admit(own))) as RateLimited).limit, 1)
+        assert.strictEqual(c.resolved(own), 2, "resolved for the first refusal, then refused from memory")
+        for (let i = 0; i < 4; i++) yield* admit(other)
+        assert.strictEqual(((yield* Effect.flip(admit(other))) as RateLimited).limit, 4)
+        yield* TestClock.setTime(6 * W)
+        yield* admit(own)
+        assert.strictEqual(c.resolved(own), 3, "a new window resolves again")
+      }).pipe(Effect.provide(limiter(c.resolver, { requests: 4, maxRequests: 10 }, counter)))
+    })
 
-  it.effect("a cookie session and a refusal are never counted; the three errors pass through as they are", () => {
-    const c = callers()
-    const cookie = c.add({ user: user("erin"), session: { id: "s", userId: "erin", token: "t", expiresAt: new Date(9e12), createdAt: new Date(0), updatedAt: new Date(0) }, scopes: [] })
-    return Effect.gen(function*() {
-      for (let i = 0; i < 20; i++) assert.strictEqual((yield* admit(cookie)).user.id, "erin")
-      assert.deepStrictEqual(yield* Effect.flip(admit(new Headers())), new Anonymous())
-    }).pipe(Effect.provide(limiter(c.resolver, { requests: 1 })))
-  })
+    it.effect("the per-user limit holds across all of a user's tokens, and not across users", () => {
+      const c = callers()
+      const one = c.add({ user: user("carol"), session: null, scopes: [], tokenId: "tok_c1" })
+      const two = c.add({ user: user("carol"), session: null, scopes: [], tokenId: "tok_c2" })
+      const dave = c.add({ user: user("dave"), session: null, scopes: [], tokenId: "tok_d" })
+      return Effect.gen(function*() {
+        yield* TestClock.setTime(7 * W)
+        for (let i = 0; i < 3; i++) yield* admit(one)
+        for (let i = 0; i < 2; i++) yield* admit(two)
+        const refused = (yield* Effect.flip(admit(two))) as RateLimited
+        assert.strictEqual(refused.scope, "user")
+        assert.strictEqual(refused.limit, 5)
+        assert.strictEqual(refused.tokenId, "tok_c2")
+        for (let i = 0; i < 5; i++) yield* admit(dave)
+      }).pipe(Effect.provide(limiter(c.resolver, { requests: 10, perUser: 5 }, counter)))
+    })
 
-  it.effect("with no rateLimit in the policy, admit is the resolver's resolve: nothing is counted", () => {
-    const c = callers()
-    const frank = c.add({ user: user("frank"), session: null, scopes: [], tokenId: "tok_f" })
-    return Effect.gen(function*() {
-      for (let i = 0; i < 50; i++) yield* admit(frank)
-      assert.strictEqual(c.resolved(frank), 50)
-    }).pipe(Effect.provide(RateLimiter.layer.pipe(
-      Layer.provide(Layer.mergeAll(c.resolver, RateLimitCounter.layerMemory, TokenPolicy.layer(), TokenSecret.layer(undefined)))
-    )))
+    it.effect("a cookie session and a refusal are never counted; the three errors pass through as they are", () => {
+      const c = callers()
+      const cookie = c.add({ user: user("erin"), session: { id: "s", userId: "erin", token: "t", expiresAt: new Date(9e12), createdAt: new Date(0), updatedAt: new Date(0) }, scopes: [] })
+      return Effect.gen(function*() {
+        for (let i = 0; i < 20; i++) assert.strictEqual((yield* admit(cookie)).user.id, "erin")
+        assert.deepStrictEqual(yield* Effect.flip(admit(new Headers())), new Anonymous())
+      }).pipe(Effect.provide(limiter(c.resolver, { requests: 1 }, counter)))
+    })
+
+    it.effect("the window is the clock's the request runs under, not the one the limiter was built under", () => {
+      const c = callers()
+      const gus = c.add({ user: user("gus"), session: null, scopes: [], tokenId: "tok_g" })
+      return Effect.gen(function*() {
+        // Built under the live clock (a layer made once, elsewhere), used under test time.
+        const built = yield* Layer.build(limiter(c.resolver, { requests: 1 }, counter)).pipe(Effect.provideService(Clock.Clock, Clock.Clock.defaultValue()))
+        const admitBuilt = admit(gus).pipe(Effect.provide(built))
+        yield* TestClock.setTime(80 * W)
+        yield* admitBuilt
+        const refused = (yield* Effect.flip(admitBuilt)) as RateLimited
+        assert.strictEqual(refused.retryAfter, 60, "the window of test time, which ends in 60 s")
+        yield* TestClock.setTime(81 * W)
+        assert.strictEqual((yield* admitBuilt).user.id, "gus", "the next window of test time")
+      }).pipe(Effect.scoped)
+    })
+
+    it.effect("with no rateLimit in the policy, admit is the resolver's resolve: nothing is counted", () => {
+      const c = callers()
+      const frank = c.add({ user: user("frank"), session: null, scopes: [], tokenId: "tok_f" })
+      return Effect.gen(function*() {
+        for (let i = 0; i < 50; i++) yield* admit(frank)
+        assert.strictEqual(c.resolved(frank), 50)
+      }).pipe(Effect.provide(RateLimiter.layer.pipe(
+        Layer.provide(Layer.mergeAll(c.resolver, counter, TokenPolicy.layer(), TokenSecret.layer(undefined)))
+      )))
+    })
   })
-})
+}
 
 describe("RateLimitCounter in memory", () => {
   it.effect("a request of the last window answered after the edge counts in its own window, not over the new one's", () =>

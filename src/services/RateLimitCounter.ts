@@ -42,7 +42,12 @@ export class RateLimitCounter extends Context.Service<RateLimitCounter, {
   readonly begin?: (key: string, window: Window) => Effect.Effect<Effect.Effect<number, CounterUnavailable>>
   /** True when a count takes a round trip (a shared storage): worth starting before it is needed. */
   readonly remote?: boolean
-  /** `increment` done at once, for a counter that never waits (in memory): no effect to run per request. */
+  /**
+   * `increment` done at once, for a counter that never waits and never fails (in memory): no
+   * effect to run per request. When present (and the counter is not `remote`) it is used in
+   * place of `increment`, so a counter that wraps another's `increment` must leave it out or
+   * wrap it too. A throw is a defect, not a `CounterUnavailable`.
+   */
   readonly incrementNow?: (key: string, window: Window) => number
 }>()("fusion-auth/RateLimitCounter") {
   /** In this process: exact, and one instance's alone. */

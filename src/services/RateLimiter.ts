@@ -14,7 +14,7 @@
  * With a shared storage, a token this process has admitted before has its count started
  * alongside its resolution, so the request waits for the slower of two round trips, not both.
  */
-import { Clock, Context, Effect, Exit, Layer } from "effect"
+import { Context, Effect, Exit, Layer } from "effect"
 import * as ApiToken from "../core/ApiToken.ts"
 import { presented } from "../core/Authorization.ts"
 import { type AuthError, RateLimited } from "../core/Errors.ts"
@@ -39,8 +39,6 @@ export class RateLimiter extends Context.Service<RateLimiter, {
         if (limits === undefined) return RateLimiter.of({ admit: resolver.resolve })
         const secret = yield* TokenSecret
         const counter = yield* RateLimitCounter
-        // Read once per request, when it runs: the clock of the context the limiter was built in.
-        const clock = yield* Clock.Clock
         const window = limits.windowMs / 1000
 
         /**
@@ -133,7 +131,7 @@ export class RateLimiter extends Context.Service<RateLimiter, {
         }
 
         /** The request counted after its resolution: a token seen for the first time, or every token with the count in memory. */
-        const incrementNow = counter.incrementNow
+        const incrementNow = counter.remote === true ? undefined : counter.incrementNow
         const count = (session: Session, tokenId: string, headers: Headers, digest: string | undefined, at: RateLimit.Window, now: number) => {
           const keys = keysOf(session, tokenId)
           // A counter that never waits (in memory) counts at once: no effect to run per count.
@@ -167,7 +165,8 @@ export class RateLimiter extends Context.Service<RateLimiter, {
             const answer = resolver.resolve(headers)
             // A refusal decided with no I/O (a malformed token) stays an Exit: nothing to count, no fiber to run.
             if (Exit.isExit(answer) && Exit.isFailure(answer)) return answer
-            return Effect.suspend(() => {
+            // The clock the request runs under, as every other check's time.
+            return Effect.clockWith((clock) => {
               const now = clock.currentTimeMillisUnsafe()
               const at = RateLimit.windowAt(limits.windowMs, now)
               // In memory with no refusal in this window, no digest is made: the path a caller within its limits takes.
