@@ -22,7 +22,7 @@ import * as RateLimit from "../core/RateLimit.ts"
 import type { Session } from "../core/Session.ts"
 import { CurrentTokenPolicy } from "../core/TokenPolicy.ts"
 import { TokenSecret } from "../core/TokenSecret.ts"
-import { RateLimitCounter } from "./RateLimitCounter.ts"
+import { type CounterUnavailable, RateLimitCounter } from "./RateLimitCounter.ts"
 import { SessionResolver } from "./SessionResolver.ts"
 
 export class RateLimiter extends Context.Service<RateLimiter, {
@@ -79,25 +79,28 @@ export class RateLimiter extends Context.Service<RateLimiter, {
           readonly token: string
           readonly user: string
         }
+        /** A request's counts under those keys (its user's 0 without `perUser`), this request included. */
+        interface Used {
+          readonly token: number
+          readonly user: number
+        }
         const keysOf = (session: Session, tokenId: string): Keys => ({ token: `token:${session.lineageId ?? tokenId}`, user: `user:${session.user.id}` })
         const perUser = limits.perUser
+        /** A token's limit: its own, else the policy's. */
+        const limitOf = (session: Session) => session.rateLimit ?? limits.requests
         /** This request's counts started (its lineage's, and its user's with `perUser`): the wait for both. */
         // A counter without `begin` (an app's own) counts when its count is waited for.
         const beginOne = counter.begin ?? ((key: string, at: RateLimit.Window) => Effect.succeed(counter.increment(key, at)))
-        const begin = (keys: Keys, at: RateLimit.Window) =>
+        const begin = (keys: Keys, at: RateLimit.Window): Effect.Effect<Effect.Effect<Used, CounterUnavailable>> =>
           perUser === undefined
             ? Effect.map(beginOne(keys.token, at), (token) => Effect.map(token, (used) => ({ token: used, user: 0 })))
             : Effect.zipWith(beginOne(keys.token, at), beginOne(keys.user, at), (token, user) =>
               // Waited for together: neither waits out the other's timeout first.
               Effect.zipWith(token, user, (usedByToken, usedByUser) => ({ token: usedByToken, user: usedByUser }), { concurrent: true }))
 
-        interface Used {
-          readonly token: number
-          readonly user: number
-        }
         /** A request's counts held against its session's limits: the session, or the refusal (remembered for the rest of the window). */
         const verdict = (session: Session, tokenId: string, used: Used, digest: string | undefined, headers: Headers, at: RateLimit.Window, now: number): Effect.Effect<Session, RateLimited> => {
-          const byToken: RateLimit.Count = { scope: "token", limit: session.rateLimit ?? limits.requests, used: used.token }
+          const byToken: RateLimit.Count = { scope: "token", limit: limitOf(session), used: used.token }
           const met = perUser === undefined ? byToken : RateLimit.tighter(byToken, { scope: "user", limit: perUser, used: used.user })
           if (!RateLimit.exceeded(met)) return Effect.succeed(session)
           const key = digest ?? digestOf(headers)
@@ -107,7 +110,7 @@ export class RateLimiter extends Context.Service<RateLimiter, {
         /** `verdict` once `begin`'s wait gives the counts; a storage that failed is `unavailable`. */
         const decide = (session: Session, tokenId: string, counts: Effect.Effect<Used, unknown>, digest: string | undefined, headers: Headers, at: RateLimit.Window, now: number) =>
           Effect.matchEffect(counts, {
-            onFailure: (cause) => unavailable(session, session.rateLimit ?? limits.requests, now, cause),
+            onFailure: (cause) => unavailable(session, limitOf(session), now, cause),
             onSuccess: (used) => verdict(session, tokenId, used, digest, headers, at, now)
           })
 
